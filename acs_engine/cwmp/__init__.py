@@ -1,0 +1,1 @@
+"""Sans-IO CWMP wire layer: SOAP codec, RPC dataclasses, faults, versions."""

@@ -1,0 +1,93 @@
+"""Plain records the store reads and writes. Timestamps are integer milliseconds since the epoch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Param:
+    """One node of a device's parameter tree (a parameter, or an object when ``path`` ends in '.').
+
+    Each attribute carries the time it was last learned from the CPE (GenieACS's per-attribute
+    timestamps); ``None`` means never known.
+    """
+
+    path: str
+    value: str | None = None
+    type: str | None = None  # "xsd:string", "xsd:unsignedInt", ...
+    value_ts: int | None = None
+    object: bool | None = None
+    writable: bool | None = None
+    writable_ts: int | None = None  # when object/writable were learned (GetParameterNames)
+    notification: int | None = None
+    access_list: tuple[str, ...] | None = None
+    attr_ts: int | None = None  # when notification/access list were learned
+    exist_ts: int | None = None  # when the node's existence was last confirmed
+
+
+@dataclass(slots=True)
+class DeviceRecord:
+    """A device's own fields (not its parameters)."""
+
+    id: str
+    manufacturer: str
+    oui: str
+    product_class: str
+    serial_number: str
+    registered: int
+    last_inform: int | None = None
+    last_boot: int | None = None
+    last_bootstrap: int | None = None
+    tags: set[str] = field(default_factory=set)
+    remote_address: str = ""
+    cwmp_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    """One HTTP message of a stored session's wire trace."""
+
+    seq: int
+    at: int
+    direction: str  # "in" | "out"
+    rpc: str
+    cwmp_id: str | None
+    status: int | None
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    """One CWMP session as kept in the store."""
+
+    id: str
+    device_id: str
+    started: int
+    ended: int | None = None
+    outcome: str = ""  # "ok" | "timeout" | "fault" | "aborted" | "error"
+    detail: str = ""
+    remote: str = ""
+    events: tuple[str, ...] = ()
+    rpc_count: int = 0
+    cwmp_version: str = ""
+
+
+@dataclass(slots=True)
+class SessionCommit:
+    """Everything one session writes, applied by ``Store.commit_session`` in one transaction.
+
+    Attributes:
+        device: the device's fields to insert or update.
+        upserts: parameter nodes to insert or replace (whole rows).
+        deletes: paths to remove; a path ending in '.' removes that object and its subtree.
+        session: the session's record.
+        trace: the session's wire trace (may be empty when tracing is off).
+    """
+
+    device: DeviceRecord
+    upserts: list[Param] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    session: SessionRecord | None = None
+    trace: list[TraceEntry] = field(default_factory=list)

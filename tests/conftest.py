@@ -1,0 +1,11 @@
+"""Shared test setup. Engine tests run on a plain asyncio loop; tests/gui/ uses qasync."""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
