@@ -1,0 +1,74 @@
+"""Engine settings. Names and defaults mirror GenieACS's ``cwmp.*`` keys where one exists."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "FieldACS"
+
+
+def default_data_dir() -> Path:
+    """The platform's user data folder for FieldACS (created on demand by the store)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_db_path() -> Path:
+    """``fieldacs.db`` in the platform's user data folder."""
+    return default_data_dir() / "fieldacs.db"
+
+
+@dataclass(slots=True)
+class EngineConfig:
+    """Everything the engine needs to run; paths are passed in, never discovered.
+
+    Port 0 asks the OS for a free port (tests); the real port is reported by the Engine.
+    """
+
+    db_path: Path = field(default_factory=default_db_path)
+    cwmp_host: str = "0.0.0.0"
+    cwmp_port: int = 7547
+    fs_host: str = "0.0.0.0"
+    fs_port: int = 7567
+    nbi_host: str = "127.0.0.1"
+    nbi_port: int = 7557
+    #: cwmp.sessionTimeout: seconds of CPE silence before a session is dropped.
+    session_timeout: float = 30.0
+    #: Largest accepted request body, after decompression.
+    max_body_bytes: int = 4 * 1024 * 1024
+    #: Sessions kept with their wire trace, per device.
+    trace_sessions_per_device: int = 20
+    #: Keep every session's wire trace (bodies included).
+    trace_enabled: bool = True
+    #: Seconds a CPE is told to wait (Retry-After) when its device is already in session.
+    busy_retry_after: int = 30
+    #: MAX_CONCURRENT_REQUESTS: new sessions accepted at once before 503.
+    max_concurrent_new_sessions: int = 20
+    #: cwmp.retryDelay, seconds.
+    retry_delay: int = 300
+    #: cwmp.maxCommitIterations.
+    max_commit_iterations: int = 32
+    #: cwmp.gpnNextLevel.
+    gpn_next_level: int = 0
+    #: cwmp.gpvBatchSize.
+    gpv_batch_size: int = 32
+    #: cwmp.skipWritableCheck.
+    skip_writable_check: bool = False
+    #: cwmp.datetimeMilliseconds.
+    datetime_milliseconds: bool = True
+    #: cwmp.booleanLiteral.
+    boolean_literal: bool = True
+    #: cwmp.downloadTimeout, seconds.
+    download_timeout: int = 3600
+    #: cwmp.connectionRequestTimeout, milliseconds.
+    connection_request_timeout: int = 2000
+    #: cwmp.deviceOnlineThreshold, milliseconds.
+    device_online_threshold: int = 4000
+
+    def replace(self, **changes: Any) -> EngineConfig:
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)

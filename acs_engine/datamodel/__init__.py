@@ -1,0 +1,1 @@
+"""Broadband Forum data-model facts: extraction, loading, value checks and simulator models."""

@@ -1,0 +1,384 @@
+"""The CWMP endpoint: HTTP POSTs from CPEs in, sessions found and driven, replies out.
+
+Leniency (DESIGN.md): any Content-Type, cookies with attributes or comma separators, no cookie
+at all (the TCP connection finds the session), a stale cookie on a new Inform (a new Inform
+always starts a new session), gzip/deflate bodies. Strictness: bodies over the limit get 413,
+malformed XML 400 with the reason (and the connection's session ends cleanly), a device already
+in session 503 with Retry-After, too many new sessions at once 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import logging
+import re
+import secrets
+import time
+import zlib
+from typing import Any
+
+from aiohttp import web
+
+from acs_engine import __version__
+from acs_engine.bus import EventBus, RequestRejected
+from acs_engine.config import EngineConfig
+from acs_engine.cwmp import codec, faults, rpc
+from acs_engine.cwmp.envelope import Envelope
+from acs_engine.session.handler import Handler
+from acs_engine.session.session import Reply, Session
+from acs_engine.store.db import Store
+from acs_engine.store.deviceid import make_device_id
+from acs_engine.store.model import DeviceRecord
+
+log = logging.getLogger("fieldacs.server")
+
+XML_CONTENT_TYPE = 'text/xml; charset="utf-8"'
+SERVER_HEADER = f"FieldACS/{__version__}"
+_COOKIE_RE = re.compile(r'(?:^|[;,]\s*)session\s*=\s*"?([0-9A-Za-z]+)"?')
+_CHARSET_RE = re.compile(r'charset\s*=\s*"?([A-Za-z0-9._:-]+)"?', re.IGNORECASE)
+
+
+class BodyError(Exception):
+    """A request body we refuse before parsing it."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def session_cookie(request: web.Request) -> str | None:
+    """The ``session`` cookie's value, however the CPE formatted its Cookie header(s)."""
+    for header in request.headers.getall("Cookie", []):
+        match = _COOKIE_RE.search(header)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _decompress(data: bytes, encoding: str, limit: int) -> bytes:
+    if encoding in ("gzip", "x-gzip"):
+        decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        # RFC 9110 says zlib-wrapped; some clients send raw deflate.
+        raw = data[:1] and (data[0] & 0x0F) != 8
+        decoder = zlib.decompressobj(wbits=-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+    else:
+        raise BodyError(415, f"unsupported Content-Encoding {encoding!r} (use gzip or deflate)")
+    try:
+        out = decoder.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise BodyError(400, f"body is not valid {encoding} data: {exc}") from None
+    if len(out) > limit or decoder.unconsumed_tail:
+        raise BodyError(413, f"decompressed body is larger than {limit} bytes")
+    return out
+
+
+def _transcode(data: bytes, content_type: str) -> bytes:
+    """Re-encode a body whose charset is given only in Content-Type (no XML declaration)."""
+    match = _CHARSET_RE.search(content_type)
+    if not match or data.lstrip()[:5] == b"<?xml":
+        return data
+    charset = match.group(1).lower()
+    if charset in ("utf-8", "utf8", "us-ascii", "ascii"):
+        return data
+    try:
+        codecs.lookup(charset)
+        return data.decode(charset).encode("utf-8")
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise BodyError(400, f"cannot decode body as {charset}: {exc}") from None
+
+
+class CwmpServer:
+    """Owns the live sessions and serves the CWMP endpoint.
+
+    Sessions are found by their cookie first, then by the TCP connection they came on. One
+    device has at most one live session.
+    """
+
+    def __init__(
+        self, config: EngineConfig, store: Store, handler: Handler, bus: EventBus
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.handler = handler
+        self.bus = bus
+        self.sessions: dict[str, Session] = {}
+        self._by_device: dict[str, Session] = {}
+        self._by_transport: dict[Any, Session] = {}
+        self._transport_of: dict[str, Any] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._new_in_flight = 0
+        self._watchdog: asyncio.Task[None] | None = None
+        self.completed = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start the session-timeout watchdog on the running loop."""
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_timeouts())
+
+    async def stop(self) -> None:
+        """Stop the watchdog and end every live session (its record and trace are kept)."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
+        for session in list(self.sessions.values()):
+            await self._end(session, "aborted", "the ACS was stopped")
+
+    def active_session_count(self) -> int:
+        return len(self.sessions)
+
+    def session_of_device(self, device_id: str) -> Session | None:
+        return self._by_device.get(device_id)
+
+    async def _watch_timeouts(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            now = time.time()
+            for session in list(self.sessions.values()):
+                if now - session.last_activity > session.timeout:
+                    log.info("session %s of %s timed out", session.id, session.device_id)
+                    await self._end(
+                        session, "timeout", f"no message from the CPE for {session.timeout:g} s"
+                    )
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _register(self, session: Session, transport: Any) -> None:
+        self.sessions[session.id] = session
+        self._by_device[session.device_id] = session
+        self._locks[session.id] = asyncio.Lock()
+        if transport is not None:
+            self._by_transport[transport] = session
+            self._transport_of[session.id] = transport
+
+    def _forget(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        self._locks.pop(session.id, None)
+        if self._by_device.get(session.device_id) is session:
+            del self._by_device[session.device_id]
+        transport = self._transport_of.pop(session.id, None)
+        if transport is not None and self._by_transport.get(transport) is session:
+            del self._by_transport[transport]
+
+    async def _end(self, session: Session, outcome: str, detail: str) -> None:
+        self._forget(session)
+        await session.abort(outcome, detail)
+
+    def _find(self, request: web.Request) -> Session | None:
+        cookie = session_cookie(request)
+        if cookie is not None and cookie in self.sessions:
+            return self.sessions[cookie]
+        session = self._by_transport.get(request.transport)
+        if session is not None:
+            return session
+        return None
+
+    def _reject(
+        self, request: web.Request, status: int, reason: str, *, device_id: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        self.bus.publish(RequestRejected(time.time(), request.remote or "", status, reason, device_id))
+        log.info("rejected %s from %s: %s", status, request.remote, reason)
+        response = web.Response(
+            status=status,
+            text=reason + "\n",
+            headers={"Server": SERVER_HEADER, **(headers or {})},
+        )
+        if status >= 400 and status != 503:
+            response.force_close()
+        return response
+
+    # ------------------------------------------------------------------ the endpoint
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """aiohttp handler for every request to the CWMP endpoint."""
+        if request.method != "POST":
+            return self._reject(request, 405, "only POST is accepted", headers={"Allow": "POST"})
+        session = self._find(request)
+        try:
+            body = await self._read_body(request)
+        except BodyError as exc:
+            if session is not None:
+                await self._end(session, "error", exc.reason)
+            return self._reject(request, exc.status, exc.reason)
+        try:
+            envelope = codec.parse(body)
+        except codec.UnknownMethodError as exc:
+            if session is None:
+                return self._reject(request, 400, str(exc))
+            return await self._unknown_method(request, session, body, exc)
+        except codec.CwmpParseError as exc:
+            reason = f"malformed SOAP message: {exc}"
+            if session is not None:
+                session.record(
+                    "in", rpc_name="?", cwmp_id=None, status=None,
+                    headers=tuple(request.headers.items()), body=body,
+                )
+                await self._end(session, "error", reason)
+            return self._reject(
+                request, 400, reason, device_id=session.device_id if session else ""
+            )
+        if envelope is not None and isinstance(envelope.message, rpc.Inform):
+            return await self._inform(request, envelope, body, session)
+        if session is None:
+            return self._reject(
+                request, 400, "no session: a CWMP session starts with an Inform"
+            )
+        lock = self._locks.get(session.id)
+        if lock is None:  # ended while we read the body
+            return self._reject(request, 400, "the session has ended")
+        async with lock:
+            if session.finished:
+                return self._reject(request, 400, "the session has ended")
+            session.record(
+                "in",
+                rpc_name=envelope.message.METHOD if envelope else "",
+                cwmp_id=envelope.cwmp_id if envelope else None,
+                status=None,
+                headers=tuple(request.headers.items()),
+                body=body,
+            )
+            try:
+                reply = await session.handle(envelope)
+            except Exception as exc:
+                log.exception("session %s failed", session.id)
+                await self._end(session, "error", f"internal error: {exc}")
+                return self._reject(request, 500, "internal error; the session was ended")
+            return await self._send(session, reply)
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        limit = self.config.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise BodyError(413, f"body of {request.content_length} bytes is over the {limit}-byte limit")
+        data = bytearray()
+        async for chunk in request.content.iter_chunked(65536):
+            data += chunk
+            if len(data) > limit:
+                raise BodyError(413, f"body is over the {limit}-byte limit")
+        body = bytes(data)
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        if body and encoding not in ("", "identity"):
+            body = _decompress(body, encoding, limit)
+        return _transcode(body, request.headers.get("Content-Type", ""))
+
+    async def _unknown_method(
+        self, request: web.Request, session: Session, body: bytes, exc: codec.UnknownMethodError
+    ) -> web.StreamResponse:
+        session.record(
+            "in", rpc_name=exc.method, cwmp_id=exc.cwmp_id, status=None,
+            headers=tuple(request.headers.items()), body=body,
+        )
+        fault = faults.make_fault(8000, f"method {exc.method!r} is not supported")
+        return await self._send(session, Reply(200, session.envelope(fault, exc.cwmp_id)))
+
+    async def _inform(
+        self, request: web.Request, envelope: Envelope, body: bytes, current: Session | None
+    ) -> web.StreamResponse:
+        inform = envelope.message
+        assert isinstance(inform, rpc.Inform)
+        if current is not None:  # a new Inform always starts a new session
+            await self._end(current, "aborted", "the CPE started a new session")
+        if self._new_in_flight >= self.config.max_concurrent_new_sessions:
+            return self._reject(
+                request, 503, "too many sessions are starting; retry later",
+                headers={"Retry-After": "60"},
+            )
+        try:
+            namespace, use_version = codec.negotiate(envelope)
+        except codec.VersionMismatch as exc:
+            fault = faults.make_fault(8006, str(exc))
+            out = codec.serialize(Envelope(fault, envelope.cwmp_id, envelope.namespace))
+            return web.Response(status=200, body=out, headers=self._xml_headers())
+        ident = inform.device_id
+        device_id = make_device_id(ident.oui, ident.product_class, ident.serial_number)
+        busy = self._by_device.get(device_id)
+        if busy is not None:
+            return self._reject(
+                request, 503, f"device {device_id} is already in a session",
+                device_id=device_id,
+                headers={"Retry-After": str(self.config.busy_retry_after)},
+            )
+        self._new_in_flight += 1
+        try:
+            device = await self.store.get_device(device_id)
+            created = device is None
+            if device is None:
+                device = DeviceRecord(
+                    id=device_id,
+                    manufacturer=ident.manufacturer,
+                    oui=ident.oui,
+                    product_class=ident.product_class,
+                    serial_number=ident.serial_number,
+                    registered=int(time.time() * 1000),
+                )
+            else:
+                device.manufacturer = ident.manufacturer or device.manufacturer
+            if self._by_device.get(device_id) is not None:  # raced with another Inform
+                return self._reject(
+                    request, 503, f"device {device_id} is already in a session",
+                    device_id=device_id,
+                    headers={"Retry-After": str(self.config.busy_retry_after)},
+                )
+            session = Session(
+                session_id=secrets.token_hex(8),
+                inform_envelope=envelope,
+                device=device,
+                created=created,
+                namespace=namespace,
+                cwmp_version=codec.detect_version(envelope),
+                use_cwmp_version=use_version,
+                store=self.store,
+                handler=self.handler,
+                bus=self.bus,
+                config=self.config,
+                remote=request.remote or "",
+            )
+            self._register(session, request.transport)
+            async with self._locks[session.id]:
+                session.record(
+                    "in", rpc_name="Inform", cwmp_id=envelope.cwmp_id, status=None,
+                    headers=tuple(request.headers.items()), body=body,
+                )
+                try:
+                    reply = await session.start()
+                except Exception as exc:
+                    log.exception("session %s: Inform failed", session.id)
+                    await self._end(session, "error", f"internal error: {exc}")
+                    return self._reject(request, 500, "internal error; the session was ended")
+                return await self._send(session, reply, cookie=session.id)
+        finally:
+            self._new_in_flight -= 1
+
+    def _xml_headers(self) -> dict[str, str]:
+        return {"Content-Type": XML_CONTENT_TYPE, "Server": SERVER_HEADER}
+
+    async def _send(
+        self, session: Session, reply: Reply, *, cookie: str | None = None
+    ) -> web.StreamResponse:
+        headers: dict[str, str] = {"Server": SERVER_HEADER}
+        body = b""
+        if reply.envelope is not None:
+            body = codec.serialize(reply.envelope)
+            headers["Content-Type"] = XML_CONTENT_TYPE
+        if cookie is not None:
+            headers["Set-Cookie"] = f"session={cookie}; Path=/"
+        session.record(
+            "out",
+            rpc_name=reply.envelope.message.METHOD if reply.envelope else "",
+            cwmp_id=reply.envelope.cwmp_id if reply.envelope else None,
+            status=reply.status,
+            headers=tuple(headers.items()),
+            body=body,
+        )
+        if reply.envelope is None and session.state.value == "COMMIT":
+            await session.commit()
+            self._forget(session)
+            self.completed += 1
+        response = web.Response(status=reply.status, body=body or None, headers=headers)
+        if reply.close:
+            response.force_close()
+        return response

@@ -1,0 +1,79 @@
+"""The policy hook: a session asks its handler what to send next and tells it what came back.
+
+Presets and provisions, tasks, a technician's manual RPCs and the console's step-through mode are
+all handlers of this one hook. :class:`RpcQueue` is the simplest: per-device queues of RPCs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from acs_engine.cwmp import rpc
+
+if TYPE_CHECKING:
+    from acs_engine.session.session import Session
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An RPC the handler wants sent, with the ``cwmp:HoldRequests`` flag to send with it."""
+
+    message: rpc.Message
+    hold_requests: bool = False
+
+
+class Handler:
+    """Base handler: sends nothing, ignores everything. Subclass and override what you need."""
+
+    async def on_inform(self, session: Session) -> None:
+        """The session's Inform was accepted and the device's data loaded."""
+
+    async def next_rpc(self, session: Session) -> Outgoing | None:
+        """The next RPC to send, or None to end the session."""
+        return None
+
+    async def on_response(
+        self, session: Session, request: rpc.Message, response: rpc.Message
+    ) -> None:
+        """The CPE answered ``request`` with ``response`` (a response or an ``rpc.Fault``)."""
+
+    async def on_cpe_request(self, session: Session, request: rpc.Message) -> None:
+        """The CPE sent a request (TransferComplete, RequestDownload, ...); it is answered."""
+
+    async def on_end(self, session: Session, outcome: str) -> None:
+        """The session is over (``outcome``: "ok", "timeout", "fault", "aborted", "error")."""
+
+
+class RpcQueue(Handler):
+    """Per-device FIFO queues of RPCs; every queued RPC is sent in the device's next session.
+
+    Responses are kept per device in ``results`` (request, response) for whoever queued them.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[Outgoing]] = {}
+        self.results: dict[str, list[tuple[rpc.Message, rpc.Message]]] = {}
+
+    def put(self, device_id: str, message: rpc.Message, *, hold_requests: bool = False) -> None:
+        """Queue ``message`` for ``device_id``."""
+        self._queues.setdefault(device_id, deque()).append(Outgoing(message, hold_requests))
+
+    def pending(self, device_id: str) -> int:
+        """How many RPCs wait for ``device_id``."""
+        return len(self._queues.get(device_id, ()))
+
+    async def next_rpc(self, session: Session) -> Outgoing | None:
+        queue = self._queues.get(session.device_id)
+        if not queue:
+            return None
+        item = queue.popleft()
+        if not queue:
+            del self._queues[session.device_id]
+        return item
+
+    async def on_response(
+        self, session: Session, request: rpc.Message, response: rpc.Message
+    ) -> None:
+        self.results.setdefault(session.device_id, []).append((request, response))

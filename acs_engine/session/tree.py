@@ -1,0 +1,180 @@
+"""A session's working copy of one device's parameter tree, and what the session changed.
+
+The tree starts with what the session needs (the Inform's parameters, or the whole stored tree
+once an RPC needs it) and records every change so COMMIT can write them in one transaction:
+``dirty`` paths are upserted, ``deleted`` paths (a path ending in '.' is a whole subtree) are
+removed first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from acs_engine.cwmp import rpc
+from acs_engine.store.model import Param
+
+
+def parent_of(path: str) -> str:
+    """The object path containing ``path`` ("" for a root object)."""
+    trimmed = path[:-1] if path.endswith(".") else path
+    cut = trimmed.rfind(".")
+    return trimmed[: cut + 1] if cut >= 0 else ""
+
+
+class DeviceTree:
+    """Parameters known to a session, keyed by path, plus the changes to commit."""
+
+    def __init__(self, params: dict[str, Param] | None = None, *, full: bool = False) -> None:
+        self.params: dict[str, Param] = dict(params or {})
+        #: True when ``params`` holds the device's whole stored tree.
+        self.full = full
+        self.dirty: set[str] = set()
+        self.deleted: set[str] = set()
+
+    # ------------------------------------------------------------------ reading
+    def get(self, path: str) -> Param | None:
+        return self.params.get(path)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def under(self, prefix: str) -> list[str]:
+        """Paths strictly below the object ``prefix`` ("" = everything)."""
+        return [p for p in self.params if p != prefix and p.startswith(prefix)]
+
+    def children(self, prefix: str) -> list[str]:
+        """Paths directly below the object ``prefix``."""
+        return [p for p in self.under(prefix) if parent_of(p) == prefix]
+
+    # ------------------------------------------------------------------ writing
+    def merge_loaded(self, params: dict[str, Param], *, full: bool) -> None:
+        """Add nodes read from the store; nodes this session already changed win."""
+        for path, param in params.items():
+            if path in self.dirty or self._is_deleted(path):
+                continue
+            self.params[path] = param
+        self.full = self.full or full
+
+    def _is_deleted(self, path: str) -> bool:
+        if path in self.deleted:
+            return True
+        return any(d.endswith(".") and path.startswith(d) for d in self.deleted)
+
+    def touch(self, path: str) -> Param:
+        """The node at ``path``, created when missing, marked to be written."""
+        param = self.params.get(path)
+        if param is None:
+            param = Param(path=path, object=path.endswith(".") or None)
+            self.params[path] = param
+        self.dirty.add(path)
+        return param
+
+    def set_value(self, path: str, value: str, xsd_type: str, ts: int) -> None:
+        param = self.touch(path)
+        param.value = value
+        param.type = xsd_type
+        param.value_ts = ts
+        param.object = False
+        param.exist_ts = ts
+
+    def set_info(self, path: str, writable: bool, ts: int) -> None:
+        param = self.touch(path)
+        param.object = path.endswith(".")
+        param.writable = writable
+        param.writable_ts = ts
+        param.exist_ts = ts
+
+    def set_attributes(
+        self, path: str, notification: int | None, access_list: tuple[str, ...] | None, ts: int
+    ) -> None:
+        param = self.touch(path)
+        if notification is not None:
+            param.notification = notification
+        if access_list is not None:
+            param.access_list = access_list
+        param.attr_ts = ts
+
+    def delete(self, path: str) -> None:
+        """Forget ``path``; an object path (ending '.') takes its whole subtree."""
+        if path.endswith("."):
+            doomed = [p for p in self.params if p.startswith(path)]
+            self.deleted = {d for d in self.deleted if not d.startswith(path)}
+            self.dirty = {d for d in self.dirty if not d.startswith(path)}
+        else:
+            doomed = [path] if path in self.params else []
+            self.dirty.discard(path)
+        for p in doomed:
+            del self.params[p]
+        self.deleted.add(path)
+
+    # ------------------------------------------------------------------ protocol updates
+    def apply_inform(self, inform: rpc.Inform, ts: int) -> None:
+        for pv in inform.parameters:
+            self.set_value(pv.name, pv.value, pv.type, ts)
+
+    def apply_response(self, request: rpc.Message, response: rpc.Message, ts: int) -> None:
+        """Update the tree from the CPE's successful ``response`` to ``request``.
+
+        A GetParameterNames response prunes stored nodes the CPE no longer reports, so the
+        caller must have loaded the whole tree (``full``) before applying one.
+        """
+        if isinstance(response, rpc.GetParameterValuesResponse):
+            for pv in response.parameters:
+                self.set_value(pv.name, pv.value, pv.type, ts)
+        elif isinstance(response, rpc.GetParameterNamesResponse) and isinstance(
+            request, rpc.GetParameterNames
+        ):
+            self._apply_gpn(request, response, ts)
+        elif isinstance(response, rpc.SetParameterValuesResponse) and isinstance(
+            request, rpc.SetParameterValues
+        ):
+            for pv in request.parameters:
+                self.set_value(pv.name, pv.value, pv.type, ts)
+        elif isinstance(response, rpc.GetParameterAttributesResponse):
+            for attr in response.parameters:
+                self.set_attributes(attr.name, attr.notification, attr.access_list, ts)
+        elif isinstance(response, rpc.SetParameterAttributesResponse) and isinstance(
+            request, rpc.SetParameterAttributes
+        ):
+            self._apply_spa(request, ts)
+        elif isinstance(response, rpc.AddObjectResponse) and isinstance(request, rpc.AddObject):
+            instance = self.touch(f"{request.object_name}{response.instance_number}.")
+            instance.object = True
+            instance.exist_ts = ts
+        elif isinstance(response, rpc.DeleteObjectResponse) and isinstance(
+            request, rpc.DeleteObject
+        ):
+            self.delete(request.object_name)
+
+    def _apply_gpn(
+        self, request: rpc.GetParameterNames, response: rpc.GetParameterNamesResponse, ts: int
+    ) -> None:
+        base = request.parameter_path
+        reported = {info.name for info in response.parameters}
+        for info in response.parameters:
+            self.set_info(info.name, info.writable, ts)
+        if base and not base.endswith("."):
+            return  # a single parameter: nothing to prune
+        stale: Iterable[str]
+        if request.next_level:
+            stale = [p for p in self.children(base) if p not in reported]
+        else:
+            stale = [p for p in self.under(base) if p not in reported]
+        for path in sorted(stale, key=len):
+            if path in self.params:
+                self.delete(path)
+
+    def _apply_spa(self, request: rpc.SetParameterAttributes, ts: int) -> None:
+        for entry in request.parameters:
+            notification = entry.notification if entry.notification_change else None
+            access = entry.access_list if entry.access_list_change else None
+            targets = self.under(entry.name) if entry.name.endswith(".") else [entry.name]
+            for path in targets:
+                if not path.endswith("."):
+                    self.set_attributes(path, notification, access, ts)
+
+    # ------------------------------------------------------------------ commit
+    def changes(self) -> tuple[list[Param], list[str]]:
+        """(nodes to upsert, paths to delete) — deletes are applied before upserts."""
+        upserts = [self.params[p] for p in sorted(self.dirty) if p in self.params]
+        return upserts, sorted(self.deleted)

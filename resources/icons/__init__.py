@@ -1,0 +1,1 @@
+"""SVG icons for the console, read with importlib.resources (see app.icons)."""
