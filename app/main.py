@@ -1,0 +1,274 @@
+"""The ``fieldacs`` entry point: parse arguments, start the engine, show the window.
+
+Structure::
+
+    main(argv)                    sync; exit code; never shows the user a traceback
+      parse_args -> EngineConfig
+      qt_import_problem / platform_problem    -> message on stderr, exit 2
+      create_application                       the one QApplication, quit-on-close off
+      run_on_qasync(app, run_console(...))     asyncio.Runner over qasync.QEventLoop
+        run_console                            engine.start -> window -> wait -> engine.stop
+          EngineStartError -> show_start_error (non-blocking QMessageBox) -> exit 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from acs_engine.config import EngineConfig, default_db_path
+
+log = logging.getLogger("fieldacs.app")
+
+#: Exit codes of :func:`main`.
+EXIT_OK = 0
+EXIT_START_FAILED = 1
+EXIT_NO_DISPLAY = 2
+
+
+@dataclass(frozen=True, slots=True)
+class StartErrorMessage:
+    """What the start-up error dialog says.
+
+    Attributes:
+        title: the dialog's window title.
+        text: the reason, in plain words (the engine's own message).
+        hint: what to do about it.
+    """
+
+    title: str
+    text: str
+    hint: str
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not between 0 and 65535")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``fieldacs``."""
+    defaults = EngineConfig.__dataclass_fields__
+    parser = argparse.ArgumentParser(
+        prog="fieldacs",
+        description="FieldACS: a TR-069 (CWMP) management console with the ACS built in.",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"the device database (default: {default_db_path()})",
+    )
+    parser.add_argument(
+        "--cwmp-port",
+        type=_port,
+        default=defaults["cwmp_port"].default,
+        metavar="N",
+        help="the port CPEs connect to (default: %(default)s; 0 picks a free port)",
+    )
+    parser.add_argument(
+        "--host",
+        default=defaults["cwmp_host"].default,
+        metavar="H",
+        help="the address the ACS listens on (default: %(default)s, every address)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log what the ACS does to stderr"
+    )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> EngineConfig:
+    """The engine settings the command line asks for."""
+    config = EngineConfig(cwmp_host=args.host, cwmp_port=args.cwmp_port)
+    if args.db is not None:
+        config = config.replace(db_path=args.db.expanduser())
+    return config
+
+
+def start_error_message(exc: BaseException, config: EngineConfig) -> StartErrorMessage:
+    """Describe why the engine did not start and what the user can do about it.
+
+    Args:
+        exc: the :class:`~acs_engine.server.controller.EngineStartError` (its message is
+            already in plain words; its ``__cause__`` tells what failed).
+        config: the settings the engine was started with.
+
+    Returns:
+        The title, reason and hint for the error dialog.
+    """
+    text = str(exc) or "The ACS could not start."
+    cause = exc.__cause__
+    other_port = config.cwmp_port + 1 if 0 < config.cwmp_port < 65535 else 7548
+    from acs_engine.store.errors import StoreError
+
+    if isinstance(cause, StoreError) or "database" in text.lower():
+        hint = (
+            f"Check that {config.db_path} is a FieldACS database and that you may read and "
+            "write it, or start FieldACS with another database file:\n"
+            "    fieldacs --db PATH"
+        )
+    elif isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
+        hint = (
+            f"Close the other program that uses port {config.cwmp_port}, or start FieldACS "
+            f"on another port and give CPEs that port in their ACS URL:\n"
+            f"    fieldacs --cwmp-port {other_port}"
+        )
+    elif isinstance(cause, OSError) and cause.errno in (errno.EACCES, errno.EPERM):
+        hint = f"Choose a port above 1024:\n    fieldacs --cwmp-port {other_port}"
+    elif isinstance(cause, OSError) and cause.errno == errno.EADDRNOTAVAIL:
+        hint = "Leave out --host to listen on every address of this computer."
+    else:
+        hint = "Run fieldacs --help to see the options."
+    return StartErrorMessage("FieldACS could not start", text, hint)
+
+
+async def show_start_error(message: StartErrorMessage) -> None:
+    """Show ``message`` in an error dialog and wait until the user closes it.
+
+    The dialog is opened with ``open()``, so the event loop keeps running (no nested
+    ``exec()`` on the qasync loop).
+    """
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.icons import app_icon
+
+    box = QMessageBox(
+        QMessageBox.Icon.Critical, message.title, message.text, QMessageBox.StandardButton.Close
+    )
+    box.setObjectName("startErrorDialog")
+    box.setInformativeText(message.hint)
+    box.setWindowIcon(app_icon())
+    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def finished(result: int) -> None:
+        if not done.done():
+            done.set_result(result)
+
+    box.finished.connect(finished)
+    box.open()
+    try:
+        await done
+    finally:
+        box.deleteLater()
+
+
+async def run_console(app: Any, config: EngineConfig, settings: Any = None) -> int:
+    """Start the engine, show the main window until it closes, then stop the engine.
+
+    Args:
+        app: the QApplication (its ``lastWindowClosed`` ends the run).
+        config: the engine settings.
+        settings: a ``QSettings`` for the window layout (default: the application's).
+
+    Returns:
+        :data:`EXIT_OK`, or :data:`EXIT_START_FAILED` after the error dialog was closed.
+    """
+    from acs_engine.server.controller import Engine, EngineStartError
+    from app.bootstrap import install_interrupt_handler
+    from app.bridge import EngineBridge
+    from app.window import MainWindow
+
+    loop = asyncio.get_running_loop()
+    closed = asyncio.Event()
+    engine = Engine(config)
+    # The bridge and window exist before start() so the engine's start notices are shown.
+    bridge = EngineBridge(engine.bus)
+    window = MainWindow(engine, bridge, settings)
+    window.closed.connect(closed.set)
+    app.lastWindowClosed.connect(closed.set)
+
+    def interrupted() -> None:
+        log.info("interrupted; closing")
+        if window.isVisible():
+            window.close()
+        closed.set()
+
+    restore_interrupt = install_interrupt_handler(loop, interrupted)
+    try:
+        try:
+            await engine.start()
+        except EngineStartError as exc:
+            log.error("the ACS could not start: %s", exc)
+            await show_start_error(start_error_message(exc, config))
+            return EXIT_START_FAILED
+        # Listing local addresses may resolve the host name: keep it off the loop.
+        window.set_acs_urls(await asyncio.to_thread(engine.cwmp_urls))
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        await closed.wait()
+        if window.isVisible():
+            window.close()
+        return EXIT_OK
+    finally:
+        restore_interrupt()
+        app.lastWindowClosed.disconnect(closed.set)
+        bridge.detach()
+        await engine.stop()
+        window.deleteLater()
+        log.info("FieldACS stopped")
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _print_error(text: str) -> None:
+    if sys.stderr is not None:  # None in a windowed (no console) build
+        print(text, file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``fieldacs`` command: run the console until its window closes.
+
+    Args:
+        argv: the arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 after a normal close; 1 when the ACS could not start (after telling the user why);
+        2 when Qt cannot open a window here (the reason and the packages to install are
+        printed to stderr).
+    """
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    config = config_from_args(args)
+
+    from app import bootstrap
+
+    problem = bootstrap.qt_import_problem()
+    if problem is None:
+        from PySide6.QtWidgets import QApplication
+
+        if QApplication.instance() is None:
+            problem = bootstrap.platform_problem()
+    if problem is not None:
+        _print_error(problem)
+        return EXIT_NO_DISPLAY
+
+    app = bootstrap.create_application([sys.argv[0] if sys.argv else "fieldacs"])
+    try:
+        return bootstrap.run_on_qasync(app, run_console(app, config))
+    except Exception:
+        log.critical("FieldACS stopped because of an unexpected error", exc_info=True)
+        return EXIT_START_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,304 @@
+"""The console's main window: a dock-based QMainWindow the later panels grow into.
+
+The overview page (ACS URLs and counters) is the central widget; "Recent activity" is a dock.
+Every update arrives through :class:`~app.bridge.EngineBridge` signals; the window reads only
+the engine's counters, and only when an event says they changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from acs_engine.bus import (
+    DeviceUpdated,
+    EngineNotice,
+    RequestRejected,
+    SessionEnded,
+    SessionStarted,
+)
+from app import APP_NAME
+from app.activity import ActivityDescriber, ActivityModel, ActivityView
+from app.bridge import EngineBridge
+from app.icons import app_icon
+from app.overview import OverviewPage
+
+log = logging.getLogger("fieldacs.app")
+
+_GEOMETRY_KEY = "mainWindow/geometry"
+_STATE_KEY = "mainWindow/state"
+_STATUS_TIMEOUT_MS = 4000
+
+
+class EngineStatus(Protocol):
+    """What the window reads from the engine: its counters."""
+
+    def active_session_count(self) -> int:
+        """Sessions in flight right now."""
+        ...
+
+    @property
+    def device_count(self) -> int:
+        """Devices in the database."""
+        ...
+
+
+def plural(count: int, word: str) -> str:
+    """``"1 device"``, ``"3 devices"``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class MainWindow(QMainWindow):
+    """FieldACS's main window: where to point a CPE, live counters and recent activity.
+
+    Signals:
+        closed(): the window was closed (after its geometry was saved).
+    """
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        engine: EngineStatus,
+        bridge: EngineBridge,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        """Build the window and connect it to ``bridge``; call :meth:`set_acs_urls` once the
+        engine listens.
+
+        Args:
+            engine: the engine (or anything with its counters).
+            bridge: the engine's events as Qt signals.
+            settings: where geometry is remembered (default: the application's QSettings).
+            parent: usually None.
+        """
+        super().__init__(parent)
+        self._engine = engine
+        self._bridge = bridge
+        self._settings = settings if settings is not None else QSettings()
+        self._completed = 0
+        self._failed = 0
+        self._new_devices = 0
+        self._urls: list[str] = []
+        self._describer = ActivityDescriber()
+
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())
+        self.setObjectName("mainWindow")
+        self.setMinimumSize(640, 480)
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
+        )
+
+        self.overview = OverviewPage()
+        self.overview.urls.urlCopied.connect(self._on_url_copied)
+        self.setCentralWidget(self.overview)
+
+        self.activity_model = ActivityModel(parent=self)
+        self.activity_view = ActivityView(self.activity_model)
+        self.activity_dock = QDockWidget("Recent activity", self)
+        self.activity_dock.setObjectName("activityDock")
+        self.activity_dock.setStyleSheet(
+            "QDockWidget { font-weight: 600; }"
+            "QDockWidget::title { text-align: left; padding: 6px 0 4px 16px; }"
+        )
+        dock_body = QWidget()
+        dock_body.setStyleSheet("font-weight: normal;")
+        dock_layout = QVBoxLayout(dock_body)
+        dock_layout.setContentsMargins(16, 0, 16, 8)
+        dock_layout.addWidget(self.activity_view)
+        self.activity_dock.setWidget(dock_body)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.activity_dock)
+
+        self._status_urls = QLabel()
+        self._status_counts = QLabel()
+        self._status_urls.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._status_urls.setContentsMargins(10, 0, 0, 0)
+        self._status_counts.setContentsMargins(0, 0, 10, 0)
+        self.statusBar().addWidget(self._status_urls, 1)  # a transient message covers it
+        self.statusBar().addPermanentWidget(self._status_counts)
+
+        self._build_actions()
+        bridge.sessionStarted.connect(self._on_session_started)
+        bridge.sessionEnded.connect(self._on_session_ended)
+        bridge.deviceUpdated.connect(self._on_device_updated)
+        bridge.requestRejected.connect(self._on_activity)
+        bridge.engineNotice.connect(self._on_notice)
+
+        self._restored = self._restore_layout()
+        self.refresh_counts()
+
+    # ------------------------------------------------------------------ building
+    def _build_actions(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.setStatusTip("Stop the ACS and close FieldACS")
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.quit_action)
+        self.addAction(self.quit_action)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.copy_url_action = QAction("&Copy ACS URL", self)
+        self.copy_url_action.setStatusTip("Copy the first ACS URL to the clipboard")
+        self.copy_url_action.setEnabled(False)
+        self.copy_url_action.triggered.connect(self._copy_first_url)
+        edit_menu.addAction(self.copy_url_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.activity_dock.toggleViewAction())
+        clear = QAction("C&lear recent activity", self)
+        clear.triggered.connect(self.activity_model.clear)
+        view_menu.addAction(clear)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction(f"&About {APP_NAME}", self)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self._show_about)
+        help_menu.addAction(about)
+
+    def _restore_layout(self) -> bool:
+        geometry = self._settings.value(_GEOMETRY_KEY)
+        state = self._settings.value(_STATE_KEY)
+        restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        if not restored:
+            self.resize(960, 680)
+        return bool(restored)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """On the first show without a remembered layout, give the activity dock room."""
+        super().showEvent(event)
+        if not self._restored:
+            self._restored = True
+            self.resizeDocks(
+                [self.activity_dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical
+            )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Remember geometry and dock layout, then announce :attr:`closed`."""
+        self.save_layout()
+        super().closeEvent(event)
+        if event.isAccepted():
+            self.closed.emit()
+
+    def save_layout(self) -> None:
+        """Write the window geometry and dock layout to the settings."""
+        self._settings.setValue(_GEOMETRY_KEY, self.saveGeometry())
+        self._settings.setValue(_STATE_KEY, self.saveState())
+        self._settings.sync()
+
+    # ------------------------------------------------------------------ state shown
+    def set_acs_urls(self, urls: list[str]) -> None:
+        """Show the URLs a CPE should be given (the engine is listening)."""
+        self._urls = list(urls)
+        self.overview.urls.set_urls(self._urls)
+        self.copy_url_action.setEnabled(bool(self._urls))
+        fields = self.overview.urls.fields()
+        if fields:
+            fields[0].setFocus(Qt.FocusReason.OtherFocusReason)
+        if self._urls:
+            self._status_urls.setText(f"ACS {self._urls[0]}")
+            self._status_urls.setToolTip("\n".join(self._urls))
+        else:
+            self._status_urls.setText("ACS not listening")
+            self._status_urls.setToolTip("")
+
+    def status_text(self) -> str:
+        """The status bar's permanent text: the first ACS URL and the counts."""
+        return f"{self._status_urls.text()}  {self._status_counts.text()}"
+
+    def acs_urls(self) -> list[str]:
+        """The URLs shown."""
+        return list(self._urls)
+
+    @property
+    def completed_sessions(self) -> int:
+        """Sessions ended since the window opened (any outcome)."""
+        return self._completed
+
+    @property
+    def failed_sessions(self) -> int:
+        """Sessions ended with an outcome other than "ok"."""
+        return self._failed
+
+    def refresh_counts(self) -> None:
+        """Re-read the engine's counters and show them in the tiles and the status bar."""
+        in_flight = self._engine.active_session_count()
+        devices = self._engine.device_count
+        counters = self.overview.counters
+        counters.in_flight.set_value(in_flight, "CPEs talking to the ACS now")
+        failed = f"{self._failed} not ok" if self._failed else "since FieldACS started"
+        counters.completed.set_value(self._completed, failed)
+        new = f"{self._new_devices} new since start" if self._new_devices else "in the database"
+        counters.devices.set_value(devices, new)
+        self._status_counts.setText(
+            f"{in_flight} in flight · {self._completed} completed · "
+            f"{plural(devices, 'device')}"
+        )
+
+    # ------------------------------------------------------------------ events
+    def _add_activity(self, event: object) -> None:
+        entry = self._describer.describe(event)
+        if entry is not None:
+            self.activity_model.add(entry)
+
+    def _on_session_started(self, event: SessionStarted) -> None:
+        self._add_activity(event)
+        self.refresh_counts()
+
+    def _on_session_ended(self, event: SessionEnded) -> None:
+        self._completed += 1
+        if event.outcome != "ok":
+            self._failed += 1
+        self._add_activity(event)
+        self.refresh_counts()
+
+    def _on_device_updated(self, event: DeviceUpdated) -> None:
+        if event.created:
+            self._new_devices += 1
+            self._add_activity(event)
+        self.refresh_counts()
+
+    def _on_activity(self, event: RequestRejected) -> None:
+        self._add_activity(event)
+
+    def _on_notice(self, event: EngineNotice) -> None:
+        self._add_activity(event)
+        if event.level == "error":
+            self.statusBar().showMessage(event.message, _STATUS_TIMEOUT_MS * 2)
+
+    # ------------------------------------------------------------------ actions
+    def _on_url_copied(self, url: str) -> None:
+        self.statusBar().showMessage(f"Copied {url}", _STATUS_TIMEOUT_MS)
+
+    def _copy_first_url(self) -> None:
+        if self._urls:
+            QGuiApplication.clipboard().setText(self._urls[0])
+            self._on_url_copied(self._urls[0])
+
+    def _show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle(f"About {APP_NAME}")
+        box.setIconPixmap(app_icon().pixmap(64, 64))
+        box.setText(f"<b>{APP_NAME}</b>")
+        box.setInformativeText(
+            "A desktop TR-069 (CWMP) management console with the ACS built in."
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # window-modal without a nested event loop
