@@ -1,0 +1,216 @@
+"""The database schema as an ordered list of migrations, and the code that applies them.
+
+The schema version lives in ``PRAGMA user_version``: version N means the first N entries of
+``MIGRATIONS`` have been applied. To change the schema, append a ``Migration`` to the list;
+never edit one that has shipped. Each migration runs in its own transaction together with
+the version bump, so a crash mid-migration leaves the previous version intact.
+
+``PRAGMA application_id`` marks the file as FieldACS's, so that pointing ``--db`` at another
+program's SQLite file fails clearly instead of scribbling tables into it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+from .errors import StoreError
+from .queries import rollback_quietly
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SOFTWARE_VERSION_PATHS", "Migration", "migrate"]
+
+log = logging.getLogger("fieldacs.store")
+
+APPLICATION_ID = 0x46414353  # "FACS"
+
+#: Parameters whose value is copied into ``devices.software_version`` by a trigger.
+SOFTWARE_VERSION_PATHS = (
+    "InternetGatewayDevice.DeviceInfo.SoftwareVersion",
+    "Device.DeviceInfo.SoftwareVersion",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema's history.
+
+    Attributes:
+        description: what the step does, for the log.
+        statements: SQL statements run in order inside one transaction.
+    """
+
+    description: str
+    statements: tuple[str, ...]
+
+
+_SV_PATHS_SQL = ", ".join(f"'{p}'" for p in SOFTWARE_VERSION_PATHS)
+
+_V1 = Migration(
+    "devices, parameters, sessions, wire traces, settings",
+    (
+        """CREATE TABLE devices (
+            id TEXT PRIMARY KEY NOT NULL,
+            manufacturer TEXT NOT NULL DEFAULT '',
+            oui TEXT NOT NULL DEFAULT '',
+            product_class TEXT NOT NULL DEFAULT '',
+            serial_number TEXT NOT NULL DEFAULT '',
+            registered INTEGER NOT NULL,
+            last_inform INTEGER,
+            last_boot INTEGER,
+            last_bootstrap INTEGER,
+            tags TEXT NOT NULL DEFAULT '[]',          -- JSON array of strings, sorted
+            remote_address TEXT NOT NULL DEFAULT '',
+            cwmp_version TEXT NOT NULL DEFAULT '',
+            param_count INTEGER NOT NULL DEFAULT 0,   -- leaf parameters, kept by triggers
+            software_version TEXT NOT NULL DEFAULT '' -- DeviceInfo.SoftwareVersion, by triggers
+        ) WITHOUT ROWID""",
+        """CREATE TABLE params (
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            value TEXT,
+            type TEXT,
+            value_ts INTEGER,
+            object INTEGER,
+            writable INTEGER,
+            writable_ts INTEGER,
+            notification INTEGER,
+            access_list TEXT,                         -- JSON array of strings, or NULL
+            attr_ts INTEGER,
+            exist_ts INTEGER,
+            PRIMARY KEY (device_id, path)
+        ) WITHOUT ROWID""",
+        """CREATE TRIGGER params_count_insert AFTER INSERT ON params
+            WHEN substr(NEW.path, -1) <> '.'
+            BEGIN
+                UPDATE devices SET param_count = param_count + 1 WHERE id = NEW.device_id;
+            END""",
+        """CREATE TRIGGER params_count_delete AFTER DELETE ON params
+            WHEN substr(OLD.path, -1) <> '.'
+            BEGIN
+                UPDATE devices SET param_count = param_count - 1 WHERE id = OLD.device_id;
+            END""",
+        f"""CREATE TRIGGER params_sw_insert AFTER INSERT ON params
+            WHEN NEW.path IN ({_SV_PATHS_SQL})
+            BEGIN
+                UPDATE devices SET software_version = coalesce(NEW.value, '')
+                WHERE id = NEW.device_id;
+            END""",
+        f"""CREATE TRIGGER params_sw_update AFTER UPDATE OF value ON params
+            WHEN NEW.path IN ({_SV_PATHS_SQL})
+            BEGIN
+                UPDATE devices SET software_version = coalesce(NEW.value, '')
+                WHERE id = NEW.device_id;
+            END""",
+        f"""CREATE TRIGGER params_sw_delete AFTER DELETE ON params
+            WHEN OLD.path IN ({_SV_PATHS_SQL})
+            BEGIN
+                UPDATE devices SET software_version = '' WHERE id = OLD.device_id;
+            END""",
+        """CREATE TABLE sessions (
+            id TEXT PRIMARY KEY NOT NULL,
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            started INTEGER NOT NULL,
+            ended INTEGER,
+            outcome TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '',
+            remote TEXT NOT NULL DEFAULT '',
+            events TEXT NOT NULL DEFAULT '[]',        -- JSON array of event codes
+            rpc_count INTEGER NOT NULL DEFAULT 0,
+            cwmp_version TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX sessions_device_started ON sessions (device_id, started)",
+        # Bodies can be several KB, so this stays a rowid table (WITHOUT ROWID suits small rows).
+        """CREATE TABLE trace (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            direction TEXT NOT NULL,
+            rpc TEXT NOT NULL DEFAULT '',
+            cwmp_id TEXT,
+            status INTEGER,
+            headers TEXT NOT NULL DEFAULT '[]',       -- JSON array of [name, value] pairs
+            body BLOB NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        )""",
+        """CREATE TABLE settings (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+)
+
+#: Every schema version this build knows, oldest first. Append; never edit a shipped entry.
+MIGRATIONS: tuple[Migration, ...] = (_V1,)
+
+
+async def _pragma_int(conn: aiosqlite.Connection, name: str) -> int:
+    rows = list(await conn.execute_fetchall(f"PRAGMA {name}"))
+    return int(rows[0][0])
+
+
+async def migrate(
+    conn: aiosqlite.Connection,
+    path: Path,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+) -> int:
+    """Bring the database up to the newest schema this build knows.
+
+    Args:
+        conn: an open connection in autocommit mode (``isolation_level=None``).
+        path: the database file, for messages.
+        migrations: the schema history; tests pass their own.
+
+    Returns:
+        The schema version after migrating.
+
+    Raises:
+        StoreError: the file belongs to another program or was made by a newer FieldACS.
+        sqlite3.Error: a statement failed (the caller turns it into a StoreError).
+    """
+    known = len(migrations)
+    app_id = await _pragma_int(conn, "application_id")
+    version = await _pragma_int(conn, "user_version")
+    if app_id not in (0, APPLICATION_ID):
+        raise StoreError(
+            f"{path} is an SQLite database of another program (application id {app_id:#x}), "
+            "not a FieldACS database"
+        )
+    if version > known:
+        raise StoreError(
+            f"{path} was written by a newer FieldACS (database schema v{version}; this build "
+            f"knows up to v{known}). Update FieldACS or open a different database."
+        )
+    if version == 0:
+        rows = list(
+            await conn.execute_fetchall(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            )
+        )
+        if rows[0][0]:
+            raise StoreError(
+                f"{path} is an SQLite database that FieldACS did not create; "
+                "choose an empty or FieldACS database file"
+            )
+    while version < known:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated between our read and our lock.
+            version = await _pragma_int(conn, "user_version")
+            if version >= known:
+                await conn.execute("COMMIT")
+                break
+            step = migrations[version]
+            for statement in step.statements:
+                await conn.execute(statement)
+            version += 1
+            await conn.execute(f"PRAGMA user_version = {version}")
+            await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            await conn.execute("COMMIT")
+        except BaseException:
+            await rollback_quietly(conn)
+            raise
+        log.info("database %s migrated to schema v%d: %s", path, version, step.description)
+    return version
