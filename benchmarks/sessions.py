@@ -197,6 +197,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=10000, help="devices already in the database")
     parser.add_argument("--params", type=int, default=50, help="parameters per seeded device")
+    parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile into FILE")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="fieldacs-bench-"))
@@ -206,8 +207,9 @@ def main() -> int:
         asyncio.run(seed(db, args.seed, args.params))
         print(f"seeded {args.seed} devices × {args.params} params in {time.perf_counter() - t0:.1f} s")
         port = free_port()
+        profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
         server = subprocess.Popen(
-            [sys.executable, "-m", "acs_engine.cli", "serve", "--db", str(db), "--host",
+            [sys.executable, *profile, "-m", "acs_engine.cli", "serve", "--db", str(db), "--host",
              "127.0.0.1", "--cwmp-port", str(port)],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )

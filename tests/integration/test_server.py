@@ -391,3 +391,35 @@ async def test_every_http_message_is_published(tmp_path: Path) -> None:
         ]
         assert len({w.session_id for w in wire}) == 1
         assert wire[0].at <= wire[-1].at
+
+
+async def test_a_100_mb_body_is_cut_off_while_another_session_goes_on(tmp_path: Path) -> None:
+    queue = RpcQueue()
+    queue.put(DEVICE, rpc.GetParameterValues(names=("Device.DeviceInfo.UpTime",)))
+    async with running_engine(tmp_path, handler=queue) as engine:
+        url = engine.cwmp_urls()[-1]
+        sent = 0
+
+        async def flood():  # type: ignore[no-untyped-def]
+            nonlocal sent
+            chunk = b"<a>" + b"x" * (1024 * 1024 - 3)
+            for _ in range(100):
+                sent += len(chunk)
+                yield chunk
+
+        async def evil() -> int | str:
+            async with aiohttp.ClientSession() as http:
+                try:
+                    async with http.post(url, data=flood()) as resp:
+                        return resp.status
+                except aiohttp.ClientError as exc:  # the server hung up on the flood
+                    return type(exc).__name__
+
+        async with RawCpe(url) as good:
+            await good.send(inform())
+            outcome, (_, reply, _) = await asyncio.gather(evil(), good.send(None))
+            assert isinstance(reply.message, rpc.GetParameterValues)
+            status, _, _ = await good.send(rpc.GetParameterValuesResponse(), cwmp_id=reply.cwmp_id)
+            assert status == 204
+        assert outcome == 413 or isinstance(outcome, str)
+        assert sent < 100 * 1024 * 1024  # the server did not read it all
