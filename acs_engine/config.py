@@ -68,6 +68,17 @@ class EngineConfig:
     connection_request_timeout: int = 2000
     #: cwmp.deviceOnlineThreshold, milliseconds.
     device_online_threshold: int = 4000
+    #: cwmp.connectionRequestAllowBasicAuth.
+    connection_request_allow_basic_auth: bool = False
+    #: cwmp.udpConnectionRequestPort (0: any source port).
+    udp_connection_request_port: int = 0
+    #: FS_URL_PREFIX: base URL of the file server in Download RPCs ("" = the address the CPE
+    #: reached the ACS on, with fs_port).
+    fs_url_prefix: str = ""
+    #: Largest file the file server stores.
+    max_file_bytes: int = 2 * 1024 * 1024 * 1024
+    #: Run the file server (port fs_port).
+    fs_enabled: bool = True
 
     def replace(self, **changes: Any) -> EngineConfig:
         """A copy with ``changes`` applied."""

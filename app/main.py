@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the port CPEs connect to (default: %(default)s; 0 picks a free port)",
     )
     parser.add_argument(
+        "--fs-port",
+        type=_port,
+        default=defaults["fs_port"].default,
+        metavar="N",
+        help="the file server's port for firmware downloads (default: %(default)s)",
+    )
+    parser.add_argument(
         "--host",
         default=defaults["cwmp_host"].default,
         metavar="H",
@@ -93,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> EngineConfig:
     """The engine settings the command line asks for."""
-    config = EngineConfig(cwmp_host=args.host, cwmp_port=args.cwmp_port)
+    config = EngineConfig(
+        cwmp_host=args.host, cwmp_port=args.cwmp_port, fs_host=args.host, fs_port=args.fs_port
+    )
     if args.db is not None:
         config = config.replace(db_path=args.db.expanduser())
     return config

@@ -210,7 +210,7 @@ def main() -> int:
         profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
         server = subprocess.Popen(
             [sys.executable, *profile, "-m", "acs_engine.cli", "serve", "--db", str(db), "--host",
-             "127.0.0.1", "--cwmp-port", str(port)],
+             "127.0.0.1", "--cwmp-port", str(port), "--fs-port", "0"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         try:

@@ -21,6 +21,7 @@ from aiohttp import web
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.server.cwmp_http import CwmpServer
+from acs_engine.services.files import FileStore, file_server_app
 from acs_engine.session.handler import Handler, RpcQueue
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
@@ -80,7 +81,10 @@ class Engine:
         self.store: Store | None = None
         self.cwmp: CwmpServer | None = None
         self._runner: web.AppRunner | None = None
+        self._fs_runner: web.AppRunner | None = None
         self._cwmp_port: int | None = None
+        self._fs_port: int | None = None
+        self.files: FileStore | None = None
         self._device_count = 0
         self._unsubscribe = self.bus.subscribe(self._on_device_updated, DeviceUpdated)
 
@@ -95,6 +99,11 @@ class Engine:
         if self._cwmp_port is None:
             raise RuntimeError("the engine is not running")
         return self._cwmp_port
+
+    @property
+    def fs_port(self) -> int | None:
+        """The file server's port, or None when it is not running."""
+        return self._fs_port
 
     @property
     def device_count(self) -> int:
@@ -151,6 +160,8 @@ class Engine:
         self._cwmp_port = int(addresses[0][1]) if addresses else self.config.cwmp_port
         self.cwmp.start()
         log.info("CWMP listening on %s:%s", self.config.cwmp_host, self._cwmp_port)
+        if self.config.fs_enabled:
+            await self._start_file_server()
         self.bus.publish(
             EngineNotice(
                 time.time(), "info", f"ACS listening on port {self._cwmp_port}",
@@ -158,18 +169,44 @@ class Engine:
             )
         )
 
-    def _bind_message(self, exc: OSError) -> str:
-        port = self.config.cwmp_port
-        host = self.config.cwmp_host
+    async def _start_file_server(self) -> None:
+        """Serve firmware and config files; a busy port is a warning, not a failed start."""
+        self.files = FileStore.beside_db(self.config.db_path, max_size=self.config.max_file_bytes)
+        runner = web.AppRunner(file_server_app(self.files), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.fs_host, self.config.fs_port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            message = self._bind_message(exc, self.config.fs_host, self.config.fs_port, "--fs-port")
+            log.warning("file server not started: %s", message)
+            self.bus.publish(
+                EngineNotice(
+                    time.time(), "warning",
+                    f"File server not started (downloads to CPEs will fail): {message}",
+                )
+            )
+            return
+        self._fs_runner = runner
+        self._fs_port = int(runner.addresses[0][1]) if runner.addresses else self.config.fs_port
+        log.info("file server listening on %s:%s", self.config.fs_host, self._fs_port)
+
+    def _bind_message(
+        self, exc: OSError, host: str | None = None, port: int | None = None,
+        option: str = "--cwmp-port",
+    ) -> str:
+        port = self.config.cwmp_port if port is None else port
+        host = self.config.cwmp_host if host is None else host
         if exc.errno == errno.EADDRINUSE:
             return (
                 f"Port {port} is in use by another program. Close it, or choose another "
-                f"port for the ACS (--cwmp-port)."
+                f"port ({option})."
             )
         if exc.errno in (errno.EACCES, errno.EPERM):
             return (
                 f"Not allowed to listen on port {port}. Ports below 1024 need administrator "
-                f"rights; choose a port above 1024 (--cwmp-port)."
+                f"rights; choose a port above 1024 ({option})."
             )
         if exc.errno == errno.EADDRNOTAVAIL:
             return f"The address {host} is not an address of this computer (--host)."
@@ -182,6 +219,10 @@ class Engine:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._fs_runner is not None:
+            await self._fs_runner.cleanup()
+            self._fs_runner = None
+            self._fs_port = None
         if self.store is not None:
             await self.store.close()
             self.store = None

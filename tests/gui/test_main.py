@@ -63,7 +63,7 @@ def _visible(kind: type) -> list:
 
 def test_arguments_become_engine_settings(tmp_path: Path) -> None:
     args = build_parser().parse_args(
-        ["--db", str(tmp_path / "x.db"), "--cwmp-port", "0", "--host", "127.0.0.1"]
+        ["--db", str(tmp_path / "x.db"), "--cwmp-port", "0", "--fs-port", "0", "--host", "127.0.0.1"]
     )
     config = config_from_args(args)
     assert (config.db_path, config.cwmp_port, config.cwmp_host) == (
@@ -79,7 +79,7 @@ def test_arguments_become_engine_settings(tmp_path: Path) -> None:
 
 
 async def test_port_in_use_message_says_what_to_do(tmp_path: Path, busy_port: int) -> None:
-    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=busy_port)
+    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=busy_port, fs_port=0)
     engine = Engine(config)
     with pytest.raises(EngineStartError) as caught:
         await engine.start()
@@ -94,7 +94,7 @@ async def test_port_in_use_message_says_what_to_do(tmp_path: Path, busy_port: in
 async def test_unreadable_database_message_says_what_to_do(tmp_path: Path) -> None:
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"this is not an SQLite file" * 10)
-    config = EngineConfig(db_path=bad, cwmp_host="127.0.0.1", cwmp_port=0)
+    config = EngineConfig(db_path=bad, cwmp_host="127.0.0.1", cwmp_port=0, fs_port=0)
     with pytest.raises(EngineStartError) as caught:
         await Engine(config).start()
     message = start_error_message(caught.value, config)
@@ -115,7 +115,7 @@ def test_main_with_port_in_use_shows_the_dialog_and_exits_non_zero(
         return bool(boxes)
 
     timer = _repeat_until(dismiss)
-    code = main(["--db", str(tmp_path / "f.db"), "--host", "127.0.0.1", "--cwmp-port", str(busy_port)])
+    code = main(["--db", str(tmp_path / "f.db"), "--host", "127.0.0.1", "--cwmp-port", str(busy_port), "--fs-port", "0"])
     timer.stop()
     assert code == 1
     assert len(shown) == 1
@@ -138,7 +138,7 @@ def test_main_runs_until_the_window_closes_then_stops_the_engine(tmp_path: Path,
         return bool(windows)
 
     timer = _repeat_until(close_window)
-    code = main(["--db", str(tmp_path / "f.db"), "--host", "127.0.0.1", "--cwmp-port", "0"])
+    code = main(["--db", str(tmp_path / "f.db"), "--host", "127.0.0.1", "--cwmp-port", "0", "--fs-port", "0"])
     timer.stop()
     assert code == 0
     assert len(seen) == 1 and len(seen[0]) == 1
@@ -149,7 +149,7 @@ def test_main_runs_until_the_window_closes_then_stops_the_engine(tmp_path: Path,
 
 
 async def test_console_url_works_and_closing_stops_the_engine(tmp_path: Path, qapp) -> None:
-    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=0)
+    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=0, fs_port=0)
     run = asyncio.ensure_future(main_module.run_console(qapp, config))
     await wait_until(lambda: _visible(MainWindow), what="the main window")
     (window,) = _visible(MainWindow)
@@ -194,7 +194,7 @@ def test_fieldacs_without_a_display_exits_2_with_the_packages_to_install(tmp_pat
     env["QT_QPA_PLATFORM"] = "xcb"
     env.pop("XDG_SESSION_TYPE", None)
     result = subprocess.run(
-        [sys.executable, "-m", "app", "--db", str(tmp_path / "f.db"), "--cwmp-port", "0"],
+        [sys.executable, "-m", "app", "--db", str(tmp_path / "f.db"), "--cwmp-port", "0", "--fs-port", "0"],
         cwd=ROOT,
         env=env,
         capture_output=True,

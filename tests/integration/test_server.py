@@ -423,3 +423,45 @@ async def test_a_100_mb_body_is_cut_off_while_another_session_goes_on(tmp_path: 
             assert status == 204
         assert outcome == 413 or isinstance(outcome, str)
         assert sent < 100 * 1024 * 1024  # the server did not read it all
+
+
+async def test_file_server_serves_stored_files_beside_the_database(tmp_path: Path) -> None:
+    async with running_engine(tmp_path) as engine:
+        assert engine.files is not None and engine.fs_port
+        await engine.files.put("fw-2.0.bin", b"\x7fELF" * 1000, file_type="1 Firmware Upgrade Image")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{engine.fs_port}/fw-2.0.bin") as resp:
+                assert resp.status == 200
+                assert await resp.read() == b"\x7fELF" * 1000
+        assert (tmp_path / "files" / "fw-2.0.bin").exists()
+
+
+async def test_busy_file_server_port_is_a_warning_not_a_failed_start(tmp_path: Path) -> None:
+    import socket
+
+    from acs_engine.bus import EngineNotice
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        notices: list[EngineNotice] = []
+        from acs_engine.bus import EventBus
+        from acs_engine.config import EngineConfig
+        from acs_engine.server.controller import Engine
+
+        engine = Engine(
+            EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=0,
+                         fs_host="127.0.0.1", fs_port=port),
+            bus=EventBus(),
+        )
+        engine.bus.subscribe(notices.append, EngineNotice)
+        await engine.start()
+        try:
+            assert engine.fs_port is None
+            assert any(n.level == "warning" and f"Port {port} is in use" in n.message for n in notices)
+            async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+                assert (await cpe.send(inform()))[0] == 200
+                assert (await cpe.send(None))[0] == 204
+        finally:
+            await engine.stop()

@@ -197,7 +197,8 @@ async def test_cli_serve_sim_and_devices(tmp_path: Path) -> None:
     port = _free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "acs_engine.cli", "serve", "--db", str(db), "--host", "127.0.0.1",
-        "--cwmp-port", str(port), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        "--cwmp-port", str(port), "--fs-port", "0", cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -231,7 +232,7 @@ async def test_cli_reports_a_busy_port_in_plain_words(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         code, _, err = await _run(
             "serve", "--db", str(tmp_path / "x.db"), "--host", "127.0.0.1", "--cwmp-port",
-            str(port),
+            str(port), "--fs-port", "0",
         )
     assert code == 2
     assert f"Port {port} is in use" in err
