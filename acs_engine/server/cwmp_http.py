@@ -27,6 +27,7 @@ from acs_engine.config import EngineConfig
 from acs_engine.cwmp import codec, faults, rpc
 from acs_engine.cwmp.envelope import Envelope
 from acs_engine.session.handler import Handler
+from acs_engine.session.machine import State
 from acs_engine.session.session import Reply, Session
 from acs_engine.store.db import Store
 from acs_engine.store.deviceid import make_device_id
@@ -37,6 +38,8 @@ log = logging.getLogger("fieldacs.server")
 XML_CONTENT_TYPE = 'text/xml; charset="utf-8"'
 SERVER_HEADER = f"FieldACS/{__version__}"
 _COOKIE_RE = re.compile(r'(?:^|[;,]\s*)session\s*=\s*"?([0-9A-Za-z]+)"?')
+#: How long a session that told its CPE to hold requests stays open after the ACS's 204.
+LINGER_SECONDS = 3.0
 _CHARSET_RE = re.compile(r'charset\s*=\s*"?([A-Za-z0-9._:-]+)"?', re.IGNORECASE)
 
 
@@ -128,7 +131,10 @@ class CwmpServer:
                 await self._watchdog
             self._watchdog = None
         for session in list(self.sessions.values()):
-            await self._end(session, "aborted", "the ACS was stopped")
+            if session.state is State.COMMIT:
+                await self._finish(session)
+            else:
+                await self._end(session, "aborted", "the ACS was stopped")
 
     def active_session_count(self) -> int:
         return len(self.sessions)
@@ -141,7 +147,10 @@ class CwmpServer:
             await asyncio.sleep(0.25)
             now = time.time()
             for session in list(self.sessions.values()):
-                if now - session.last_activity > session.timeout:
+                if session.linger_until is not None and session.state is State.COMMIT:
+                    if now >= session.linger_until:
+                        await self._finish(session)
+                elif now - session.last_activity > session.timeout:
                     log.info("session %s of %s timed out", session.id, session.device_id)
                     await self._end(
                         session, "timeout", f"no message from the CPE for {session.timeout:g} s"
@@ -168,6 +177,13 @@ class CwmpServer:
     async def _end(self, session: Session, outcome: str, detail: str) -> None:
         self._forget(session)
         await session.abort(outcome, detail)
+
+    async def _finish(self, session: Session) -> None:
+        """Commit a session the ACS has ended (answered 204) and let its device go."""
+        session.linger_until = None
+        await session.commit()
+        self._forget(session)
+        self.completed += 1
 
     def _find(self, request: web.Request) -> Session | None:
         cookie = session_cookie(request)
@@ -281,7 +297,10 @@ class CwmpServer:
         inform = envelope.message
         assert isinstance(inform, rpc.Inform)
         if current is not None:  # a new Inform always starts a new session
-            await self._end(current, "aborted", "the CPE started a new session")
+            if current.state is State.COMMIT:
+                await self._finish(current)
+            else:
+                await self._end(current, "aborted", "the CPE started a new session")
         if self._new_in_flight >= self.config.max_concurrent_new_sessions:
             return self._reject(
                 request, 503, "too many sessions are starting; retry later",
@@ -296,6 +315,9 @@ class CwmpServer:
         ident = inform.device_id
         device_id = make_device_id(ident.oui, ident.product_class, ident.serial_number)
         busy = self._by_device.get(device_id)
+        if busy is not None and busy.state is State.COMMIT:
+            await self._finish(busy)  # it was only lingering
+            busy = None
         if busy is not None:
             return self._reject(
                 request, 503, f"device {device_id} is already in a session",
@@ -374,10 +396,13 @@ class CwmpServer:
             headers=tuple(headers.items()),
             body=body,
         )
-        if reply.envelope is None and session.state.value == "COMMIT":
-            await session.commit()
-            self._forget(session)
-            self.completed += 1
+        if reply.envelope is None and session.state is State.COMMIT:
+            if session.hold_requests_ever and not session.lingered:
+                # The CPE may still send the requests it held back: wait a moment.
+                session.lingered = True
+                session.linger_until = time.time() + LINGER_SECONDS
+            else:
+                await self._finish(session)
         response = web.Response(status=reply.status, body=body or None, headers=headers)
         if reply.close:
             response.force_close()

@@ -8,6 +8,9 @@ Rules (TR-069 §3.7 and DESIGN.md):
   the CPE's answer (response or SOAP Fault) moves PENDING_RPC --response--> RESPONSE_RECEIVED.
 - When the handler has nothing more to send: --done--> COMMIT; the session's changes are written
   in one transaction, then --committed--> END and the ACS answers 204.
+- A CPE that was told HoldRequests may still have requests when it gets that 204 (TR-069: it
+  closes only when it has none left). Such a session lingers in COMMIT briefly, and a CPE request
+  reopens it: COMMIT --cpe_request--> PROCESS.
 - Anything that breaks the session (timeout, malformed XML, the CPE vanishing, a failed commit)
   goes --abort--> FAULTED from any live state. END and FAULTED are final.
 """
@@ -51,6 +54,7 @@ TRANSITIONS: dict[tuple[State, Trigger], State] = {
     (State.RESPONSE_RECEIVED, Trigger.DONE): State.COMMIT,
     (State.RESPONSE_RECEIVED, Trigger.CPE_REQUEST): State.RESPONSE_RECEIVED,
     (State.COMMIT, Trigger.COMMITTED): State.END,
+    (State.COMMIT, Trigger.CPE_REQUEST): State.PROCESS,
 }
 for _state in State:
     if _state not in FINAL_STATES:

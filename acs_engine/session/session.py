@@ -102,6 +102,11 @@ class Session:
         self.pending: Outgoing | None = None
         self.pending_id: str | None = None
         self.hold_requests_sent = False
+        #: Some message of this session told the CPE to hold its requests.
+        self.hold_requests_ever = False
+        #: While lingering in COMMIT (see machine.py): when to commit at the latest.
+        self.linger_until: float | None = None
+        self.lingered = False
         self.cpe_no_more_requests = bool(
             inform_envelope.no_more_requests or inform_envelope.hold_requests
         )
@@ -227,6 +232,8 @@ class Session:
     async def handle(self, envelope: Envelope | None) -> Reply:
         """Process one POST after the Inform: a CPE request, a response, a fault or empty."""
         self.last_activity = self.clock()
+        if self.state is State.COMMIT and (envelope is None or not type(envelope.message).CPE_REQUEST):
+            return Reply(204)  # lingering after our 204: nothing more from the ACS
         if envelope is None:
             return await self._on_empty()
         message = envelope.message
@@ -253,6 +260,7 @@ class Session:
                 "session %s: CPE sent %s although HoldRequests was set; answering it",
                 self.id, message.METHOD,
             )
+        self.linger_until = None
         self._fire(Trigger.CPE_REQUEST, message.METHOD)
         answer = self._answer(message)
         await self.handler.on_cpe_request(self, message)
@@ -311,6 +319,7 @@ class Session:
             self.pending = outgoing
             self.pending_id = f"{self.id[:8]}.{self.rpc_count}"
             self.hold_requests_sent = outgoing.hold_requests
+            self.hold_requests_ever = self.hold_requests_ever or outgoing.hold_requests
             self._fire(Trigger.RPC_SENT, outgoing.message.METHOD)
             return Reply(
                 200,
@@ -321,6 +330,7 @@ class Session:
                 ),
             )
         self._fire(Trigger.DONE)
+        self.hold_requests_sent = False  # the empty reply lifts HoldRequests
         return Reply(204)
 
     # ------------------------------------------------------------------ ending

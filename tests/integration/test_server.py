@@ -465,3 +465,54 @@ async def test_busy_file_server_port_is_a_warning_not_a_failed_start(tmp_path: P
                 assert (await cpe.send(None))[0] == 204
         finally:
             await engine.stop()
+
+
+async def test_cpe_requests_held_by_hold_requests_are_taken_after_the_204(tmp_path: Path) -> None:
+    queue = RpcQueue()
+    queue.put(DEVICE, rpc.GetParameterValues(names=("Device.DeviceInfo.UpTime",)), hold_requests=True)
+    async with running_engine(tmp_path, handler=queue) as engine:
+        ended: list[SessionEnded] = []
+        engine.bus.subscribe(ended.append, SessionEnded)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform(events=("7 TRANSFER COMPLETE",)))
+            _, reply, _ = await cpe.send(None)
+            assert reply.hold_requests is True
+            status, _, _ = await cpe.send(rpc.GetParameterValuesResponse(), cwmp_id=reply.cwmp_id)
+            assert status == 204
+            assert not ended  # lingering: the CPE may still have requests
+            status, reply, _ = await cpe.send(rpc.TransferComplete(command_key="dl9"), cwmp_id="t1")
+            assert status == 200 and isinstance(reply.message, rpc.TransferCompleteResponse)
+            status, _, _ = await cpe.send(None)
+            assert status == 204
+        assert [e.outcome for e in ended] == ["ok"]
+        sessions = await engine.store.list_sessions(DEVICE)  # type: ignore[union-attr]
+        trace = await engine.store.load_trace(sessions[0].id)  # type: ignore[union-attr]
+        assert [t.rpc for t in trace if t.direction == "in"] == [
+            "Inform", "", "GetParameterValuesResponse", "TransferComplete", "",
+        ]
+
+
+async def test_a_lingering_session_is_committed_when_the_cpe_has_nothing_more(tmp_path: Path) -> None:
+    queue = RpcQueue()
+    queue.put(DEVICE, rpc.GetParameterValues(names=("Device.DeviceInfo.UpTime",)), hold_requests=True)
+    async with running_engine(tmp_path, handler=queue) as engine:
+        ended: list[SessionEnded] = []
+        engine.bus.subscribe(ended.append, SessionEnded)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform())
+            _, reply, _ = await cpe.send(None)
+            await cpe.send(
+                rpc.GetParameterValuesResponse(parameters=(
+                    rpc.ParameterValue("Device.DeviceInfo.UpTime", "7", "xsd:unsignedInt"),
+                )),
+                cwmp_id=reply.cwmp_id,
+            )
+        for _ in range(60):
+            if ended:
+                break
+            await asyncio.sleep(0.1)
+        assert [e.outcome for e in ended] == ["ok"]
+        params = await engine.store.load_params(DEVICE)  # type: ignore[union-attr]
+        assert params["Device.DeviceInfo.UpTime"].value == "7"
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:  # and the device is free again
+            assert (await cpe.send(inform(events=("2 PERIODIC",))))[0] == 200
