@@ -22,7 +22,7 @@ from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.server.cwmp_http import CwmpServer
 from acs_engine.services.files import FileStore, file_server_app
-from acs_engine.session.handler import Handler, RpcQueue
+from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
 
@@ -65,7 +65,8 @@ class Engine:
 
     Attributes:
         bus: every engine event is published here.
-        handler: the session policy (an :class:`RpcQueue` unless one is given).
+        manual: RPCs queued by hand (the console, tests), sent before anything else.
+        handler: the session policy: a chain of ``manual`` and the given handler.
     """
 
     def __init__(
@@ -77,7 +78,9 @@ class Engine:
     ) -> None:
         self.config = config or EngineConfig()
         self.bus = bus or EventBus()
-        self.handler: Handler = handler if handler is not None else RpcQueue()
+        self.manual = handler if isinstance(handler, RpcQueue) else RpcQueue()
+        chain = [self.manual] if handler is None or handler is self.manual else [self.manual, handler]
+        self.handler: HandlerChain = HandlerChain(*chain)
         self.store: Store | None = None
         self.cwmp: CwmpServer | None = None
         self._runner: web.AppRunner | None = None

@@ -77,3 +77,44 @@ class RpcQueue(Handler):
         self, session: Session, request: rpc.Message, response: rpc.Message
     ) -> None:
         self.results.setdefault(session.device_id, []).append((request, response))
+
+
+class HandlerChain(Handler):
+    """Several handlers as one: the first that has an RPC to send sends it.
+
+    Responses go back to the handler whose RPC it was; every other callback reaches all of them,
+    in order. The engine's chain is: a technician's manual RPCs, then provisioning.
+    """
+
+    def __init__(self, *handlers: Handler) -> None:
+        self.handlers: list[Handler] = list(handlers)
+        self._owner: dict[str, Handler] = {}  # session id -> handler of the RPC in flight
+
+    async def on_inform(self, session: Session) -> None:
+        for handler in self.handlers:
+            await handler.on_inform(session)
+
+    async def next_rpc(self, session: Session) -> Outgoing | None:
+        for handler in self.handlers:
+            outgoing = await handler.next_rpc(session)
+            if outgoing is not None:
+                self._owner[session.id] = handler
+                return outgoing
+        self._owner.pop(session.id, None)
+        return None
+
+    async def on_response(
+        self, session: Session, request: rpc.Message, response: rpc.Message
+    ) -> None:
+        owner = self._owner.pop(session.id, None)
+        if owner is not None:
+            await owner.on_response(session, request, response)
+
+    async def on_cpe_request(self, session: Session, request: rpc.Message) -> None:
+        for handler in self.handlers:
+            await handler.on_cpe_request(session, request)
+
+    async def on_end(self, session: Session, outcome: str) -> None:
+        self._owner.pop(session.id, None)
+        for handler in self.handlers:
+            await handler.on_end(session, outcome)
