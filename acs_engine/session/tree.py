@@ -13,6 +13,12 @@ from collections.abc import Iterable
 from acs_engine.cwmp import rpc
 from acs_engine.store.model import Param
 
+#: Roots the ACS keeps itself (GenieACS's special roots); a root GetParameterNames never
+#: prunes them.
+ACS_ROOTS = frozenset(
+    {"Reboot", "FactoryReset", "Tags", "Downloads", "VirtualParameters", "Events", "DeviceID"}
+)
+
 
 def parent_of(path: str) -> str:
     """The object path containing ``path`` ("" for a root object)."""
@@ -30,6 +36,8 @@ class DeviceTree:
         self.full = full
         self.dirty: set[str] = set()
         self.deleted: set[str] = set()
+        #: When the root's children were last enumerated (a GetParameterNames on "").
+        self.root_children_ts: int = 0
 
     # ------------------------------------------------------------------ reading
     def get(self, path: str) -> Param | None:
@@ -107,6 +115,45 @@ class DeviceTree:
             del self.params[p]
         self.deleted.add(path)
 
+    # ------------------------------------------------------------------ planner bookkeeping
+    def children_ts(self, obj: str) -> int:
+        """When the children of the object ``obj`` (ending '.', "" = root) were last listed.
+
+        An object has no value, so its ``value_ts`` records this (GenieACS's ``<obj>.*``
+        timestamp, stored as the object's ``_timestamp``).
+        """
+        if obj == "":
+            return self.root_children_ts
+        param = self.params.get(obj)
+        return (param.value_ts or 0) if param is not None else 0
+
+    def set_children_ts(self, obj: str, ts: int) -> None:
+        """Record that the children of ``obj`` (ending '.', "" = root) were listed at ``ts``."""
+        if obj == "":
+            self.root_children_ts = max(self.root_children_ts, ts)
+            return
+        param = self.touch(obj)
+        param.object = True
+        param.value_ts = max(param.value_ts or 0, ts)
+        param.exist_ts = max(param.exist_ts or 0, ts)
+
+    def ensure_object(self, obj: str, ts: int) -> None:
+        """Record that the object ``obj`` (ending '.') exists, creating its node when missing."""
+        param = self.params.get(obj)
+        if param is None:
+            param = self.touch(obj)
+            param.object = True
+            param.exist_ts = ts
+
+    def set_special(
+        self, path: str, value: str, xsd_type: str, ts: int, *, writable: bool = False
+    ) -> None:
+        """Store a value the ACS owns (``Reboot``, ``Downloads.1.FileName``, ...)."""
+        self.set_value(path, value, xsd_type, ts)
+        param = self.params[path]
+        param.writable = writable
+        param.writable_ts = ts
+
     # ------------------------------------------------------------------ protocol updates
     def apply_inform(self, inform: rpc.Inform, ts: int) -> None:
         for pv in inform.parameters:
@@ -160,6 +207,8 @@ class DeviceTree:
             stale = [p for p in self.children(base) if p not in reported]
         else:
             stale = [p for p in self.under(base) if p not in reported]
+        if not base:  # the ACS's own roots are not the CPE's to list
+            stale = [p for p in stale if p.split(".", 1)[0] not in ACS_ROOTS]
         for path in sorted(stale, key=len):
             if path in self.params:
                 self.delete(path)

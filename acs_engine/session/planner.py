@@ -1,0 +1,608 @@
+"""Declarations in, one RPC at a time out: GenieACS's sync algorithm, pure and synchronous.
+
+Each :meth:`Planner.plan` call analyses the declarations against what the session knows (see
+:mod:`acs_engine.session.reads`) and returns the first thing to do, in GenieACS's order:
+
+1. virtual parameters to evaluate (their declared timestamps are newer than what is known);
+2. the read phase, GetParameterNames -> GetParameterValues -> GetParameterAttributes;
+3. changes that need no RPC (tags, the virtual ``Downloads.N`` objects), then analyse again;
+4. virtual parameters to set;
+5. the write phase, strictly DeleteObject -> AddObject (followed by a GetParameterValues of
+   the new instance's alias keys and a SetParameterValues of any that differ) ->
+   SetParameterValues -> SetParameterAttributes -> Download -> Reboot -> FactoryReset.
+
+None means every declaration is satisfied. The session applies every response to the tree;
+the handler then calls :meth:`Planner.handle_response` for the bookkeeping GenieACS does on
+top (9005 recovery, listed objects, Reboot/Download records, the AddObject key sequence).
+
+Limits per provision cycle: a pass (one analysis of the declarations that ends in writes or
+starts over with new declarations) is an iteration of 2, and ``max_commit_iterations`` passes
+raise ``too_many_commits``; 255 RPCs raise ``too_many_rpcs``; virtual parameters nested 7
+deep raise ``deeply_nested_vparams``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from acs_engine.config import EngineConfig
+from acs_engine.cwmp import rpc
+from acs_engine.session import special
+from acs_engine.session.coerce import parse_datetime_ms, sanitize, stored_text, wire_text
+from acs_engine.session.declarations import Clear, Declaration
+from acs_engine.session.gpn import next_level
+from acs_engine.session.index import Index, Node, depth, parent_name
+from acs_engine.session.paths import PathError, parse
+from acs_engine.session.reads import Pass
+from acs_engine.session.sync import (
+    Action,
+    DownloadOperation,
+    ResponseResult,
+    RpcAction,
+    SyncFault,
+    SyncState,
+    VirtualParameterAction,
+)
+from acs_engine.session.tree import DeviceTree
+from acs_engine.store.model import DeviceRecord
+
+log = logging.getLogger("fieldacs.sync")
+
+MAX_RPCS = 255
+MAX_VPARAM_DEPTH = 7
+_LOCAL_LOOPS = 16
+_VALID_TYPES = frozenset(
+    {"xsd:int", "xsd:unsignedInt", "xsd:boolean", "xsd:string", "xsd:dateTime",
+     "xsd:base64", "xsd:hexBinary"}
+)
+_CLEARABLE = (
+    rpc.GetParameterNames, rpc.GetParameterValues, rpc.GetParameterAttributes,
+    rpc.SetParameterValues, rpc.SetParameterAttributes, rpc.AddObject, rpc.DeleteObject,
+)
+_WRITES = (
+    rpc.SetParameterValues, rpc.SetParameterAttributes, rpc.AddObject, rpc.DeleteObject,
+    rpc.Download, rpc.Reboot, rpc.FactoryReset,
+)
+
+
+class Planner:
+    """Plans the RPCs that satisfy a session's declarations.
+
+    Args:
+        tree: the session's tree (the session keeps it up to date from every response).
+        device: the device record (tags are changed in place).
+        config: the engine settings (gpn_next_level, gpv_batch_size, ...).
+        session_timestamp: the session's start (ms); declared timestamps are capped at it.
+        events: the Inform's event codes (``Events.<code>`` for scripts).
+        virtual_parameters: names of the defined virtual parameters.
+        file_url: file name -> (URL, size) for Download requests; the default points at the
+            configured file server and sends size 0.
+    """
+
+    def __init__(
+        self,
+        tree: DeviceTree,
+        device: DeviceRecord,
+        config: EngineConfig,
+        session_timestamp: int,
+        *,
+        events: Iterable[str] = (),
+        virtual_parameters: Iterable[str] = (),
+        file_url: Callable[[str], tuple[str, int]] | None = None,
+    ) -> None:
+        self.tree = tree
+        self.device = device
+        self.config = config
+        self.session_timestamp = session_timestamp
+        self.events = tuple(events)
+        self.virtual_parameters = tuple(virtual_parameters)
+        self.file_url = file_url or self._default_file_url
+        self.rpc_count = 0
+        self.cycle = 0
+        self.passes = 0
+        self._last: tuple[list[Declaration], list[Clear]] | None = None
+        self._restart = True
+        self._chain_message: rpc.Message | None = None
+        self._chain_keys: dict[str, str] = {}
+        self._chain_parent = ""
+        self._downloads: dict[str, DownloadOperation] = {}
+        self._pending_vparam: VirtualParameterAction | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _default_file_url(self, name: str) -> tuple[str, int]:
+        host = self.config.fs_host if self.config.fs_host not in ("", "0.0.0.0") else "127.0.0.1"
+        return f"http://{host}:{self.config.fs_port}/{quote(name)}", 0
+
+    @property
+    def iteration(self) -> int:
+        """GenieACS's iteration counter: 2 per pass."""
+        return 2 * self.passes
+
+    def _ts(self) -> int:
+        """Timestamp for what the planner itself records (newer than any declared one)."""
+        return self.session_timestamp + self.iteration + 1
+
+    def rpc_id(self) -> str:
+        """GenieACS's RPC id: hex session time, 2 hex of the cycle, 2 hex of the RPC count."""
+        return f"{self.session_timestamp:x}{self.cycle % 256:02x}{self.rpc_count % 256:02x}"
+
+    def index(self) -> Index:
+        """What the session knows, as GenieACS sees it."""
+        return Index(
+            self.tree, self.device, self.session_timestamp, self.events, self.virtual_parameters
+        )
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """The device data for the sandbox: name -> known attributes, special roots included."""
+        return self.index().snapshot()
+
+    def new_cycle(self) -> None:
+        """Provisions were added or cleared: a new cycle (the RPC and pass counts restart)."""
+        self.cycle += 1
+        self.rpc_count = 0
+        self.passes = 0
+        self._last = None
+        self._restart = True
+
+    # ------------------------------------------------------------------ planning
+    def plan(
+        self,
+        declarations: Sequence[Declaration],
+        clears: Sequence[Clear] = (),
+        *,
+        vparam_depth: int = 0,
+    ) -> Action | None:
+        """The next thing to do for ``declarations``, or None when all are satisfied.
+
+        Args:
+            declarations: every declaration of the session's provisions (deferred ones
+                included; a deferred value or instance count is applied only once the handler
+                passes it with ``defer=False``, i.e. when every provision has run to the end).
+            clears: the provisions' ``clear()`` calls.
+            vparam_depth: how deeply nested in virtual parameter scripts these come from.
+
+        Raises:
+            SyncFault: ``too_many_commits``, ``too_many_rpcs`` or ``deeply_nested_vparams``.
+        """
+        if vparam_depth >= MAX_VPARAM_DEPTH:
+            raise SyncFault(
+                "deeply_nested_vparams",
+                "Virtual parameters are referencing other virtual parameters in a deeply "
+                "nested manner",
+            )
+        if not declarations and not clears:
+            self._restart = True
+            return None
+        if self.rpc_count >= MAX_RPCS:
+            raise SyncFault("too_many_rpcs", "Too many RPC requests")
+        if self._chain_message is not None:
+            return RpcAction(self._chain_message)
+        key = (list(declarations), list(clears))
+        if self._restart or key != self._last:
+            self._start_pass(clears)
+        self._last = key
+        for _ in range(_LOCAL_LOOPS):
+            index = self.index()
+            state = Pass(index, self.session_timestamp).run(declarations)
+            if state.vparam_get:
+                name, get = next(iter(state.vparam_get.items()))
+                return self._vparam_action(name, get, {})
+            message = self._read_rpc(state, index)
+            if message is not None:
+                return RpcAction(message)
+            if special.apply_local_changes(state, self.tree, self.device, index, self._ts()):
+                continue
+            vset = self._vparam_set(state, index)
+            if vset is not None:
+                return vset
+            message = self._write_rpc(state, index)
+            if message is not None:
+                return RpcAction(message)
+            self._restart = True
+            return None
+        log.warning("local changes keep changing the declarations' targets; giving up")
+        self._restart = True
+        return None
+
+    def _start_pass(self, clears: Sequence[Clear]) -> None:
+        self.passes += 1
+        if self.passes >= self.config.max_commit_iterations:
+            raise SyncFault("too_many_commits", "Too many commit iterations")
+        self._restart = False
+        for item in clears:
+            try:
+                path = parse(item.path)
+            except PathError as exc:
+                log.warning("clear ignored: %s", exc)
+                continue
+            stamp = min(item.timestamp, self.session_timestamp)
+            attrs = {k: min(v, self.session_timestamp) for k, v in item.attr_timestamps.items()}
+            special.clear(self.tree, self.index(), path, stamp, attrs or None)
+
+    # ------------------------------------------------------------------ read phase
+    def _read_rpc(self, state: SyncState, index: Index) -> rpc.Message | None:
+        self._queue_gpn(state)
+        gpn = self._pick_gpn(state, index)
+        if gpn is not None:
+            return gpn
+        batch = self.config.gpv_batch_size
+        values = [n for n in state.value if (node := index.get(n)) and node.object is False]
+        if values:
+            values.sort(key=index.position)
+            return rpc.GetParameterValues(names=tuple(values[:batch]))
+        names: list[str] = []
+        for name in [*state.notification, *state.access_list]:
+            if name not in names and index.has(name):
+                names.append(name)
+        if names:
+            names.sort(key=index.position)
+            return rpc.GetParameterAttributes(names=tuple(names[:batch]))
+        return None
+
+    def _queue_gpn(self, state: SyncState) -> None:
+        """Turn existence/object/writable refreshes into GetParameterNames on parents."""
+        covered: set[str] = set()
+
+        def cover(name: str) -> None:
+            while name not in covered:
+                covered.add(name)
+                if not name:
+                    return
+                name = parent_name(name)
+
+        for group in (state.value, state.object, state.writable, state.notification,
+                      state.access_list, state.gpn):
+            for name in group:
+                cover(name)
+
+        def queue(name: str) -> None:
+            parent = parent_name(name)
+            state.add_gpn(parent, tuple(parent.split(".")) if parent else (), 1 << depth(parent))
+            cover(parent)
+
+        for name in state.exist:
+            if name not in covered:
+                queue(name)
+        value_cover: set[str] = set()
+        for name in state.value:
+            while name not in value_cover:
+                value_cover.add(name)
+                if not name:
+                    break
+                name = parent_name(name)
+        strict: set[str] = set()
+        for group in (state.object, state.writable, state.notification, state.access_list):
+            for name in group:
+                up = name
+                while up:
+                    up = parent_name(up)
+                    if up in strict:
+                        break
+                    strict.add(up)
+        for name in state.object:
+            if name not in value_cover and name not in strict:
+                queue(name)
+        for name in state.writable:
+            queue(name)
+
+    def _pick_gpn(self, state: SyncState, index: Index) -> rpc.GetParameterNames | None:
+        pending = dict(state.gpn)
+        while pending:
+            shortest = min(depth(n) for n in pending)
+            name = [n for n in pending if depth(n) == shortest][-1]
+            del pending[name]
+            if name and not index.has(name):
+                continue
+            segments = tuple(name.split(".")) if name else ()
+            level = next_level(
+                segments, list(state.gpn_patterns.items()), self.config.gpn_next_level
+            )
+            return rpc.GetParameterNames(
+                parameter_path=f"{name}." if name else "", next_level=level
+            )
+        return None
+
+    # ------------------------------------------------------------------ write phase
+    def _can_write(self, node: Node | None) -> bool:
+        if node is None:
+            return False
+        return self.config.skip_writable_check or node.writable is True
+
+    def _write_rpc(self, state: SyncState, index: Index) -> rpc.Message | None:
+        for names in state.instances_to_delete.values():
+            for name in sorted(names, key=index.position):
+                if self._can_write(index.get(name)):
+                    return rpc.DeleteObject(object_name=f"{name}.")
+        for parent, pending in state.instances_to_create.items():
+            if pending and self._can_write(index.get(parent)):
+                self._chain_parent = parent
+                self._chain_keys = dict(pending[0])
+                return rpc.AddObject(object_name=f"{parent}.")
+        spv = self._spv(state, index)
+        if spv is not None:
+            return spv
+        spa = self._spa(state, index)
+        if spa is not None:
+            return spa
+        for name, when in state.downloads_download.items():
+            if not 0 < when <= self.session_timestamp:
+                continue
+            node = index.get(name)
+            stored = parse_datetime_ms(node.value) if node and node.value else None
+            if stored is None or when > stored:
+                message, operation = special.download_request(
+                    index, name, self.rpc_id(), self.file_url
+                )
+                self._downloads[message.command_key] = operation
+                return message
+        if self._due(state.reboot, index.get("Reboot")):
+            return rpc.Reboot(command_key="")
+        if self._due(state.factory_reset, index.get("FactoryReset")):
+            return rpc.FactoryReset()
+        return None
+
+    def _due(self, wanted: int, node: Node | None) -> bool:
+        if not 0 < wanted <= self.session_timestamp:
+            return False
+        stored = parse_datetime_ms(node.value) if node and node.value else None
+        return stored is None or stored < wanted
+
+    def _spv(self, state: SyncState, index: Index) -> rpc.SetParameterValues | None:
+        params: list[rpc.ParameterValue] = []
+        for name in sorted(state.spv, key=index.position):
+            value, kind = state.spv[name]
+            node = index.get(name)
+            if node is None or node.value is None or not self._can_write(node):
+                continue
+            kind = kind or node.type or "xsd:string"
+            typed = sanitize(value, kind)
+            if (kind == "xsd:dateTime" and not self.config.datetime_milliseconds
+                    and isinstance(typed, int) and not isinstance(typed, bool)):
+                typed -= typed % 1000
+            current = node.typed()
+            if typed == current and type(typed) is type(current) and kind == node.type:
+                continue
+            text = wire_text(
+                typed, kind, boolean_literal=self.config.boolean_literal,
+                datetime_ms=self.config.datetime_milliseconds,
+            )
+            params.append(rpc.ParameterValue(name, text, kind))
+            if len(params) >= self.config.gpv_batch_size:
+                break
+        return rpc.SetParameterValues(parameters=tuple(params)) if params else None
+
+    def _spa(self, state: SyncState, index: Index) -> rpc.SetParameterAttributes | None:
+        entries: list[rpc.SetParameterAttributesStruct] = []
+        for name in sorted(state.spa, key=index.position):
+            wanted = state.spa[name]
+            node = index.get(name)
+            if node is None:
+                continue
+            notification = wanted.get("notification")
+            if notification is not None and (
+                node.notification is None or notification == node.notification
+            ):
+                notification = None
+            access = wanted.get("accessList")
+            if access is not None and (node.access_list is None or access == node.access_list):
+                access = None
+            if notification is None and access is None:
+                continue
+            entries.append(rpc.SetParameterAttributesStruct(
+                name=name,
+                notification_change=notification is not None,
+                notification=int(notification or 0),
+                access_list_change=access is not None,
+                access_list=tuple(access or ()),
+            ))
+            if len(entries) >= self.config.gpv_batch_size:
+                break
+        return rpc.SetParameterAttributes(parameters=tuple(entries)) if entries else None
+
+    # ------------------------------------------------------------------ virtual parameters
+    def _vparam_action(
+        self, name: str, get: dict[str, int], wanted: dict[str, Any]
+    ) -> VirtualParameterAction:
+        action = VirtualParameterAction(name, dict(get), dict(wanted))
+        self._pending_vparam = action
+        return action
+
+    def _vparam_set(self, state: SyncState, index: Index) -> VirtualParameterAction | None:
+        for name, (value, kind) in state.vparam_set.items():
+            node = index.get(f"VirtualParameters.{name}")
+            if node is None or node.writable is not True or node.value is None:
+                continue
+            kind = kind or node.type or "xsd:string"
+            typed = sanitize(value, kind)
+            if typed != node.typed() or kind != node.type:
+                return self._vparam_action(name, {}, {"value": [typed, kind]})
+        return None
+
+    def apply_virtual_parameter(self, name: str, result: Any) -> None:
+        """Store what the virtual parameter script ``name`` returned (``{writable?, value?}``).
+
+        Raises:
+            SyncFault: ``script`` when the result lacks what was asked or is malformed.
+        """
+        pending = self._pending_vparam
+        self._pending_vparam = None
+        asked = dict(pending.get) if pending and pending.name == name else {}
+        wanted = dict(pending.set) if pending and pending.name == name else {}
+        if not isinstance(result, dict):
+            raise SyncFault("script", "Invalid virtual parameter return value")
+        ts = self._ts()
+        key = f"VirtualParameters.{name}"
+        writable: bool | None = None
+        if result.get("writable") is not None:
+            writable = bool(result["writable"])
+        elif "writable" in asked or "writable" in wanted:
+            raise SyncFault(
+                "script", f"Virtual parameter '{name}' must provide 'writable' attribute"
+            )
+        value: Any = None
+        kind = ""
+        if result.get("value") is not None:
+            raw = result["value"]
+            if isinstance(raw, list | tuple):
+                value = raw[0] if raw else None
+                kind = raw[1] if len(raw) > 1 and raw[1] else ""
+            else:
+                value = raw
+            if not kind:
+                if isinstance(value, bool):
+                    kind = "xsd:boolean"
+                elif isinstance(value, int | float):
+                    kind = "xsd:int"
+                elif isinstance(value, datetime):
+                    kind = "xsd:dateTime"
+                else:
+                    kind = "xsd:string"
+            if value is None or kind not in _VALID_TYPES:
+                raise SyncFault("script", "Invalid virtual parameter value attribute")
+        elif "value" in asked or "value" in wanted:
+            raise SyncFault("script", f"Virtual parameter '{name}' must provide 'value' attribute")
+        self.tree.ensure_object("VirtualParameters.", ts)
+        param = self.tree.touch(key)
+        param.object = False
+        param.exist_ts = ts
+        if writable is not None:
+            param.writable = writable
+            param.writable_ts = ts + (1 if "writable" in wanted else 0)
+        if value is not None:
+            typed = sanitize(value, kind)
+            param.value = stored_text(typed, kind)
+            param.type = kind
+            param.value_ts = ts + (1 if "value" in wanted else 0)
+
+    # ------------------------------------------------------------------ responses
+    def handle_response(self, request: rpc.Message, response: rpc.Message) -> ResponseResult:
+        """Bookkeeping after the CPE answered ``request`` (the tree is already updated).
+
+        Returns:
+            Whether a fault was recovered from (9005 on a parameter RPC: the named paths are
+            cleared and the session goes on) and any Download left pending.
+        """
+        self.rpc_count += 1
+        ts = self._ts()
+        chained = self._chain_message is not None and request == self._chain_message
+        self._chain_message = None
+        if isinstance(response, rpc.Fault):
+            self._chain_keys = {}
+            self._restart = True
+            if response.code == 9005 and isinstance(request, _CLEARABLE):
+                special.clear_named(self.tree, _named_paths(request))
+                return ResponseResult(fault_cleared=True)
+            return ResponseResult()
+        if isinstance(request, _WRITES) or chained:
+            self._restart = True
+        result = ResponseResult()
+        if isinstance(request, rpc.GetParameterValues):
+            self._missing_values(request, response, ts)
+            if chained:
+                self._set_instance_keys(response)
+        elif isinstance(request, rpc.GetParameterAttributes):
+            self._missing_attributes(request, response, ts)
+        elif isinstance(request, rpc.GetParameterNames):
+            self._listed(request, response, ts)
+        elif isinstance(request, rpc.AddObject) and isinstance(response, rpc.AddObjectResponse):
+            self._get_instance_keys(request, response)
+        elif isinstance(request, rpc.Reboot):
+            special.record_reboot(self.tree, "Reboot", self.session_timestamp, ts)
+        elif isinstance(request, rpc.FactoryReset):
+            special.record_reboot(self.tree, "FactoryReset", self.session_timestamp, ts)
+        elif isinstance(request, rpc.Download) and isinstance(response, rpc.DownloadResponse):
+            operation = self._downloads.pop(request.command_key, None)
+            if operation is not None:
+                pending = special.download_done(
+                    self.tree, operation, self.session_timestamp, response, ts
+                )
+                result = ResponseResult(operation=pending)
+        return result
+
+    def _missing_values(self, request: rpc.GetParameterValues, response: rpc.Message,
+                        ts: int) -> None:
+        got = (
+            {pv.name for pv in response.parameters}
+            if isinstance(response, rpc.GetParameterValuesResponse) else set()
+        )
+        for name in request.names:
+            if not name.endswith(".") and name not in got:
+                log.warning("missing parameter in GetParameterValuesResponse: %s", name)
+                self.tree.set_value(name, "", "xsd:string", ts)
+
+    def _missing_attributes(self, request: rpc.GetParameterAttributes, response: rpc.Message,
+                            ts: int) -> None:
+        got = (
+            {a.name for a in response.parameters}
+            if isinstance(response, rpc.GetParameterAttributesResponse) else set()
+        )
+        for name in request.names:
+            if not name.endswith(".") and name not in got:
+                log.warning("missing parameter in GetParameterAttributesResponse: %s", name)
+                self.tree.set_attributes(name, 0, (), ts)
+
+    def _listed(self, request: rpc.GetParameterNames, response: rpc.Message, ts: int) -> None:
+        if not isinstance(response, rpc.GetParameterNamesResponse):
+            return
+        base = request.parameter_path
+        if base and not base.endswith("."):
+            return
+        self.tree.set_children_ts(base, ts)
+        for info in response.parameters:
+            if not info.name.startswith(base):
+                continue
+            parent = info.name[:-1] if info.name.endswith(".") else info.name
+            while True:
+                cut = parent.rfind(".")
+                if cut < len(base):
+                    break
+                parent = parent[:cut]
+                self.tree.ensure_object(parent + ".", ts)
+            if not request.next_level and info.name.endswith("."):
+                self.tree.set_children_ts(info.name, ts)
+
+    def _get_instance_keys(self, request: rpc.AddObject, response: rpc.AddObjectResponse) -> None:
+        keys = self._chain_keys
+        self._chain_keys = {}
+        if not keys:
+            return
+        base = f"{request.object_name}{response.instance_number}."
+        self._chain_keys = {base + k: v for k, v in keys.items()}
+        self._chain_message = rpc.GetParameterValues(names=tuple(self._chain_keys))
+
+    def _set_instance_keys(self, response: rpc.Message) -> None:
+        keys = self._chain_keys
+        self._chain_keys = {}
+        if not isinstance(response, rpc.GetParameterValuesResponse):
+            return
+        params: list[rpc.ParameterValue] = []
+        for pv in response.parameters:
+            wanted = keys.get(pv.name)
+            if wanted is None:
+                continue
+            typed = sanitize(wanted, pv.type)
+            if typed == sanitize(pv.value, pv.type):
+                continue
+            text = wire_text(typed, pv.type, boolean_literal=self.config.boolean_literal,
+                             datetime_ms=self.config.datetime_milliseconds)
+            params.append(rpc.ParameterValue(pv.name, text, pv.type))
+        if params:
+            self._chain_message = rpc.SetParameterValues(parameters=tuple(params))
+
+
+def _named_paths(request: rpc.Message) -> list[str]:
+    if isinstance(request, rpc.GetParameterNames):
+        return [request.parameter_path] if request.parameter_path else []
+    if isinstance(request, rpc.GetParameterValues | rpc.GetParameterAttributes):
+        return list(request.names)
+    if isinstance(request, rpc.SetParameterValues):
+        return [pv.name for pv in request.parameters]
+    if isinstance(request, rpc.SetParameterAttributes):
+        return [entry.name for entry in request.parameters]
+    if isinstance(request, rpc.AddObject | rpc.DeleteObject):
+        return [request.object_name]
+    return []
