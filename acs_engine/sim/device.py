@@ -264,6 +264,12 @@ class SimDevice:
             for key in [k for k in self._attrs if k.startswith(prefix)]:
                 del self._attrs[key]
 
+    def note_instance_used(self, table: str, number: int) -> None:
+        """Remember that ``number`` was used in ``table`` (so it is never handed out again)."""
+        if self._next_instance is None:
+            self._next_instance = {}
+        self._next_instance[table] = max(self._next_instance.get(table, 0), number)
+
     def next_instance_number(self, table: str) -> int:
         """A fresh instance number for ``table``: one above any ever used, never reused."""
         if self._next_instance is None:

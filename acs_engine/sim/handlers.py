@@ -221,6 +221,7 @@ def delete_object(dev: SimDevice, req: rpc.DeleteObject) -> rpc.Message:
         return make_fault(9005, f"Invalid object name: {name}")
     if not node.writable:
         return make_fault(FAULT_NOT_DELETABLE, f"DeleteObject not allowed on {name}")
+    dev.note_instance_used(name[: -len(last) - 1], int(last))
     dev.tree.remove_subtree(name)
     dev.drop_attributes(name)
     _store_parameter_key(dev, req.parameter_key)

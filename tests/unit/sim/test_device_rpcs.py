@@ -258,3 +258,17 @@ def test_download_upload_schedule_validation(make_device) -> None:
     resp = dev.handle(rpc.Upload(url="http://127.0.0.1/up"))
     assert resp == rpc.UploadResponse(status=1, start_time=rpc.UNKNOWN_TIME,
                                       complete_time=rpc.UNKNOWN_TIME)
+
+
+def test_instance_numbers_of_deleted_model_instances_are_not_reused() -> None:
+    from acs_engine.sim.device import SimDevice
+    from acs_engine.sim.model import load_model
+
+    dev = SimDevice(load_model("tr181"), "REUSE0001")
+    table = "Device.NAT.PortMapping."
+    highest = max(dev.tree.instances(table))
+    assert highest >= 1
+    assert isinstance(dev.handle(rpc.DeleteObject(object_name=f"{table}{highest}.")), rpc.DeleteObjectResponse)
+    added = dev.handle(rpc.AddObject(object_name=table))
+    assert isinstance(added, rpc.AddObjectResponse)
+    assert added.instance_number == highest + 1
