@@ -79,6 +79,36 @@ class EngineConfig:
     max_file_bytes: int = 2 * 1024 * 1024 * 1024
     #: Run the file server (port fs_port).
     fs_enabled: bool = True
+    #: Run presets, provisions and tasks in every session (off: only manual RPCs).
+    provisioning: bool = True
+    #: Time limit of one provision script run, ms (GenieACS: 50).
+    script_timeout_ms: int = 50
+    #: Memory limit of the script sandbox, MB.
+    script_memory_mb: int = 64
+    #: Folder of ext() extension scripts (None: ``ext`` beside the database).
+    ext_dir: Path | None = None
+    #: Time limit of one ext() call, ms (GenieACS's EXT_TIMEOUT).
+    ext_timeout_ms: int = 3000
+    # --- security (acs_engine/server/auth.py, tls.py, nbi_auth.py); everything off by default
+    #: CPE authentication with one user name for every CPE (None: see cwmp_auth).
+    cwmp_username: str | None = None
+    #: The password that goes with cwmp_username.
+    cwmp_password: str | None = field(default=None, repr=False)
+    #: cwmp.auth: an expression with AUTH(user, pass), e.g. ``AUTH(DeviceID.SerialNumber,
+    #: "secret")``; takes precedence over cwmp_username. None and no username: no CPE auth.
+    cwmp_auth: str | None = field(default=None, repr=False)
+    #: Plain-HTTP CWMP listener on cwmp_port (False: HTTPS only; needs cwmp_tls_port).
+    cwmp_http_enabled: bool = True
+    #: HTTPS CWMP listener port (e.g. 7548; 0: a free port); None: no HTTPS listener.
+    cwmp_tls_port: int | None = None
+    #: HTTPS file-server port (e.g. 7568; 0: a free port); None: no HTTPS file server.
+    fs_tls_port: int | None = None
+    #: PEM certificate (chain) for the HTTPS listeners; None: a self-signed one beside the DB.
+    tls_cert_path: Path | None = None
+    #: PEM private key of tls_cert_path.
+    tls_key_path: Path | None = None
+    #: NBI bearer token (None: no token; the NBI then relies on listening on 127.0.0.1).
+    nbi_token: str | None = field(default=None, repr=False)
 
     def replace(self, **changes: Any) -> EngineConfig:
         """A copy with ``changes`` applied."""

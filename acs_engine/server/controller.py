@@ -15,13 +15,18 @@ import errno
 import logging
 import socket
 import time
+from urllib.parse import quote
 
 from aiohttp import web
 
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus
 from acs_engine.config import EngineConfig
+from acs_engine.scripting import Sandbox
+from acs_engine.server.auth import AuthConfigError, CpeAuthenticator
 from acs_engine.server.cwmp_http import CwmpServer
+from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls, start_site
 from acs_engine.services.files import FileStore, file_server_app
+from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
@@ -79,14 +84,20 @@ class Engine:
         self.config = config or EngineConfig()
         self.bus = bus or EventBus()
         self.manual = handler if isinstance(handler, RpcQueue) else RpcQueue()
-        chain = [self.manual] if handler is None or handler is self.manual else [self.manual, handler]
-        self.handler: HandlerChain = HandlerChain(*chain)
+        self._custom_handler = None if handler is None or handler is self.manual else handler
+        self.handler: HandlerChain = HandlerChain(self.manual)
+        self.provisioning: ProvisioningHandler | None = None
+        self.sandbox: Sandbox | None = None
         self.store: Store | None = None
         self.cwmp: CwmpServer | None = None
         self._runner: web.AppRunner | None = None
         self._fs_runner: web.AppRunner | None = None
         self._cwmp_port: int | None = None
         self._fs_port: int | None = None
+        #: The HTTPS listeners' certificate (None when no HTTPS listener is configured).
+        self.tls: TlsSetup | None = None
+        self._cwmp_tls_port: int | None = None
+        self._fs_tls_port: int | None = None
         self.files: FileStore | None = None
         self._device_count = 0
         self._unsubscribe = self.bus.subscribe(self._on_device_updated, DeviceUpdated)
@@ -98,10 +109,27 @@ class Engine:
 
     @property
     def cwmp_port(self) -> int:
-        """The port the CWMP listener is bound to (the real one when 0 was asked)."""
-        if self._cwmp_port is None:
+        """The port the CWMP listener is bound to (the real one when 0 was asked; the HTTPS
+        one when plain HTTP is off)."""
+        port = self._cwmp_port if self._cwmp_port is not None else self._cwmp_tls_port
+        if port is None:
             raise RuntimeError("the engine is not running")
-        return self._cwmp_port
+        return port
+
+    @property
+    def cwmp_tls_port(self) -> int | None:
+        """The HTTPS CWMP listener's port, or None when there is none."""
+        return self._cwmp_tls_port
+
+    @property
+    def fs_tls_port(self) -> int | None:
+        """The HTTPS file server's port, or None when there is none."""
+        return self._fs_tls_port
+
+    @property
+    def tls_fingerprint(self) -> str | None:
+        """SHA-256 fingerprint (``AB:CD:...``) of the HTTPS certificate, or None."""
+        return self.tls.fingerprint if self.tls is not None else None
 
     @property
     def fs_port(self) -> int | None:
@@ -120,7 +148,17 @@ class Engine:
         host = self.config.cwmp_host
         port = self.cwmp_port
         hosts = local_addresses() if host in ("0.0.0.0", "", "::") else [host]
+        if self._cwmp_port is None:
+            return self.cwmp_tls_urls()
         return [f"http://{h}:{port}/" for h in hosts]
+
+    def cwmp_tls_urls(self) -> list[str]:
+        """The HTTPS ACS URL(s), one per local address; empty without an HTTPS listener."""
+        if self._cwmp_tls_port is None:
+            return []
+        host = self.config.cwmp_host
+        hosts = local_addresses() if host in ("0.0.0.0", "", "::") else [host]
+        return [f"https://{h}:{self._cwmp_tls_port}/" for h in hosts]
 
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.created:
@@ -132,6 +170,11 @@ class Engine:
         if self.running:
             return
         try:
+            CpeAuthenticator(self.config, self.bus)  # the settings must make sense
+            self.tls = prepare_tls(self.config, hostnames=local_addresses())
+        except (AuthConfigError, TlsError) as exc:
+            raise EngineStartError(str(exc)) from exc
+        try:
             self.store = await Store.open(
                 self.config.db_path,
                 trace_sessions_per_device=self.config.trace_sessions_per_device,
@@ -141,6 +184,7 @@ class Engine:
                 f"Cannot open the database {self.config.db_path}: {exc}"
             ) from exc
         self._device_count = await self.store.count_devices()
+        self._install_handlers(self.store)
         self.cwmp = CwmpServer(self.config, self.store, self.handler, self.bus)
         app = web.Application(client_max_size=self.config.max_body_bytes + 1)
         app.router.add_route("*", "/{tail:.*}", self.cwmp.handle)
@@ -148,29 +192,76 @@ class Engine:
             app, access_log=None, handle_signals=False, auto_decompress=False
         )
         await runner.setup()
-        site = web.TCPSite(
-            runner, self.config.cwmp_host, self.config.cwmp_port, reuse_address=True
-        )
+        tls_port = self.config.cwmp_tls_port
         try:
-            await site.start()
+            if self.config.cwmp_http_enabled:
+                self._cwmp_port = await start_site(
+                    runner, self.config.cwmp_host, self.config.cwmp_port
+                )
+            if self.tls is not None and tls_port is not None:
+                self._cwmp_tls_port = await start_site(
+                    runner, self.config.cwmp_host, tls_port, self.tls.context
+                )
         except OSError as exc:
+            failed_tls = self._cwmp_port is not None or not self.config.cwmp_http_enabled
+            self._cwmp_port = self._cwmp_tls_port = None
             await runner.cleanup()
             await self.store.close()
             self.store = None
+            if failed_tls:
+                raise EngineStartError(
+                    self._bind_message(exc, port=tls_port, option="--cwmp-tls-port")
+                ) from exc
             raise EngineStartError(self._bind_message(exc)) from exc
         self._runner = runner
-        addresses = runner.addresses
-        self._cwmp_port = int(addresses[0][1]) if addresses else self.config.cwmp_port
         self.cwmp.start()
+        if self._cwmp_tls_port is not None and self.tls is not None:
+            log.info("CWMP over HTTPS on %s:%s (certificate SHA-256 %s)",
+                     self.config.cwmp_host, self._cwmp_tls_port, self.tls.fingerprint)
         log.info("CWMP listening on %s:%s", self.config.cwmp_host, self._cwmp_port)
         if self.config.fs_enabled:
             await self._start_file_server()
         self.bus.publish(
             EngineNotice(
-                time.time(), "info", f"ACS listening on port {self._cwmp_port}",
-                {"urls": self.cwmp_urls()},
+                time.time(), "info", f"ACS listening on port {self.cwmp_port}",
+                {"urls": self.cwmp_urls(), "tls_urls": self.cwmp_tls_urls(),
+                 "tls_fingerprint": self.tls_fingerprint},
             )
         )
+
+    def _install_handlers(self, store: Store) -> None:
+        """The chain every session asks: manual RPCs, then a custom handler or provisioning."""
+        if self._custom_handler is not None:
+            self.handler.handlers = [self.manual, self._custom_handler]
+            return
+        if not self.config.provisioning:
+            return
+        ext_dir = self.config.ext_dir or (self.config.db_path.parent / "ext")
+        self.sandbox = Sandbox(
+            timeout_ms=self.config.script_timeout_ms,
+            memory_limit_mb=self.config.script_memory_mb,
+            ext_dir=ext_dir, ext_timeout_ms=self.config.ext_timeout_ms,
+        )
+        self.provisioning = ProvisioningHandler(
+            store, self.sandbox, self.config, self.bus, file_url=self.file_url
+        )
+        self.handler.handlers = [self.manual, self.provisioning]
+
+    def file_url(self, name: str, host: str = "") -> tuple[str, int]:
+        """The URL a CPE downloads ``name`` from, and the file's size (0 when unknown)."""
+        size = 0
+        if self.files is not None:
+            try:
+                size = self.files.path_of(name).stat().st_size
+            except (OSError, ValueError):
+                size = 0
+        prefix = self.config.fs_url_prefix
+        if not prefix:
+            if not host or host in ("0.0.0.0", "::"):
+                host = self.config.fs_host if self.config.fs_host not in ("", "0.0.0.0") else "127.0.0.1"
+            port = self._fs_port or self.config.fs_port
+            prefix = f"http://{host}:{port}/"
+        return prefix.rstrip("/") + "/" + quote(name), size
 
     async def _start_file_server(self) -> None:
         """Serve firmware and config files; a busy port is a warning, not a failed start."""
@@ -194,6 +285,21 @@ class Engine:
         self._fs_runner = runner
         self._fs_port = int(runner.addresses[0][1]) if runner.addresses else self.config.fs_port
         log.info("file server listening on %s:%s", self.config.fs_host, self._fs_port)
+        if self.tls is not None and self.config.fs_tls_port is not None:
+            try:
+                self._fs_tls_port = await start_site(
+                    runner, self.config.fs_host, self.config.fs_tls_port, self.tls.context
+                )
+            except OSError as exc:
+                message = self._bind_message(
+                    exc, self.config.fs_host, self.config.fs_tls_port, "--fs-tls-port"
+                )
+                log.warning("HTTPS file server not started: %s", message)
+                self.bus.publish(
+                    EngineNotice(time.time(), "warning", f"HTTPS file server not started: {message}")
+                )
+            else:
+                log.info("file server over HTTPS on %s:%s", self.config.fs_host, self._fs_tls_port)
 
     def _bind_message(
         self, exc: OSError, host: str | None = None, port: int | None = None,
@@ -226,7 +332,12 @@ class Engine:
             await self._fs_runner.cleanup()
             self._fs_runner = None
             self._fs_port = None
+            self._fs_tls_port = None
+        if self.sandbox is not None:
+            await self.sandbox.close()
+            self.sandbox = None
         if self.store is not None:
             await self.store.close()
             self.store = None
         self._cwmp_port = None
+        self._cwmp_tls_port = None

@@ -26,6 +26,7 @@ from acs_engine.bus import EventBus, RequestRejected
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import codec, faults, rpc
 from acs_engine.cwmp.envelope import Envelope
+from acs_engine.server.auth import CpeAuthenticator
 from acs_engine.session.handler import Handler
 from acs_engine.session.machine import State
 from acs_engine.session.session import Reply, Session
@@ -41,6 +42,7 @@ _COOKIE_RE = re.compile(r'(?:^|[;,]\s*)session\s*=\s*"?([0-9A-Za-z]+)"?')
 #: How long a session that told its CPE to hold requests stays open after the ACS's 204.
 LINGER_SECONDS = 3.0
 _CHARSET_RE = re.compile(r'charset\s*=\s*"?([A-Za-z0-9._:-]+)"?', re.IGNORECASE)
+_DIGEST_RESPONSE_RE = re.compile(r'(response\s*=\s*"?)[0-9A-Fa-f]*')
 
 
 class BodyError(Exception):
@@ -94,6 +96,29 @@ def _transcode(data: bytes, content_type: str) -> bytes:
         raise BodyError(400, f"cannot decode body as {charset}: {exc}") from None
 
 
+def _trace_headers(request: web.Request) -> tuple[tuple[str, str], ...]:
+    """The request's headers for the wire trace, credentials masked."""
+    out: list[tuple[str, str]] = []
+    for name, value in request.headers.items():
+        if name.lower() in ("authorization", "proxy-authorization"):
+            scheme = value.strip().split(" ", 1)[0]
+            if scheme.lower() == "digest":
+                value = _DIGEST_RESPONSE_RE.sub(r"\1********", value)
+            else:
+                value = f"{scheme} ********"
+        out.append((name, value))
+    return tuple(out)
+
+
+def _local_host(request: web.Request) -> str:
+    """Our address on the CPE's connection (what a URL we give it should use)."""
+    transport = request.transport
+    sockname = transport.get_extra_info("sockname") if transport is not None else None
+    if isinstance(sockname, tuple) and sockname:
+        return str(sockname[0])
+    return (request.host or "").rsplit(":", 1)[0]
+
+
 class CwmpServer:
     """Owns the live sessions and serves the CWMP endpoint.
 
@@ -114,6 +139,8 @@ class CwmpServer:
         self._transport_of: dict[str, Any] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._new_in_flight = 0
+        #: CPE authentication (off unless configured).
+        self.auth = CpeAuthenticator(config, bus)
         self._watchdog: asyncio.Task[None] | None = None
         self.completed = 0
 
@@ -232,7 +259,7 @@ class CwmpServer:
             if session is not None:
                 session.record(
                     "in", rpc_name="?", cwmp_id=None, status=None,
-                    headers=tuple(request.headers.items()), body=body,
+                    headers=_trace_headers(request), body=body,
                 )
                 await self._end(session, "error", reason)
             return self._reject(
@@ -244,6 +271,16 @@ class CwmpServer:
             return self._reject(
                 request, 400, "no session: a CWMP session starts with an Inform"
             )
+        if self.auth.enabled:  # a session continued on another connection authenticates again
+            inform_message = session.inform_envelope.message
+            assert isinstance(inform_message, rpc.Inform)
+            denied = await self.auth.check(
+                request, body, device=session.device, inform=inform_message,
+                load_params=lambda: self.store.load_params(session.device_id),
+            )
+            if denied is not None:
+                denied.headers["Server"] = SERVER_HEADER
+                return denied
         lock = self._locks.get(session.id)
         if lock is None:  # ended while we read the body
             return self._reject(request, 400, "the session has ended")
@@ -255,7 +292,7 @@ class CwmpServer:
                 rpc_name=envelope.message.METHOD if envelope else "",
                 cwmp_id=envelope.cwmp_id if envelope else None,
                 status=None,
-                headers=tuple(request.headers.items()),
+                headers=_trace_headers(request),
                 body=body,
             )
             try:
@@ -286,7 +323,7 @@ class CwmpServer:
     ) -> web.StreamResponse:
         session.record(
             "in", rpc_name=exc.method, cwmp_id=exc.cwmp_id, status=None,
-            headers=tuple(request.headers.items()), body=body,
+            headers=_trace_headers(request), body=body,
         )
         fault = faults.make_fault(8000, f"method {exc.method!r} is not supported")
         return await self._send(session, Reply(200, session.envelope(fault, exc.cwmp_id)))
@@ -296,6 +333,10 @@ class CwmpServer:
     ) -> web.StreamResponse:
         inform = envelope.message
         assert isinstance(inform, rpc.Inform)
+        if self.auth.enabled:
+            denied = await self._authenticate_inform(request, inform, body)
+            if denied is not None:
+                return denied
         if current is not None:  # a new Inform always starts a new session
             if current.state is State.COMMIT:
                 await self._finish(current)
@@ -358,12 +399,13 @@ class CwmpServer:
                 bus=self.bus,
                 config=self.config,
                 remote=request.remote or "",
+                local_host=_local_host(request),
             )
             self._register(session, request.transport)
             async with self._locks[session.id]:
                 session.record(
                     "in", rpc_name="Inform", cwmp_id=envelope.cwmp_id, status=None,
-                    headers=tuple(request.headers.items()), body=body,
+                    headers=_trace_headers(request), body=body,
                 )
                 try:
                     reply = await session.start()
@@ -374,6 +416,27 @@ class CwmpServer:
                 return await self._send(session, reply, cookie=session.id)
         finally:
             self._new_in_flight -= 1
+
+    async def _authenticate_inform(
+        self, request: web.Request, inform: rpc.Inform, body: bytes
+    ) -> web.Response | None:
+        """None when the Inform's credentials are good (or not needed), else the 401."""
+        ident = inform.device_id
+        device_id = make_device_id(ident.oui, ident.product_class, ident.serial_number)
+        device = await self.store.get_device(device_id)
+        if device is None:
+            device = DeviceRecord(
+                id=device_id, manufacturer=ident.manufacturer, oui=ident.oui,
+                product_class=ident.product_class, serial_number=ident.serial_number,
+                registered=int(time.time() * 1000),
+            )
+        denied = await self.auth.check(
+            request, body, device=device, inform=inform,
+            load_params=lambda: self.store.load_params(device_id),
+        )
+        if denied is not None:
+            denied.headers["Server"] = SERVER_HEADER
+        return denied
 
     def _xml_headers(self) -> dict[str, str]:
         return {"Content-Type": XML_CONTENT_TYPE, "Server": SERVER_HEADER}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from acs_engine.bus import (
     DeviceUpdated,
@@ -30,12 +30,24 @@ from acs_engine.session.machine import FINAL_STATES, State, Trigger, next_state
 from acs_engine.session.tree import DeviceTree
 from acs_engine.store.db import Store
 from acs_engine.store.model import DeviceRecord, SessionCommit, SessionRecord, TraceEntry
+from acs_engine.store.records import Fault, Operation
 
 log = logging.getLogger("fieldacs.session")
 
 #: A session's wire trace stops growing past this many messages or bytes (a runaway CPE).
 TRACE_MAX_ENTRIES = 2000
 TRACE_MAX_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class CommitExtras:
+    """What handlers want written with the session's commit (same transaction)."""
+
+    faults_put: list[Fault] = field(default_factory=list)
+    faults_deleted: list[str] = field(default_factory=list)
+    tasks_deleted: list[str | int] = field(default_factory=list)
+    operations_put: list[Operation] = field(default_factory=list)
+    operations_deleted: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +88,7 @@ class Session:
         bus: EventBus,
         config: EngineConfig,
         remote: str = "",
+        local_host: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         assert isinstance(inform_envelope.message, rpc.Inform)
@@ -92,6 +105,8 @@ class Session:
         self.bus = bus
         self.config = config
         self.remote = remote
+        #: The address of ours the CPE reached (for URLs we hand it, e.g. Download).
+        self.local_host = local_host
         self.clock = clock
         self.state = State.INIT
         self.tree = DeviceTree()
@@ -113,6 +128,10 @@ class Session:
         self.outcome = ""
         self.detail = ""
         self.trace: list[TraceEntry] = []
+        #: Faults, tasks and operations the handlers write with this session's commit.
+        self.commit_extras = CommitExtras()
+        #: Tags as loaded: the commit writes only what the session added or removed.
+        self._tags_at_start = set(device.tags)
         self._trace_bytes = 0
         self._trace_truncated = False
 
@@ -354,12 +373,21 @@ class Session:
         Call after the reply that ended the session (204) has been recorded in the trace.
         """
         upserts, deletes = self.tree.changes()
+        extras = self.commit_extras
         commit = SessionCommit(
             device=self.device,
             upserts=upserts,
             deletes=deletes,
             session=self._record("ok"),
             trace=list(self.trace),
+            faults_put=list(extras.faults_put),
+            faults_deleted=list(extras.faults_deleted),
+            tasks_deleted=list(extras.tasks_deleted),
+            operations_put=list(extras.operations_put),
+            operations_deleted=list(extras.operations_deleted),
+            tags_add=self.device.tags - self._tags_at_start,
+            tags_remove=self._tags_at_start - self.device.tags,
+            tags_delta=True,
         )
         try:
             await self.store.commit_session(commit)

@@ -3,17 +3,40 @@
 from .db import Store
 from .deviceid import make_device_id
 from .errors import StoreError
+from .genieacs import preset_from_genieacs, preset_to_genieacs
 from .model import DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
 from .queries import DeviceSummary
+from .records import (
+    Fault,
+    FileRecord,
+    Operation,
+    Preset,
+    Provision,
+    Task,
+    VirtualParameter,
+    fault_id,
+    task_channel,
+)
 
 __all__ = [
     "DeviceRecord",
     "DeviceSummary",
+    "Fault",
+    "FileRecord",
+    "Operation",
     "Param",
+    "Preset",
+    "Provision",
     "SessionCommit",
     "SessionRecord",
     "Store",
     "StoreError",
+    "Task",
     "TraceEntry",
+    "VirtualParameter",
+    "fault_id",
     "make_device_id",
+    "preset_from_genieacs",
+    "preset_to_genieacs",
+    "task_channel",
 ]

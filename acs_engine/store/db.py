@@ -31,8 +31,13 @@ from typing import Any
 import aiosqlite
 
 from . import queries as q
+from .base import describe
 from .errors import StoreError
+from .extras import CommitExtras
+from .listing import QueryMixin
 from .model import DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
+from .operations import OperationsMixin
+from .provisioning import ProvisioningMixin
 from .queries import DeviceSummary
 from .schema import migrate
 
@@ -53,23 +58,12 @@ class _Pending:
     done: asyncio.Future[None]
 
 
-def _describe(path: Path, exc: BaseException) -> str:
-    """A technician-readable sentence for an sqlite3 error about the database file."""
-    text = str(exc)
-    lower = text.lower()
-    if "not a database" in lower or "malformed" in lower or "encrypted" in lower:
-        return f"{path} is not a FieldACS database (not a readable SQLite file: {text})"
-    if "locked" in lower or "busy" in lower:
-        return f"{path} is locked by another program (is another FieldACS using it?): {text}"
-    if "unable to open" in lower or "readonly" in lower or "read-only" in lower:
-        return f"cannot open {path} for reading and writing; check the path and permissions"
-    if "disk" in lower and ("full" in lower or "i/o" in lower):
-        return f"cannot write {path}: {text}"
-    return f"database error on {path}: {text}"
-
-
-class Store:
+class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
     """The device database.
+
+    Devices, parameters, sessions and settings are here; presets, provisions, virtual
+    parameters and config come from ``ProvisioningMixin``, tasks, faults, operations and
+    file records from ``OperationsMixin``, NBI-style collection queries from ``QueryMixin``.
 
     Open with ``await Store.open(path)`` and close with ``await store.close()``, or use
     ``async with await Store.open(path) as store:``. All methods are coroutines that must
@@ -92,6 +86,7 @@ class Store:
         self._lock = asyncio.Lock()
         self._pending: deque[_Pending] = deque()
         self._closed = False
+        self._revision: int | None = None  # provisioning revision, read at first use
         # Write-through cache of device rows: every write to a device goes through this Store.
         self._devices: dict[str, DeviceRecord] = {}
 
@@ -134,7 +129,7 @@ class Store:
                 str(db_path), isolation_level=None, timeout=busy_timeout_ms / 1000
             )
         except sqlite3.Error as exc:
-            raise StoreError(_describe(db_path, exc)) from exc
+            raise StoreError(describe(db_path, exc)) from exc
         try:
             rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
             mode = rows[0][0]
@@ -152,7 +147,7 @@ class Store:
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, sqlite3.Error):
-                raise StoreError(_describe(db_path, exc)) from exc
+                raise StoreError(describe(db_path, exc)) from exc
             raise
         log.info("opened database %s (schema v%d)", db_path, version)
         return cls(
@@ -192,19 +187,6 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StoreError(f"the database {self._path} is closed")
-
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Run one statement (its own implicit transaction) under the lock; rows are tuples."""
-        async with self._lock:
-            self._check_open()
-            try:
-                return list(await self._conn.execute_fetchall(sql, params))
-            except sqlite3.Error as exc:
-                raise StoreError(_describe(self._path, exc)) from exc
 
     # ------------------------------------------------------------------ devices and params
 
@@ -326,7 +308,7 @@ class Store:
                     await q.rollback_quietly(conn)
                     raise
             except sqlite3.Error as exc:
-                raise StoreError(_describe(self._path, exc)) from exc
+                raise StoreError(describe(self._path, exc)) from exc
             cached = self._devices.get(device_id)
             if cached is not None:
                 cached.tags = set(tags)
@@ -348,11 +330,13 @@ class Store:
         """Write everything one session changed, atomically.
 
         In one transaction: upsert the device row (``registered`` is kept from the first
-        insert; tags are replaced by ``commit.device.tags``), delete ``commit.deletes`` (a
-        path ending in '.' removes that object and its whole subtree), upsert
-        ``commit.upserts``, upsert the session record, insert its trace entries, then drop
-        the device's sessions (and traces) beyond ``trace_sessions_per_device``. Deletes run
-        before upserts, so a node that is both deleted (e.g. through a subtree) and upserted
+        insert; tags are replaced by ``commit.device.tags``, or, when ``tags_add`` or
+        ``tags_remove`` is non-empty, those are applied to the stored tags), delete
+        ``commit.deletes`` (a path ending in '.' removes that object and its whole subtree),
+        upsert ``commit.upserts``, upsert the session record, insert its trace entries,
+        drop the device's sessions (and traces) beyond ``trace_sessions_per_device``, then
+        delete and upsert faults, delete finished tasks, delete and upsert operations.
+        Deletes run before upserts, so a node (or fault) that is both deleted and upserted
         ends up present.
 
         Raises:
@@ -467,7 +451,7 @@ class Store:
 
     async def _apply(self, commits: Sequence[SessionCommit]) -> None:
         """Write ``commits`` (distinct devices) in one transaction, or roll back and raise."""
-        devices: list[tuple[Any, ...]] = []
+        extras = CommitExtras.collect(commits)
         exact: list[tuple[str, str]] = []
         ranges: list[tuple[str, str, str | None]] = []
         params: list[tuple[Any, ...]] = []
@@ -476,7 +460,6 @@ class Store:
         prune: list[tuple[str, int]] = []
         for commit in commits:
             device_id = commit.device.id
-            devices.append(q.device_row(commit.device))
             for path in commit.deletes:
                 if path.endswith("."):
                     ranges.append((device_id, path, q.prefix_upper_bound(path)))
@@ -487,9 +470,11 @@ class Store:
                 sessions.append(q.session_row(commit.session))
                 trace.extend(q.trace_row(commit.session.id, e) for e in commit.trace)
                 prune.append((device_id, self._keep_sessions))
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: sqlite3.Connection) -> dict[str, set[str]]:
             db.execute("BEGIN IMMEDIATE")
             try:
+                tags = extras.resolve_tags(db)
+                devices = [q.device_row(c.device, tags.get(c.device.id)) for c in commits]
                 db.executemany(q.UPSERT_DEVICE, devices)
                 if exact:
                     db.executemany(q.DELETE_PARAM, exact)
@@ -503,20 +488,23 @@ class Store:
                     db.executemany(q.INSERT_TRACE, trace)
                 if prune:
                     db.executemany(q.PRUNE_SESSIONS, prune)
+                extras.write(db)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+            return tags
 
         # The whole transaction runs in one hop to aiosqlite's thread: a hop costs ~100 µs,
         # and one commit is seven statements (benchmarks/store.md). aiosqlite has no public
         # "run this function in your thread", hence its private _execute.
-        await self._conn._execute(write, self._conn._conn)
+        tags: dict[str, set[str]] = await self._conn._execute(write, self._conn._conn)
         for commit in commits:
             cached = self._devices.get(commit.device.id)
             if cached is not None:  # ``registered`` stays what the first insert wrote
-                self._remember(replace(commit.device, registered=cached.registered))
+                final = tags.get(commit.device.id, commit.device.tags)
+                self._remember(replace(commit.device, registered=cached.registered, tags=final))
 
     # ------------------------------------------------------------------ settings, health
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .records import Fault, Operation
+
 
 @dataclass(slots=True)
 class Param:
@@ -84,6 +86,18 @@ class SessionCommit:
         deletes: paths to remove; a path ending in '.' removes that object and its subtree.
         session: the session's record.
         trace: the session's wire trace (may be empty when tracing is off).
+        faults_put: faults to insert or replace (the device's own).
+        faults_deleted: fault ids to delete (deleted before ``faults_put`` are written).
+        tasks_deleted: ids of tasks that completed.
+        operations_put: pending operations to insert or replace.
+        operations_deleted: ``(device id, command key)`` of operations that finished.
+        tags_add: tags the session added.
+        tags_remove: tags the session removed (a tag in both is removed).
+
+    Tags: when ``tags_add`` and ``tags_remove`` are both empty, the stored tags are replaced
+    by ``device.tags``. When either is non-empty, they are applied on top of the tags
+    *stored at commit time* (``device.tags`` is then only the starting point of a device not
+    stored yet), so that a tag added from the console while the session ran is kept.
     """
 
     device: DeviceRecord
@@ -91,3 +105,13 @@ class SessionCommit:
     deletes: list[str] = field(default_factory=list)
     session: SessionRecord | None = None
     trace: list[TraceEntry] = field(default_factory=list)
+    faults_put: list[Fault] = field(default_factory=list)
+    faults_deleted: list[str] = field(default_factory=list)
+    tasks_deleted: list[str | int] = field(default_factory=list)
+    operations_put: list[Operation] = field(default_factory=list)
+    operations_deleted: list[tuple[str, str]] = field(default_factory=list)
+    tags_add: set[str] = field(default_factory=set)
+    tags_remove: set[str] = field(default_factory=set)
+    #: Apply ``tags_add``/``tags_remove`` to the stored tags even when both are empty (the
+    #: stored tags are then kept as they are, whatever ``device.tags`` says).
+    tags_delta: bool = False

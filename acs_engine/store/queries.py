@@ -61,8 +61,8 @@ def decode_tags(text: str) -> set[str]:
     return set(json.loads(text))
 
 
-def device_row(device: DeviceRecord) -> tuple[Any, ...]:
-    """Parameters for ``UPSERT_DEVICE``."""
+def device_row(device: DeviceRecord, tags: set[str] | None = None) -> tuple[Any, ...]:
+    """Parameters for ``UPSERT_DEVICE``; ``tags``, when given, replaces ``device.tags``."""
     return (
         device.id,
         device.manufacturer,
@@ -73,7 +73,7 @@ def device_row(device: DeviceRecord) -> tuple[Any, ...]:
         device.last_inform,
         device.last_boot,
         device.last_bootstrap,
-        encode_tags(device.tags),
+        encode_tags(device.tags if tags is None else tags),
         device.remote_address,
         device.cwmp_version,
     )

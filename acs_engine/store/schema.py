@@ -19,6 +19,8 @@ import aiosqlite
 
 from .errors import StoreError
 from .queries import rollback_quietly
+from .rows import PRESET_COLUMNS, REVISION_KEY, preset_row, sql_literal
+from .seeds import DEFAULT_PRESETS, DEFAULT_PROVISIONS
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SOFTWARE_VERSION_PATHS", "Migration", "migrate"]
 
@@ -142,8 +144,103 @@ _V1 = Migration(
     ),
 )
 
+
+
+def _seed_statements() -> tuple[str, ...]:
+    """INSERTs of the default presets and provisions (``seeds``), as literal SQL."""
+    out = [
+        f"INSERT INTO presets ({PRESET_COLUMNS}) VALUES ("
+        + ", ".join(sql_literal(v) for v in preset_row(p))
+        + ")"
+        for p in DEFAULT_PRESETS
+    ]
+    out += [
+        f"INSERT INTO provisions (id, script) VALUES ({sql_literal(p.id)}, {sql_literal(p.script)})"
+        for p in DEFAULT_PROVISIONS
+    ]
+    out.append(
+        f"INSERT INTO settings (key, value) VALUES ({sql_literal(REVISION_KEY)}, '1') "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+    return tuple(out)
+
+
+# The default presets are inserted by this migration, so exactly once in a database's life:
+# a technician who deletes them does not get them back on the next start.
+_V2 = Migration(
+    "presets, provisions, virtual parameters, config, tasks, faults, operations, files",
+    (
+        """CREATE TABLE presets (
+            id TEXT PRIMARY KEY NOT NULL,
+            weight INTEGER NOT NULL DEFAULT 0,
+            channel TEXT NOT NULL DEFAULT 'default',
+            events TEXT NOT NULL DEFAULT '{}',        -- JSON object: event name -> bool
+            schedule TEXT,                            -- "<duration s> <cron>" or NULL
+            precondition TEXT NOT NULL DEFAULT '',    -- expression (or legacy JSON query)
+            provisions TEXT NOT NULL DEFAULT '[]',    -- JSON [[name, ...args]]
+            configurations TEXT                       -- raw GenieACS JSON, or NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE provisions (
+            id TEXT PRIMARY KEY NOT NULL,
+            script TEXT NOT NULL
+        )""",
+        """CREATE TABLE virtual_parameters (
+            id TEXT PRIMARY KEY NOT NULL,
+            script TEXT NOT NULL
+        )""",
+        """CREATE TABLE config (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL                       -- an expression, e.g. cwmp.auth
+        ) WITHOUT ROWID""",
+        # A rowid table: rowid orders tasks queued in the same millisecond.
+        """CREATE TABLE tasks (
+            id TEXT PRIMARY KEY NOT NULL,
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            args TEXT NOT NULL,                       -- JSON: the task document as given
+            timestamp INTEGER NOT NULL,
+            expiry INTEGER
+        )""",
+        "CREATE INDEX tasks_device_timestamp ON tasks (device_id, timestamp)",
+        """CREATE TABLE faults (
+            id TEXT PRIMARY KEY NOT NULL,             -- "<device id>:<channel>"
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            channel TEXT NOT NULL,
+            timestamp INTEGER NOT NULL,
+            code TEXT NOT NULL,
+            message TEXT NOT NULL DEFAULT '',
+            detail TEXT,                              -- JSON or NULL
+            retries INTEGER NOT NULL DEFAULT 0,
+            expiry INTEGER,
+            provisions TEXT NOT NULL DEFAULT '[]',    -- JSON [[name, ...args]]
+            precondition INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX faults_device ON faults (device_id)",
+        """CREATE TABLE operations (
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            command_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            timestamp INTEGER NOT NULL,
+            args TEXT NOT NULL DEFAULT '{}',          -- JSON: provisions, channels, retries...
+            PRIMARY KEY (device_id, command_key)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX operations_timestamp ON operations (timestamp)",
+        """CREATE TABLE files (
+            name TEXT PRIMARY KEY NOT NULL,
+            size INTEGER NOT NULL,
+            md5 TEXT NOT NULL,
+            file_type TEXT NOT NULL DEFAULT '',
+            oui TEXT NOT NULL DEFAULT '',
+            product_class TEXT NOT NULL DEFAULT '',
+            version TEXT NOT NULL DEFAULT '',
+            uploaded INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        *_seed_statements(),
+    ),
+)
+
 #: Every schema version this build knows, oldest first. Append; never edit a shipped entry.
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 
 
 async def _pragma_int(conn: aiosqlite.Connection, name: str) -> int:

@@ -149,7 +149,7 @@ def test_main_runs_until_the_window_closes_then_stops_the_engine(tmp_path: Path,
 
 
 async def test_console_url_works_and_closing_stops_the_engine(tmp_path: Path, qapp) -> None:
-    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=0, fs_port=0)
+    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=0, fs_port=0, provisioning=False)
     run = asyncio.ensure_future(main_module.run_console(qapp, config))
     await wait_until(lambda: _visible(MainWindow), what="the main window")
     (window,) = _visible(MainWindow)

@@ -1,0 +1,445 @@
+"""CPE authentication on the CWMP endpoint (TR-069 §3.4.4; GenieACS's ``cwmp.auth``).
+
+Modes, from :class:`~acs_engine.config.EngineConfig`:
+
+- off (the default): every CPE is accepted;
+- one username/password for every CPE (``cwmp_username`` / ``cwmp_password``);
+- an expression (``cwmp_auth``), GenieACS style: ``AUTH(user, pass)`` is TRUE when the
+  request's credentials are ``user``/``pass``, so ``AUTH(DeviceID.SerialNumber, "secret")``
+  gives each device its own user name and ``AUTH("acs", "pw") OR AUTH(...)`` tries several.
+  Paths are read from the Inform's parameters, ``DeviceID.*`` and the stored device;
+  ``REMOTE_ADDRESS()`` is the CPE's address.
+
+Schemes: Digest (RFC 7616; MD5 and SHA-256, their ``-sess`` forms, ``qop`` auth or auth-int,
+and the RFC 2069 form) always; Basic only on a TLS connection (plain-HTTP Basic credentials
+are refused, and not offered). The flow is TR-069's: an Inform without valid credentials gets
+401 with the challenges; the CPE resends on the same connection; a second failure on that
+connection gets 401 with ``Connection: close``. A connection that authenticated stays
+authenticated for its device; a session continued on another connection authenticates again.
+
+Nonces carry their issue time and an HMAC over it and the client's address (a nonce from
+another address or older than :data:`NONCE_LIFETIME` is refused; an old one with ``stale=true``
+so the CPE retries without asking its user); a nonce count that does not increase is a replay.
+
+Every failure with credentials is logged with the source address and the user name (never
+the password) and published as :class:`~acs_engine.bus.RequestRejected` (status 401); the
+latest failures per device are kept in :attr:`CpeAuthenticator.failures` for the console.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import os
+import struct
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from acs_engine.bus import EventBus, RequestRejected
+from acs_engine.config import EngineConfig
+from acs_engine.cwmp import rpc
+from acs_engine.expression import Expr as _Expr
+from acs_engine.expression import ExpressionError, evaluate, make_resolver, parameters, parse
+from acs_engine.services.digest import AuthHeaderError, digest_response, parse_www_authenticate
+from acs_engine.store.model import DeviceRecord, Param
+
+log = logging.getLogger("fieldacs.auth")
+
+REALM = "FieldACS"
+#: Seconds a nonce is accepted.
+NONCE_LIFETIME = 300.0
+#: Nonces whose last nonce count is remembered (replay protection), oldest dropped first.
+_NC_MEMORY = 20_000
+#: Devices whose latest authentication failure is kept for the console.
+_FAILURE_MEMORY = 500
+_ALGORITHMS = ("SHA-256", "MD5")
+_ACCEPTED = frozenset({"MD5", "MD5-SESS", "SHA-256", "SHA-256-SESS"})
+
+ParamsLoader = Callable[[], Awaitable[Mapping[str, Param]]]
+
+
+class AuthConfigError(ValueError):
+    """The authentication settings cannot work (an expression that does not parse, ...)."""
+
+
+@dataclass(slots=True)
+class AuthFailure:
+    """The latest failed authentication of one device, for the console.
+
+    Attributes:
+        device_id: the device (or ``""`` when unknown).
+        remote: the source address of the last failure.
+        username: the user name it presented (``""`` when none).
+        reason: why it failed, in plain words.
+        count: failures so far.
+        first_at: epoch seconds of the first failure.
+        last_at: epoch seconds of the last failure.
+    """
+
+    device_id: str
+    remote: str
+    username: str
+    reason: str
+    count: int = 1
+    first_at: float = field(default_factory=time.time)
+    last_at: float = field(default_factory=time.time)
+
+
+@dataclass(slots=True)
+class _Connection:
+    failures: int = 0
+    device_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Verdict:
+    ok: bool
+    reason: str = ""
+    username: str = ""
+    stale: bool = False
+
+
+class _Credentials:
+    """A parsed Authorization header, able to check a candidate user name and password."""
+
+    def __init__(self, owner: CpeAuthenticator, header: str, request: web.Request, body: bytes):
+        self.owner = owner
+        self.request = request
+        self.body = body
+        self.scheme = ""
+        self.params: Mapping[str, str] = {}
+        self.basic_user = ""
+        self.basic_password = ""
+        self.error = ""
+        self.username = ""
+        self.tried_user = False
+        self.stale = False
+        try:
+            parsed = parse_www_authenticate([header])
+        except AuthHeaderError as exc:
+            self.error = f"malformed Authorization header ({exc})"
+            return
+        if len(parsed) != 1:
+            self.error = "malformed Authorization header"
+            return
+        cred = parsed[0]
+        self.scheme = cred.scheme
+        if cred.scheme == "basic":
+            try:
+                raw = base64.b64decode(cred.token68, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                self.error = "malformed Basic credentials"
+                return
+            self.basic_user, _, self.basic_password = raw.partition(":")
+            self.username = self.basic_user
+            if not request.secure:
+                self.error = "Basic authentication refused over plain HTTP (use Digest or HTTPS)"
+        elif cred.scheme == "digest":
+            self.params = cred.params
+            self.username = self.params.get("username", "")
+            self.error = self._check_digest_envelope()
+        else:
+            self.error = f"unsupported authentication scheme {cred.scheme!r}"
+
+    def _check_digest_envelope(self) -> str:
+        p = self.params
+        for key in ("username", "nonce", "uri", "response"):
+            if key not in p:
+                return f"Digest credentials without {key}"
+        if p.get("userhash", "").lower() == "true":
+            return "Digest userhash is not supported"
+        if p.get("realm", "") != self.owner.realm:
+            return f"Digest realm {p.get('realm', '')!r} is not {self.owner.realm!r}"
+        algorithm = p.get("algorithm", "MD5").upper()
+        if algorithm not in _ACCEPTED:
+            return f"Digest algorithm {algorithm} is not supported"
+        uri = p["uri"]
+        target = self.request.raw_path
+        if uri != target and not uri.endswith(target) and uri.split("?")[0] != target.split("?")[0]:
+            return f"Digest uri {uri!r} does not match the request {target!r}"
+        qop = p.get("qop", "").lower()
+        if qop not in ("", "auth", "auth-int"):
+            return f"Digest qop {qop!r} is not supported"
+        status = self.owner.check_nonce(p["nonce"], self.request.remote or "")
+        if status == "stale":
+            self.stale = True
+            return "the Digest nonce has expired"
+        if status != "ok":
+            return "the Digest nonce was not issued to this client"
+        return ""
+
+    def matches(self, user: Any, password: Any) -> bool:
+        """AUTH(user, password): do the credentials prove this user name and password?"""
+        if self.error or user is None or password is None:
+            return False
+        user, password = str(user), str(password)
+        if self.username != user:
+            return False
+        self.tried_user = True
+        if self.scheme == "basic":
+            return hmac.compare_digest(self.basic_password.encode(), password.encode())
+        p = self.params
+        qop = p.get("qop", "").lower()
+        try:
+            expected = digest_response(
+                algorithm=p.get("algorithm", "MD5"), username=user, realm=self.owner.realm,
+                password=password, method=self.request.method, uri=p["uri"],
+                nonce=p["nonce"], nc=p.get("nc", ""), cnonce=p.get("cnonce", ""), qop=qop,
+                body=self.body,
+            )
+        except AuthHeaderError:
+            return False
+        return hmac.compare_digest(expected.encode(), p["response"].lower().encode())
+
+
+class CpeAuthenticator:
+    """Checks CPE credentials on the CWMP endpoint and answers failures with challenges.
+
+    Args:
+        config: the engine settings (``cwmp_username``/``cwmp_password`` or ``cwmp_auth``).
+        bus: where failures are published.
+        realm: the protection realm of the challenges.
+
+    Raises:
+        AuthConfigError: ``cwmp_auth`` does not parse, or a password was given without a
+            user name.
+    """
+
+    def __init__(self, config: EngineConfig, bus: EventBus, *, realm: str = REALM) -> None:
+        self.realm = realm
+        self.bus = bus
+        self._key = os.urandom(32)
+        self._expr: _Expr | None = None
+        self._paths: set[str] = set()
+        self._user: str | None = None
+        self._password: str = ""
+        if config.cwmp_auth:
+            try:
+                self._expr = parse(config.cwmp_auth)
+            except ExpressionError as exc:
+                raise AuthConfigError(f"cwmp_auth does not parse: {exc}") from exc
+            self._paths = parameters(self._expr)
+        elif config.cwmp_username is not None:
+            self._user = config.cwmp_username
+            self._password = config.cwmp_password or ""
+        elif config.cwmp_password:
+            raise AuthConfigError("cwmp_password is set but cwmp_username is not")
+        self._connections: weakref.WeakKeyDictionary[Any, _Connection] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._nc: OrderedDict[str, int] = OrderedDict()
+        self.failures: OrderedDict[str, AuthFailure] = OrderedDict()
+        self.failure_count = 0
+
+    @property
+    def enabled(self) -> bool:
+        """True when CPEs must authenticate."""
+        return self._expr is not None or self._user is not None
+
+    # ------------------------------------------------------------------ nonces
+    def _nonce_mac(self, stamp: bytes, remote: str) -> bytes:
+        return hmac.new(self._key, stamp + remote.encode(), hashlib.sha256).digest()[:16]
+
+    def new_nonce(self, remote: str, *, now: float | None = None) -> str:
+        """A nonce for a client at ``remote``: its issue time and an HMAC, in hex."""
+        stamp = struct.pack(">d", time.time() if now is None else now) + os.urandom(4)
+        return (stamp + self._nonce_mac(stamp, remote)).hex()
+
+    def check_nonce(self, nonce: str, remote: str, *, now: float | None = None) -> str:
+        """``"ok"``, ``"stale"`` (ours, expired) or ``"bad"`` (not ours, or another client's)."""
+        try:
+            raw = bytes.fromhex(nonce)
+        except ValueError:
+            return "bad"
+        if len(raw) != 28:
+            return "bad"
+        stamp, mac = raw[:12], raw[12:]
+        if not hmac.compare_digest(mac, self._nonce_mac(stamp, remote)):
+            return "bad"
+        issued = struct.unpack(">d", stamp[:8])[0]
+        age = (time.time() if now is None else now) - issued
+        if age > NONCE_LIFETIME or age < -5:
+            return "stale"
+        return "ok"
+
+    def _check_nc(self, params: Mapping[str, str]) -> bool:
+        """Record the nonce count of an accepted Digest response; False on a replay."""
+        nonce = params.get("nonce", "")
+        if not params.get("qop"):
+            return True  # RFC 2069: no nonce count; the nonce lifetime bounds replays
+        try:
+            nc = int(params.get("nc", ""), 16)
+        except ValueError:
+            return False
+        last = self._nc.get(nonce, 0)
+        if nc <= last:
+            return False
+        self._nc[nonce] = nc
+        self._nc.move_to_end(nonce)
+        while len(self._nc) > _NC_MEMORY:
+            self._nc.popitem(last=False)
+        return True
+
+    def challenges(self, request: web.Request, *, stale: bool = False) -> list[str]:
+        """``WWW-Authenticate`` values: Digest SHA-256 and MD5, plus Basic on TLS."""
+        nonce = self.new_nonce(request.remote or "")
+        extra = ", stale=true" if stale else ""
+        out = [
+            f'Digest realm="{self.realm}", qop="auth,auth-int", algorithm={alg}, '
+            f'nonce="{nonce}"{extra}'
+            for alg in _ALGORITHMS
+        ]
+        if request.secure:
+            out.append(f'Basic realm="{self.realm}", charset="UTF-8"')
+        return out
+
+    # ------------------------------------------------------------------ the checks
+    def connection_device(self, request: web.Request) -> str | None:
+        """The device this request's connection has authenticated as, if any."""
+        state = self._connections.get(request.transport)
+        return state.device_id if state is not None else None
+
+    async def check(
+        self,
+        request: web.Request,
+        body: bytes,
+        *,
+        device: DeviceRecord,
+        inform: rpc.Inform,
+        load_params: ParamsLoader | None = None,
+    ) -> web.Response | None:
+        """Authenticate a request for ``device``; None when it may go on, else the 401 to send.
+
+        Args:
+            request: the HTTP request (its Authorization header, address, connection).
+            body: its body (for Digest ``auth-int``).
+            device: the device it speaks for (its DeviceID fields are read).
+            inform: the session's Inform (its parameters are read by ``cwmp_auth``).
+            load_params: fetches the device's stored parameters, when ``cwmp_auth`` reads a
+                path the Inform does not carry.
+        """
+        if not self.enabled:
+            return None
+        transport = request.transport
+        state = self._connections.get(transport) if transport is not None else None
+        if state is not None and state.device_id == device.id:
+            return None
+        header = request.headers.get("Authorization")
+        if header is None:
+            verdict = _Verdict(False, "no credentials sent after the challenge")
+        else:
+            verdict = await self._verify(header, request, body, device, inform, load_params)
+        if verdict.ok:
+            if transport is not None:
+                self._connections[transport] = _Connection(0, device.id)
+            log.debug("%s authenticated as %r from %s", device.id, verdict.username,
+                      request.remote)
+            return None
+        if state is None:
+            state = _Connection()
+            if transport is not None:
+                self._connections[transport] = state
+        state.failures += 1
+        state.device_id = None
+        final = state.failures >= 2
+        if header is not None or final:
+            self._record_failure(request, device.id, verdict, final)
+        response = web.Response(
+            status=401,
+            text="authentication required\n" if header is None else "authentication failed\n",
+        )
+        for value in self.challenges(request, stale=verdict.stale):
+            response.headers.add("WWW-Authenticate", value)
+        if final:
+            response.headers["Connection"] = "close"
+            response.force_close()
+        return response
+
+    async def _verify(
+        self,
+        header: str,
+        request: web.Request,
+        body: bytes,
+        device: DeviceRecord,
+        inform: rpc.Inform,
+        load_params: ParamsLoader | None,
+    ) -> _Verdict:
+        creds = _Credentials(self, header, request, body)
+        if creds.error:
+            return _Verdict(False, creds.error, creds.username, creds.stale)
+        if self._expr is None:
+            ok = creds.matches(self._user, self._password)
+        else:
+            try:
+                ok = await self._evaluate(creds, request, device, inform, load_params)
+            except ExpressionError as exc:
+                log.error("cwmp_auth failed for %s: %s", device.id, exc)
+                return _Verdict(False, f"the cwmp_auth expression failed: {exc}", creds.username)
+        if ok and creds.scheme == "digest" and not self._check_nc(creds.params):
+            return _Verdict(False, "replayed Digest credentials (nonce count reused)",
+                            creds.username)
+        if ok:
+            return _Verdict(True, username=creds.username)
+        if creds.tried_user:
+            return _Verdict(False, f"wrong password for user {creds.username!r}", creds.username)
+        return _Verdict(False, f"unknown user {creds.username!r}", creds.username)
+
+    async def _evaluate(
+        self,
+        creds: _Credentials,
+        request: web.Request,
+        device: DeviceRecord,
+        inform: rpc.Inform,
+        load_params: ParamsLoader | None,
+    ) -> bool:
+        assert self._expr is not None
+        from_inform = {
+            p.name: Param(p.name, p.value, p.type or "xsd:string") for p in inform.parameters
+        }
+        needs_store = any(
+            path.split(".", 1)[0] not in ("DeviceID", "Events", "Tags") and path not in from_inform
+            for path in self._paths
+        )
+        params: dict[str, Param] = {}
+        if needs_store and load_params is not None:
+            params.update(await load_params())
+        params.update(from_inform)
+        resolve = make_resolver(device, params)
+        functions: dict[str, Callable[..., Any]] = {
+            "AUTH": creds.matches,
+            "REMOTE_ADDRESS": lambda: request.remote or "",
+        }
+        value = evaluate(self._expr, resolve, now_ms=int(time.time() * 1000), functions=functions)
+        return value is True
+
+    def _record_failure(
+        self, request: web.Request, device_id: str, verdict: _Verdict, final: bool
+    ) -> None:
+        remote = request.remote or ""
+        reason = f"{verdict.reason} from {remote or 'an unknown address'}"
+        if final:
+            reason += "; connection closed"
+        self.failure_count += 1
+        entry = self.failures.get(device_id)
+        now = time.time()
+        if entry is None:
+            entry = AuthFailure(device_id, remote, verdict.username, verdict.reason, 0, now, now)
+            self.failures[device_id] = entry
+        entry.count += 1
+        entry.remote, entry.username, entry.reason, entry.last_at = (
+            remote, verdict.username, verdict.reason, now,
+        )
+        self.failures.move_to_end(device_id)
+        while len(self.failures) > _FAILURE_MEMORY:
+            self.failures.popitem(last=False)
+        log.warning("CPE authentication failed for %s: %s", device_id or "?", reason)
+        self.bus.publish(RequestRejected(now, remote, 401, reason, device_id))

@@ -1,0 +1,262 @@
+"""Which provisions a session runs: presets matched per device, tasks turned into provisions.
+
+A preset matches when its events, schedule and precondition all hold (GenieACS's
+``applyPresets``). :func:`match_presets` also explains every verdict in words so the console
+can show why a preset did or didn't apply to a device's last session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from acs_engine.expression import ExpressionError, evaluate, parse, to_bool
+from acs_engine.scripting import cron_previous
+from acs_engine.store.records import Preset, Task
+
+log = logging.getLogger("fieldacs.presets")
+
+#: One provision call: ``[name, *args]``.
+ProvisionCall = list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PresetVerdict:
+    """Whether one preset applied to a session, and why (plain words)."""
+
+    preset: str
+    channel: str
+    matched: bool
+    reason: str
+
+
+@dataclass(slots=True)
+class PresetMatch:
+    """The outcome of matching every preset for one session."""
+
+    #: channel -> provision calls (arguments evaluated), in preset weight order.
+    channels: dict[str, list[ProvisionCall]] = field(default_factory=dict)
+    verdicts: list[PresetVerdict] = field(default_factory=list)
+    #: channel -> the error that made a preset unusable (bad precondition, bad argument).
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _event_present(name: str, events: Iterable[str]) -> bool:
+    wanted = name.replace("_", " ").strip().upper()
+    return any(e.replace("_", " ").strip().upper() == wanted for e in events)
+
+
+def schedule_due(schedule: str, now_ms: int) -> tuple[bool, str]:
+    """Whether ``"<duration s> <cron>"`` holds at ``now_ms`` (previous fire + duration > now)."""
+    duration_text, _, cron = schedule.strip().partition(" ")
+    try:
+        duration_ms = float(duration_text) * 1000
+        previous = cron_previous(cron.strip(), now_ms)
+    except ValueError as exc:
+        raise ValueError(f"invalid schedule {schedule!r}: {exc}") from exc
+    if previous + duration_ms > now_ms:
+        return True, "inside its schedule window"
+    return False, "outside its schedule window"
+
+
+def legacy_precondition_to_expression(text: str) -> str:
+    """A GenieACS 1.1 Mongo-style precondition (``{"_tags": "x", "A.B": "v"}``) as an expression."""
+    query = json.loads(text)
+    parts: list[str] = []
+    for key, value in query.items():
+        if key == "_tags":
+            tags = value if isinstance(value, list) else [value]
+            parts.extend(f"Tags.{t} IS NOT NULL" for t in tags)
+            continue
+        path = {"_id": "DeviceID.ID", "_deviceId._OUI": "DeviceID.OUI",
+                "_deviceId._ProductClass": "DeviceID.ProductClass",
+                "_deviceId._SerialNumber": "DeviceID.SerialNumber",
+                "_deviceId._Manufacturer": "DeviceID.Manufacturer"}.get(key, key)
+        if path.endswith("._value"):
+            path = path[: -len("._value")]
+        if isinstance(value, dict):
+            ops = {"$ne": "<>", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+            for op, operand in value.items():
+                if op not in ops:
+                    raise ValueError(f"unsupported operator {op!r} in legacy precondition")
+                parts.append(f"{path} {ops[op]} {json.dumps(operand)}")
+        else:
+            parts.append(f"{path} = {json.dumps(value)}")
+    return " AND ".join(parts) or "TRUE"
+
+
+def match_presets(
+    presets: Sequence[Preset],
+    *,
+    events: Sequence[str],
+    now_ms: int,
+    resolve: Callable[[str], list[Any]],
+    functions: Mapping[str, Callable[..., Any]] | None = None,
+    channels_blocked: Mapping[str, str] | None = None,
+    only_channel: str | None = None,
+) -> PresetMatch:
+    """Match presets for one session, in weight order (ties by id).
+
+    Args:
+        presets: every preset.
+        events: the Inform's event codes.
+        now_ms: the session timestamp.
+        resolve: path -> values of the matching parameters (for preconditions and arguments).
+        functions: extra expression functions (e.g. REMOTE_ADDRESS).
+        channels_blocked: channel -> why its presets are skipped (a fault not yet due).
+        only_channel: when retrying a fault, only this channel's presets are considered.
+
+    Returns:
+        The channels' provision calls and a verdict per preset.
+    """
+    out = PresetMatch()
+    blocked = channels_blocked or {}
+    for preset in sorted(presets, key=lambda p: (p.weight, p.id)):
+        def verdict(matched: bool, reason: str, p: Preset = preset) -> None:
+            out.verdicts.append(PresetVerdict(p.id, p.channel, matched, reason))
+
+        if only_channel is not None and preset.channel != only_channel:
+            verdict(False, f"only channel {only_channel!r} is being retried this session")
+            continue
+        if preset.channel in blocked:
+            verdict(False, blocked[preset.channel])
+            continue
+        missing = [
+            name for name, want in preset.events.items()
+            if bool(want) != _event_present(name, events)
+        ]
+        if missing:
+            details = ", ".join(
+                f"{n} {'absent' if preset.events[n] else 'present'}" for n in missing
+            )
+            verdict(False, f"events do not match ({details})")
+            continue
+        if preset.schedule:
+            try:
+                due, why = schedule_due(preset.schedule, now_ms)
+            except ValueError as exc:
+                out.errors[preset.channel] = str(exc)
+                verdict(False, str(exc))
+                continue
+            if not due:
+                verdict(False, why)
+                continue
+        text = preset.precondition.strip()
+        if text:
+            try:
+                if preset.legacy_precondition:
+                    text = legacy_precondition_to_expression(text)
+                result = evaluate(parse(text), resolve, now_ms=now_ms, functions=functions)
+            except (ExpressionError, ValueError) as exc:
+                out.errors[preset.channel] = f"precondition of preset {preset.id!r}: {exc}"
+                verdict(False, f"precondition error: {exc}")
+                continue
+            if not to_bool(result):
+                verdict(False, "precondition is " + ("NULL" if result is None else "false"))
+                continue
+        calls: list[ProvisionCall] = []
+        try:
+            for entry in preset.provisions:
+                if not entry:
+                    continue
+                name, *arg_exprs = entry
+                args = [
+                    _argument(a, resolve, now_ms, functions) for a in arg_exprs
+                ]
+                calls.append([str(name), *args])
+        except (ExpressionError, ValueError) as exc:
+            out.errors[preset.channel] = f"argument of preset {preset.id!r}: {exc}"
+            verdict(False, f"provision argument error: {exc}")
+            continue
+        out.channels.setdefault(preset.channel, []).extend(calls)
+        verdict(True, "matched")
+    return out
+
+
+def _argument(
+    arg: Any, resolve: Callable[[str], list[Any]], now_ms: int,
+    functions: Mapping[str, Callable[..., Any]] | None,
+) -> Any:
+    """A provision argument: an expression string is evaluated; other JSON values stay."""
+    if not isinstance(arg, str):
+        return arg
+    return _plain(evaluate(parse(arg), resolve, now_ms=now_ms, functions=functions))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "timestamp") and callable(value.timestamp):
+        return int(value.timestamp() * 1000)
+    return value
+
+
+def task_provisions(task: Task) -> list[ProvisionCall]:
+    """The provision calls that carry out a task (GenieACS §7).
+
+    Raises:
+        ValueError: the task is not valid (the message says why).
+    """
+    args = task.args
+    name = task.name
+    if name == "getParameterValues":
+        names = args.get("parameterNames")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ValueError("getParameterValues needs parameterNames: a list of paths")
+        return [["refresh", n] for n in names]
+    if name == "setParameterValues":
+        values = args.get("parameterValues")
+        if not isinstance(values, list) or not values:
+            raise ValueError("setParameterValues needs parameterValues: [[name, value, type?], ...]")
+        calls: list[ProvisionCall] = []
+        for entry in values:
+            if not isinstance(entry, list) or len(entry) not in (2, 3) or not isinstance(entry[0], str):
+                raise ValueError(f"invalid parameterValues entry {entry!r}")
+            if len(entry) == 3 and entry[2]:
+                calls.append(["__typed_value", entry[0], entry[1], str(entry[2])])
+            else:
+                calls.append(["value", entry[0], entry[1]])
+        return calls
+    if name == "refreshObject":
+        obj = args.get("objectName")
+        if not isinstance(obj, str):
+            raise ValueError("refreshObject needs objectName")
+        return [["refresh", obj]]
+    if name == "reboot":
+        return [["reboot"]]
+    if name == "factoryReset":
+        return [["reset"]]
+    if name == "download":
+        file_type, file_name = args.get("fileType"), args.get("fileName")
+        if not isinstance(file_type, str) or not isinstance(file_name, str):
+            raise ValueError("download needs fileType and fileName")
+        target = args.get("targetFileName") or ""
+        return [["download", file_type, file_name, target] if target else ["download", file_type, file_name]]
+    if name == "addObject":
+        obj = args.get("objectName")
+        if not isinstance(obj, str) or not obj:
+            raise ValueError("addObject needs objectName")
+        keys = args.get("parameterValues") or []
+        alias = ",".join(f"{k}:{v}" for k, v, *_ in keys) if keys else ""
+        base = obj.rstrip(".")
+        return [["instances", f"{base}.[{alias}]" if alias else f"{base}.*", "+1"]]
+    if name == "deleteObject":
+        obj = args.get("objectName")
+        if not isinstance(obj, str) or not obj:
+            raise ValueError("deleteObject needs objectName")
+        return [["instances", obj.rstrip("."), 0]]
+    if name == "provisions":
+        provisions = args.get("provisions")
+        if not isinstance(provisions, list) or not all(
+            isinstance(p, list) and p and isinstance(p[0], str) for p in provisions
+        ):
+            raise ValueError("provisions needs provisions: [[name, ...args], ...]")
+        return [list(p) for p in provisions]
+    raise ValueError(f"unknown task {name!r}")
+
+
+TASK_NAMES = (
+    "getParameterValues", "setParameterValues", "refreshObject", "reboot", "factoryReset",
+    "download", "addObject", "deleteObject", "provisions",
+)

@@ -1,0 +1,528 @@
+"""The provisioning handler: tasks and presets -> provisions -> declarations -> RPCs.
+
+Per session (GenieACS's ``cwmp.ts`` loop, done as a :class:`Handler`):
+
+1. Due tasks run first, one at a time, each in its own channel ``task_<id>``.
+2. Then presets are matched (events, schedule, precondition); their provisions run grouped
+   by channel. A channel with a fault that is not yet due for retry is skipped; a fault that is
+   due runs that channel alone, with its saved provisions.
+3. Provisions (built-ins in Python, user scripts in the V8 sandbox) are replayed from the
+   start after every round of RPCs; their declarations go to the :class:`Planner`, which says
+   what to send. When the planner has nothing left and every script ran to its end, the
+   channel succeeded: its fault is cleared (a task is deleted). Presets are matched again
+   when the data changed, at most ``MAX_CYCLES`` times (then the fault ``preset_loop``).
+4. A failure (script error, CPE fault, planner limit) becomes a fault on the channel(s) with
+   GenieACS's codes and retry counting; the session goes on with the other work.
+
+Everything the session decides to write (faults, finished tasks, pending downloads) goes
+into the session's own commit, in one transaction with its parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from acs_engine.bus import EventBus
+from acs_engine.config import EngineConfig
+from acs_engine.cwmp import rpc
+from acs_engine.expression import make_resolver
+from acs_engine.scripting import ExtCall, Sandbox, ScriptFault, ScriptRun, cron_previous, ext_key
+from acs_engine.services.faults import FaultRecorder, ProvisionFault
+from acs_engine.services.presets import PresetMatch, ProvisionCall, match_presets, task_provisions
+from acs_engine.session import builtins, special
+from acs_engine.session.declarations import Clear, Declaration
+from acs_engine.session.handler import Handler, Outgoing
+from acs_engine.session.paths import PathError, match, parse
+from acs_engine.session.planner import Planner
+from acs_engine.session.session import Session
+from acs_engine.session.sync import DownloadOperation, RpcAction, SyncFault
+from acs_engine.store.db import Store
+from acs_engine.store.records import Operation, Preset, Task
+
+log = logging.getLogger("fieldacs.provisioning")
+
+#: Preset re-evaluations per session before the fault ``preset_loop``.
+MAX_CYCLES = 4
+#: Script re-runs for one planning step (ext/cron fills, commits) before giving up.
+MAX_REPLAYS = 512
+
+
+@dataclass(slots=True)
+class _Provision:
+    """One provision call being replayed in this session."""
+
+    channel: str
+    name: str
+    args: list[Any]
+    commits_done: int = 0
+    done: bool = False
+    ext_cache: dict[str, Any] = field(default_factory=dict)
+    cron_cache: dict[str, int] = field(default_factory=dict)
+    current: int | None = None  # instances(): count before the provision changed anything
+
+
+@dataclass(slots=True)
+class _Work:
+    """What the session is doing now: one task, or one cycle of presets."""
+
+    channels: dict[str, list[ProvisionCall]]
+    task: Task | None = None
+    provisions: list[_Provision] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.provisions = [
+            _Provision(channel, str(call[0]), list(call[1:]))
+            for channel, calls in self.channels.items()
+            for call in calls
+        ]
+
+
+@dataclass(slots=True)
+class _Config:
+    revision: int
+    presets: list[Preset]
+    scripts: dict[str, str]
+    vparams: dict[str, str]
+
+
+class ProvisioningHandler(Handler):
+    """Runs tasks, presets, provisions and virtual parameters for every session."""
+
+    def __init__(
+        self, store: Store, sandbox: Sandbox, config: EngineConfig, bus: EventBus,
+        *, file_url: Callable[[str, str], tuple[str, int]] | None = None,
+    ) -> None:
+        self.store = store
+        self.sandbox = sandbox
+        self.config = config
+        self.bus = bus
+        self.file_url = file_url
+        self._config: _Config | None = None
+        self._runs: dict[str, _SessionRun] = {}
+        #: device id -> the preset verdicts of its last session (for the console).
+        self.last_verdicts: dict[str, PresetMatch] = {}
+
+    async def load_config(self) -> _Config:
+        """Presets, provisions and virtual parameters, reloaded only when they changed."""
+        revision = await self.store.provisioning_revision()
+        if self._config is None or self._config.revision != revision:
+            presets = await self.store.list_presets()
+            scripts = {p.id: p.script for p in await self.store.list_provisions()}
+            vparams = {v.id: v.script for v in await self.store.list_virtual_parameters()}
+            self._config = _Config(revision, presets, scripts, vparams)
+        return self._config
+
+    async def on_inform(self, session: Session) -> None:
+        run = _SessionRun(self, session, await self.load_config())
+        self._runs[session.id] = run
+        await run.prepare()
+
+    async def next_rpc(self, session: Session) -> Outgoing | None:
+        run = self._runs.get(session.id)
+        return await run.next_rpc() if run is not None else None
+
+    async def on_response(
+        self, session: Session, request: rpc.Message, response: rpc.Message
+    ) -> None:
+        run = self._runs.get(session.id)
+        if run is not None:
+            await run.on_response(request, response)
+
+    async def on_cpe_request(self, session: Session, request: rpc.Message) -> None:
+        run = self._runs.get(session.id)
+        if run is not None and isinstance(request, rpc.TransferComplete):
+            await run.transfer_complete(request)
+
+    async def on_end(self, session: Session, outcome: str) -> None:
+        run = self._runs.pop(session.id, None)
+        if run is not None:
+            self.last_verdicts[session.device_id] = run.verdicts
+
+
+class _SessionRun:
+    """The provisioning state of one session."""
+
+    def __init__(self, owner: ProvisioningHandler, session: Session, config: _Config) -> None:
+        self.owner = owner
+        self.session = session
+        self.config = config
+        self.now = int(session.started * 1000)
+        self.tasks: list[Task] = []
+        self.work: _Work | None = None
+        self.cycles = 0
+        self.presets_done = False
+        self.data_version = 0
+        self.verdicts = PresetMatch()
+        self.pending_ops: dict[str, Operation] = {}
+        self.faults = FaultRecorder(session, owner.config.retry_delay, self.now)
+        self.planner: Planner | None = None
+        self._vparam_runs: dict[str, _Provision] = {}
+
+    # ------------------------------------------------------------------ set-up
+    async def prepare(self) -> None:
+        store = self.owner.store
+        device_id = self.session.device_id
+        await self.faults.load(store)
+        self.tasks = await store.due_tasks(device_id, self.now)
+        self.pending_ops = {op.command_key: op for op in await store.get_operations(device_id)}
+        self._expire_operations()
+        if not (self.tasks or self.config.presets or self.pending_ops):
+            self.presets_done = True
+            return
+        tree = await self.session.ensure_full_tree()
+        self.planner = Planner(
+            tree, self.session.device, self.owner.config, self.now,
+            events=self.session.events, virtual_parameters=tuple(self.config.vparams),
+            file_url=self._file_url if self.owner.file_url is not None else None,
+        )
+
+    def _file_url(self, name: str) -> tuple[str, int]:
+        assert self.owner.file_url is not None
+        return self.owner.file_url(name, self.session.local_host)
+
+    def _expire_operations(self) -> None:
+        """Downloads with no TransferComplete within the download timeout become faults."""
+        limit = self.now - self.owner.config.download_timeout * 1000
+        for key, op in list(self.pending_ops.items()):
+            if op.timestamp < limit:
+                del self.pending_ops[key]
+                self.session.commit_extras.operations_deleted.append((op.device_id, key))
+                channels = op.args.get("channels") or ["default"]
+                self.faults.fail(
+                    channels, ProvisionFault("timeout", "Download operation timed out"),
+                    provisions=op.args.get("provisions") or [],
+                )
+
+    # ------------------------------------------------------------------ the loop
+    async def next_rpc(self) -> Outgoing | None:
+        if self.planner is None:
+            return None
+        while True:
+            if self.work is None:
+                self.work = self._next_work()
+                if self.work is None:
+                    return None
+            try:
+                message = await self._step(self.work)
+            except ProvisionFault as fault:
+                self._fail(self.work, fault)
+                self.work = None
+                continue
+            if message is not None:
+                return Outgoing(message)
+            self._succeed(self.work)
+            self.work = None
+
+    def _next_work(self) -> _Work | None:
+        while self.tasks:
+            task = self.tasks.pop(0)
+            if self.faults.has(task.channel):
+                continue  # a faulted task waits for a retry from the user
+            try:
+                calls = task_provisions(task)
+            except ValueError as exc:
+                self.faults.fail([task.channel], ProvisionFault("invalid_task", str(exc)), [])
+                continue
+            return _Work({task.channel: calls}, task=task)
+        if self.presets_done:
+            return None
+        self.cycles += 1
+        if self.cycles > MAX_CYCLES:
+            self.presets_done = True
+            channels = list(self.verdicts.channels) or ["default"]
+            self.faults.fail(
+                channels,
+                ProvisionFault("preset_loop", "The presets are stuck in an endless configuration loop"),
+                [],
+            )
+            return None
+        match = self._match()
+        self.verdicts = match
+        for channel, error in match.errors.items():
+            self.faults.fail([channel], ProvisionFault("preset", error), [], precondition=True)
+        if not match.channels:
+            self.presets_done = True
+            return None
+        assert self.planner is not None
+        self.planner.new_cycle()
+        self._cycle_start_version = self.data_version
+        return _Work(match.channels)
+
+    def _match(self) -> PresetMatch:
+        retry = self.faults.due_channel()
+        blocked = self.faults.blocked_channels()
+        match = match_presets(
+            self.config.presets, events=self.session.events, now_ms=self.now,
+            resolve=self._resolver(), functions={"REMOTE_ADDRESS": lambda: self.session.remote},
+            channels_blocked=blocked, only_channel=retry,
+        )
+        if retry is not None:  # replay the fault's saved provisions, then newly matched ones
+            saved = self.faults.saved_provisions(retry)
+            match.channels[retry] = saved + [
+                c for c in match.channels.get(retry, []) if c not in saved
+            ]
+        return match
+
+    def _resolver(self) -> Callable[[str], list[Any]]:
+        return make_resolver(self.session.device, self.session.tree.params)
+
+    async def _step(self, work: _Work) -> rpc.Message | None:
+        """Run the provisions and plan until an RPC is needed (None: the work is done)."""
+        planner = self.planner
+        assert planner is not None
+        for _ in range(MAX_REPLAYS):
+            declarations, clears, all_done = await self._run_provisions(work)
+            if all_done:
+                declarations = [replace(d, defer=False) for d in declarations]
+            try:
+                action = planner.plan(declarations, clears)
+            except SyncFault as exc:
+                raise ProvisionFault(exc.code, exc.message) from exc
+            if isinstance(action, RpcAction):
+                return action.message
+            if action is not None:  # a virtual parameter to evaluate (may need RPCs itself)
+                message = await self._virtual_parameter(action.name, action.get, action.set)
+                if message is not None:
+                    return message
+                continue
+            if all_done:
+                return None
+            for p in work.provisions:  # their declarations are in place: go on past commit()
+                if not p.done:
+                    if p.name == "instances" and p.current is None:
+                        p.current = self._instance_count(p.args)
+                    else:
+                        p.commits_done += 1
+        raise ProvisionFault("too_many_commits", "Too many commit iterations")
+
+    def _instance_count(self, args: list[Any]) -> int:
+        try:
+            return len(match(parse(str(args[0])), self.session.tree))
+        except (PathError, IndexError):
+            return 0
+
+    async def _run_provisions(self, work: _Work) -> tuple[list[Declaration], list[Clear], bool]:
+        declarations: list[Declaration] = []
+        clears: list[Clear] = []
+        all_done = True
+        snapshot: dict[str, dict[str, Any]] | None = None
+        for p in work.provisions:
+            script = self.config.scripts.get(p.name)
+            if script is None:
+                try:
+                    decls, done = self._builtin(p)
+                except ProvisionFault as fault:
+                    fault.channel = p.channel
+                    raise
+                declarations.extend(decls)
+                all_done = all_done and done
+                p.done = done
+                continue
+            if snapshot is None:
+                assert self.planner is not None
+                snapshot = self.planner.snapshot()
+            try:
+                result = await self._run_script(p, script, snapshot)
+            except ProvisionFault as fault:
+                fault.channel = p.channel
+                raise
+            declarations.extend(result.declarations)
+            clears.extend(result.clears)
+            p.done = result.done
+            all_done = all_done and result.done
+            if result.done:
+                for line in result.logs:
+                    log.info("script %s on %s: %s", p.name, self.session.device_id, line)
+        return declarations, clears, all_done
+
+    def _builtin(self, p: _Provision) -> tuple[list[Declaration], bool]:
+        if p.name == "__typed_value":  # setParameterValues task with an explicit type
+            path, value, xsd_type = p.args
+            return [Declaration(
+                path=str(path), path_get=1, attr_get={"value": 1},
+                attr_set={"value": (value, xsd_type)}, defer=True,
+            )], True
+        function = builtins.BUILTINS.get(p.name)
+        if function is None:
+            log.warning("unknown provision %r ignored (device %s)", p.name, self.session.device_id)
+            return [], True
+        try:
+            if p.name == "instances":
+                relative = len(p.args) == 2 and isinstance(p.args[1], str) and p.args[1][:1] in "+-"
+                decls = builtins.instances(p.args, self.now, self.session.device_id, current=p.current)
+                return decls, not relative or p.current is not None
+            return function(p.args, self.now, self.session.device_id), True
+        except (ValueError, PathError) as exc:
+            raise ProvisionFault(
+                "script.Error", str(exc) if isinstance(exc, PathError) else "Invalid arguments",
+                {"provision": p.name, "args": p.args},
+            ) from exc
+
+    async def _run_script(
+        self, p: _Provision, source: str, snapshot: dict[str, dict[str, Any]],
+        *, vparam_args: Any = None,
+    ) -> Any:
+        sandbox = self.owner.sandbox
+        for _ in range(64):
+            result = await sandbox.run(ScriptRun(
+                name=p.name, source=source,
+                args=vparam_args if vparam_args is not None else p.args,
+                data=snapshot, session_timestamp=self.now, device_id=self.session.device_id,
+                commits_done=p.commits_done, ext_cache=p.ext_cache, cron_cache=p.cron_cache,
+                is_virtual_parameter=vparam_args is not None, data_key=self.data_version,
+            ))
+            if result.fault is not None:
+                raise _script_fault(result.fault, p.name)
+            if result.ext_needed or result.cron_needed:
+                for call in result.ext_needed:
+                    await self._fill_ext(p, call)
+                for expr in result.cron_needed:
+                    try:
+                        p.cron_cache[expr] = cron_previous(expr, self.now)
+                    except ValueError as exc:
+                        raise ProvisionFault("script.Error", str(exc)) from exc
+                continue
+            return result
+        raise ProvisionFault("script", f"script {p.name!r} kept asking for extensions")
+
+    async def _fill_ext(self, p: _Provision, call: ExtCall) -> None:
+        value = await self.owner.sandbox.run_ext(call)
+        if isinstance(value, ScriptFault):
+            raise ProvisionFault(value.code, value.message, value.detail)
+        p.ext_cache[ext_key(call)] = value
+
+    async def _virtual_parameter(
+        self, name: str, get: dict[str, int], wanted: dict[str, Any]
+    ) -> rpc.Message | None:
+        """Evaluate one virtual parameter; an RPC its own declarations need, or None when done.
+
+        The script is replayed like a provision: its declarations are planned (one level of
+        virtual-parameter nesting) until it runs to its end and returns ``{value, writable}``.
+        """
+        planner = self.planner
+        assert planner is not None
+        source = self.config.vparams.get(name)
+        if source is None:
+            raise ProvisionFault("script", f"virtual parameter {name!r} does not exist")
+        vp = self._vparam_runs.get(name)
+        if vp is None:
+            vp = self._vparam_runs[name] = _Provision("vparam", name, [])
+        current = planner.snapshot().get(f"VirtualParameters.{name}", {})
+        args = [get, wanted, {}, {k: v for k, v in current.items() if k in ("value", "writable")}]
+        for _ in range(MAX_REPLAYS):
+            result = await self._run_script(vp, source, planner.snapshot(), vparam_args=args)
+            if result.done:
+                try:
+                    planner.apply_virtual_parameter(name, result.return_value)
+                except SyncFault as exc:
+                    raise ProvisionFault(exc.code, exc.message) from exc
+                del self._vparam_runs[name]
+                self.data_version += 1
+                return None
+            try:
+                action = planner.plan(
+                    [replace(d, defer=False) for d in result.declarations], result.clears,
+                    vparam_depth=1,
+                )
+            except SyncFault as exc:
+                raise ProvisionFault(exc.code, exc.message) from exc
+            if isinstance(action, RpcAction):
+                return action.message
+            if action is not None:
+                raise ProvisionFault(
+                    "deeply_nested_vparams",
+                    f"virtual parameter {name!r} reads another virtual parameter",
+                )
+            vp.commits_done += 1
+        raise ProvisionFault("too_many_commits", "Too many commit iterations")
+
+    # ------------------------------------------------------------------ responses
+    async def on_response(self, request: rpc.Message, response: rpc.Message) -> None:
+        planner = self.planner
+        work = self.work
+        if planner is None or work is None:
+            return
+        self.data_version += 1
+        result = planner.handle_response(request, response)
+        if result.operation is not None:
+            self._remember_download(result.operation, work)
+        if isinstance(response, rpc.Fault) and not result.fault_cleared:
+            detail = {
+                "faultCode": response.code, "faultString": response.string,
+                "setParameterValuesFault": [
+                    {"parameterName": f.name, "faultCode": f.code, "faultString": f.string}
+                    for f in response.set_parameter_values_faults
+                ],
+            }
+            self._fail(work, ProvisionFault(f"cwmp.{response.code}", response.string, detail))
+            self.work = None
+
+    def _remember_download(self, op: DownloadOperation, work: _Work) -> None:
+        record = Operation(
+            device_id=self.session.device_id, command_key=op.command_key, name="Download",
+            timestamp=op.timestamp,
+            args={
+                "instance": op.instance, "fileType": op.file_type, "fileName": op.file_name,
+                "targetFileName": op.target_file_name, "channels": list(work.channels),
+                "provisions": [c for calls in work.channels.values() for c in calls],
+            },
+        )
+        self.pending_ops[op.command_key] = record
+        self.session.commit_extras.operations_put.append(record)
+
+    async def transfer_complete(self, request: rpc.TransferComplete) -> None:
+        op = self.pending_ops.pop(request.command_key, None)
+        if op is None:
+            log.info(
+                "TransferComplete %r from %s matches no pending download",
+                request.command_key, self.session.device_id,
+            )
+            return
+        self.session.commit_extras.operations_deleted.append((op.device_id, op.command_key))
+        pending = DownloadOperation(
+            command_key=op.command_key, instance=str(op.args.get("instance", "")),
+            file_type=str(op.args.get("fileType", "")), file_name=str(op.args.get("fileName", "")),
+            target_file_name=str(op.args.get("targetFileName", "")), timestamp=op.timestamp,
+        )
+        await self.session.ensure_full_tree()
+        code = special.transfer_complete(self.session.tree, pending, request, self.now)
+        channels = list(op.args.get("channels") or ["default"])
+        if code is not None:
+            self.faults.fail(
+                channels, ProvisionFault(code, request.fault.string, {"faultCode": request.fault.code}),
+                op.args.get("provisions") or [],
+            )
+        self.data_version += 1
+
+    # ------------------------------------------------------------------ outcomes
+    def _fail(self, work: _Work, fault: ProvisionFault) -> None:
+        """Fault the channel of the provision to blame, or every channel of the work."""
+        channels = (
+            {fault.channel: work.channels[fault.channel]}
+            if fault.channel in work.channels else dict(work.channels)
+        )
+        log.info(
+            "device %s: fault %s in %s: %s", self.session.device_id, fault.code,
+            ", ".join(channels), fault.message,
+        )
+        expiry = work.task.expiry if work.task is not None else None
+        self.faults.fail(channels, fault, expiry=expiry)
+        if work.task is None:
+            self.presets_done = True  # GenieACS stops the presets after a fault
+
+    def _succeed(self, work: _Work) -> None:
+        for channel in work.channels:
+            self.faults.clear(channel)
+        if work.task is not None:
+            self.session.commit_extras.tasks_deleted.append(work.task.id)
+        elif self.data_version == getattr(self, "_cycle_start_version", self.data_version):
+            self.presets_done = True  # nothing changed: no need to match the presets again
+
+
+def _script_fault(fault: ScriptFault, name: str) -> ProvisionFault:
+    detail = dict(fault.detail)
+    detail.setdefault("provision", name)
+    return ProvisionFault(fault.code, fault.message, detail)

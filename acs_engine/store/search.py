@@ -1,0 +1,126 @@
+"""The device search: pages of the device list filtered by a condition and sorted by a column.
+
+A condition is an SQL fragment over ``devices AS d`` with ``?`` placeholders, as
+:func:`acs_engine.expression.compile_sql` makes it (or :func:`text_condition` for a plain
+substring search). Column names for sorting come from a fixed list, never from the caller's
+text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import queries as q
+from .queries import DeviceSummary
+
+if TYPE_CHECKING:
+    from .db import Store
+
+__all__ = [
+    "SORT_COLUMNS",
+    "count_devices_where",
+    "devices_by_id",
+    "search_devices",
+    "text_condition",
+]
+
+#: Columns a device page can be sorted by (``d.id`` breaks ties).
+SORT_COLUMNS = frozenset(
+    {"id", "product_class", "software_version", "remote_address", "last_inform", "tags",
+     "serial_number", "registered", "param_count"}
+)
+
+_COLUMNS = ", ".join(f"d.{c.strip()}" for c in q.SUMMARY_COLUMNS.split(","))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def text_condition(text: str) -> tuple[str, list[Any]]:
+    """A condition matching devices whose id, product class or serial number contains
+    ``text`` (case-insensitive for ASCII).
+
+    Returns:
+        ``(fragment, args)`` for :func:`search_devices`; an empty text matches everything.
+    """
+    text = text.strip()
+    if not text:
+        return "1", []
+    pattern = f"%{_escape_like(text)}%"
+    fragment = (
+        "(d.id LIKE ? ESCAPE '\\' OR d.product_class LIKE ? ESCAPE '\\' "
+        "OR d.serial_number LIKE ? ESCAPE '\\')"
+    )
+    return fragment, [pattern, pattern, pattern]
+
+
+def _order(order_by: str, descending: bool) -> str:
+    if order_by not in SORT_COLUMNS:
+        raise ValueError(f"cannot sort devices by {order_by!r}")
+    direction = "DESC" if descending else "ASC"
+    if order_by == "id":
+        return f"d.id {direction}"
+    nulls = "NULLS FIRST" if descending else "NULLS LAST"
+    if order_by == "last_inform":  # never-informed devices after the others either way
+        nulls = "NULLS LAST"
+    return f"d.{order_by} {direction} {nulls}, d.id {direction}"
+
+
+async def search_devices(
+    store: Store,
+    where_sql: str = "1",
+    params: Sequence[Any] = (),
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    order_by: str = "id",
+    descending: bool = False,
+) -> list[DeviceSummary]:
+    """One page of the devices matching a condition.
+
+    Args:
+        store: the open store.
+        where_sql: a condition over ``devices AS d`` (``compile_sql``'s fragment).
+        params: the values of its ``?`` placeholders.
+        limit: page size.
+        offset: rows to skip.
+        order_by: one of :data:`SORT_COLUMNS`.
+        descending: sort direction.
+
+    Returns:
+        The page, in order.
+
+    Raises:
+        ValueError: ``order_by`` is not a sortable column.
+        StoreError: the query failed.
+    """
+    sql = (
+        f"SELECT {_COLUMNS} FROM devices AS d WHERE {where_sql} "
+        f"ORDER BY {_order(order_by, descending)} LIMIT ? OFFSET ?"
+    )
+    rows = await store._fetch(sql, [*params, int(limit), int(offset)])
+    return [q.summary_from_row(row) for row in rows]
+
+
+async def count_devices_where(
+    store: Store, where_sql: str = "1", params: Sequence[Any] = ()
+) -> int:
+    """How many devices match a condition (see :func:`search_devices`)."""
+    rows = await store._fetch(f"SELECT count(*) FROM devices AS d WHERE {where_sql}", params)
+    return int(rows[0][0])
+
+
+async def devices_by_id(
+    store: Store, ids: Iterable[str], where_sql: str = "1", params: Sequence[Any] = ()
+) -> dict[str, DeviceSummary]:
+    """The named devices that exist and match a condition, by id (one query)."""
+    wanted = json.dumps(list(dict.fromkeys(ids)), ensure_ascii=False)
+    sql = (
+        f"SELECT {_COLUMNS} FROM devices AS d "
+        f"WHERE d.id IN (SELECT value FROM json_each(?)) AND ({where_sql})"
+    )
+    rows = await store._fetch(sql, [wanted, *params])
+    return {summary.id: summary for summary in (q.summary_from_row(row) for row in rows)}
