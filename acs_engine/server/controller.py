@@ -27,6 +27,7 @@ from acs_engine.server.cwmp_http import CwmpServer
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls, start_site
 from acs_engine.services.files import FileStore, file_server_app
 from acs_engine.services.provisioning import ProvisioningHandler
+from acs_engine.services.wake import ConnectionRequestDone, wake_device
 from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
@@ -246,6 +247,23 @@ class Engine:
             store, self.sandbox, self.config, self.bus, file_url=self.file_url
         )
         self.handler.handlers = [self.manual, self.provisioning]
+
+    async def connection_request(
+        self, device_id: str, *, wait_for_session: bool = True
+    ) -> ConnectionRequestDone:
+        """Wake ``device_id`` now (see :func:`acs_engine.services.wake.wake_device`).
+
+        Raises:
+            DeviceUnknown: no such device or no ConnectionRequestURL known.
+            RuntimeError: the engine is not running.
+        """
+        if self.store is None:
+            raise RuntimeError("the engine is not running")
+        in_session = bool(self.cwmp and self.cwmp.session_of_device(device_id))
+        return await wake_device(
+            self.store, self.bus, self.config, device_id,
+            wait_for_session=wait_for_session, in_session=in_session,
+        )
 
     def file_url(self, name: str, host: str = "") -> tuple[str, int]:
         """The URL a CPE downloads ``name`` from, and the file's size (0 when unknown)."""
