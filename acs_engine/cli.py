@@ -3,6 +3,8 @@
     fieldacs-engine serve --db PATH [--host H] [--cwmp-port N] [--fs-port N] [--nbi-port N]
     fieldacs-engine sim --acs URL --count N --model tr098|tr181 [--once]
     fieldacs-engine devices --db PATH [--json]
+    fieldacs-engine task DEVICE_ID JSON [--db PATH] [--connection-request]
+    fieldacs-engine connreq DEVICE_ID [--db PATH]
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from acs_engine import __version__
 from acs_engine.config import EngineConfig, default_db_path
+from acs_engine.secrets import install_log_redaction
 
 log = logging.getLogger("fieldacs.cli")
 
@@ -39,6 +43,7 @@ async def _serve(args: argparse.Namespace) -> int:
         fs_port=args.fs_port,
         nbi_port=args.nbi_port,
     )
+    config = _with_security(config, args)
     engine = Engine(config)
     try:
         await engine.start()
@@ -53,12 +58,38 @@ async def _serve(args: argparse.Namespace) -> int:
     print(f"FieldACS engine {__version__} — database {config.db_path}", flush=True)
     for url in engine.cwmp_urls():
         print(f"  ACS URL: {url}", flush=True)
+    if engine.cwmp_port != engine.cwmp_tls_port:
+        for url in engine.cwmp_tls_urls():
+            print(f"  ACS URL: {url}", flush=True)
+    if engine.tls_fingerprint:
+        print(f"  TLS certificate SHA-256: {engine.tls_fingerprint}", flush=True)
+    if engine.cwmp is not None and engine.cwmp.auth.enabled:
+        print("  CPE authentication: on", flush=True)
     try:
         await stop.wait()
     finally:
         print("stopping…", flush=True)
         await engine.stop()
     return 0
+
+
+def _with_security(config: EngineConfig, args: argparse.Namespace) -> EngineConfig:
+    """``config`` with the TLS and CPE-authentication options of ``serve`` applied."""
+    password = args.cwmp_password
+    if args.cwmp_password_file:
+        password = Path(args.cwmp_password_file).read_text(encoding="utf-8").strip()
+    elif password is None and args.cwmp_username is not None:
+        password = os.environ.get("FIELDACS_CWMP_PASSWORD")
+    return config.replace(
+        cwmp_tls_port=args.cwmp_tls_port,
+        fs_tls_port=args.fs_tls_port,
+        tls_cert_path=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key_path=Path(args.tls_key) if args.tls_key else None,
+        cwmp_http_enabled=not args.https_only,
+        cwmp_username=args.cwmp_username,
+        cwmp_password=password,
+        cwmp_auth=args.cwmp_auth,
+    )
 
 
 async def _devices(args: argparse.Namespace) -> int:
@@ -103,6 +134,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cwmp-port", type=int, default=7547)
     serve.add_argument("--fs-port", type=int, default=7567)
     serve.add_argument("--nbi-port", type=int, default=7557)
+    tls = serve.add_argument_group("TLS (HTTPS listeners)")
+    tls.add_argument("--cwmp-tls-port", type=int, default=None, metavar="N",
+                     help="also serve CWMP over HTTPS on this port (e.g. 7548)")
+    tls.add_argument("--fs-tls-port", type=int, default=None, metavar="N",
+                     help="also serve files over HTTPS on this port (e.g. 7568)")
+    tls.add_argument("--tls-cert", metavar="PEM",
+                     help="certificate (chain); default: a self-signed one beside the database")
+    tls.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    tls.add_argument("--https-only", action="store_true",
+                     help="no plain-HTTP CWMP listener (needs --cwmp-tls-port)")
+    auth = serve.add_argument_group("CPE authentication (off unless one of these is given)")
+    auth.add_argument("--cwmp-username", metavar="USER",
+                      help="user name every CPE must present (Digest; Basic over HTTPS only)")
+    auth.add_argument("--cwmp-password", metavar="PW",
+                      help="its password (visible to other local users: prefer "
+                           "--cwmp-password-file or $FIELDACS_CWMP_PASSWORD)")
+    auth.add_argument("--cwmp-password-file", metavar="FILE", help="read the password from FILE")
+    auth.add_argument("--cwmp-auth", metavar="EXPR",
+                      help='per-device credentials, GenieACS cwmp.auth style, e.g. '
+                           '\'AUTH(DeviceID.SerialNumber, "secret")\'')
 
     sim = sub.add_parser("sim", help="run simulated CPEs against an ACS")
     from acs_engine.sim.runner import add_arguments
@@ -113,19 +164,37 @@ def build_parser() -> argparse.ArgumentParser:
     devices.add_argument("--db", default=str(default_db_path()), help="database file")
     devices.add_argument("--json", action="store_true", help="print JSON")
     devices.add_argument("--limit", type=int, default=1000)
+
+    from acs_engine import cli_provisioning
+
+    cli_provisioning.add_subcommands(sub)
+    from acs_engine import cli_tasks
+
+    cli_tasks.add_subcommands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else (
+            logging.INFO if args.command in ("serve", "sim") else logging.WARNING
+        ),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()
     if args.command == "serve":
         return asyncio.run(_serve(args))
     if args.command == "devices":
         return asyncio.run(_devices(args))
+    from acs_engine import cli_provisioning
+
+    if args.command in cli_provisioning.COMMANDS:
+        return asyncio.run(cli_provisioning.run(args))
+    from acs_engine import cli_tasks
+
+    if args.command in cli_tasks.COMMANDS:
+        return asyncio.run(cli_tasks.run(args))
     if args.command == "sim":
         from acs_engine.sim.runner import run_from_args
 

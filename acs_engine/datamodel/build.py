@@ -325,7 +325,9 @@ def extract_model(path: Path, types_path: Path | None = None) -> Facts:
                 continue
             pfacts = _param_facts(param, types)
             if pfacts is not None:
-                params[name + param.get("name", "")] = pfacts
+                # A few BBF names carry stray whitespace (TR-098 "UPnPQoSDevice "); CPEs and
+                # the wire (names are trimmed) do not.
+                params[name + param.get("name", "").strip()] = pfacts
     roots = [n for n in objects if n.count(".") == 1]
     if len(roots) != 1:
         raise BuildError(f"{path.name}: expected one root object, found {roots}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acs_engine.expression import ExpressionError, evaluate, parse, to_bool
+from acs_engine.expression.genieacs import is_expression, to_text
 from acs_engine.scripting import cron_previous
 from acs_engine.store.records import Preset, Task
 
@@ -180,10 +181,14 @@ def _argument(
     arg: Any, resolve: Callable[[str], list[Any]], now_ms: int,
     functions: Mapping[str, Callable[..., Any]] | None,
 ) -> Any:
-    """A provision argument: an expression string is evaluated; other JSON values stay."""
-    if not isinstance(arg, str):
+    """A provision argument, evaluated per device.
+
+    As GenieACS stores them: an expression is a JSON array (``["PARAM", "DeviceID.ID"]``,
+    ``["||", "a", ["PARAM", ...]]``) and is evaluated; any other JSON value is a literal.
+    """
+    if not is_expression(arg):
         return arg
-    return _plain(evaluate(parse(arg), resolve, now_ms=now_ms, functions=functions))
+    return _plain(evaluate(parse(to_text(arg)), resolve, now_ms=now_ms, functions=functions))
 
 
 def _plain(value: Any) -> Any:
@@ -220,9 +225,9 @@ def task_provisions(task: Task) -> list[ProvisionCall]:
         return calls
     if name == "refreshObject":
         obj = args.get("objectName")
-        if not isinstance(obj, str):
+        if not isinstance(obj, str) or not obj.rstrip("."):
             raise ValueError("refreshObject needs objectName")
-        return [["refresh", obj]]
+        return [["refresh", obj.rstrip(".")]]  # "Device.WiFi." and "Device.WiFi" alike
     if name == "reboot":
         return [["reboot"]]
     if name == "factoryReset":

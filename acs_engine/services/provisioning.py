@@ -414,14 +414,7 @@ class _SessionRun:
         args = [get, wanted, {}, {k: v for k, v in current.items() if k in ("value", "writable")}]
         for _ in range(MAX_REPLAYS):
             result = await self._run_script(vp, source, planner.snapshot(), vparam_args=args)
-            if result.done:
-                try:
-                    planner.apply_virtual_parameter(name, result.return_value)
-                except SyncFault as exc:
-                    raise ProvisionFault(exc.code, exc.message) from exc
-                del self._vparam_runs[name]
-                self.data_version += 1
-                return None
+            # Its own declarations (reads, and the sets a writable one makes) come first.
             try:
                 action = planner.plan(
                     [replace(d, defer=False) for d in result.declarations], result.clears,
@@ -436,6 +429,14 @@ class _SessionRun:
                     "deeply_nested_vparams",
                     f"virtual parameter {name!r} reads another virtual parameter",
                 )
+            if result.done:
+                try:
+                    planner.apply_virtual_parameter(name, result.return_value)
+                except SyncFault as exc:
+                    raise ProvisionFault(exc.code, exc.message) from exc
+                del self._vparam_runs[name]
+                self.data_version += 1
+                return None
             vp.commits_done += 1
         raise ProvisionFault("too_many_commits", "Too many commit iterations")
 

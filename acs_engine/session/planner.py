@@ -104,8 +104,11 @@ class Planner:
         self.rpc_count = 0
         self.cycle = 0
         self.passes = 0
-        self._last: tuple[list[Declaration], list[Clear]] | None = None
-        self._restart = True
+        # The last declarations planned and whether a new pass must start, per virtual
+        # parameter depth: the handler alternates between a provision's declarations and
+        # those of the virtual parameter scripts it reads; that alternation is not a new pass.
+        self._last: dict[int, tuple[list[Declaration], list[Clear]]] = {}
+        self._restart_all()
         self._chain_message: rpc.Message | None = None
         self._chain_keys: dict[str, str] = {}
         self._chain_parent = ""
@@ -140,13 +143,16 @@ class Planner:
         """The device data for the sandbox: name -> known attributes, special roots included."""
         return self.index().snapshot()
 
+    def _restart_all(self) -> None:
+        self._restart: set[int] = set(range(MAX_VPARAM_DEPTH))
+
     def new_cycle(self) -> None:
         """Provisions were added or cleared: a new cycle (the RPC and pass counts restart)."""
         self.cycle += 1
         self.rpc_count = 0
         self.passes = 0
-        self._last = None
-        self._restart = True
+        self._last = {}
+        self._restart_all()
 
     # ------------------------------------------------------------------ planning
     def plan(
@@ -175,16 +181,17 @@ class Planner:
                 "nested manner",
             )
         if not declarations and not clears:
-            self._restart = True
+            self._restart.add(vparam_depth)
             return None
         if self.rpc_count >= MAX_RPCS:
             raise SyncFault("too_many_rpcs", "Too many RPC requests")
         if self._chain_message is not None:
             return RpcAction(self._chain_message)
         key = (list(declarations), list(clears))
-        if self._restart or key != self._last:
+        if vparam_depth in self._restart or key != self._last.get(vparam_depth):
             self._start_pass(clears)
-        self._last = key
+            self._restart.discard(vparam_depth)
+        self._last[vparam_depth] = key
         for _ in range(_LOCAL_LOOPS):
             index = self.index()
             state = Pass(index, self.session_timestamp).run(declarations)
@@ -202,17 +209,16 @@ class Planner:
             message = self._write_rpc(state, index)
             if message is not None:
                 return RpcAction(message)
-            self._restart = True
+            self._restart.add(vparam_depth)
             return None
         log.warning("local changes keep changing the declarations' targets; giving up")
-        self._restart = True
+        self._restart.add(vparam_depth)
         return None
 
     def _start_pass(self, clears: Sequence[Clear]) -> None:
         self.passes += 1
         if self.passes >= self.config.max_commit_iterations:
             raise SyncFault("too_many_commits", "Too many commit iterations")
-        self._restart = False
         for item in clears:
             try:
                 path = parse(item.path)
@@ -492,13 +498,13 @@ class Planner:
         self._chain_message = None
         if isinstance(response, rpc.Fault):
             self._chain_keys = {}
-            self._restart = True
+            self._restart_all()
             if response.code == 9005 and isinstance(request, _CLEARABLE):
                 special.clear_named(self.tree, _named_paths(request))
                 return ResponseResult(fault_cleared=True)
             return ResponseResult()
         if isinstance(request, _WRITES) or chained:
-            self._restart = True
+            self._restart_all()
         result = ResponseResult()
         if isinstance(request, rpc.GetParameterValues):
             self._missing_values(request, response, ts)

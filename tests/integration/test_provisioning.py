@@ -64,7 +64,7 @@ async def test_user_preset_with_a_provision_script_and_arguments(tmp_path: Path)
         """))
         await store.put_preset(Preset(
             id="wifi", weight=1, precondition='DeviceID.ProductClass = "SimGW-181"',
-            provisions=[["ssid", "'field-' || DeviceID.SerialNumber"]],
+            provisions=[["ssid", ["||", "field-", ["PARAM", "DeviceID.SerialNumber"]]]],
         ))
         wire: list[WireMessage] = []
         engine.bus.subscribe(wire.append, WireMessage)
