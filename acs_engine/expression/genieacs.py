@@ -38,7 +38,7 @@ def _literal(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
-    raise ExpressionError(f"cannot use {value!r} in an expression", 0, "a literal")
+    raise ExpressionError(f"cannot use {value!r} in an expression", 0, ("a literal",))
 
 
 def to_text(node: Any) -> str:
@@ -48,11 +48,11 @@ def to_text(node: Any) -> str:
     op, *args = node
     if op == "PARAM":
         if len(args) != 1 or not isinstance(args[0], str):
-            raise ExpressionError("PARAM needs one path", 0, "a path")
+            raise ExpressionError("PARAM needs one path", 0, ("a path",))
         return args[0]
     if op == "FUNC":
         if not args or not isinstance(args[0], str):
-            raise ExpressionError("FUNC needs a name", 0, "a function name")
+            raise ExpressionError("FUNC needs a name", 0, ("a function name",))
         return f"{args[0]}({', '.join(to_text(a) for a in args[1:])})"
     if op == "NOT":
         return f"NOT ({to_text(args[0])})"
@@ -62,7 +62,7 @@ def to_text(node: Any) -> str:
         return "(" + f" {op} ".join(f"({to_text(a)})" for a in args) + ")"
     if op in _BINARY:
         if len(args) != 2:
-            raise ExpressionError(f"{op} needs two operands", 0, "two operands")
+            raise ExpressionError(f"{op} needs two operands", 0, ("two operands",))
         return f"(({to_text(args[0])}) {op} ({to_text(args[1])}))"
     # CASE: when/then pairs, then an optional else
     parts = ["CASE"]
