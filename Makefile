@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench dist clean engine
+.PHONY: run test lint bench dist dist-smoke clean engine
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,19 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/sessions.py
+
+# dist/FieldACS/ (fieldacs + fieldacs-engine, one onedir bundle) and, on Linux, the tarball
+# dist/FieldACS-<version>-linux-<arch>.tar.gz; see docs/installing.md.
+dist: $(STAMP)
+	rm -rf dist/FieldACS dist/FieldACS.app build/pyinstaller
+	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller installer/fieldacs.spec
+	@if [ "$$(uname -s)" = Linux ]; then installer/package_linux.sh; fi
+
+# Run the built programs: a simulated CPE's session against fieldacs-engine serve, and
+# fieldacs offscreen (run `make dist` first).
+dist-smoke:
+	QT_QPA_PLATFORM=offscreen $(PYTHON) installer/smoke.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache

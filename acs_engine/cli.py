@@ -40,6 +40,7 @@ async def _serve(args: argparse.Namespace) -> int:
         db_path=Path(args.db),
         cwmp_host=args.host,
         cwmp_port=args.cwmp_port,
+        fs_host=args.host,
         fs_port=args.fs_port,
         nbi_port=args.nbi_port,
     )

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log what the ACS does to stderr"
     )
+    # Hidden, for installer/smoke.py: close the window SECONDS after it is shown and print
+    # the ACS URLs and the database path to stdout.
+    parser.add_argument(
+        "--smoke-exit-after", type=float, default=None, metavar="SECONDS", help=argparse.SUPPRESS
+    )
     return parser
 
 
@@ -175,13 +180,17 @@ async def show_start_error(message: StartErrorMessage) -> None:
         box.deleteLater()
 
 
-async def run_console(app: Any, config: EngineConfig, settings: Any = None) -> int:
+async def run_console(
+    app: Any, config: EngineConfig, settings: Any = None, exit_after: float | None = None
+) -> int:
     """Start the engine, show the main window until it closes, then stop the engine.
 
     Args:
         app: the QApplication (its ``lastWindowClosed`` ends the run).
         config: the engine settings.
         settings: a ``QSettings`` for the window layout (default: the application's).
+        exit_after: close the window this many seconds after it is shown, printing what it
+            shows to stdout (the installer's smoke test); None waits for the user.
 
     Returns:
         :data:`EXIT_OK`, or :data:`EXIT_START_FAILED` after the error dialog was closed.
@@ -219,6 +228,9 @@ async def run_console(app: Any, config: EngineConfig, settings: Any = None) -> i
         window.show()
         window.raise_()
         window.activateWindow()
+        if exit_after is not None:
+            _print_smoke_report(window, config)
+            loop.call_later(exit_after, window.close)
         await closed.wait()
         if window.isVisible():
             window.close()
@@ -237,6 +249,16 @@ def _configure_logging(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+def _print_smoke_report(window: Any, config: EngineConfig) -> None:
+    if sys.stdout is None:  # a windowed build has no stdout
+        return
+    print(f"smoke: window shown: {window.isVisible()} ({window.windowTitle()})")
+    print(f"smoke: database: {config.db_path}")
+    for url in window.acs_urls():
+        print(f"smoke: ACS URL: {url}")
+    sys.stdout.flush()
 
 
 def _print_error(text: str) -> None:
@@ -273,7 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app = bootstrap.create_application([sys.argv[0] if sys.argv else "fieldacs"])
     try:
-        return bootstrap.run_on_qasync(app, run_console(app, config))
+        return bootstrap.run_on_qasync(
+            app, run_console(app, config, exit_after=args.smoke_exit_after)
+        )
     except Exception:
         log.critical("FieldACS stopped because of an unexpected error", exc_info=True)
         return EXIT_START_FAILED

@@ -45,6 +45,20 @@ def ext_call_from_key(key: str) -> ExtCall | None:
     return ExtCall(parts[0], parts[1], tuple(parts[2:]))
 
 
+def _child_command() -> list[str]:
+    """The command that runs ``ext_child.py``; its arguments follow.
+
+    In a PyInstaller bundle (installer/) ``sys.executable`` is a FieldACS program, not Python:
+    the bundle's console ``fieldacs-engine`` (or else this program) runs the child through the
+    hidden ``--run-ext-child`` switch of its entry script.
+    """
+    if getattr(sys, "frozen", False):
+        exe = Path(sys.executable)
+        engine = exe.with_name("fieldacs-engine" + (".exe" if sys.platform == "win32" else ""))
+        return [str(engine if engine.is_file() else exe), "--run-ext-child"]
+    return [sys.executable, "-I", str(_CHILD)]
+
+
 def _resolve(ext_dir: Path, call: ExtCall) -> Path | ScriptFault:
     name = call.file[:-3] if call.file.endswith(".py") else call.file
     if not _FILE_NAME.match(name) or ".." in name:
@@ -78,9 +92,7 @@ async def run_extension(ext_dir: Path | None, call: ExtCall, timeout_ms: int) ->
     if isinstance(path, ScriptFault):
         return path
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-I",
-        str(_CHILD),
+        *_child_command(),
         str(path),
         call.fn,
         stdin=asyncio.subprocess.PIPE,

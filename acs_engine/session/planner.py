@@ -109,6 +109,9 @@ class Planner:
         # those of the virtual parameter scripts it reads; that alternation is not a new pass.
         self._last: dict[int, tuple[list[Declaration], list[Clear]]] = {}
         self._restart_all()
+        self._index: Index | None = None
+        self._index_key: tuple[int, tuple[str, ...]] | None = None
+        self._snapshot: dict[str, dict[str, Any]] | None = None
         self._chain_message: rpc.Message | None = None
         self._chain_keys: dict[str, str] = {}
         self._chain_parent = ""
@@ -134,14 +137,23 @@ class Planner:
         return f"{self.session_timestamp:x}{self.cycle % 256:02x}{self.rpc_count % 256:02x}"
 
     def index(self) -> Index:
-        """What the session knows, as GenieACS sees it."""
-        return Index(
-            self.tree, self.device, self.session_timestamp, self.events, self.virtual_parameters
-        )
+        """What the session knows, as GenieACS sees it (rebuilt only after the tree changed)."""
+        key = (self.tree.version, tuple(sorted(self.device.tags)))
+        if self._index is None or self._index_key != key:
+            self._index = Index(
+                self.tree, self.device, self.session_timestamp, self.events,
+                self.virtual_parameters,
+            )
+            self._index_key = key
+            self._snapshot = None
+        return self._index
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """The device data for the sandbox: name -> known attributes, special roots included."""
-        return self.index().snapshot()
+        index = self.index()
+        if self._snapshot is None:
+            self._snapshot = index.snapshot()
+        return self._snapshot
 
     def _restart_all(self) -> None:
         self._restart: set[int] = set(range(MAX_VPARAM_DEPTH))

@@ -37,7 +37,10 @@ class DeviceTree:
         self.dirty: set[str] = set()
         self.deleted: set[str] = set()
         #: When the root's children were last enumerated (a GetParameterNames on "").
-        self.root_children_ts: int = 0
+        self._root_children_ts: int = 0
+        #: Bumped on every change, so views built from the tree (the planner's index) know
+        #: when to rebuild.
+        self.version = 0
 
     # ------------------------------------------------------------------ reading
     def get(self, path: str) -> Param | None:
@@ -55,8 +58,19 @@ class DeviceTree:
         return [p for p in self.under(prefix) if parent_of(p) == prefix]
 
     # ------------------------------------------------------------------ writing
+    @property
+    def root_children_ts(self) -> int:
+        """When the root's children were last listed (ms)."""
+        return self._root_children_ts
+
+    @root_children_ts.setter
+    def root_children_ts(self, ts: int) -> None:
+        self._root_children_ts = ts
+        self.version += 1
+
     def merge_loaded(self, params: dict[str, Param], *, full: bool) -> None:
         """Add nodes read from the store; nodes this session already changed win."""
+        self.version += 1
         for path, param in params.items():
             if path in self.dirty or self._is_deleted(path):
                 continue
@@ -70,6 +84,7 @@ class DeviceTree:
 
     def touch(self, path: str) -> Param:
         """The node at ``path``, created when missing, marked to be written."""
+        self.version += 1
         param = self.params.get(path)
         if param is None:
             param = Param(path=path, object=path.endswith(".") or None)
@@ -104,6 +119,7 @@ class DeviceTree:
 
     def delete(self, path: str) -> None:
         """Forget ``path``; an object path (ending '.') takes its whole subtree."""
+        self.version += 1
         if path.endswith("."):
             doomed = [p for p in self.params if p.startswith(path)]
             self.deleted = {d for d in self.deleted if not d.startswith(path)}

@@ -1,0 +1,1 @@
+"""Checks of installer/: the bundle spec's inputs, the icons, the desktop entry, ext() when frozen."""
