@@ -62,6 +62,8 @@ async def _serve(args: argparse.Namespace) -> int:
     if engine.cwmp_port != engine.cwmp_tls_port:
         for url in engine.cwmp_tls_urls():
             print(f"  ACS URL: {url}", flush=True)
+    if engine.nbi_port is not None:
+        print(f"  NBI (GenieACS API): http://{config.nbi_host}:{engine.nbi_port}/", flush=True)
     if engine.tls_fingerprint:
         print(f"  TLS certificate SHA-256: {engine.tls_fingerprint}", flush=True)
     if engine.cwmp is not None and engine.cwmp.auth.enabled:

@@ -36,6 +36,8 @@ class EngineConfig:
     fs_port: int = 7567
     nbi_host: str = "127.0.0.1"
     nbi_port: int = 7557
+    #: Run the northbound API (GenieACS's NBI) on nbi_host:nbi_port.
+    nbi_enabled: bool = True
     #: cwmp.sessionTimeout: seconds of CPE silence before a session is dropped.
     session_timeout: float = 30.0
     #: Largest accepted request body, after decompression.

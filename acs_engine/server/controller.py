@@ -24,6 +24,7 @@ from acs_engine.config import EngineConfig
 from acs_engine.scripting import Sandbox
 from acs_engine.server.auth import AuthConfigError, CpeAuthenticator
 from acs_engine.server.cwmp_http import CwmpServer
+from acs_engine.server.nbi import NbiServer, check_nbi_config
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls, start_site
 from acs_engine.services.files import FileStore, file_server_app
 from acs_engine.services.provisioning import ProvisioningHandler
@@ -100,6 +101,8 @@ class Engine:
         self._cwmp_tls_port: int | None = None
         self._fs_tls_port: int | None = None
         self.files: FileStore | None = None
+        #: The northbound API (None when it is off or its port was busy).
+        self.nbi: NbiServer | None = None
         self._device_count = 0
         self._unsubscribe = self.bus.subscribe(self._on_device_updated, DeviceUpdated)
 
@@ -138,6 +141,11 @@ class Engine:
         return self._fs_port
 
     @property
+    def nbi_port(self) -> int | None:
+        """The NBI's port, or None when it is not running."""
+        return self.nbi.port if self.nbi is not None else None
+
+    @property
     def device_count(self) -> int:
         return self._device_count
 
@@ -173,7 +181,8 @@ class Engine:
         try:
             CpeAuthenticator(self.config, self.bus)  # the settings must make sense
             self.tls = prepare_tls(self.config, hostnames=local_addresses())
-        except (AuthConfigError, TlsError) as exc:
+            check_nbi_config(self.config)
+        except (AuthConfigError, TlsError, ValueError) as exc:
             raise EngineStartError(str(exc)) from exc
         try:
             self.store = await Store.open(
@@ -222,6 +231,8 @@ class Engine:
         log.info("CWMP listening on %s:%s", self.config.cwmp_host, self._cwmp_port)
         if self.config.fs_enabled:
             await self._start_file_server()
+        if self.config.nbi_enabled:
+            await self._start_nbi()
         self.bus.publish(
             EngineNotice(
                 time.time(), "info", f"ACS listening on port {self.cwmp_port}",
@@ -319,6 +330,20 @@ class Engine:
             else:
                 log.info("file server over HTTPS on %s:%s", self.config.fs_host, self._fs_tls_port)
 
+    async def _start_nbi(self) -> None:
+        """The northbound API; a busy port is a warning, not a failed start."""
+        nbi = NbiServer(self)
+        host, port = self.config.nbi_host, self.config.nbi_port
+        try:
+            await nbi.start(host, port)
+        except OSError as exc:
+            await nbi.stop()
+            message = self._bind_message(exc, host, port, "--nbi-port")
+            log.warning("NBI not started: %s", message)
+            self.bus.publish(EngineNotice(time.time(), "warning", f"NBI not started: {message}"))
+            return
+        self.nbi = nbi
+
     def _bind_message(
         self, exc: OSError, host: str | None = None, port: int | None = None,
         option: str = "--cwmp-port",
@@ -341,6 +366,9 @@ class Engine:
 
     async def stop(self) -> None:
         """End the sessions in flight (their traces are kept), close listeners and the DB."""
+        if self.nbi is not None:
+            await self.nbi.stop()
+            self.nbi = None
         if self.cwmp is not None:
             await self.cwmp.stop()
         if self._runner is not None:

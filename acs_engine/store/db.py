@@ -40,6 +40,7 @@ from .operations import OperationsMixin
 from .provisioning import ProvisioningMixin
 from .queries import DeviceSummary
 from .schema import migrate
+from .search import regexp_match
 
 #: Device rows kept in memory (a few hundred bytes each).
 DEVICE_CACHE_SIZE = 50_000
@@ -143,6 +144,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 "cache_size = -65536",  # 64 MiB
             ):
                 await conn.execute(f"PRAGMA {pragma}")
+            # the NBI's $regex (acs_engine/server/nbi_query.py)
+            await conn.create_function("nbi_regexp", 3, regexp_match, deterministic=True)
             version = await migrate(conn, db_path)
         except BaseException as exc:
             await conn.close()

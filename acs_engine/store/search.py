@@ -8,7 +8,10 @@ text.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +24,9 @@ if TYPE_CHECKING:
 __all__ = [
     "SORT_COLUMNS",
     "count_devices_where",
+    "device_ids_where",
     "devices_by_id",
+    "regexp_match",
     "search_devices",
     "text_condition",
 ]
@@ -124,3 +129,84 @@ async def devices_by_id(
     )
     rows = await store._fetch(sql, [wanted, *params])
     return {summary.id: summary for summary in (q.summary_from_row(row) for row in rows)}
+
+
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled(pattern: str, flags: str) -> re.Pattern[str]:
+    value = 0
+    for ch in flags:
+        value |= _REGEX_FLAGS.get(ch, 0)
+    return re.compile(pattern, value)
+
+
+def regexp_match(pattern: Any, flags: Any, value: Any) -> int | None:
+    """The SQL function ``nbi_regexp(pattern, flags, value)``: 1 when Python's ``re.search``
+    finds ``pattern`` in ``value`` (flags ``i m s x``), 0 when not, NULL for a NULL value.
+
+    Registered on every store connection; the NBI's ``$regex`` compiles to it.
+    """
+    if value is None or pattern is None:
+        return None
+    try:
+        regex = _compiled(str(pattern), str(flags or ""))
+    except re.error:
+        return 0
+    return 1 if regex.search(str(value)) else 0
+
+
+async def device_ids_where(
+    store: Store,
+    where_sql: str = "1",
+    params: Sequence[Any] = (),
+    *,
+    order_sql: str = "d.id ASC",
+    order_params: Sequence[Any] = (),
+    skip: int = 0,
+    limit: int | None = None,
+) -> tuple[list[str], int]:
+    """Ids of one page of the devices matching a condition, and how many match in all.
+
+    Both come from one read transaction, so the page and its total agree.
+
+    Args:
+        store: the open store.
+        where_sql: a condition over ``devices AS d`` with ``?`` placeholders (as made by
+            ``acs_engine.server.nbi_query.mongo_to_sql``; it may call ``nbi_regexp``).
+        params: the values of its placeholders.
+        order_sql: an ``ORDER BY`` list over ``d`` made by code (never by a client), with
+            ``?`` placeholders for paths.
+        order_params: the values of those placeholders.
+        skip: rows to skip.
+        limit: most ids to return; None for all.
+
+    Returns:
+        ``(ids, total)``.
+
+    Raises:
+        ValueError: negative skip or limit.
+        StoreError: the query failed.
+    """
+    if skip < 0 or (limit is not None and limit < 0):
+        raise ValueError("skip and limit must not be negative")
+    select = (
+        f"SELECT d.id FROM devices AS d WHERE {where_sql} ORDER BY {order_sql} "
+        "LIMIT ? OFFSET ?"
+    )
+    count = f"SELECT count(*) FROM devices AS d WHERE {where_sql}"
+    page_args = [*params, *order_params, -1 if limit is None else int(limit), int(skip)]
+    count_args = list(params)
+
+    def read(db: sqlite3.Connection) -> tuple[list[str], int]:
+        db.execute("BEGIN")  # one snapshot for the page and its total
+        try:
+            ids = [str(row[0]) for row in db.execute(select, page_args).fetchall()]
+            total = int(db.execute(count, count_args).fetchone()[0])
+        finally:
+            if db.in_transaction:
+                db.execute("COMMIT")
+        return ids, total
+
+    return await store._run(read)

@@ -79,7 +79,7 @@ def test_arguments_become_engine_settings(tmp_path: Path) -> None:
 
 
 async def test_port_in_use_message_says_what_to_do(tmp_path: Path, busy_port: int) -> None:
-    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=busy_port, fs_port=0)
+    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=busy_port, fs_port=0, nbi_port=0)
     engine = Engine(config)
     with pytest.raises(EngineStartError) as caught:
         await engine.start()
@@ -94,7 +94,7 @@ async def test_port_in_use_message_says_what_to_do(tmp_path: Path, busy_port: in
 async def test_unreadable_database_message_says_what_to_do(tmp_path: Path) -> None:
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"this is not an SQLite file" * 10)
-    config = EngineConfig(db_path=bad, cwmp_host="127.0.0.1", cwmp_port=0, fs_port=0)
+    config = EngineConfig(db_path=bad, cwmp_host="127.0.0.1", cwmp_port=0, fs_port=0, nbi_port=0)
     with pytest.raises(EngineStartError) as caught:
         await Engine(config).start()
     message = start_error_message(caught.value, config)
@@ -149,7 +149,7 @@ def test_main_runs_until_the_window_closes_then_stops_the_engine(tmp_path: Path,
 
 
 async def test_console_url_works_and_closing_stops_the_engine(tmp_path: Path, qapp) -> None:
-    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=0, fs_port=0, provisioning=False)
+    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=0, fs_port=0, nbi_port=0, provisioning=False)
     run = asyncio.ensure_future(main_module.run_console(qapp, config))
     await wait_until(lambda: _visible(MainWindow), what="the main window")
     (window,) = _visible(MainWindow)

@@ -24,7 +24,8 @@ async def running_engine(
     """An engine on 127.0.0.1 with a free port and a database in ``tmp_path``."""
     cfg = EngineConfig(
         db_path=tmp_path / "fieldacs.db", cwmp_host="127.0.0.1", cwmp_port=0,
-        **{"fs_host": "127.0.0.1", "fs_port": 0, "provisioning": False, **config},
+        **{"fs_host": "127.0.0.1", "fs_port": 0, "nbi_host": "127.0.0.1", "nbi_port": 0,
+           "provisioning": False, **config},
     )
     engine = Engine(cfg, handler=handler, bus=EventBus())
     await engine.start()

@@ -452,7 +452,7 @@ async def test_busy_file_server_port_is_a_warning_not_a_failed_start(tmp_path: P
 
         engine = Engine(
             EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=0,
-                         fs_host="127.0.0.1", fs_port=port, provisioning=False),
+                         fs_host="127.0.0.1", fs_port=port, nbi_port=0, provisioning=False),
             bus=EventBus(),
         )
         engine.bus.subscribe(notices.append, EngineNotice)
