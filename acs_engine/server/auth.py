@@ -49,6 +49,7 @@ from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.expression import Expr as _Expr
 from acs_engine.expression import ExpressionError, evaluate, make_resolver, parameters, parse
+from acs_engine.secrets import register_secret
 from acs_engine.services.digest import AuthHeaderError, digest_response, parse_www_authenticate
 from acs_engine.store.model import DeviceRecord, Param
 
@@ -231,6 +232,7 @@ class CpeAuthenticator:
         elif config.cwmp_username is not None:
             self._user = config.cwmp_username
             self._password = config.cwmp_password or ""
+            register_secret(self._password)  # never in a log line
         elif config.cwmp_password:
             raise AuthConfigError("cwmp_password is set but cwmp_username is not")
         self._connections: weakref.WeakKeyDictionary[Any, _Connection] = (
