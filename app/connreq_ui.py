@@ -1,0 +1,300 @@
+"""The connection-request button: wake a device, show progress, say what happened and what
+to check.
+
+:class:`ConnectionRequester` does the work on the event loop (never blocking it): it reads
+the device's ``ManagementServer`` parameters from the store, sends the request
+(:func:`acs_engine.services.connreq.send_connection_request`), and after "sent" waits up to
+``device_online_threshold`` ms for the device's session. :class:`ConnReqButton` is the
+button with a busy indicator and the outcome in words; the main window's toolbar action
+uses the same requester.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from acs_engine.bus import EventBus, SessionStarted
+from acs_engine.config import EngineConfig
+from acs_engine.services.connreq import send_connection_request, target_from_params
+from acs_engine.store.db import Store
+
+log = logging.getLogger("fieldacs.app")
+
+_MS_PATHS = tuple(
+    root + name
+    for root in ("InternetGatewayDevice.ManagementServer.", "Device.ManagementServer.")
+    for name in (
+        "ConnectionRequestURL", "ConnectionRequestUsername", "ConnectionRequestPassword",
+        "UDPConnectionRequestAddress", "STUNEnable", "URL",
+    )
+)
+
+#: The outcome of :func:`send_connection_request` as a headline.
+HEADLINES = {
+    "sent": "Request accepted",
+    "offline": "Device offline",
+    "wrong_credentials": "Wrong credentials",
+    "unreachable": "Device unreachable",
+    "timeout": "No answer",
+    "basic_not_allowed": "Basic authentication refused",
+    "bad_url": "No usable connection-request URL",
+    "error": "Connection request failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnReqReport:
+    """What a connection request came to, for a technician.
+
+    Attributes:
+        device_id: the device.
+        ok: True when the device opened its session.
+        outcome: ``"connected"``, ``"no_session"``, ``"no_url"``, ``"not_running"`` or one of
+            :data:`HEADLINES`' keys.
+        headline: a few words (``"Device connected"``, ``"Wrong credentials"``).
+        detail: what happened and what to check.
+    """
+
+    device_id: str
+    ok: bool
+    outcome: str
+    headline: str
+    detail: str
+
+    @property
+    def text(self) -> str:
+        """Headline and detail in one line."""
+        return f"{self.headline}. {self.detail}" if self.detail else self.headline
+
+
+class EngineLike(Protocol):
+    """What the requester needs from the engine."""
+
+    bus: EventBus
+    store: Store | None
+    config: EngineConfig
+
+
+class ConnectionRequester(QObject):
+    """Sends connection requests, one at a time per device, and reports how they went.
+
+    Signals:
+        started(str): a request for this device started.
+        progress(str, str): (device id, what is happening now).
+        finished(object): the :class:`ConnReqReport`.
+    """
+
+    started = Signal(str)
+    progress = Signal(str, str)
+    finished = Signal(object)
+
+    def __init__(
+        self,
+        engine: EngineLike,
+        acs_url: Callable[[], str] = lambda: "",
+        parent: QObject | None = None,
+    ) -> None:
+        """Use ``engine``'s store, bus and settings.
+
+        Args:
+            engine: the running engine.
+            acs_url: the ACS URL a device should use (for the "did not connect" hint).
+            parent: the owning QObject.
+        """
+        super().__init__(parent)
+        self._engine = engine
+        self._acs_url = acs_url
+        self._tasks: dict[str, asyncio.Task[ConnReqReport]] = {}
+        self.last: dict[str, ConnReqReport] = {}
+
+    def busy(self, device_id: str) -> bool:
+        """Whether a request for ``device_id`` is in progress."""
+        task = self._tasks.get(device_id)
+        return task is not None and not task.done()
+
+    def request(self, device_id: str) -> asyncio.Task[ConnReqReport]:
+        """Start a request for ``device_id`` (or return the one in progress)."""
+        task = self._tasks.get(device_id)
+        if task is not None and not task.done():
+            return task
+        task = asyncio.ensure_future(self._run(device_id))
+        self._tasks[device_id] = task
+        self.started.emit(device_id)
+        return task
+
+    async def _run(self, device_id: str) -> ConnReqReport:
+        try:
+            report = await self.run(device_id)
+        except Exception as exc:  # a bug must not leave the button spinning
+            log.exception("connection request to %s failed", device_id)
+            report = ConnReqReport(device_id, False, "error", HEADLINES["error"], str(exc))
+        self.last[device_id] = report
+        self.finished.emit(report)
+        return report
+
+    async def run(self, device_id: str) -> ConnReqReport:
+        """Send one connection request and wait for the session; never raises for the
+        device's failures (they are the report)."""
+        engine = self._engine
+        store = engine.store
+        if store is None:
+            return ConnReqReport(device_id, False, "not_running", "The ACS is not running",
+                                 "Start FieldACS's ACS before waking devices.")
+        stored = await store.load_param_values(device_id, _MS_PATHS)
+        values = {path: p.value or "" for path, p in stored.items() if p.value is not None}
+        target = target_from_params(values)
+        if target is None:
+            return ConnReqReport(
+                device_id, False, "no_url", "No connection-request URL",
+                "The device has not reported ManagementServer.ConnectionRequestURL yet. It "
+                "sends it in its Inform: wait for its next periodic Inform, or reboot it.",
+            )
+        loop = asyncio.get_running_loop()
+        session: asyncio.Future[SessionStarted] = loop.create_future()
+
+        def on_started(event: SessionStarted) -> None:
+            if event.device_id == device_id and not session.done():
+                session.set_result(event)
+
+        # Subscribed before sending: the session may start before the request returns.
+        unsubscribe = engine.bus.subscribe(on_started, SessionStarted)
+        try:
+            self.progress.emit(device_id, "Sending the connection request…")
+            config = engine.config
+            result = await send_connection_request(
+                target,
+                timeout_ms=config.connection_request_timeout,
+                allow_basic=config.connection_request_allow_basic_auth,
+                udp_source_port=config.udp_connection_request_port,
+            )
+            if not result.ok:
+                headline = HEADLINES.get(result.outcome, HEADLINES["error"])
+                return ConnReqReport(device_id, False, result.outcome, headline, result.message)
+            self.progress.emit(device_id, "Request accepted; waiting for the device's session…")
+            threshold = config.device_online_threshold / 1000.0
+            start = time.monotonic()
+            try:
+                await asyncio.wait_for(asyncio.shield(session), threshold)
+            except TimeoutError:
+                acs = self._acs_url() or "this laptop's ACS URL"
+                reported = values.get("Device.ManagementServer.URL") or values.get(
+                    "InternetGatewayDevice.ManagementServer.URL", ""
+                )
+                also = f" (the device last reported {reported})" if reported else ""
+                return ConnReqReport(
+                    device_id, False, "no_session", "No session",
+                    f"Request accepted but the device did not start a session within "
+                    f"{threshold:g} s — check that its ACS URL points to this laptop: "
+                    f"{acs}{also}.",
+                )
+            waited = time.monotonic() - start
+            when = "right away" if waited < 0.1 else f"{waited:.1f} s after the request was accepted"
+            return ConnReqReport(
+                device_id, True, "connected", "Device connected",
+                f"It opened a session {when}.",
+            )
+        finally:
+            unsubscribe()
+            if not session.done():
+                session.cancel()
+
+
+_DOT = {True: "#16a34a", False: "#dc2626", None: "#64748b"}
+
+
+class ConnReqButton(QWidget):
+    """"Connection request" for one device: the button, a busy bar and the outcome in words.
+
+    Shows requests started elsewhere (the toolbar) for the same device too.
+
+    Signals:
+        reported(object): the :class:`ConnReqReport` shown.
+    """
+
+    reported = Signal(object)
+
+    def __init__(
+        self, requester: ConnectionRequester, device_id: str, parent: QWidget | None = None
+    ) -> None:
+        """Bind to ``device_id``."""
+        super().__init__(parent)
+        self._requester = requester
+        self._device_id = device_id
+        self.button = QPushButton("Connection request")
+        self.button.setObjectName("connReqButton")
+        self.button.setToolTip("Ask the device to open a session now (Ctrl+R)")
+        self.button.clicked.connect(self.trigger)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setFixedSize(72, 8)
+        self.busy_bar.hide()
+        self.status = QLabel()
+        self.status.setObjectName("connReqStatus")
+        self.status.setWordWrap(True)
+        self.status.setMinimumWidth(320)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.hide()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.button)
+        row.addWidget(self.busy_bar)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+        requester.started.connect(self._on_started)
+        requester.progress.connect(self._on_progress)
+        requester.finished.connect(self._on_finished)
+        if requester.busy(device_id):
+            self._on_started(device_id)
+
+    def trigger(self) -> asyncio.Task[ConnReqReport]:
+        """Send the request (the button's click)."""
+        return self._requester.request(self._device_id)
+
+    def status_text(self) -> str:
+        """The words shown under the button (plain text)."""
+        return self.status.property("plain") or ""
+
+    def _show(self, ok: bool | None, headline: str, detail: str = "") -> None:
+        colour = _DOT[ok]
+        body = f"<b style='color:{colour}'>●&nbsp;{_escape(headline)}</b>"
+        if detail:
+            body += f"<br><span style='color:#334155'>{_escape(detail)}</span>"
+        self.status.setText(body)
+        self.status.setProperty("plain", f"{headline}. {detail}" if detail else headline)
+        self.status.show()
+
+    def _on_started(self, device_id: str) -> None:
+        if device_id != self._device_id:
+            return
+        self.button.setEnabled(False)
+        self.busy_bar.show()
+        self._show(None, "Sending the connection request…")
+
+    def _on_progress(self, device_id: str, text: str) -> None:
+        if device_id == self._device_id:
+            self._show(None, text)
+
+    def _on_finished(self, report: Any) -> None:
+        if not isinstance(report, ConnReqReport) or report.device_id != self._device_id:
+            return
+        self.button.setEnabled(True)
+        self.busy_bar.hide()
+        self._show(report.ok, report.headline, report.detail)
+        self.reported.emit(report)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

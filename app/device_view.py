@@ -1,0 +1,610 @@
+"""One device: its header, parameter tree, staged changes, tags, sessions and faults.
+
+Edits in the tree are staged (nothing is sent) and listed under "Changes"; Commit queues
+them (:class:`~app.staging.CommandSender`) and sends a connection request so the device
+picks them up now. The tree reloads when the device's stored data changes, keeping what
+was expanded and selected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTreeView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from acs_engine.bus import DeviceUpdated, EventBus
+from acs_engine.config import EngineConfig
+from acs_engine.server.cwmp_http import CwmpServer
+from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
+from acs_engine.session.handler import RpcQueue
+from acs_engine.store.db import Store
+from acs_engine.store.model import DeviceRecord, Param, SessionRecord
+from app.bridge import EngineBridge
+from app.connreq_ui import ConnectionRequester, ConnReqButton
+from app.params_model import (
+    ParamFilterProxy,
+    ParamTreeModel,
+    ParamValueDelegate,
+    expand_paths,
+    is_secret,
+)
+from app.staging import CommandSender, StagedChanges
+from app.timefmt import ago, exact, now_ms
+
+log = logging.getLogger("fieldacs.app")
+
+#: Expand every match when a filter leaves at most this many nodes.
+_EXPAND_MATCHES = 300
+_ONLINE_WINDOW_MS = 5 * 60 * 1000
+
+
+class DeviceEngine(Protocol):
+    """What the device view uses of the engine."""
+
+    bus: EventBus
+    store: Store | None
+    manual: RpcQueue
+    config: EngineConfig
+    cwmp: CwmpServer | None
+
+
+def _faults_of(store: Store) -> Any:
+    """``store.list_faults`` when the store keeps faults, else None."""
+    return getattr(store, "list_faults", None)
+
+
+class DeviceView(QWidget):
+    """Everything about one device, and the place to change it.
+
+    Signals:
+        sessionChosen(str): a stored session was double-clicked (its id).
+        loaded(): the device's data was (re)loaded and shown.
+        message(str): something to tell the user in the status bar.
+        tagsChanged(str): the device's tags were changed here (its id).
+    """
+
+    sessionChosen = Signal(str)
+    loaded = Signal()
+    message = Signal(str)
+    tagsChanged = Signal(str)
+
+    def __init__(
+        self,
+        engine: DeviceEngine,
+        bridge: EngineBridge,
+        requester: ConnectionRequester,
+        device_id: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        """Show ``device_id``; its data loads asynchronously (see :meth:`reload`)."""
+        super().__init__(parent)
+        self.setObjectName("deviceView")
+        self.device_id = device_id
+        self._engine = engine
+        self._requester = requester
+        self._device: DeviceRecord | None = None
+        self._expanded: set[str] = set()
+        self._loading: asyncio.Task[None] | None = None
+        self._restoring = False
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+        self.tree_model = ParamTreeModel(self)
+        self.proxy = ParamFilterProxy(self)
+        self.proxy.setSourceModel(self.tree_model)
+        self.changes = StagedChanges(self)
+        self.sender_ = CommandSender(engine.manual, device_id, self.changes, bridge, self)
+        self.changes.changed.connect(self._on_changes)
+        self.tree_model.valueEdited.connect(self._stage_value)
+        self.tree_model.editRejected.connect(self._show_rejection)
+
+        self._build_header()
+        self._build_tree()
+        self._build_side()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self._tree_pane)
+        splitter.addWidget(self.side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([640, 460])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(8)
+        layout.addWidget(self._header)
+        layout.addWidget(self.notice)
+        layout.addWidget(splitter, 1)
+
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(250)
+        self._reload_timer.timeout.connect(self.reload)
+        bridge.deviceUpdated.connect(self._on_device_updated)
+        self._clock = QTimer(self)
+        self._clock.setInterval(30_000)
+        self._clock.timeout.connect(self._tick)
+        self._clock.start()
+
+    # ------------------------------------------------------------------ building
+    def _build_header(self) -> None:
+        self._header = QWidget()
+        self.title = QLabel(self.device_id)
+        self.title.setObjectName("deviceTitle")
+        self.title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.facts: dict[str, QLabel] = {}
+        form_left = QFormLayout()
+        form_right = QFormLayout()
+        for form in (form_left, form_right):
+            form.setHorizontalSpacing(12)
+            form.setVerticalSpacing(2)
+            form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        for key, form in (("Product class", form_left), ("Software", form_left),
+                          ("IP address", form_left), ("Last inform", form_right),
+                          ("Online", form_right), ("Serial", form_right)):
+            value = QLabel("—")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.facts[key] = value
+            caption = QLabel(key)
+            caption.setStyleSheet("color: #64748b;")
+            form.addRow(caption, value)
+        self.connreq = ConnReqButton(self._requester, self.device_id)
+        self.connreq.setMaximumWidth(460)
+        info = QHBoxLayout()
+        info.setSpacing(32)
+        info.addLayout(form_left)
+        info.addLayout(form_right)
+        info.addStretch(1)
+        info.addWidget(self.connreq, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self._header)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.title)
+        layout.addLayout(info)
+        self.notice = QLabel()
+        self.notice.setObjectName("deviceNotice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+
+    def _build_tree(self) -> None:
+        self._tree_pane = QWidget()
+        self.filter = QLineEdit()
+        self.filter.setObjectName("paramFilter")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.setPlaceholderText("Filter parameters by name or value")
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(250)
+        self._filter_timer.timeout.connect(self.apply_filter)
+        self.filter.textChanged.connect(lambda _t: self._filter_timer.start())
+        self.tree = QTreeView()
+        self.tree.setObjectName("paramTree")
+        self.tree.setModel(self.proxy)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+        )
+        self.delegate = ParamValueDelegate(self.tree_model, self.tree)
+        self.delegate.rejected.connect(self._show_rejection)
+        self.tree.setItemDelegateForColumn(ParamTreeModel.VALUE, self.delegate)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.expanded.connect(lambda i: self._expanded.add(self._path(i)))
+        self.tree.collapsed.connect(lambda i: self._expanded.discard(self._path(i)))
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((250, 190, 80, 64, 90)):
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(ParamTreeModel.VALUE, QHeaderView.ResizeMode.Stretch)
+        self.tree_status = QLabel()
+        self.tree_status.setStyleSheet("color: #64748b;")
+        layout = QVBoxLayout(self._tree_pane)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.tree_status)
+
+    def _build_side(self) -> None:
+        self.side = QTabWidget()
+        self.side.setObjectName("deviceSideTabs")
+        self.side.setDocumentMode(True)
+
+        changes = QWidget()
+        self.changes_view = QTreeView()
+        self.changes_view.setObjectName("stagedChanges")
+        self.changes_view.setModel(self.changes)
+        self.changes_view.setRootIsDecorated(False)
+        self.changes_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.changes_view.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.changes_view.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.changes_view.header().setStretchLastSection(False)
+        self.commit_button = QPushButton("Commit")
+        self.commit_button.setObjectName("commitButton")
+        self.commit_button.setToolTip("Send the staged changes and wake the device")
+        self.commit_button.clicked.connect(self.commit)
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.setToolTip("Forget the staged changes")
+        self.discard_button.clicked.connect(self.changes.discard)
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.clicked.connect(self.changes.clear_finished)
+        self.changes_hint = QLabel(
+            "Double-click a writable value to change it; right-click an object to add, "
+            "delete or refresh instances. Changes wait here until you commit them."
+        )
+        self.changes_hint.setWordWrap(True)
+        self.changes_hint.setStyleSheet("color: #64748b;")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.commit_button)
+        buttons.addWidget(self.discard_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.clear_button)
+        box = QVBoxLayout(changes)
+        box.setContentsMargins(0, 8, 0, 0)
+        box.addWidget(self.changes_hint)
+        box.addWidget(self.changes_view, 1)
+        box.addLayout(buttons)
+        self.side.addTab(changes, "Changes")
+
+        tags = QWidget()
+        self.tag_list = QListWidget()
+        self.tag_list.setObjectName("tagList")
+        self.tag_input = QLineEdit()
+        self.tag_input.setObjectName("tagInput")
+        self.tag_input.setPlaceholderText("New tag")
+        self.tag_input.returnPressed.connect(self._add_tag)
+        add = QPushButton("Add")
+        add.clicked.connect(self._add_tag)
+        self.remove_tag_button = QPushButton("Remove")
+        self.remove_tag_button.clicked.connect(self._remove_tags)
+        row = QHBoxLayout()
+        row.addWidget(self.tag_input, 1)
+        row.addWidget(add)
+        row.addWidget(self.remove_tag_button)
+        box = QVBoxLayout(tags)
+        box.setContentsMargins(0, 8, 0, 0)
+        box.addWidget(self.tag_list, 1)
+        box.addLayout(row)
+        self.side.addTab(tags, "Tags")
+
+        self.sessions = QTreeWidget()
+        self.sessions.setObjectName("deviceSessions")
+        self.sessions.setHeaderLabels(["Started", "Outcome", "RPCs", "Events"])
+        self.sessions.setRootIsDecorated(False)
+        self.sessions.itemDoubleClicked.connect(self._on_session_item)
+        self.sessions.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.side.addTab(self.sessions, "Sessions")
+
+        faults = QWidget()
+        self.faults = QTreeWidget()
+        self.faults.setObjectName("deviceFaults")
+        self.faults.setHeaderLabels(["When", "Channel", "Code", "Message"])
+        self.faults.setRootIsDecorated(False)
+        self.faults.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.no_faults = QLabel("No faults recorded")
+        self.no_faults.setObjectName("noFaults")
+        self.no_faults.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_faults.setStyleSheet("color: #64748b;")
+        box = QVBoxLayout(faults)
+        box.setContentsMargins(0, 8, 0, 0)
+        box.addWidget(self.no_faults)
+        box.addWidget(self.faults, 1)
+        self.faults.hide()
+        self.side.addTab(faults, "Faults")
+        self._on_changes()
+
+    def shutdown(self) -> None:
+        """Stop timers and loads (the view is closing); sent commands keep their state."""
+        for timer in (self._reload_timer, self._clock, self._filter_timer):
+            timer.stop()
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop background work when the view closes."""
+        self.shutdown()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ loading
+    def reload(self) -> asyncio.Task[None]:
+        """Load the device, its parameters, sessions and faults again."""
+        if self._loading is not None and not self._loading.done():
+            self._reload_timer.start()  # once more after this one
+            return self._loading
+        self._loading = asyncio.ensure_future(self._load())
+        return self._loading
+
+    async def _load(self) -> None:
+        store = self._engine.store
+        if store is None:
+            return
+        device = await store.get_device(self.device_id)
+        params = await store.load_params(self.device_id)
+        sessions = await store.list_sessions(self.device_id, limit=50)
+        list_faults = _faults_of(store)
+        faults = await list_faults(self.device_id) if list_faults is not None else []
+        self._device = device
+        self._show_device(device)
+        self._show_params(params)
+        self._show_tags(device)
+        self._show_sessions(sessions)
+        self._show_faults(faults)
+        self.loaded.emit()
+
+    def _show_device(self, device: DeviceRecord | None) -> None:
+        if device is None:
+            self.title.setText(f"{self.device_id} (not in the database)")
+            return
+        software = self.tree_model.param("Device.DeviceInfo.SoftwareVersion") or \
+            self.tree_model.param("InternetGatewayDevice.DeviceInfo.SoftwareVersion")
+        self.facts["Product class"].setText(device.product_class or "—")
+        self.facts["Serial"].setText(device.serial_number or "—")
+        self.facts["IP address"].setText(device.remote_address or "—")
+        self.facts["Software"].setText((software.value if software else "") or "—")
+        self._tick()
+
+    def _tick(self) -> None:
+        device = self._device
+        if device is None:
+            return
+        last = self.facts["Last inform"]
+        last.setText(ago(device.last_inform) or "never")
+        last.setToolTip(exact(device.last_inform))
+        cwmp = self._engine.cwmp
+        live = cwmp is not None and cwmp.session_of_device(self.device_id) is not None
+        recent = device.last_inform is not None and now_ms() - device.last_inform <= _ONLINE_WINDOW_MS
+        online = self.facts["Online"]
+        online.setText("● in session now" if live else "● online" if recent else "○ offline")
+        online.setStyleSheet(f"color: {'#16a34a' if live or recent else '#64748b'};")
+        self.tree.viewport().update()
+
+    def _show_params(self, params: dict[str, Param]) -> None:
+        current = self._path(self.tree.currentIndex())
+        expanded = set(self._expanded) or {p for p in params if p.count(".") == 1}
+        self._restoring = True
+        try:
+            self.tree_model.set_params(params)
+            self.tree_model.set_staged(self.changes.overlay())
+            if self.proxy.text:
+                self.proxy.refilter()
+            self._expanded = set()
+            for path in expand_paths(expanded):
+                index = self._proxy_index(path)
+                if index.isValid():
+                    self.tree.expand(index)
+            if current:
+                index = self._proxy_index(current)
+                if index.isValid():
+                    self.tree.setCurrentIndex(index)
+        finally:
+            self._restoring = False
+        self._device_param_summary(params)
+        device = self._device
+        if device is not None:
+            self._show_device(device)
+
+    def _device_param_summary(self, params: dict[str, Param]) -> None:
+        leaves = sum(1 for p in params if not p.endswith("."))
+        text = f"{leaves} parameters"
+        if self.proxy.text:
+            matches = self.proxy.match_count()
+            text += f" · {max(matches, 0)} nodes match “{self.proxy.text}”"
+        self.tree_status.setText(text)
+
+    def _show_tags(self, device: DeviceRecord | None) -> None:
+        self.tag_list.clear()
+        for tag in sorted(device.tags if device else ()):
+            self.tag_list.addItem(QListWidgetItem(tag))
+
+    def _show_sessions(self, sessions: list[SessionRecord]) -> None:
+        self.sessions.clear()
+        for record in sessions:
+            item = QTreeWidgetItem([
+                exact(record.started), record.outcome or "running", str(record.rpc_count),
+                ", ".join(record.events),
+            ])
+            item.setData(0, Qt.ItemDataRole.UserRole, record.id)
+            item.setToolTip(1, record.detail or record.outcome)
+            self.sessions.addTopLevelItem(item)
+
+    def _show_faults(self, faults: list[Any]) -> None:
+        self.faults.clear()
+        for fault in faults:
+            item = QTreeWidgetItem([
+                exact(getattr(fault, "timestamp", None)), str(getattr(fault, "channel", "")),
+                str(getattr(fault, "code", "")), str(getattr(fault, "message", "")),
+            ])
+            self.faults.addTopLevelItem(item)
+        self.faults.setVisible(bool(faults))
+        self.no_faults.setVisible(not faults)
+        self.side.setTabText(3, f"Faults ({len(faults)})" if faults else "Faults")
+
+    def _on_device_updated(self, event: DeviceUpdated) -> None:
+        if event.device_id == self.device_id:
+            self._reload_timer.start()
+
+    # ------------------------------------------------------------------ tree helpers
+    def _path(self, index: QModelIndex) -> str:
+        return str(index.data(ParamTreeModel.PathRole) or "") if index.isValid() else ""
+
+    def _proxy_index(self, path: str, column: int = 0) -> QModelIndex:
+        return self.proxy.mapFromSource(self.tree_model.index_for_path(path, column))
+
+    def index_of(self, path: str, column: int = 0) -> QModelIndex:
+        """The tree view's index of ``path`` (invalid when unknown or filtered out)."""
+        return self._proxy_index(path, column)
+
+    def apply_filter(self) -> None:
+        """Filter the tree by the filter box's text."""
+        self._filter_timer.stop()
+        self.proxy.set_text(self.filter.text())
+        if self.proxy.text and 0 < self.proxy.match_count() <= _EXPAND_MATCHES:
+            self.tree.expandAll()
+        self._device_param_summary(self.tree_model.params())
+
+    # ------------------------------------------------------------------ staging
+    def stage(self, command: SetValue | AddInstance | DeleteInstance | RefreshSubtree) -> None:
+        """Add a command to the review list."""
+        self.changes.stage(command)
+        self.side.setCurrentIndex(0)
+
+    def edit_value(self, path: str, text: str) -> str | None:
+        """Stage a new value after checking it (as the editor does).
+
+        Returns:
+            None when staged, else the reason it was refused (also shown).
+        """
+        problem = self.tree_model.validate(path, text)
+        if problem is not None:
+            self._show_rejection(path, problem)
+            return problem
+        self._stage_value(path, text)
+        return None
+
+    def _stage_value(self, path: str, text: str) -> None:
+        self._hide_notice()
+        self.stage(SetValue(path, text))
+
+    def _show_rejection(self, path: str, reason: str) -> None:
+        self.notice.setText(f"<b>{path}</b> {reason} — not staged.")
+        self.notice.setStyleSheet(
+            "background: #fef2f2; color: #991b1b; border: 1px solid #fecaca; "
+            "border-radius: 4px; padding: 6px 8px;"
+        )
+        self.notice.setProperty("plain", f"{path} {reason} — not staged.")
+        self.notice.show()
+
+    def _hide_notice(self) -> None:
+        self.notice.hide()
+        self.notice.setProperty("plain", "")
+
+    def notice_text(self) -> str:
+        """The refusal or note shown above the tree ("" when none)."""
+        return "" if self.notice.isHidden() else str(self.notice.property("plain") or "")
+
+    def _on_changes(self) -> None:
+        staged = self.changes.has_staged()
+        self.commit_button.setEnabled(staged)
+        self.discard_button.setEnabled(staged)
+        count = len(self.changes.staged_entries())
+        pending = self.changes.has_pending()
+        label = "Changes"
+        if count:
+            label = f"Changes ({count})"
+        elif pending:
+            label = "Changes (sending)"
+        self.side.setTabText(0, label)
+        self.tree_model.set_staged(self.changes.overlay())
+
+    def commit(self) -> int:
+        """Send the staged commands and wake the device with a connection request.
+
+        Returns:
+            How many commands were sent.
+        """
+        sent = self.sender_.commit(self.tree_model.params())
+        if sent:
+            self.message.emit(f"{sent} change(s) sent to {self.device_id}; waking the device")
+            self._requester.request(self.device_id)
+        return sent
+
+    # ------------------------------------------------------------------ context menu
+    def _context_menu(self, position: QPoint) -> None:
+        index = self.tree.indexAt(position)
+        path = self._path(index)
+        if not path:
+            return
+        menu = self.context_menu(path, index)
+        menu.popup(self.tree.viewport().mapToGlobal(position))
+
+    def context_menu(self, path: str, index: QModelIndex | None = None) -> QMenu:
+        """The tree's context menu for ``path`` (built, not shown)."""
+        menu = QMenu(self.tree)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        model = self.tree_model
+        param = model.param(path)
+        if not path.endswith(".") and index is not None:
+            edit = menu.addAction("Edit value…")
+            edit.setEnabled(bool(param and param.writable))
+            value_index = index.siblingAtColumn(ParamTreeModel.VALUE)
+            edit.triggered.connect(lambda: self.tree.edit(value_index))
+        if model.is_table(path):
+            add = menu.addAction(f"Add instance to {path}")
+            add.setEnabled(model.can_add_instance(path))
+            add.triggered.connect(lambda: self.stage(AddInstance(path)))
+        if path.endswith(".") and path.rstrip(".").rsplit(".", 1)[-1].isdigit():
+            delete = menu.addAction(f"Delete instance {path}")
+            delete.setEnabled(model.can_delete_instance(path))
+            delete.triggered.connect(lambda: self.stage(DeleteInstance(path)))
+        refresh = menu.addAction("Refresh subtree" if path.endswith(".") else "Refresh value")
+        refresh.triggered.connect(lambda: self.stage(RefreshSubtree(path)))
+        menu.addSeparator()
+        copy_path = QAction("Copy path", menu)
+        copy_path.triggered.connect(lambda: QGuiApplication.clipboard().setText(path))
+        menu.addAction(copy_path)
+        if param is not None and param.value is not None and not is_secret(path):
+            value = param.value
+            copy_value = menu.addAction("Copy value")
+            copy_value.triggered.connect(lambda: QGuiApplication.clipboard().setText(value))
+        return menu
+
+    # ------------------------------------------------------------------ tags, sessions
+    def _add_tag(self) -> None:
+        tag = self.tag_input.text().strip()
+        if tag:
+            self.tag_input.clear()
+            self._background(self.set_tags(add=[tag]))
+
+    def _remove_tags(self) -> None:
+        tags = [item.text() for item in self.tag_list.selectedItems()]
+        if tags:
+            self._background(self.set_tags(remove=tags))
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def set_tags(self, add: list[str] | None = None, remove: list[str] | None = None) -> None:
+        """Add and remove tags of the device and show the result."""
+        store = self._engine.store
+        if store is None:
+            return
+        tags = await store.set_tags(self.device_id, add or (), remove or ())
+        if self._device is not None:
+            self._device.tags = set(tags)
+        self._show_tags(self._device)
+        self.message.emit(f"Tags of {self.device_id}: {', '.join(sorted(tags)) or 'none'}")
+        self.tagsChanged.emit(self.device_id)
+
+    def _on_session_item(self, item: QTreeWidgetItem, _column: int) -> None:
+        session_id = item.data(0, Qt.ItemDataRole.UserRole)
+        if session_id:
+            self.sessionChosen.emit(str(session_id))

@@ -1,0 +1,40 @@
+"""Times as a technician reads them: "3 min ago", with the exact local time in a tooltip."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QDateTime
+
+
+def ago(ms: int | None, now_ms: int | None = None) -> str:
+    """How long ago an epoch-millisecond time was: ``"just now"``, ``"42 s ago"``,
+    ``"3 min ago"``, ``"2 h ago"``, ``"5 d ago"``; ``""`` for None.
+
+    A time in the future (clock skew) reads as "just now".
+    """
+    if ms is None:
+        return ""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    seconds = max(0, (now - ms) // 1000)
+    if seconds < 10:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def exact(ms: int | None) -> str:
+    """The local date and time of an epoch-millisecond time (``""`` for None)."""
+    if ms is None:
+        return ""
+    return QDateTime.fromMSecsSinceEpoch(int(ms)).toString("yyyy-MM-dd HH:mm:ss")
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds."""
+    return int(time.time() * 1000)
