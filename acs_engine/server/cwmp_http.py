@@ -138,6 +138,7 @@ class CwmpServer:
         self._by_transport: dict[Any, Session] = {}
         self._transport_of: dict[str, Any] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._finishing: dict[str, asyncio.Future[None]] = {}
         self._new_in_flight = 0
         #: CPE authentication (off unless configured).
         self.auth = CpeAuthenticator(config, bus)
@@ -177,11 +178,17 @@ class CwmpServer:
                 if session.linger_until is not None and session.state is State.COMMIT:
                     if now >= session.linger_until:
                         await self._finish(session)
-                elif now - session.last_activity > session.timeout:
+                elif now - session.last_activity > session.timeout and not self._busy(session):
+                    # Only CPE silence counts: a session whose request we are still working
+                    # on (a slow provision, a busy store) is not timed out under it.
                     log.info("session %s of %s timed out", session.id, session.device_id)
                     await self._end(
                         session, "timeout", f"no message from the CPE for {session.timeout:g} s"
                     )
+
+    def _busy(self, session: Session) -> bool:
+        lock = self._locks.get(session.id)
+        return lock is not None and lock.locked()
 
     # ------------------------------------------------------------------ bookkeeping
     def _register(self, session: Session, transport: Any) -> None:
@@ -206,8 +213,22 @@ class CwmpServer:
         await session.abort(outcome, detail)
 
     async def _finish(self, session: Session) -> None:
-        """Commit a session the ACS has ended (answered 204) and let its device go."""
+        """Commit a session the ACS has ended (answered 204) and let its device go.
+
+        Several callers may finish the same session at once (the watchdog ending a lingering
+        session while the device's next Inform arrives): they all wait for one commit.
+        """
         session.linger_until = None
+        task = self._finishing.get(session.id)
+        if task is None:
+            if session.finished:
+                return
+            task = asyncio.ensure_future(self._commit_and_forget(session))
+            self._finishing[session.id] = task
+            task.add_done_callback(lambda _: self._finishing.pop(session.id, None))
+        await asyncio.shield(task)
+
+    async def _commit_and_forget(self, session: Session) -> None:
         await session.commit()
         self._forget(session)
         self.completed += 1
@@ -444,6 +465,7 @@ class CwmpServer:
     async def _send(
         self, session: Session, reply: Reply, *, cookie: str | None = None
     ) -> web.StreamResponse:
+        session.last_activity = time.time()  # the CPE's silence is counted from our reply
         headers: dict[str, str] = {"Server": SERVER_HEADER}
         body = b""
         if reply.envelope is not None:

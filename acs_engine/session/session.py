@@ -318,6 +318,8 @@ class Session:
                 await self.ensure_full_tree()
             self.tree.apply_response(request, response, _now_ms(self.clock))
         await self.handler.on_response(self, request, response)
+        if self.finished:
+            return Reply(204, close=True)
         return await self._advance()
 
     async def _on_empty(self) -> Reply:
@@ -333,6 +335,8 @@ class Session:
 
     async def _advance(self) -> Reply:
         outgoing = await self.handler.next_rpc(self)
+        if self.finished:  # ended (e.g. the ACS was stopped) while the handler worked
+            return Reply(204, close=True)
         if outgoing is not None:
             self.rpc_count += 1
             self.pending = outgoing

@@ -516,3 +516,47 @@ async def test_a_lingering_session_is_committed_when_the_cpe_has_nothing_more(tm
         assert params["Device.DeviceInfo.UpTime"].value == "7"
         async with RawCpe(engine.cwmp_urls()[-1]) as cpe:  # and the device is free again
             assert (await cpe.send(inform(events=("2 PERIODIC",))))[0] == 200
+
+
+class _SlowHandler(RpcQueue):
+    """Takes its time choosing the next RPC (a slow provision, a busy store)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def next_rpc(self, session):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(self.delay)
+        return await super().next_rpc(session)
+
+
+async def test_time_the_acs_spends_working_is_not_cpe_silence(tmp_path: Path) -> None:
+    handler = _SlowHandler(1.2)
+    handler.put(DEVICE, rpc.GetParameterValues(names=("Device.DeviceInfo.UpTime",)))
+    async with running_engine(tmp_path, handler=handler, session_timeout=0.5) as engine:
+        ended: list[SessionEnded] = []
+        engine.bus.subscribe(ended.append, SessionEnded)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform())
+            status, reply, _ = await cpe.send(None)  # the ACS thinks for 1.2 s > 0.5 s
+            assert status == 200 and isinstance(reply.message, rpc.GetParameterValues)
+            status, _, _ = await cpe.send(rpc.GetParameterValuesResponse(), cwmp_id=reply.cwmp_id)
+            assert status == 204
+        assert [e.outcome for e in ended] == ["ok"]
+
+
+async def test_stopping_the_acs_while_a_handler_works_ends_cleanly(tmp_path: Path) -> None:
+    handler = _SlowHandler(1.0)
+    handler.put(DEVICE, rpc.GetParameterValues(names=("Device.DeviceInfo.UpTime",)))
+    async with running_engine(tmp_path, handler=handler) as engine:
+        ended: list[SessionEnded] = []
+        engine.bus.subscribe(ended.append, SessionEnded)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform())
+            pending = asyncio.ensure_future(cpe.send(None))
+            await asyncio.sleep(0.3)
+            assert engine.cwmp is not None
+            await engine.cwmp.stop()  # the ACS shuts down mid-work
+            status, reply, _ = await pending
+            assert status == 204 and reply is None  # not a 500
+        assert [e.outcome for e in ended] == ["aborted"]
