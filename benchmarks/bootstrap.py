@@ -50,12 +50,14 @@ async def prepare(db: Path, model: str) -> None:
         await store.close()
 
 
-async def run_devices(url: str, model: str, count: int) -> tuple[list[float], list[int]]:
+async def run_devices(
+    url: str, model: str, count: int, prefix: str = "BOOTB"
+) -> tuple[list[float], list[int]]:
     base = load_model(model)
     walls: list[float] = []
     rpcs: list[int] = []
     for i in range(count):
-        device = SimDevice(base, f"BOOTB{i:05d}")
+        device = SimDevice(base, f"{prefix}{i:05d}")
         start = time.perf_counter()
         result = await SimCpe(device, url).session()
         walls.append(time.perf_counter() - start)
@@ -106,7 +108,7 @@ def main() -> int:
                 os.sched_setaffinity(0, {cpus[1]})
             wait_for_port(port)
             url = f"http://127.0.0.1:{port}/"
-            asyncio.run(run_devices(url, args.model, 1))  # warm-up (not counted)
+            asyncio.run(run_devices(url, args.model, 1, "WARMUP"))  # not counted
             cpu_before = proc_cpu_ms(server.pid)
             walls, rpcs = asyncio.run(run_devices(url, args.model, args.devices))
             cpu = (proc_cpu_ms(server.pid) - cpu_before) / args.devices

@@ -309,6 +309,7 @@ class _SessionRun:
         clears: list[Clear] = []
         all_done = True
         snapshot: dict[str, dict[str, Any]] | None = None
+        data_key = ""
         for p in work.provisions:
             script = self.config.scripts.get(p.name)
             if script is None:
@@ -324,8 +325,9 @@ class _SessionRun:
             if snapshot is None:
                 assert self.planner is not None
                 snapshot = self.planner.snapshot()
+                data_key = self._data_key()
             try:
-                result = await self._run_script(p, script, snapshot)
+                result = await self._run_script(p, script, snapshot, data_key)
             except ProvisionFault as fault:
                 fault.channel = p.channel
                 raise
@@ -361,8 +363,14 @@ class _SessionRun:
                 {"provision": p.name, "args": p.args},
             ) from exc
 
+    def _data_key(self) -> str:
+        """Names the data of the planner's last snapshot, unique across sessions (the sandbox
+        skips loading data it already has)."""
+        assert self.planner is not None
+        return f"{self.session.id}:{self.planner.data_version}"
+
     async def _run_script(
-        self, p: _Provision, source: str, snapshot: dict[str, dict[str, Any]],
+        self, p: _Provision, source: str, snapshot: dict[str, dict[str, Any]], data_key: str,
         *, vparam_args: Any = None,
     ) -> Any:
         sandbox = self.owner.sandbox
@@ -372,7 +380,7 @@ class _SessionRun:
                 args=vparam_args if vparam_args is not None else p.args,
                 data=snapshot, session_timestamp=self.now, device_id=self.session.device_id,
                 commits_done=p.commits_done, ext_cache=p.ext_cache, cron_cache=p.cron_cache,
-                is_virtual_parameter=vparam_args is not None, data_key=self.data_version,
+                is_virtual_parameter=vparam_args is not None, data_key=data_key,
             ))
             if result.fault is not None:
                 raise _script_fault(result.fault, p.name)
@@ -413,7 +421,10 @@ class _SessionRun:
         current = planner.snapshot().get(f"VirtualParameters.{name}", {})
         args = [get, wanted, {}, {k: v for k, v in current.items() if k in ("value", "writable")}]
         for _ in range(MAX_REPLAYS):
-            result = await self._run_script(vp, source, planner.snapshot(), vparam_args=args)
+            snapshot = planner.snapshot()
+            result = await self._run_script(
+                vp, source, snapshot, self._data_key(), vparam_args=args
+            )
             # Its own declarations (reads, and the sets a writable one makes) come first.
             try:
                 action = planner.plan(

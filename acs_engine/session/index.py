@@ -85,6 +85,9 @@ class Index:
         self.nodes[""].children_ts = tree.root_children_ts
         self._order: dict[str, int] | None = None
         self._implicit: set[str] = set()
+        self._snapshot: dict[str, dict[str, Any]] | None = None
+        #: Where in the tree's history this view is (see :meth:`refresh`).
+        self.mark = tree.mark()
         for key, param in tree.params.items():
             if key in ("", "."):
                 continue
@@ -92,29 +95,100 @@ class Index:
             name = key[:-1] if is_obj else key
             node = self._node(name)
             self._implicit.discard(name)
-            if is_obj:
-                node.object = True
-                node.writable = param.writable
-                node.writable_ts = param.writable_ts or 0
-                node.exist_ts = max(param.exist_ts or 0, node.writable_ts)
-                node.object_ts = node.exist_ts
-                node.children_ts = param.value_ts or 0
-            else:
-                node.value = param.value
-                node.type = param.type
-                node.value_ts = param.value_ts or 0
-                node.writable = param.writable
-                node.writable_ts = param.writable_ts or 0
-                if param.object is False or node.value_ts or node.writable_ts:
-                    node.object = False
-                    node.object_ts = max(node.value_ts, node.writable_ts)
-                node.exist_ts = max(param.exist_ts or 0, node.value_ts, node.writable_ts)
-            node.notification = param.notification
-            node.access_list = param.access_list
-            node.attr_ts = param.attr_ts or 0
+            _fill(node, param, is_obj)
             self._link(node)
+        #: True when a parameter (not an object row) has children: such a view is rebuilt.
+        self._mixed = any(
+            node.children for key, node in self.nodes.items() if key and key in tree.params
+        )
+        #: Nodes made up for the ACS's own roots: they come after the tree's nodes.
+        self._synthesised: list[str] = []
         if device is not None:
+            before = len(self.nodes)
             self._synthesise(device, session_timestamp, events, virtual_parameters)
+            self._synthesised = list(self.nodes)[before:]
+
+    # ------------------------------------------------------------------ catching up
+    def refresh(self, tree: DeviceTree) -> bool:
+        """Catch up with what changed in ``tree`` since this view was built or refreshed.
+
+        The result is exactly what building a new view would give; when that cannot be
+        guaranteed cheaply (a delete or a load since, the ACS's own roots, a parameter that
+        also has children, a changed existence time under an implied object) nothing is
+        changed and False is returned: build a new view then.
+        """
+        changed = tree.changed_since(self.mark)
+        if changed is None or self._mixed:
+            return False
+        params = tree.params
+        nodes = self.nodes
+        implicit = self._implicit
+        updates: list[tuple[Node, Any, bool]] = []
+        added: list[tuple[str, Any, bool]] = []
+        seen: set[str] = set()
+        for key in changed:
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in ("", "."):
+                continue
+            param = params.get(key)
+            if param is None:
+                return False
+            is_obj = key.endswith(".")
+            name = key[:-1] if is_obj else key
+            if name.split(".", 1)[0] in SPECIAL_ROOTS:
+                return False
+            if (name if is_obj else key + ".") in params:
+                return False  # both an object and a parameter: order-dependent
+            node = nodes.get(name)
+            if node is None or name in implicit:
+                if not is_obj and node is not None:
+                    return False  # a parameter with children
+                up = parent_name(name)
+                while up not in nodes:
+                    up = parent_name(up)
+                if not up or nodes[up].object is not True:
+                    return False  # a new root, or a parameter turned into an object
+                added.append((name, param, is_obj))
+                continue
+            if not is_obj and node.children:
+                return False
+            if implicit and node.exist_ts != _exist_ts(param, is_obj):
+                # Implied objects above take their existence from their children.
+                up = name
+                while up:
+                    up = parent_name(up)
+                    if up in implicit:
+                        return False
+            updates.append((node, param, is_obj))
+        # Nothing changed yet: from here on the catch-up cannot fail.
+        nodes[""].children_ts = tree.root_children_ts
+        snapshot = self._snapshot
+        for node, param, is_obj in updates:
+            _reset(node)
+            _fill(node, param, is_obj)
+            if snapshot is not None:
+                snapshot[node.name] = _entry(node)
+        if added:
+            self._order = None
+            before = len(nodes)
+            for name, param, is_obj in added:
+                node = self._node(name)
+                implicit.discard(name)
+                _fill(node, param, is_obj)
+                self._link(node)
+            if snapshot is not None:
+                for name in list(nodes)[before:]:
+                    snapshot[name] = _entry(nodes[name])
+                for name, _param, _is_obj in added:  # implied objects now in the tree
+                    snapshot[name] = _entry(nodes[name])
+            for name in self._synthesised:  # keep them last, as a new view has them
+                nodes[name] = nodes.pop(name)
+                if snapshot is not None:
+                    snapshot[name] = snapshot.pop(name)
+        self.mark = tree.mark()
+        return True
 
     # ------------------------------------------------------------------ building
     def _node(self, name: str) -> Node:
@@ -247,21 +321,70 @@ class Index:
         Each entry holds whichever of ``value`` (``[typed value, type]``), ``writable``,
         ``object``, ``notification`` and ``accessList`` are known.
         """
-        out: dict[str, dict[str, Any]] = {}
-        for name, node in self.nodes.items():
-            if not name:
-                continue
-            entry: dict[str, Any] = {}
-            if node.object is not None:
-                entry["object"] = node.object
-            if node.writable is not None:
-                entry["writable"] = node.writable
-            if node.value is not None:
-                entry["value"] = [node.typed(), node.type or "xsd:string"]
-            if node.notification is not None:
-                entry["notification"] = node.notification
-            if node.access_list is not None:
-                entry["accessList"] = list(node.access_list)
-            out[name] = entry
-        return out
+        if self._snapshot is None:
+            self._snapshot = {name: _entry(node) for name, node in self.nodes.items() if name}
+        return dict(self._snapshot)
 
+
+def _exist_ts(param: Any, is_obj: bool) -> int:
+    """The existence time a node built from ``param`` gets (see :func:`_fill`)."""
+    writable_ts = param.writable_ts or 0
+    if is_obj:
+        return max(param.exist_ts or 0, writable_ts)
+    return max(param.exist_ts or 0, param.value_ts or 0, writable_ts)
+
+
+def _fill(node: Node, param: Any, is_obj: bool) -> None:
+    """Set ``node``'s attributes from the tree's row ``param`` (an object row when ``is_obj``)."""
+    if is_obj:
+        node.object = True
+        node.writable = param.writable
+        node.writable_ts = param.writable_ts or 0
+        node.exist_ts = max(param.exist_ts or 0, node.writable_ts)
+        node.object_ts = node.exist_ts
+        node.children_ts = param.value_ts or 0
+    else:
+        node.value = param.value
+        node.type = param.type
+        node.value_ts = param.value_ts or 0
+        node.writable = param.writable
+        node.writable_ts = param.writable_ts or 0
+        if param.object is False or node.value_ts or node.writable_ts:
+            node.object = False
+            node.object_ts = max(node.value_ts, node.writable_ts)
+        node.exist_ts = max(param.exist_ts or 0, node.value_ts, node.writable_ts)
+    node.notification = param.notification
+    node.access_list = param.access_list
+    node.attr_ts = param.attr_ts or 0
+
+
+def _reset(node: Node) -> None:
+    """Forget ``node``'s attributes (its name, children and ``special`` stay)."""
+    node.object = None
+    node.object_ts = 0
+    node.writable = None
+    node.writable_ts = 0
+    node.value = None
+    node.type = None
+    node.value_ts = 0
+    node.notification = None
+    node.access_list = None
+    node.attr_ts = 0
+    node.exist_ts = 0
+    node.children_ts = 0
+
+
+def _entry(node: Node) -> dict[str, Any]:
+    """``node`` as the sandbox wants it (see :meth:`Index.snapshot`)."""
+    entry: dict[str, Any] = {}
+    if node.object is not None:
+        entry["object"] = node.object
+    if node.writable is not None:
+        entry["writable"] = node.writable
+    if node.value is not None:
+        entry["value"] = [node.typed(), node.type or "xsd:string"]
+    if node.notification is not None:
+        entry["notification"] = node.notification
+    if node.access_list is not None:
+        entry["accessList"] = list(node.access_list)
+    return entry

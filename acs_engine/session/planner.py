@@ -111,6 +111,8 @@ class Planner:
         self._restart_all()
         self._index: Index | None = None
         self._index_key: tuple[int, tuple[str, ...]] | None = None
+        #: Bumped whenever the device data the scripts see may have changed.
+        self.data_version = 0
         self._snapshot: dict[str, dict[str, Any]] | None = None
         self._chain_message: rpc.Message | None = None
         self._chain_keys: dict[str, str] = {}
@@ -140,12 +142,19 @@ class Planner:
         """What the session knows, as GenieACS sees it (rebuilt only after the tree changed)."""
         key = (self.tree.version, tuple(sorted(self.device.tags)))
         if self._index is None or self._index_key != key:
-            self._index = Index(
-                self.tree, self.device, self.session_timestamp, self.events,
-                self.virtual_parameters,
-            )
+            if (
+                self._index is None
+                or self._index_key is None
+                or self._index_key[1] != key[1]
+                or not self._index.refresh(self.tree)
+            ):
+                self._index = Index(
+                    self.tree, self.device, self.session_timestamp, self.events,
+                    self.virtual_parameters,
+                )
             self._index_key = key
             self._snapshot = None
+            self.data_version += 1
         return self._index
 
     def snapshot(self) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ result is a :class:`~acs_engine.session.sync.SyncState`; the planner turns it in
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from acs_engine.session.coerce import sanitize
@@ -23,7 +23,6 @@ from acs_engine.session.paths import (
     Segment,
     alias_declarations,
     alias_holds,
-    join,
     match_source,
     parse,
 )
@@ -58,7 +57,7 @@ def _segments(name: str) -> tuple[str, ...]:
 class _Trie:
     """Declared patterns sharing their leading segments."""
 
-    __slots__ = ("below", "children", "ends")
+    __slots__ = ("below", "below_max", "children", "children_max", "ends", "wild")
 
     def __init__(self) -> None:
         self.children: dict[Segment, _Trie] = {}
@@ -66,6 +65,20 @@ class _Trie:
         self.ends: list[tuple[int, dict[str, int]]] = []
         #: (pattern, timestamp) of every declaration through here.
         self.below: list[tuple[tuple[str, ...], int]] = []
+        #: Filled in by :meth:`seal`: the newest timestamp in ``below``, the newest in the
+        #: children's ``below``, and whether a child segment is a wildcard or an alias.
+        self.below_max = 0
+        self.children_max = 0
+        self.wild = False
+
+    def seal(self) -> None:
+        """Compute the summaries once the trie is complete."""
+        self.below_max = max((st for _p, st in self.below), default=0)
+        for segment, sub in self.children.items():
+            sub.seal()
+            self.children_max = max(self.children_max, sub.below_max)
+            if isinstance(segment, Alias) or segment == "*":
+                self.wild = True
 
 
 class Pass:
@@ -98,9 +111,13 @@ class Pass:
         return min(max(int(stamp or 1), 1), self.now) if self.now else max(int(stamp or 1), 1)
 
     def _need(self, name: str, attrs: dict[str, int]) -> None:
-        current = self._attr_need.setdefault(name, {})
+        current = self._attr_need.get(name)
+        if current is None:
+            self._attr_need[name] = {a: st if st > 0 else 0 for a, st in attrs.items()}
+            return
         for attr, stamp in attrs.items():
-            current[attr] = max(stamp, current.get(attr, 0))
+            known = current.get(attr, 0)
+            current[attr] = stamp if stamp > known else known
 
     # ------------------------------------------------------------------ merging
     def _declaration(self, declaration: Declaration) -> None:
@@ -217,6 +234,7 @@ class Pass:
                 trie = trie.children.setdefault(segment, _Trie())
                 trie.below.append((pattern, stamp))
             trie.ends.append((stamp, attrs))
+        root.seal()
         self._visit("", root)
 
     def _stale_parent(self, name: str, known: int, stale: list[tuple[tuple[str, ...], int]]) -> None:
@@ -229,19 +247,22 @@ class Pass:
 
     def _visit(self, name: str, trie: _Trie) -> None:
         index = self.index
-        node = index.nodes[name]
-        if name and name.split(".", 1)[0] in SPECIAL_ROOTS:
-            return  # reached through a root wildcard: nothing to read there
-        for stamp, attrs in trie.ends:
-            if name and stamp > node.exist_ts:
-                self.state.exist[name] = None
-            if attrs and name:
-                self._need(name, attrs)
+        nodes = index.nodes
+        node = nodes[name]
+        if name:
+            if trie.ends:
+                exist_ts = node.exist_ts
+                for stamp, attrs in trie.ends:
+                    if stamp > exist_ts:
+                        self.state.exist[name] = None
+                    if attrs:
+                        self._need(name, attrs)
+        elif not trie.children:
+            return
         if not trie.children:
             return
         if node.object is not True:
-            below = [st for sub in trie.children.values() for _p, st in sub.below]
-            if node.object is None or max(below) > node.object_ts:
+            if node.object is None or trie.children_max > node.object_ts:
                 self.state.object[name] = None
                 if node.object is None:
                     for sub in trie.children.values():
@@ -250,34 +271,42 @@ class Pass:
                                 pattern, 0
                             ) | _bits(depth(name), len(pattern))
             return
+        visit = self._visit
         for segment, sub in trie.children.items():
             if isinstance(segment, Alias) or segment == "*":
                 known = node.children_ts
-                stale = [(p, st) for p, st in sub.below if st > known]
-                if stale:
-                    self._stale_parent(name, known, stale)
-                for child_name in node.children:
-                    if isinstance(segment, Alias) and not alias_holds(index, child_name, segment):
-                        continue
-                    self._visit(child_name, sub)
+                if sub.below_max > known:
+                    self._stale_parent(name, known, [(p, st) for p, st in sub.below if st > known])
+                if name:
+                    children: Iterable[str] = node.children
+                else:  # the ACS's own roots: nothing to read there
+                    children = [c for c in node.children if c not in SPECIAL_ROOTS]
+                if isinstance(segment, Alias):
+                    for child_name in children:
+                        if alias_holds(index, child_name, segment):
+                            visit(child_name, sub)
+                else:
+                    for child_name in children:
+                        visit(child_name, sub)
                 continue
-            literal = join(name, str(segment))
-            if literal in index.nodes:
-                self._visit(literal, sub)
+            literal = f"{name}.{segment}" if name else str(segment)
+            if literal in nodes:
+                if name or literal not in SPECIAL_ROOTS:
+                    visit(literal, sub)
             else:
                 known = node.children_ts
-                stale = [(p, st) for p, st in sub.below if st > known]
-                if stale:
-                    self._stale_parent(name, known, stale)
+                if sub.below_max > known:
+                    self._stale_parent(name, known, [(p, st) for p, st in sub.below if st > known])
 
     # ------------------------------------------------------------------ attributes
     def _attributes(self) -> None:
         state = self.state
+        nodes = self.index.nodes
         for name, attrs in self._attr_need.items():
-            node = self.index.get(name)
+            node = nodes.get(name)
             if node is None or not name:
                 continue
-            root = name.split(".", 1)[0]
+            root = name.partition(".")[0]
             if root == "VirtualParameters":
                 if depth(name) == 2:
                     for attr in ("value", "writable"):

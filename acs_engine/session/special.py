@@ -211,12 +211,15 @@ def clear(
         True when anything was forgotten.
     """
     removed: list[str] = []
+    relist: list[str] = []
 
     def sweep(name: str) -> bool:
         node = index.nodes[name]
         fresh = False
         for child in list(node.children):
             fresh = sweep(child) or fresh
+        if node.object and not node.special and 0 < node.children_ts < timestamp:
+            relist.append(name)  # its listing is older than the clear: list it again
         if node.special or fresh or timestamp <= node.exist_ts:
             return True
         removed.append(name)
@@ -236,6 +239,11 @@ def clear(
             if key in tree.params:
                 tree.delete(key)
                 changed = True
+    gone = set(removed)
+    for name in relist:
+        if name not in gone:
+            tree.forget_children_ts(name + "." if name else "")
+            changed = True
     return changed
 
 
@@ -259,6 +267,7 @@ def _forget_attributes(tree: DeviceTree, name: str, attrs: dict[str, int]) -> bo
             changed = True
         if changed:
             tree.dirty.add(key)
+            tree.note_change(key)
     return changed
 
 

@@ -41,6 +41,12 @@ class DeviceTree:
         #: Bumped on every change, so views built from the tree (the planner's index) know
         #: when to rebuild.
         self.version = 0
+        #: Paths touched (created or changed in place) since the last structural change, in
+        #: order, so a view can catch up with :meth:`changed_since` instead of rebuilding.
+        self._journal: list[str] = []
+        #: Bumped on every structural change (a delete, a load from the store): a view older
+        #: than that must rebuild.
+        self._epoch = 0
 
     # ------------------------------------------------------------------ reading
     def get(self, path: str) -> Param | None:
@@ -68,9 +74,34 @@ class DeviceTree:
         self._root_children_ts = ts
         self.version += 1
 
+    def mark(self) -> tuple[int, int]:
+        """A bookmark for :meth:`changed_since`: the state of the tree now."""
+        return self._epoch, len(self._journal)
+
+    def changed_since(self, mark: tuple[int, int]) -> list[str] | None:
+        """Paths touched since ``mark`` (in the order first touched, repeats possible), or
+        None when something was deleted or loaded since then (a view must rebuild)."""
+        epoch, position = mark
+        if epoch != self._epoch:
+            return None
+        return self._journal[position:]
+
+    def note_change(self, path: str) -> None:
+        """Record that the node at ``path`` was changed in place by its caller.
+
+        Unlike :meth:`touch` this does not bump :attr:`version`: views see the change the
+        next time the tree changes (as they did when they were rebuilt from scratch).
+        """
+        self._journal.append(path)
+
+    def _structural(self) -> None:
+        self.version += 1
+        self._epoch += 1
+        self._journal = []
+
     def merge_loaded(self, params: dict[str, Param], *, full: bool) -> None:
         """Add nodes read from the store; nodes this session already changed win."""
-        self.version += 1
+        self._structural()
         for path, param in params.items():
             if path in self.dirty or self._is_deleted(path):
                 continue
@@ -85,6 +116,7 @@ class DeviceTree:
     def touch(self, path: str) -> Param:
         """The node at ``path``, created when missing, marked to be written."""
         self.version += 1
+        self._journal.append(path)
         param = self.params.get(path)
         if param is None:
             param = Param(path=path, object=path.endswith(".") or None)
@@ -119,7 +151,7 @@ class DeviceTree:
 
     def delete(self, path: str) -> None:
         """Forget ``path``; an object path (ending '.') takes its whole subtree."""
-        self.version += 1
+        self._structural()
         if path.endswith("."):
             doomed = [p for p in self.params if p.startswith(path)]
             self.deleted = {d for d in self.deleted if not d.startswith(path)}
@@ -152,6 +184,16 @@ class DeviceTree:
         param.object = True
         param.value_ts = max(param.value_ts or 0, ts)
         param.exist_ts = max(param.exist_ts or 0, ts)
+
+    def forget_children_ts(self, obj: str) -> None:
+        """Forget when the children of ``obj`` (ending '.', "" = root) were listed."""
+        if obj == "":
+            self.root_children_ts = 0
+            return
+        param = self.params.get(obj)
+        if param is not None and param.value_ts:
+            param = self.touch(obj)
+            param.value_ts = None
 
     def ensure_object(self, obj: str, ts: int) -> None:
         """Record that the object ``obj`` (ending '.') exists, creating its node when missing."""
