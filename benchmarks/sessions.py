@@ -59,6 +59,10 @@ async def seed(db: Path, count: int, params_per_device: int) -> None:
     store = await Store.open(db)
     now = int(time.time() * 1000)
     try:
+        # Inform-only sessions: no presets (a new database has GenieACS's three seeded ones,
+        # which would send RPCs in every session).
+        for preset in await store.list_presets():
+            await store.delete_preset(preset.id)
         for i in range(count):
             s = serial(i)
             device = DeviceRecord(

@@ -49,7 +49,11 @@ class FaultRecorder:
     raised: dict[str, Fault] = field(default_factory=dict)  # channel -> fault of this session
 
     async def load(self, store: Store) -> None:
-        for fault in await store.list_faults(self.session.device_id, now_ms=self.now):
+        self.add_existing(await store.list_faults(self.session.device_id, now_ms=self.now))
+
+    def add_existing(self, faults: list[Fault]) -> None:
+        """The device's stored (unexpired) faults."""
+        for fault in faults:
             self.existing[fault.channel] = fault
 
     def has(self, channel: str) -> bool:

@@ -165,9 +165,10 @@ class _SessionRun:
     async def prepare(self) -> None:
         store = self.owner.store
         device_id = self.session.device_id
-        await self.faults.load(store)
-        self.tasks = await store.due_tasks(device_id, self.now)
-        self.pending_ops = {op.command_key: op for op in await store.get_operations(device_id)}
+        tasks, faults, operations = await store.device_work(device_id, self.now)
+        self.faults.add_existing(faults)
+        self.tasks = tasks
+        self.pending_ops = {op.command_key: op for op in operations}
         self._expire_operations()
         if not (self.tasks or self.config.presets or self.pending_ops):
             self.presets_done = True

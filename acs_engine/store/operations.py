@@ -126,6 +126,44 @@ class OperationsMixin(StoreBase):
             log.info("device %s: task %s (%s) expired; deleted", device_id, task.id, task.name)
         return due
 
+    async def device_work(
+        self, device_id: str, now_ms: int
+    ) -> tuple[list[Task], list[Fault], list[Operation]]:
+        """What a session of ``device_id`` starts from, in one trip to the database.
+
+        The same as :meth:`due_tasks`, :meth:`list_faults` and :meth:`get_operations` for the
+        device (expired tasks and faults are deleted first), read in one transaction.
+        """
+
+        def work(db: sqlite3.Connection) -> tuple[list[Task], list[Task], list[Any], list[Any]]:
+            with immediate(db):
+                expired = [
+                    r.task_from_row(row)
+                    for row in db.execute(r.DELETE_EXPIRED_TASKS, (device_id, now_ms)).fetchall()
+                ]
+                if expired:
+                    db.executemany(
+                        r.DELETE_FAULT,
+                        [(fault_id(device_id, task_channel(t.id)),) for t in expired],
+                    )
+                due = [
+                    r.task_from_row(row)
+                    for row in db.execute(r.SELECT_DUE_TASKS, (device_id, now_ms)).fetchall()
+                ]
+                db.execute(r.DELETE_EXPIRED_DEVICE_FAULTS, (device_id, now_ms))
+                faults = db.execute(r.SELECT_DEVICE_FAULTS, (device_id,)).fetchall()
+                ops = db.execute(r.SELECT_OPERATIONS, (device_id,)).fetchall()
+                return expired, due, faults, ops
+
+        expired, due, faults, ops = await self._run(work)
+        for task in expired:
+            log.info("device %s: task %s (%s) expired; deleted", device_id, task.id, task.name)
+        return (
+            due,
+            [r.fault_from_row(row) for row in faults],
+            [r.operation_from_row(row) for row in ops],
+        )
+
     # ------------------------------------------------------------------ faults
 
     async def put_fault(self, fault: Fault) -> None:

@@ -271,3 +271,25 @@ async def test_query_collection(devices: Store) -> None:
         await store.query_collection("tasks", limit=-1)
     with pytest.raises(StoreError):
         await store.query_collection("tasks", where_sql="no_such_column = 1")
+
+
+# --------------------------------------------------------------------------- device_work
+
+
+async def test_device_work_reads_tasks_faults_and_operations_at_once(devices: Store) -> None:
+    store = devices
+    due = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp=1_000)
+    await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp=9_000)  # not due yet
+    expired = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp=500, expiry=1_500)
+    await store.put_fault(_fault(DEV, task_channel(expired.id)))
+    await store.put_fault(_fault(DEV, "default"))
+    await store.put_fault(_fault(DEV, "old", expiry=1_999))
+    await store.put_fault(_fault(OTHER, "default"))
+    await store.put_operation(Operation(DEV, "ck1", "Download", 1_000, {"instance": "1"}))
+    tasks, faults, ops = await store.device_work(DEV, 2_000)
+    assert [t.id for t in tasks] == [due.id]
+    assert [f.channel for f in faults] == ["default"]
+    assert [o.command_key for o in ops] == ["ck1"]
+    # the expired task and its fault, and the expired fault, are gone for good
+    assert await store.get_task(expired.id) is None
+    assert await store.get_fault(fault_id(DEV, "old"), now_ms=0) is None
