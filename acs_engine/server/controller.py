@@ -87,7 +87,10 @@ class Engine:
         self.bus = bus or EventBus()
         self.manual = handler if isinstance(handler, RpcQueue) else RpcQueue()
         self._custom_handler = None if handler is None or handler is self.manual else handler
-        self.handler: HandlerChain = HandlerChain(self.manual)
+        #: The chain of policy handlers (manual RPCs, then provisioning or a custom one).
+        self.chain = HandlerChain(self.manual)
+        #: What every new session asks: the chain, or a wrapper of it (the console's step gate).
+        self.handler: Handler = self.chain
         self.provisioning: ProvisioningHandler | None = None
         self.sandbox: Sandbox | None = None
         self.store: Store | None = None
@@ -243,8 +246,10 @@ class Engine:
 
     def _install_handlers(self, store: Store) -> None:
         """The chain every session asks: manual RPCs, then a custom handler or provisioning."""
+        self.chain.handlers = [self.manual]
+        self.provisioning = None
         if self._custom_handler is not None:
-            self.handler.handlers = [self.manual, self._custom_handler]
+            self.chain.handlers = [self.manual, self._custom_handler]
             return
         if not self.config.provisioning:
             return
@@ -257,7 +262,7 @@ class Engine:
         self.provisioning = ProvisioningHandler(
             store, self.sandbox, self.config, self.bus, file_url=self.file_url
         )
-        self.handler.handlers = [self.manual, self.provisioning]
+        self.chain.handlers = [self.manual, self.provisioning]
 
     async def connection_request(
         self, device_id: str, *, wait_for_session: bool = True
