@@ -23,6 +23,7 @@ from acs_engine.bus import (
     SessionStateChanged,
     WireMessage,
 )
+from acs_engine.session.step import StepPending, StepResolved
 
 log = logging.getLogger("fieldacs.app")
 
@@ -35,6 +36,8 @@ BRIDGED_EVENTS: tuple[type, ...] = (
     DeviceUpdated,
     EngineNotice,
     RequestRejected,
+    StepPending,
+    StepResolved,
 )
 
 
@@ -53,6 +56,8 @@ class EngineBridge(QObject):
         deviceUpdated(DeviceUpdated): a device's stored data changed or it was registered.
         engineNotice(EngineNotice): an info, warning or error worth showing a user.
         requestRejected(RequestRejected): the CWMP endpoint refused a request.
+        stepPending(StepPending): step mode holds a session before an RPC.
+        stepResolved(StepResolved): a step-mode hold is over (sent, skipped, ...).
         eventReceived(object): every bridged event, after its typed signal.
     """
 
@@ -63,6 +68,8 @@ class EngineBridge(QObject):
     deviceUpdated = Signal(object)
     engineNotice = Signal(object)
     requestRejected = Signal(object)
+    stepPending = Signal(object)
+    stepResolved = Signal(object)
     eventReceived = Signal(object)
 
     _queued = Signal(object)
@@ -83,6 +90,8 @@ class EngineBridge(QObject):
             DeviceUpdated: self.deviceUpdated,
             EngineNotice: self.engineNotice,
             RequestRejected: self.requestRejected,
+            StepPending: self.stepPending,
+            StepResolved: self.stepResolved,
         }
         self._queued.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
         unsubscribe = bus.subscribe(self._on_bus_event, *BRIDGED_EVENTS)

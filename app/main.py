@@ -244,6 +244,22 @@ async def run_console(
         log.info("FieldACS stopped")
 
 
+def _with_saved_settings(config: EngineConfig, args: argparse.Namespace) -> EngineConfig:
+    """``config`` with the Settings dialog's saved values; options given on the command
+    line (those that differ from their defaults) win."""
+    from app.settings_dialog import saved_config
+
+    parser = build_parser()
+    given = {
+        field for option, fields in (
+            ("db", ("db_path",)), ("cwmp_port", ("cwmp_port",)), ("fs_port", ("fs_port",)),
+            ("host", ("cwmp_host", "fs_host")),
+        )
+        if getattr(args, option) != parser.get_default(option) for field in fields
+    }
+    return saved_config(config, explicit=given)
+
+
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -294,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_NO_DISPLAY
 
     app = bootstrap.create_application([sys.argv[0] if sys.argv else "fieldacs"])
+    config = _with_saved_settings(config, args)
     try:
         return bootstrap.run_on_qasync(
             app, run_console(app, config, exit_after=args.smoke_exit_after)

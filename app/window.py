@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -28,11 +29,15 @@ from acs_engine.bus import (
     SessionEnded,
     SessionStarted,
 )
+from acs_engine.server.controller import Engine
 from app import APP_NAME
 from app.activity import ActivityDescriber, ActivityModel, ActivityView
+from app.admin_docks import AdminDocks
 from app.bridge import EngineBridge
 from app.icons import app_icon
+from app.live.docks import LiveDocks
 from app.overview import OverviewPage
+from app.workspace import DeviceWorkspace
 
 log = logging.getLogger("fieldacs.app")
 
@@ -104,7 +109,11 @@ class MainWindow(QMainWindow):
 
         self.overview = OverviewPage()
         self.overview.urls.urlCopied.connect(self._on_url_copied)
-        self.setCentralWidget(self.overview)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("centralTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.overview, "Overview")
+        self.setCentralWidget(self.tabs)
 
         self.activity_model = ActivityModel(parent=self)
         self.activity_view = ActivityView(self.activity_model)
@@ -131,6 +140,22 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._status_counts)
 
         self._build_actions()
+        # Devices tab, device tabs, toolbar (Ctrl+R connection request, F5 refresh).
+        self.devices = DeviceWorkspace(
+            self, engine, bridge, self.tabs, lambda: self._urls[0] if self._urls else ""
+        )
+        # Live session and Dashboard docks, "Step mode" on the toolbar (Ctrl+4, Ctrl+5).
+        self.live: LiveDocks | None = None
+        if isinstance(engine, Engine):
+            self.live = LiveDocks(self, engine, bridge, self.view_menu, self.devices.toolbar)
+            self.devices.refresh_action.triggered.connect(self.live.refresh)
+            self.devices.sessionChosen.connect(self._open_session)
+        # Presets, Scripts, Faults docks (Ctrl+6/7/8) and File > Settings… (Ctrl+Alt+S).
+        self.admin: AdminDocks | None = None
+        if isinstance(engine, Engine):
+            self.admin = AdminDocks(
+                self, engine, bridge, self.view_menu, self.file_menu, self.devices.selected_device
+            )
         bridge.sessionStarted.connect(self._on_session_started)
         bridge.sessionEnded.connect(self._on_session_ended)
         bridge.deviceUpdated.connect(self._on_device_updated)
@@ -142,7 +167,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ building
     def _build_actions(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        file_menu = self.file_menu = self.menuBar().addMenu("&File")
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -159,7 +184,7 @@ class MainWindow(QMainWindow):
         self.copy_url_action.triggered.connect(self._copy_first_url)
         edit_menu.addAction(self.copy_url_action)
 
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.activity_dock.toggleViewAction())
         clear = QAction("C&lear recent activity", self)
         clear.triggered.connect(self.activity_model.clear)
@@ -178,7 +203,7 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
         if not restored:
-            self.resize(960, 680)
+            self.resize(1280, 800)
         return bool(restored)
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -189,13 +214,25 @@ class MainWindow(QMainWindow):
             self.resizeDocks(
                 [self.activity_dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical
             )
+            if self.live is not None:
+                self.resizeDocks(
+                    [self.live.live_dock], [int(self.width() * 0.55)], Qt.Orientation.Horizontal
+                )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry and dock layout, then announce :attr:`closed`."""
         self.save_layout()
+        if self.live is not None:
+            self.live.shutdown()
+        if self.admin is not None:
+            self.admin.shutdown()
         super().closeEvent(event)
         if event.isAccepted():
             self.closed.emit()
+
+    def _open_session(self, session_id: str) -> None:
+        if self.live is not None:
+            self.live.open_session(self.devices.selected_device(), session_id)
 
     def save_layout(self) -> None:
         """Write the window geometry and dock layout to the settings."""
@@ -207,6 +244,11 @@ class MainWindow(QMainWindow):
     def set_acs_urls(self, urls: list[str]) -> None:
         """Show the URLs a CPE should be given (the engine is listening)."""
         self._urls = list(urls)
+        self.devices.start()  # the engine listens, so its store is open
+        if self.live is not None:
+            self.live.start()
+        if self.admin is not None:
+            self.admin.start()
         self.overview.urls.set_urls(self._urls)
         self.copy_url_action.setEnabled(bool(self._urls))
         fields = self.overview.urls.fields()

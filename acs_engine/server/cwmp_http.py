@@ -155,7 +155,9 @@ class CwmpServer:
         """Stop the watchdog and end every live session (its record and trace are kept)."""
         if self._watchdog is not None:
             self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # RuntimeError: a GUI toolkit may have resumed the task outside the loop while
+            # it was being torn down (seen with pytest-qt); the watchdog is gone either way.
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
                 await self._watchdog
             self._watchdog = None
         for session in list(self.sessions.values()):
@@ -173,18 +175,25 @@ class CwmpServer:
     async def _watch_timeouts(self) -> None:
         while True:
             await asyncio.sleep(0.25)
-            now = time.time()
-            for session in list(self.sessions.values()):
-                if session.linger_until is not None and session.state is State.COMMIT:
-                    if now >= session.linger_until:
-                        await self._finish(session)
-                elif now - session.last_activity > session.timeout and not self._busy(session):
-                    # Only CPE silence counts: a session whose request we are still working
-                    # on (a slow provision, a busy store) is not timed out under it.
-                    log.info("session %s of %s timed out", session.id, session.device_id)
-                    await self._end(
-                        session, "timeout", f"no message from the CPE for {session.timeout:g} s"
-                    )
+            try:
+                await self._expire_sessions()
+            except Exception:  # one bad session must not stop the watchdog
+                log.exception("session watchdog failed; going on")
+
+    async def _expire_sessions(self) -> None:
+        """End sessions whose CPE went silent; commit lingering sessions that are due."""
+        now = time.time()
+        for session in list(self.sessions.values()):
+            if session.linger_until is not None and session.state is State.COMMIT:
+                if now >= session.linger_until:
+                    await self._finish(session)
+            elif now - session.last_activity > session.timeout and not self._busy(session):
+                # Only CPE silence counts: a session whose request we are still working
+                # on (a slow provision, a busy store) is not timed out under it.
+                log.info("session %s of %s timed out", session.id, session.device_id)
+                await self._end(
+                    session, "timeout", f"no message from the CPE for {session.timeout:g} s"
+                )
 
     def _busy(self, session: Session) -> bool:
         lock = self._locks.get(session.id)

@@ -22,3 +22,13 @@ async def wait_until(
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+async def settle() -> None:
+    """End a test whose body never awaited: let timers that fell due run on the loop.
+
+    pytest-qt processes Qt events at teardown, outside the asyncio loop; a qasync timer
+    that is due then (the engine's 0.25 s session watchdog, say) would run its task with no
+    running loop and break the engine's stop. Awaiting here runs it on the loop first.
+    """
+    await asyncio.sleep(0.01)

@@ -14,7 +14,7 @@ from acs_engine.bus import EngineNotice
 from acs_engine.server.controller import Engine
 from app.bridge import EngineBridge
 from app.window import MainWindow
-from tests.gui.aio import wait_until
+from tests.gui.aio import settle, wait_until
 from tests.helpers.engine import RawCpe, inform, running_engine
 
 
@@ -154,3 +154,4 @@ async def test_geometry_and_docks_are_remembered(
     second.show()
     assert (second.width(), second.height()) == (777, 555)
     assert not second.activity_dock.isVisible()
+    await settle()

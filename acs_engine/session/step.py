@@ -1,0 +1,397 @@
+"""Step-through mode: hold a device's session before each RPC the ACS sends.
+
+:class:`StepGate` wraps the engine's handler (the chain of manual RPCs and provisioning).
+For a device in step mode, every time the session asks what to send next the gate takes the
+inner handler's answer, publishes :class:`StepPending` and waits for the technician:
+
+- :meth:`StepGate.send`: send the held RPC as it is.
+- :meth:`StepGate.skip`: drop the held RPC and ask the inner handler again. The inner handler
+  never hears about the drop, so a policy handler that still wants the data (provisioning)
+  may well produce the same RPC again; a manual RPC (an :class:`RpcQueue` entry) is gone.
+- :meth:`StepGate.edit`: send another RPC in its place; its response goes to the inner
+  handler as the answer to the edited request.
+- :meth:`StepGate.insert`: send an ad-hoc RPC (GetParameterValues, SetParameterValues, ...)
+  *before* the held one. Its response is kept in :attr:`StepGate.results` and is *not* given
+  to the inner handler; the held RPC stays held and is offered again.
+
+When the inner handler has nothing more (the session would end), the gate holds too, with
+``rpc=None``: the technician may still insert RPCs; Send or Skip then ends the session.
+
+A CPE waits only so long for the ACS's reply (its session timeout, ``session.timeout``,
+30 s by default) before it gives up on the session. The gate therefore sends the held RPC by
+itself (``action="auto"``) at ``session.last_activity + session.timeout - margin``. Every
+hold ends with :class:`StepResolved`; a session that ends while held (the engine stops)
+resolves its hold with ``action="ended"``.
+
+Install it with :func:`install_step_gate`. The gate lives on the engine's event loop; call its
+methods from that loop's thread (the console's qasync loop is that thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from acs_engine.bus import EventBus
+from acs_engine.cwmp import rpc
+from acs_engine.session.handler import Handler, Outgoing
+
+if TYPE_CHECKING:
+    from acs_engine.server.controller import Engine
+    from acs_engine.session.session import Session
+
+log = logging.getLogger("fieldacs.session.step")
+
+#: Inserted RPCs' (request, response) pairs kept per device.
+RESULTS_KEPT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class StepPending:
+    """A device's session is held before an RPC, waiting for the technician.
+
+    Attributes:
+        session_id: the held session.
+        device_id: its device.
+        rpc: the RPC that would be sent; None when the session would end (nothing more).
+        deadline: when the gate sends it anyway (``time.time()`` seconds), so that the
+            CPE's session does not time out.
+        hold_requests: whether the RPC goes out with ``cwmp:HoldRequests``.
+    """
+
+    session_id: str
+    device_id: str
+    rpc: rpc.Message | None
+    deadline: float
+    hold_requests: bool = False
+
+    @property
+    def ending(self) -> bool:
+        """True when the session ends after this hold (the inner handler has nothing more)."""
+        return self.rpc is None
+
+
+@dataclass(frozen=True, slots=True)
+class StepResolved:
+    """A hold is over.
+
+    Attributes:
+        session_id: the session.
+        device_id: its device.
+        action: "send", "skip", "edit", "insert", "auto" (the deadline came) or "ended"
+            (the session ended while held).
+        rpc: what was sent to the CPE because of it (None: nothing, or the session ends).
+        at: when (``time.time()`` seconds).
+    """
+
+    session_id: str
+    device_id: str
+    action: str
+    rpc: rpc.Message | None
+    at: float
+
+
+class StepError(ValueError):
+    """A step command that cannot be carried out (nothing held, not an ACS request, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    action: str
+    message: rpc.Message | None = None
+
+
+@dataclass(slots=True)
+class _Steps:
+    """What the gate knows about one session in step mode."""
+
+    held: Outgoing | None = None
+    has_held: bool = False  # ``held`` is a real RPC taken from the inner handler
+    inserted: rpc.Message | None = None  # the ad-hoc RPC awaiting its response
+    pending: StepPending | None = None
+    decision: asyncio.Future[_Decision] | None = None
+    sent: list[rpc.Message] = field(default_factory=list)
+
+
+def default_margin(timeout: float) -> float:
+    """Seconds before the CPE's session timeout at which a held RPC is sent anyway."""
+    return max(0.5, min(5.0, timeout * 0.2))
+
+
+class StepGate(Handler):
+    """Holds the sessions of devices in step mode before each outgoing RPC.
+
+    Attributes:
+        inner: the wrapped handler (the engine's chain).
+        results: per device, the (request, response) pairs of RPCs inserted by hand,
+            newest last (at most :data:`RESULTS_KEPT`).
+    """
+
+    def __init__(
+        self,
+        inner: Handler,
+        bus: EventBus,
+        *,
+        margin: Callable[[float], float] | float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Wrap ``inner``; nothing is held until a device is :meth:`enable`-d.
+
+        Args:
+            inner: the handler to ask for RPCs (the engine's HandlerChain).
+            bus: where :class:`StepPending` and :class:`StepResolved` are published.
+            margin: seconds before the session timeout at which a hold is sent anyway;
+                a number, or a function of the session timeout (default
+                :func:`default_margin`).
+            clock: the wall clock (``time.time``), the session's own clock.
+        """
+        self.inner = inner
+        self.bus = bus
+        self._margin = margin
+        self._clock = clock
+        self._enabled: set[str] = set()
+        self._steps: dict[str, _Steps] = {}  # session id -> its step state
+        self._session_of: dict[str, str] = {}  # device id -> session id in step state
+        self.results: dict[str, deque[tuple[rpc.Message, rpc.Message]]] = {}
+
+    # ------------------------------------------------------------------ step mode on/off
+    def enable(self, device_id: str) -> None:
+        """Hold ``device_id``'s sessions before each RPC, from its next RPC on."""
+        self._enabled.add(device_id)
+
+    def disable(self, device_id: str) -> None:
+        """Stop holding ``device_id``; an RPC held right now is sent."""
+        self._enabled.discard(device_id)
+        steps = self._held_steps(device_id)
+        if steps is not None:
+            self._decide(steps, _Decision("send"))
+
+    def set_enabled(self, device_id: str, enabled: bool) -> None:
+        """:meth:`enable` or :meth:`disable` ``device_id``."""
+        if enabled:
+            self.enable(device_id)
+        else:
+            self.disable(device_id)
+
+    def is_enabled(self, device_id: str) -> bool:
+        """Whether ``device_id`` is in step mode."""
+        return device_id in self._enabled
+
+    @property
+    def enabled_devices(self) -> frozenset[str]:
+        """The devices in step mode."""
+        return frozenset(self._enabled)
+
+    def pending(self, device_id: str) -> StepPending | None:
+        """The hold ``device_id``'s session waits in, or None."""
+        steps = self._held_steps(device_id)
+        return steps.pending if steps is not None else None
+
+    # ------------------------------------------------------------------ decisions
+    def send(self, device_id: str) -> None:
+        """Send the held RPC (or end the session when nothing more is held)."""
+        self._decide(self._require(device_id), _Decision("send"))
+
+    def skip(self, device_id: str) -> None:
+        """Drop the held RPC and ask the inner handler again (ends the session at the end)."""
+        self._decide(self._require(device_id), _Decision("skip"))
+
+    def edit(self, device_id: str, message: rpc.Message) -> None:
+        """Send ``message`` instead of the held RPC.
+
+        Raises:
+            StepError: nothing is held, the session is about to end (insert instead), or
+                ``message`` is not an RPC an ACS sends.
+        """
+        steps = self._require(device_id)
+        _check_request(message)
+        if steps.pending is not None and steps.pending.ending:
+            raise StepError("the session is about to end: insert an RPC instead of editing")
+        self._decide(steps, _Decision("edit", message))
+
+    def insert(self, device_id: str, message: rpc.Message) -> None:
+        """Send ``message`` first; the held RPC stays held and is offered again after it.
+
+        The response is kept in :attr:`results`, not given to the inner handler.
+
+        Raises:
+            StepError: nothing is held, or ``message`` is not an RPC an ACS sends.
+        """
+        steps = self._require(device_id)
+        _check_request(message)
+        self._decide(steps, _Decision("insert", message))
+
+    def _held_steps(self, device_id: str) -> _Steps | None:
+        session_id = self._session_of.get(device_id)
+        steps = self._steps.get(session_id) if session_id else None
+        if steps is None or steps.decision is None or steps.decision.done():
+            return None
+        return steps
+
+    def _require(self, device_id: str) -> _Steps:
+        steps = self._held_steps(device_id)
+        if steps is None:
+            raise StepError(f"no session of {device_id} is held")
+        return steps
+
+    @staticmethod
+    def _decide(steps: _Steps, decision: _Decision) -> None:
+        if steps.decision is not None and not steps.decision.done():
+            steps.decision.set_result(decision)
+
+    # ------------------------------------------------------------------ the hook
+    async def on_inform(self, session: Session) -> None:
+        await self.inner.on_inform(session)
+
+    async def on_cpe_request(self, session: Session, request: rpc.Message) -> None:
+        await self.inner.on_cpe_request(session, request)
+
+    async def on_response(
+        self, session: Session, request: rpc.Message, response: rpc.Message
+    ) -> None:
+        steps = self._steps.get(session.id)
+        if steps is not None and steps.inserted is not None:
+            steps.inserted = None
+            kept = self.results.setdefault(session.device_id, deque(maxlen=RESULTS_KEPT))
+            kept.append((request, response))
+            return
+        await self.inner.on_response(session, request, response)
+
+    async def on_end(self, session: Session, outcome: str) -> None:
+        steps = self._steps.pop(session.id, None)
+        if self._session_of.get(session.device_id) == session.id:
+            del self._session_of[session.device_id]
+        if steps is not None:
+            self._decide(steps, _Decision("ended"))
+        await self.inner.on_end(session, outcome)
+
+    async def next_rpc(self, session: Session) -> Outgoing | None:
+        steps = self._steps.get(session.id)
+        if session.device_id not in self._enabled:
+            if steps is not None and steps.has_held:
+                # Step mode was switched off after an insert: the held RPC still goes out.
+                return self._take_held(steps)
+            return await self.inner.next_rpc(session)
+        if steps is None:
+            steps = self._steps[session.id] = _Steps()
+            self._session_of[session.device_id] = session.id
+        while True:
+            if not steps.has_held:
+                steps.held = await self.inner.next_rpc(session)
+                steps.has_held = steps.held is not None
+            if session.finished:
+                return None
+            decision = await self._hold(session, steps)
+            if decision.action == "ended":  # the session ended while held
+                self._take_held(steps)
+                self._resolved(session, "ended", None)
+                return None
+            if decision.action in ("send", "auto"):
+                outgoing = self._take_held(steps)
+                self._resolved(session, decision.action, outgoing)
+                return outgoing
+            if decision.action == "edit" and decision.message is not None:
+                hold_requests = steps.held.hold_requests if steps.held is not None else False
+                self._take_held(steps)
+                outgoing = Outgoing(decision.message, hold_requests)
+                self._resolved(session, "edit", outgoing)
+                return outgoing
+            if decision.action == "insert" and decision.message is not None:
+                steps.inserted = decision.message
+                outgoing = Outgoing(decision.message)
+                self._resolved(session, "insert", outgoing)
+                return outgoing
+            # skip: forget the held RPC; the session ends when there was none.
+            ending = not steps.has_held
+            self._take_held(steps)
+            self._resolved(session, "skip", None)
+            if ending:
+                return None
+
+    @staticmethod
+    def _take_held(steps: _Steps) -> Outgoing | None:
+        outgoing = steps.held if steps.has_held else None
+        steps.held = None
+        steps.has_held = False
+        return outgoing
+
+    def margin_for(self, timeout: float) -> float:
+        """Seconds before a session's timeout at which its hold is sent anyway."""
+        if self._margin is None:
+            return default_margin(timeout)
+        if callable(self._margin):
+            return float(self._margin(timeout))
+        return float(self._margin)
+
+    async def _hold(self, session: Session, steps: _Steps) -> _Decision:
+        held = steps.held if steps.has_held else None
+        deadline = session.last_activity + session.timeout - self.margin_for(session.timeout)
+        pending = StepPending(
+            session.id,
+            session.device_id,
+            held.message if held is not None else None,
+            deadline,
+            held.hold_requests if held is not None else False,
+        )
+        future: asyncio.Future[_Decision] = asyncio.get_running_loop().create_future()
+        steps.pending = pending
+        steps.decision = future
+        self.bus.publish(pending)
+        try:
+            return await asyncio.wait_for(future, max(0.0, deadline - self._clock()))
+        except TimeoutError:
+            log.info(
+                "session %s: step hold reached its deadline; sending %s",
+                session.id, held.message.METHOD if held else "the end of the session",
+            )
+            return _Decision("auto")
+        finally:
+            steps.pending = None
+            steps.decision = None
+
+    def _resolved(self, session: Session, action: str, outgoing: Outgoing | None) -> None:
+        self.bus.publish(
+            StepResolved(
+                session.id,
+                session.device_id,
+                action,
+                outgoing.message if outgoing is not None else None,
+                self._clock(),
+            )
+        )
+
+
+def _check_request(message: rpc.Message) -> None:
+    if not isinstance(message, rpc.Message) or not type(message).ACS_REQUEST:
+        name = getattr(message, "METHOD", type(message).__name__)
+        raise StepError(f"{name} is not an RPC the ACS can send")
+
+
+def install_step_gate(engine: Engine, **options: Any) -> StepGate:
+    """Wrap ``engine.handler`` in a :class:`StepGate` (once) and return the gate.
+
+    Call it before or after :meth:`Engine.start`: the CWMP server's handler is replaced too,
+    so every *new* session goes through the gate (sessions already running keep theirs).
+    Calling it again returns the installed gate.
+
+    Args:
+        engine: the engine.
+        **options: keyword arguments for :class:`StepGate` (``margin``, ``clock``).
+
+    Returns:
+        The gate: enable devices on it and answer its holds.
+    """
+    current: Handler = engine.handler
+    if isinstance(current, StepGate):
+        return current
+    gate = StepGate(current, engine.bus, **options)
+    # Engine.handler is annotated as the HandlerChain it builds; the gate is a Handler.
+    cast(Any, engine).handler = gate
+    if engine.cwmp is not None:
+        engine.cwmp.handler = gate
+    return gate

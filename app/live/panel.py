@@ -1,0 +1,484 @@
+"""The live session panel: pick a device and one of its sessions, watch it unfold.
+
+Top to bottom: the device and session pickers (live sessions and the device's stored ones,
+newest first) with "Follow new sessions" and "Step mode"; the state machine; the step-mode
+bar; the timeline of HTTP messages above the SOAP viewer of the selected one.
+
+Live data comes from :class:`~app.bridge.EngineBridge` signals and is kept in a bounded
+:class:`~app.live.cache.LiveSessions`; stored sessions are read with the store's async
+``list_sessions`` / ``load_trace`` in tasks on the running loop (the GUI never waits on them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from acs_engine.bus import SessionEnded, SessionStarted, SessionStateChanged, WireMessage
+from acs_engine.server.controller import Engine
+from acs_engine.session.step import StepGate, StepPending, StepResolved
+from acs_engine.store.model import SessionRecord
+from app.bridge import EngineBridge
+from app.live.cache import LiveSession, LiveSessions
+from app.live.machine_view import StateMachineView
+from app.live.soap import SoapViewer
+from app.live.step_bar import StepBar
+from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label, time_label
+
+log = logging.getLogger("fieldacs.app.live")
+
+#: Stored sessions listed per device.
+STORED_SESSIONS = 50
+#: Devices offered in the device picker from the store.
+LISTED_DEVICES = 500
+
+
+def session_label(
+    started: float, events: tuple[str, ...], outcome: str, rpc_count: int | None = None
+) -> str:
+    """A session picker line: ``"● 14:03:07 live — 0 BOOTSTRAP"``, ``"14:03:07 ok · 3 RPCs"``."""
+    when = time_label(started)[:8]
+    what = ", ".join(events)
+    if not outcome:
+        return f"● {when} live" + (f" — {what}" if what else "")
+    text = f"{when} {outcome}"
+    if rpc_count is not None:
+        text += f" · {rpc_count} RPC{'s' if rpc_count != 1 else ''}"
+    return text + (f" — {what}" if what else "")
+
+
+class SessionPanel(QWidget):
+    """The live session view with step mode.
+
+    Signals:
+        sessionShown(str): the session shown changed (its id, "" for none).
+        traceLoaded(str): a stored session's trace finished loading (its id).
+    """
+
+    sessionShown = Signal(str)
+    traceLoaded = Signal(str)
+
+    def __init__(
+        self, engine: Engine, bridge: EngineBridge, gate: StepGate,
+        parent: QWidget | None = None,
+    ) -> None:
+        """Build the panel and follow ``bridge``'s events.
+
+        Args:
+            engine: the engine (its store lists and loads stored sessions).
+            bridge: the engine's events as signals.
+            gate: the step gate installed on the engine.
+            parent: the owner.
+        """
+        super().__init__(parent)
+        self.setObjectName("sessionPanel")
+        self._engine = engine
+        self._gate = gate
+        self.live = LiveSessions()
+        self._device_id = ""
+        self._session_id = ""
+        self._stored: dict[str, SessionRecord] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._generation = 0
+        self._filling = False
+
+        self.device_combo = QComboBox()
+        self.device_combo.setObjectName("deviceCombo")
+        self.device_combo.setMinimumContentsLength(14)
+        self.device_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.device_combo.setPlaceholderText("No device yet")
+        self.device_combo.setAccessibleName("Device")
+        self.session_combo = QComboBox()
+        self.session_combo.setObjectName("sessionCombo")
+        self.session_combo.setMinimumContentsLength(14)
+        self.session_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.session_combo.setPlaceholderText("No session")
+        self.session_combo.setAccessibleName("Session")
+        self.follow_box = QCheckBox("Follow")
+        self.follow_box.setChecked(True)
+        self.follow_box.setToolTip("Follow new sessions: show each one as soon as a CPE informs")
+        self.step_action = QAction("Step mode", self)
+        self.step_action.setCheckable(True)
+        self.step_action.setEnabled(False)
+        self.step_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.step_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.step_action.setToolTip(
+            "Hold this device's sessions before each RPC: send, skip, edit or insert (Ctrl+T)"
+        )
+        self.step_action.toggled.connect(self._on_step_toggled)
+        step_button = QToolButton()
+        step_button.setObjectName("stepModeButton")
+        step_button.setDefaultAction(self.step_action)
+        step_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # No F5 of its own: the window's Refresh (F5) calls refresh() too.
+        self.refresh_action = QAction("Reload", self)
+        self.refresh_action.setToolTip("Reload devices and stored sessions (F5)")
+        self.refresh_action.triggered.connect(self.refresh)
+        self.addAction(self.step_action)
+        refresh_button = QToolButton()
+        refresh_button.setDefaultAction(self.refresh_action)
+
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(QLabel("Device"))
+        header.addWidget(self.device_combo, 2)
+        header.addSpacing(8)
+        header.addWidget(QLabel("Session"))
+        header.addWidget(self.session_combo, 2)
+        header.addSpacing(8)
+        header.addWidget(self.follow_box)
+        header.addWidget(step_button)
+        header.addWidget(refresh_button)
+
+        self.machine = StateMachineView()
+        self.step_bar = StepBar(gate)
+        self.timeline = TimelineModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("timelineView")
+        self.table.setModel(self.timeline)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        head = self.table.horizontalHeader()
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(COL_RPC, QHeaderView.ResizeMode.Stretch)
+        self.table.setAccessibleName("Session timeline")
+        self.soap = SoapViewer()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("liveSplitter")
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.soap)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        self.splitter = splitter
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.setSpacing(6)
+        layout.addLayout(header)
+        layout.addWidget(self.machine)
+        layout.addWidget(self.step_bar)
+        layout.addWidget(splitter, 1)
+
+        self.device_combo.currentIndexChanged.connect(self._on_device_picked)
+        self.session_combo.currentIndexChanged.connect(self._on_session_picked)
+        self.table.selectionModel().currentRowChanged.connect(self._on_row)
+        bridge.wireMessage.connect(self._on_wire)
+        bridge.sessionStarted.connect(self._on_started)
+        bridge.sessionStateChanged.connect(self._on_state)
+        bridge.sessionEnded.connect(self._on_ended)
+        bridge.stepPending.connect(self._on_step_event)
+        bridge.stepResolved.connect(self._on_step_event)
+
+    # ------------------------------------------------------------------ public
+    @property
+    def device_id(self) -> str:
+        """The device shown ("" for none)."""
+        return self._device_id
+
+    @property
+    def session_id(self) -> str:
+        """The session shown ("" for none)."""
+        return self._session_id
+
+    @property
+    def gate(self) -> StepGate:
+        """The step gate the panel drives."""
+        return self._gate
+
+    def show_device(self, device_id: str, session_id: str = "") -> None:
+        """Show ``device_id``: ``session_id`` (live or stored), else its newest session."""
+        index = self.device_combo.findData(device_id)
+        if index < 0:
+            self.device_combo.addItem(device_id, device_id)
+            index = self.device_combo.count() - 1
+        if index == self.device_combo.currentIndex():
+            self._set_device(device_id)
+        else:
+            self.device_combo.setCurrentIndex(index)
+        if session_id:
+            self.show_session(session_id)
+
+    def show_session(self, session_id: str) -> None:
+        """Show ``session_id`` of the current device (live or stored)."""
+        index = self.session_combo.findData(session_id)
+        if index >= 0 and index != self.session_combo.currentIndex():
+            self.session_combo.setCurrentIndex(index)
+        else:
+            self._set_session(session_id)
+
+    def refresh(self) -> None:
+        """Reload the device list and the current device's stored sessions."""
+        self._spawn(self._load_devices())
+        if self._device_id:
+            self._spawn(self._load_sessions(self._device_id, keep=self._session_id))
+
+    def pending_tasks(self) -> int:
+        """Store reads still running (tests wait for 0)."""
+        return len(self._tasks)
+
+    def shutdown(self) -> None:
+        """Cancel the store reads in flight."""
+        for task in list(self._tasks):
+            task.cancel()
+
+    # ------------------------------------------------------------------ tasks
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(coro)
+        except RuntimeError:  # no loop is running (yet): nothing can be read now
+            coro.close()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("reading the store failed: %s", task.exception())
+
+    async def _load_devices(self) -> None:
+        store = self._engine.store
+        if store is None:
+            return
+        devices = await store.list_devices(limit=LISTED_DEVICES)
+        for device in devices:
+            if self.device_combo.findData(device.id) < 0:
+                self.device_combo.addItem(device.id, device.id)
+
+    async def _load_sessions(self, device_id: str, keep: str = "") -> None:
+        store = self._engine.store
+        if store is None:
+            return
+        generation = self._generation
+        records = await store.list_sessions(device_id, limit=STORED_SESSIONS)
+        if device_id != self._device_id or generation != self._generation:
+            return
+        self._stored = {r.id: r for r in records}
+        self._fill_sessions(keep or self._session_id)
+        record = self._stored.get(self._session_id)
+        if record is not None and self.live.get(record.id) is None:
+            self._show_stored_state(record)
+
+    async def _load_trace(self, session_id: str) -> None:
+        store = self._engine.store
+        if store is None:
+            return
+        entries = await store.load_trace(session_id)
+        if session_id != self._session_id or self.live.get(session_id) is not None:
+            return
+        self.timeline.show(session_id, [Exchange.from_trace(e) for e in entries])
+        self._select_row(0)
+        self.traceLoaded.emit(session_id)
+
+    # ------------------------------------------------------------------ pickers
+    def _fill_sessions(self, keep: str) -> None:
+        """Rebuild the session picker: live and stored sessions, newest first."""
+        rows: dict[str, tuple[float, str]] = {}
+        for record in self._stored.values():
+            rows[record.id] = (
+                record.started / 1000.0,
+                session_label(record.started / 1000.0, record.events, record.outcome or "?",
+                              record.rpc_count),
+            )
+        for live in self.live.of_device(self._device_id):
+            rows[live.session_id] = (
+                live.started, session_label(live.started, live.events, live.outcome)
+            )
+        if self._session_id and self._session_id not in rows and self._device_id:
+            # Chosen elsewhere (a device tab) but older than the stored sessions listed.
+            rows[self._session_id] = (0.0, f"{self._session_id} (stored)")
+        ordered = sorted(rows.items(), key=lambda item: item[1][0], reverse=True)
+        self._filling = True
+        try:
+            self.session_combo.clear()
+            for session_id, (_, label) in ordered:
+                self.session_combo.addItem(label, session_id)
+        finally:
+            self._filling = False
+        if not ordered:
+            self._set_session("")
+            return
+        index = self.session_combo.findData(keep) if keep else -1
+        self.session_combo.setCurrentIndex(max(index, 0))
+        self._set_session(str(self.session_combo.currentData()))
+
+    def _on_device_picked(self, index: int) -> None:
+        data = self.device_combo.itemData(index) if index >= 0 else None
+        self._set_device(str(data) if data else "")
+
+    def _set_device(self, device_id: str) -> None:
+        changed = device_id != self._device_id
+        self._device_id = device_id
+        self._generation += 1
+        if changed:
+            self._stored = {}
+            self._session_id = ""
+        self.step_action.setEnabled(bool(device_id))
+        self.step_action.blockSignals(True)
+        self.step_action.setChecked(bool(device_id) and self._gate.is_enabled(device_id))
+        self.step_action.blockSignals(False)
+        self._fill_sessions(self._session_id)
+        if device_id:
+            self._spawn(self._load_sessions(device_id))
+        self._update_step_bar()
+
+    def _on_session_picked(self, index: int) -> None:
+        if self._filling:
+            return
+        data = self.session_combo.itemData(index) if index >= 0 else None
+        self._set_session(str(data) if data else "")
+
+    def _set_session(self, session_id: str) -> None:
+        if session_id == self._session_id and self.timeline.session_id == (session_id or None):
+            return
+        self._session_id = session_id
+        self.soap.clear()
+        live = self.live.get(session_id) if session_id else None
+        if live is not None:
+            self.timeline.show(session_id, list(live.exchanges))
+            self._show_state(live)
+            self._select_row(self.timeline.rowCount() - 1)
+        elif session_id:
+            record = self._stored.get(session_id)
+            self.timeline.show(session_id)
+            if record is not None:
+                self._show_stored_state(record)
+            else:
+                self.machine.reset()
+            self._spawn(self._load_trace(session_id))
+        else:
+            self.timeline.clear()
+            self.machine.reset()
+        self.sessionShown.emit(session_id)
+
+    def _show_stored_state(self, record: SessionRecord) -> None:
+        final = "END" if record.outcome == "ok" else "FAULTED"
+        self.machine.set_state(final, reason=f"stored session: {record.outcome or 'unknown'}")
+
+    def _show_state(self, live: LiveSession) -> None:
+        if live.state:
+            self.machine.set_state(live.state, reason=live.reason)
+        else:
+            self.machine.set_state("INIT")
+
+    # ------------------------------------------------------------------ timeline rows
+    def _select_row(self, row: int) -> None:
+        if 0 <= row < self.timeline.rowCount():
+            index = self.timeline.index(row, 0)
+            self.table.selectionModel().setCurrentIndex(
+                index,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            self.table.scrollTo(index)
+
+    def _on_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            self.soap.clear()
+            return
+        exchange = self.timeline.exchange(current.row())
+        parts = [f"<b>{exchange.direction_label()}</b>", exchange.rpc_label()]
+        if exchange.cwmp_id:
+            parts.append(f"cwmp:ID {exchange.cwmp_id}")
+        if exchange.status_label():
+            parts.append(exchange.status_label())
+        parts.append(size_label(len(exchange.body)))
+        if exchange.round_trip_ms is not None:
+            parts.append(f"{exchange.round_trip_ms:,.0f} ms")
+        self.soap.set_body(exchange.body, " · ".join(parts))
+
+    # ------------------------------------------------------------------ live events
+    def _following_tail(self) -> bool:
+        current = self.table.selectionModel().currentIndex()
+        return not current.isValid() or current.row() >= self.timeline.rowCount() - 1
+
+    def _on_wire(self, message: WireMessage) -> None:
+        exchange = self.live.on_wire(message)
+        if exchange is None or message.session_id != self._session_id:
+            if message.rpc == "Inform" and self.follow_box.isChecked():
+                self._follow(message.device_id, message.session_id)
+            return
+        tail = self._following_tail()
+        if self.timeline.append(exchange) and tail:
+            self._select_row(self.timeline.rowCount() - 1)
+
+    def _follow(self, device_id: str, session_id: str) -> None:
+        if device_id != self._device_id:
+            self.show_device(device_id)
+        self._fill_sessions(session_id)
+
+    def _on_started(self, event: SessionStarted) -> None:
+        self.live.on_started(event)
+        if event.device_id == self._device_id:
+            self._relabel(event.session_id)
+        if self.device_combo.findData(event.device_id) < 0:
+            self.device_combo.addItem(event.device_id, event.device_id)
+
+    def _on_state(self, event: SessionStateChanged) -> None:
+        self.live.on_state(event)
+        if event.session_id == self._session_id:
+            self.machine.apply(event)
+
+    def _on_ended(self, event: SessionEnded) -> None:
+        self.live.on_ended(event)
+        if event.device_id == self._device_id:
+            self._relabel(event.session_id)
+        self._update_step_bar()
+
+    def _relabel(self, session_id: str) -> None:
+        live = self.live.get(session_id)
+        index = self.session_combo.findData(session_id)
+        if live is None:
+            return
+        label = session_label(live.started, live.events, live.outcome)
+        if index >= 0:
+            self.session_combo.setItemText(index, label)
+        else:
+            self._fill_sessions(self._session_id)
+
+    # ------------------------------------------------------------------ step mode
+    def _on_step_toggled(self, on: bool) -> None:
+        if self._device_id:
+            self._gate.set_enabled(self._device_id, on)
+        self._update_step_bar()
+
+    def _on_step_event(self, event: StepPending | StepResolved) -> None:
+        if event.device_id == self._device_id:
+            self._update_step_bar()
+            if isinstance(event, StepPending) and event.session_id != self._session_id:
+                self.show_session(event.session_id)
+
+    def _update_step_bar(self) -> None:
+        root = "Device."
+        sessions = self.live.of_device(self._device_id) if self._device_id else []
+        if sessions:
+            root = sessions[0].root
+        self.step_bar.set_device(self._device_id, root)

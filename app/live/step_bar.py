@@ -1,0 +1,222 @@
+"""The step-mode bar: the RPC a device's session is held before, and what to do with it.
+
+Shown while the selected device is in step mode. It reads holds from the
+:class:`~acs_engine.session.step.StepGate` (told by the bridge's ``stepPending`` /
+``stepResolved`` signals) and offers Send, Skip, Edit…, Insert GPV… and Insert SPV…, with a
+countdown to the moment the gate sends the RPC by itself so the CPE's session lives on.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from acs_engine.cwmp import rpc
+from acs_engine.session.step import StepError, StepGate, StepPending
+from app.live.dialogs import InsertGpvDialog, InsertSpvDialog, RpcEditorDialog
+
+_STYLE = """
+QFrame#stepBar { background: #fffbeb; border: 1px solid #f59e0b; border-radius: 6px; }
+QFrame#stepBar QLabel { color: #1f2937; }
+QLabel#stepCountdown { font-weight: 600; }
+QLabel#stepError { color: #b91c1c; }
+"""
+
+
+def describe_rpc(message: rpc.Message | None) -> str:
+    """A short description of a held RPC: ``"GetParameterValues (3 names)"``."""
+    if message is None:
+        return "end of session (nothing more to send)"
+    detail = ""
+    if isinstance(message, rpc.GetParameterValues):
+        detail = f"{len(message.names)} name{'s' if len(message.names) != 1 else ''}"
+        if len(message.names) == 1:
+            detail = message.names[0]
+    elif isinstance(message, rpc.SetParameterValues):
+        count = len(message.parameters)
+        detail = f"{count} value{'s' if count != 1 else ''}"
+    elif isinstance(message, rpc.GetParameterNames):
+        detail = message.parameter_path or "(root)"
+    return f"{message.METHOD} ({detail})" if detail else message.METHOD
+
+
+class StepBar(QFrame):
+    """Controls of one device's step mode.
+
+    Signals:
+        actionTaken(str): "send", "skip", "edit" or "insert" was asked of the gate.
+        failed(str): a step command failed (the hold had ended), with the reason.
+    """
+
+    actionTaken = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, gate: StepGate, parent: QWidget | None = None) -> None:
+        """Controls for ``gate``; :meth:`set_device` picks the device."""
+        super().__init__(parent)
+        self.setObjectName("stepBar")
+        self.setStyleSheet(_STYLE)
+        self._gate = gate
+        self._device_id = ""
+        self._pending: StepPending | None = None
+        self._root = "Device."
+
+        self.title = QLabel()
+        self.title.setObjectName("stepTitle")
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.countdown = QLabel()
+        self.countdown.setObjectName("stepCountdown")
+        self.error = QLabel()
+        self.error.setObjectName("stepError")
+        self.send_button = QPushButton("Send")
+        self.send_button.setToolTip("Send the held RPC to the CPE (Ctrl+Return)")
+        self.send_button.setShortcut("Ctrl+Return")
+        self.skip_button = QPushButton("Skip")
+        self.skip_button.setToolTip("Drop the held RPC and take the next one")
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.setToolTip("Change the held RPC before sending it")
+        self.gpv_button = QPushButton("Insert GPV…")
+        self.gpv_button.setToolTip("Send a GetParameterValues first; the held RPC stays held")
+        self.spv_button = QPushButton("Insert SPV…")
+        self.spv_button.setToolTip("Send a SetParameterValues first; the held RPC stays held")
+        self.send_button.setDefault(True)
+        self._buttons = (
+            self.send_button, self.skip_button, self.edit_button, self.gpv_button, self.spv_button
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.title, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(self.countdown)
+        for button in self._buttons:
+            layout.addWidget(button)
+        self.send_button.clicked.connect(self.send)
+        self.skip_button.clicked.connect(self.skip)
+        self.edit_button.clicked.connect(self.open_edit)
+        self.gpv_button.clicked.connect(self.open_insert_gpv)
+        self.spv_button.clicked.connect(self.open_insert_spv)
+        self._timer = QTimer(self)
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self._tick)
+        self.dialog: RpcEditorDialog | InsertGpvDialog | InsertSpvDialog | None = None
+        self.refresh()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def device_id(self) -> str:
+        """The device whose holds are shown."""
+        return self._device_id
+
+    @property
+    def pending(self) -> StepPending | None:
+        """The hold shown, or None."""
+        return self._pending
+
+    def set_device(self, device_id: str, root: str = "Device.") -> None:
+        """Show ``device_id``'s holds; ``root`` ("Device." or "InternetGatewayDevice.")
+        prefills the GetParameterValues form."""
+        self._device_id = device_id
+        self._root = root
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the gate: whether the device is in step mode and what is held."""
+        enabled = bool(self._device_id) and self._gate.is_enabled(self._device_id)
+        self._pending = self._gate.pending(self._device_id) if self._device_id else None
+        self.setVisible(enabled or self._pending is not None)
+        held = self._pending
+        for button in self._buttons:
+            button.setEnabled(held is not None)
+        self.edit_button.setEnabled(held is not None and not held.ending)
+        if held is None:
+            self.title.setText("<b>Step mode</b> — the session will stop before the next RPC")
+            self.countdown.setText("")
+            self._timer.stop()
+        else:
+            self.title.setText(f"<b>Held:</b> {describe_rpc(held.rpc)}")
+            self.send_button.setText("End session" if held.ending else "Send")
+            self._timer.start()
+            self._tick()
+
+    def remaining(self) -> float:
+        """Seconds until the gate sends the held RPC by itself (0 when nothing is held)."""
+        if self._pending is None:
+            return 0.0
+        return max(0.0, self._pending.deadline - time.time())
+
+    def _tick(self) -> None:
+        if self._pending is None:
+            return
+        seconds = self.remaining()
+        self.countdown.setText(f"auto-send in {seconds:.0f} s")
+        colour = "#b91c1c" if seconds < 5 else "#1f2937"
+        self.countdown.setStyleSheet(f"color: {colour};")
+
+    # ------------------------------------------------------------------ actions
+    def _do(self, action: str, message: rpc.Message | None = None) -> bool:
+        self.error.setText("")
+        try:
+            if action == "send":
+                self._gate.send(self._device_id)
+            elif action == "skip":
+                self._gate.skip(self._device_id)
+            elif action == "edit" and message is not None:
+                self._gate.edit(self._device_id, message)
+            elif action == "insert" and message is not None:
+                self._gate.insert(self._device_id, message)
+        except StepError as exc:
+            self.error.setText(str(exc))
+            self.failed.emit(str(exc))
+            self.refresh()
+            return False
+        self.actionTaken.emit(action)
+        return True
+
+    def send(self) -> bool:
+        """Send the held RPC."""
+        return self._do("send")
+
+    def skip(self) -> bool:
+        """Skip the held RPC."""
+        return self._do("skip")
+
+    def edit(self, message: rpc.Message) -> bool:
+        """Send ``message`` instead of the held RPC."""
+        return self._do("edit", message)
+
+    def insert(self, message: rpc.Message) -> bool:
+        """Send ``message`` before the held RPC."""
+        return self._do("insert", message)
+
+    def _open(self, dialog: RpcEditorDialog | InsertGpvDialog | InsertSpvDialog, action: str) -> None:
+        if self.dialog is not None:
+            self.dialog.close()
+        self.dialog = dialog
+        if action == "edit":
+            dialog.rpcAccepted.connect(self.edit)
+        else:
+            dialog.rpcAccepted.connect(self.insert)
+        dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
+        dialog.open()
+
+    def _forget_dialog(self, dialog: QWidget) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+
+    def open_edit(self) -> None:
+        """Open the XML editor on the held RPC."""
+        held = self._pending
+        if held is None or held.rpc is None:
+            return
+        self._open(RpcEditorDialog(held.rpc, parent=self.window()), "edit")
+
+    def open_insert_gpv(self) -> None:
+        """Open the GetParameterValues form."""
+        names = (f"{self._root}DeviceInfo.",)
+        self._open(InsertGpvDialog(names, parent=self.window()), "insert")
+
+    def open_insert_spv(self) -> None:
+        """Open the SetParameterValues form."""
+        self._open(InsertSpvDialog(parent=self.window()), "insert")

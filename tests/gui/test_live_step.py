@@ -1,0 +1,147 @@
+"""Step mode end to end: the panel's toggle and step bar against a real engine and CPE."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from acs_engine.cwmp import rpc
+from acs_engine.server.controller import Engine
+from acs_engine.session.step import StepResolved, install_step_gate
+from app.bridge import EngineBridge
+from app.live.dialogs import RpcEditorDialog
+from app.live.panel import SessionPanel
+from app.live.step_bar import describe_rpc
+from tests.gui.aio import wait_until
+from tests.helpers.engine import RawCpe, inform, running_engine
+
+DEVICE = "F1E1D0-TestGW-SN0001"
+GPV = rpc.GetParameterValues(names=("Device.DeviceInfo.SoftwareVersion",))
+
+
+def answer(request: rpc.Message) -> rpc.Message:
+    if isinstance(request, rpc.GetParameterValues):
+        return rpc.GetParameterValuesResponse(
+            parameters=tuple(rpc.ParameterValue(n, "1.0.0", "xsd:string") for n in request.names)
+        )
+    return rpc.SetParameterValuesResponse(status=0)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    async with running_engine(tmp_path) as engine:
+        yield engine
+
+
+def make_panel(engine: Engine, qtbot) -> tuple[SessionPanel, list[StepResolved]]:
+    bridge = EngineBridge(engine.bus)
+    panel = SessionPanel(engine, bridge, install_step_gate(engine))
+    bridge.setParent(panel)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 700)
+    panel.show()
+    resolved: list[StepResolved] = []
+    bridge.stepResolved.connect(resolved.append)
+    return panel, resolved
+
+
+async def test_step_mode_send_insert_edit_and_end(engine: Engine, qtbot) -> None:
+    panel, resolved = make_panel(engine, qtbot)
+    bar = panel.step_bar
+    assert not panel.step_action.isEnabled() and bar.isHidden()
+    panel.show_device(DEVICE)
+    assert panel.step_action.isEnabled()
+    panel.step_action.setChecked(True)
+    assert panel.gate.is_enabled(DEVICE) and bar.isVisible()
+    assert "Step mode" in bar.title.text() and not bar.send_button.isEnabled()
+    engine.manual.put(DEVICE, GPV)
+
+    async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+        await cpe.send(inform())
+        task = asyncio.create_task(cpe.send(None))
+        await wait_until(lambda: bar.pending is not None, what="the hold shown")
+        assert describe_rpc(GPV) in bar.title.text()
+        assert bar.countdown.text().startswith("auto-send in ")
+        assert 20 < bar.remaining() <= 30
+        assert bar.send_button.isEnabled() and bar.edit_button.isEnabled()
+        await asyncio.sleep(0.05)
+        assert not task.done()
+        qtbot.mouseClick(bar.send_button, Qt.MouseButton.LeftButton)
+        _, reply, _ = await task
+        assert reply is not None and reply.message == GPV
+
+        task = asyncio.create_task(cpe.send(answer(GPV), cwmp_id=reply.cwmp_id))
+        await wait_until(lambda: bar.pending is not None and bar.pending.ending, what="end hold")
+        assert bar.send_button.text() == "End session" and not bar.edit_button.isEnabled()
+        spv = rpc.SetParameterValues(
+            parameters=(rpc.ParameterValue("Device.WiFi.SSID.1.SSID", "field", "xsd:string"),)
+        )
+        assert bar.insert(spv)
+        _, reply, _ = await task
+        assert reply is not None and reply.message == spv
+
+        task = asyncio.create_task(cpe.send(answer(spv), cwmp_id=reply.cwmp_id))
+        await wait_until(lambda: bar.pending is not None, what="held again")
+        assert bar.send()
+        status, _, _ = await task
+        assert status == 204
+    await wait_until(lambda: panel.machine.state() == "END", what="session end")
+    assert [e.action for e in resolved] == ["send", "insert", "send"]
+    assert not bar.send()  # nothing held any more
+    assert "no session" in bar.error.text()
+    panel.step_action.setChecked(False)
+    assert not panel.gate.is_enabled(DEVICE) and bar.isHidden()
+
+
+async def test_step_mode_edit_dialog_and_skip(engine: Engine, qtbot) -> None:
+    panel, resolved = make_panel(engine, qtbot)
+    bar = panel.step_bar
+    panel.show_device(DEVICE)
+    panel.step_action.setChecked(True)
+    engine.manual.put(DEVICE, GPV)
+    async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+        await cpe.send(inform())
+        task = asyncio.create_task(cpe.send(None))
+        await wait_until(lambda: bar.pending is not None, what="the hold shown")
+        bar.open_edit()
+        dialog = bar.dialog
+        assert isinstance(dialog, RpcEditorDialog)
+        dialog.editor.setPlainText(
+            dialog.editor.toPlainText().replace("SoftwareVersion", "HardwareVersion")
+        )
+        assert dialog.try_accept()
+        _, reply, _ = await task
+        edited = rpc.GetParameterValues(names=("Device.DeviceInfo.HardwareVersion",))
+        assert reply is not None and reply.message == edited
+        task = asyncio.create_task(cpe.send(answer(edited), cwmp_id=reply.cwmp_id))
+        await wait_until(lambda: bar.pending is not None, what="end hold")
+        qtbot.mouseClick(bar.skip_button, Qt.MouseButton.LeftButton)
+        status, _, _ = await task
+        assert status == 204
+    assert [e.action for e in resolved] == ["edit", "skip"]
+    assert engine.manual.results[DEVICE] == [(edited, answer(edited))]
+
+
+async def test_the_deadline_sends_by_itself(tmp_path: Path, qtbot) -> None:
+    async with running_engine(tmp_path, session_timeout=1.0) as engine:
+        panel, resolved = make_panel(engine, qtbot)
+        panel.show_device(DEVICE)
+        panel.step_action.setChecked(True)
+        engine.manual.put(DEVICE, GPV)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform())
+            task = asyncio.create_task(cpe.send(None))
+            await wait_until(lambda: panel.step_bar.pending is not None, what="the hold")
+            assert panel.step_bar.remaining() <= 0.5
+            status, reply, _ = await task  # nobody clicks: the gate sends before the timeout
+            assert status == 200 and reply is not None and reply.message == GPV
+            status, _, _ = await cpe.send(answer(GPV), cwmp_id=reply.cwmp_id)
+            assert status == 204
+        await wait_until(lambda: len(resolved) == 2, what="two automatic sends")
+        assert [e.action for e in resolved] == ["auto", "auto"]
+        await wait_until(lambda: panel.machine.state() == "END", what="a clean end")
+        assert panel.step_bar.pending is None

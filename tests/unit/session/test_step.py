@@ -1,0 +1,226 @@
+"""Step-through mode against a real engine on 127.0.0.1 and a hand-driven CPE."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acs_engine.bus import SessionEnded
+from acs_engine.cwmp import rpc
+from acs_engine.server.controller import Engine
+from acs_engine.session.step import (
+    StepError,
+    StepGate,
+    StepPending,
+    StepResolved,
+    default_margin,
+    install_step_gate,
+)
+from tests.helpers.engine import RawCpe, inform, running_engine
+
+DEVICE = "F1E1D0-TestGW-SN0001"
+GPV = rpc.GetParameterValues(names=("Device.DeviceInfo.SoftwareVersion",))
+SPV = rpc.SetParameterValues(
+    parameters=(rpc.ParameterValue("Device.WiFi.SSID.1.SSID", "field", "xsd:string"),),
+    parameter_key="k1",
+)
+
+
+async def _until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    async with running_engine(tmp_path) as engine:
+        yield engine
+
+
+class Recorder:
+    def __init__(self, engine: Engine) -> None:
+        self.events: list[Any] = []
+        engine.bus.subscribe(self.events.append, StepPending, StepResolved, SessionEnded)
+
+    def of(self, kind: type) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def pending_count(self) -> int:
+        return len(self.of(StepPending))
+
+
+def _answer(request: rpc.Message) -> rpc.Message:
+    if isinstance(request, rpc.GetParameterValues):
+        return rpc.GetParameterValuesResponse(
+            parameters=tuple(rpc.ParameterValue(n, "1.0.0", "xsd:string") for n in request.names)
+        )
+    if isinstance(request, rpc.SetParameterValues):
+        return rpc.SetParameterValuesResponse(status=0)
+    raise AssertionError(f"unexpected {request.METHOD}")
+
+
+async def test_install_wraps_the_chain_once(engine: Engine) -> None:
+    chain = engine.handler
+    gate = install_step_gate(engine)
+    assert isinstance(gate, StepGate) and gate.inner is chain
+    assert engine.handler is gate and engine.cwmp is not None and engine.cwmp.handler is gate
+    assert install_step_gate(engine) is gate
+
+
+async def test_a_device_not_in_step_mode_is_never_held(engine: Engine) -> None:
+    gate = install_step_gate(engine)
+    rec = Recorder(engine)
+    engine.manual.put(DEVICE, GPV)
+    async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+        await cpe.send(inform())
+        status, reply, _ = await cpe.send(None)
+        assert status == 200 and reply is not None and reply.message == GPV
+        status, _, _ = await cpe.send(_answer(GPV), cwmp_id=reply.cwmp_id)
+        assert status == 204
+    assert rec.pending_count() == 0 and not gate.is_enabled(DEVICE)
+
+
+async def test_send_then_end_of_session(engine: Engine) -> None:
+    gate = install_step_gate(engine)
+    gate.enable(DEVICE)
+    rec = Recorder(engine)
+    engine.manual.put(DEVICE, GPV)
+    async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+        await cpe.send(inform())
+        reply_task = asyncio.create_task(cpe.send(None))
+        await _until(lambda: gate.pending(DEVICE) is not None)
+        held = gate.pending(DEVICE)
+        assert held is not None and held.rpc == GPV and not held.ending
+        assert held.deadline > 0
+        await asyncio.sleep(0.05)
+        assert not reply_task.done()  # the CPE really waits
+        gate.send(DEVICE)
+        status, reply, _ = await reply_task
+        assert status == 200 and reply is not None and reply.message == GPV
+
+        end_task = asyncio.create_task(cpe.send(_answer(GPV), cwmp_id=reply.cwmp_id))
+        await _until(lambda: rec.pending_count() == 2)
+        final = gate.pending(DEVICE)
+        assert final is not None and final.ending and final.rpc is None
+        with pytest.raises(StepError):
+            gate.edit(DEVICE, GPV)
+        gate.send(DEVICE)
+        status, _, _ = await end_task
+        assert status == 204
+    # The response reached the chain (the manual queue keeps results).
+    assert engine.manual.results[DEVICE][0][0] == GPV
+    assert [(e.action, e.rpc) for e in rec.of(StepResolved)] == [("send", GPV), ("send", None)]
+    await _until(lambda: rec.of(SessionEnded))
+    assert rec.of(SessionEnded)[0].outcome == "ok"
+    assert gate.pending(DEVICE) is None
+    with pytest.raises(StepError):
+        gate.send(DEVICE)
+
+
+async def test_skip_edit_and_insert(engine: Engine) -> None:
+    gate = install_step_gate(engine)
+    gate.enable(DEVICE)
+    rec = Recorder(engine)
+    other = rpc.GetParameterValues(names=("Device.ManagementServer.",))
+    engine.manual.put(DEVICE, GPV)
+    engine.manual.put(DEVICE, other)
+    async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+        await cpe.send(inform())
+        task = asyncio.create_task(cpe.send(None))
+        await _until(lambda: rec.pending_count() == 1)
+        gate.skip(DEVICE)  # GPV is dropped; the queue offers the next one
+        await _until(lambda: rec.pending_count() == 2)
+        pending = gate.pending(DEVICE)
+        assert pending is not None and pending.rpc == other
+        with pytest.raises(StepError):
+            gate.insert(DEVICE, rpc.InformResponse())  # not an ACS request
+        gate.insert(DEVICE, SPV)
+        status, reply, _ = await task
+        assert reply is not None and reply.message == SPV
+        task = asyncio.create_task(cpe.send(_answer(SPV), cwmp_id=reply.cwmp_id))
+        await _until(lambda: rec.pending_count() == 3)
+        pending = gate.pending(DEVICE)
+        assert pending is not None and pending.rpc == other  # still held
+        assert gate.results[DEVICE][-1] == (SPV, rpc.SetParameterValuesResponse(status=0))
+        assert DEVICE not in engine.manual.results  # the insert's answer stayed with the gate
+        edited = rpc.GetParameterValues(names=("Device.DeviceInfo.",))
+        gate.edit(DEVICE, edited)
+        status, reply, _ = await task
+        assert reply is not None and reply.message == edited
+        task = asyncio.create_task(cpe.send(_answer(edited), cwmp_id=reply.cwmp_id))
+        await _until(lambda: rec.pending_count() == 4)
+        gate.skip(DEVICE)  # skipping the end ends the session
+        status, _, _ = await task
+        assert status == 204
+    assert engine.manual.results[DEVICE] == [(edited, _answer(edited))]
+    assert [e.action for e in rec.of(StepResolved)] == ["skip", "insert", "edit", "skip"]
+
+
+async def test_insert_at_the_end_of_the_session(engine: Engine) -> None:
+    gate = install_step_gate(engine)
+    gate.enable(DEVICE)
+    rec = Recorder(engine)
+    async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+        await cpe.send(inform())
+        task = asyncio.create_task(cpe.send(None))
+        await _until(lambda: rec.pending_count() == 1)
+        assert gate.pending(DEVICE) is not None and gate.pending(DEVICE).ending  # type: ignore[union-attr]
+        gate.insert(DEVICE, GPV)
+        _, reply, _ = await task
+        assert reply is not None and reply.message == GPV
+        task = asyncio.create_task(cpe.send(_answer(GPV), cwmp_id=reply.cwmp_id))
+        await _until(lambda: rec.pending_count() == 2)
+        gate.disable(DEVICE)  # switching step mode off releases the hold
+        status, _, _ = await task
+        assert status == 204
+    assert gate.results[DEVICE][0][0] == GPV
+
+
+async def test_the_deadline_sends_the_held_rpc(tmp_path: Path) -> None:
+    async with running_engine(tmp_path, session_timeout=1.0) as engine:
+        gate = install_step_gate(engine, margin=0.4)
+        gate.enable(DEVICE)
+        rec = Recorder(engine)
+        engine.manual.put(DEVICE, GPV)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform())
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            status, reply, _ = await cpe.send(None)  # nobody answers the hold
+            waited = loop.time() - started
+            assert status == 200 and reply is not None and reply.message == GPV
+            assert 0.4 <= waited < 1.0
+            status, _, _ = await cpe.send(_answer(GPV), cwmp_id=reply.cwmp_id)
+            assert status == 204  # the end hold was sent automatically as well
+        assert [e.action for e in rec.of(StepResolved)] == ["auto", "auto"]
+        await _until(lambda: rec.of(SessionEnded))
+        assert rec.of(SessionEnded)[0].outcome == "ok"
+
+
+async def test_a_session_ending_while_held_releases_the_hold(engine: Engine) -> None:
+    gate = install_step_gate(engine)
+    gate.enable(DEVICE)
+    rec = Recorder(engine)
+    async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+        await cpe.send(inform())
+        task = asyncio.create_task(cpe.send(None))
+        await _until(lambda: gate.pending(DEVICE) is not None)
+        await engine.stop()  # ends the sessions in flight
+        await asyncio.gather(task, return_exceptions=True)
+    await _until(lambda: rec.of(SessionEnded))
+    assert rec.of(SessionEnded)[0].outcome == "aborted"
+    assert [e.action for e in rec.of(StepResolved)] == ["ended"]
+    assert gate.pending(DEVICE) is None
+
+
+def test_default_margin() -> None:
+    assert default_margin(30) == 5.0
+    assert default_margin(10) == 2.0
+    assert default_margin(1) == 0.5
