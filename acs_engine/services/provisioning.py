@@ -160,6 +160,8 @@ class _SessionRun:
         self.faults = FaultRecorder(session, owner.config.retry_delay, self.now)
         self.planner: Planner | None = None
         self._vparam_runs: dict[str, _Provision] = {}
+        #: ``data_version`` when the current preset cycle started (unchanged: no new cycle).
+        self._cycle_start_version = 0
 
     # ------------------------------------------------------------------ set-up
     async def prepare(self) -> None:
@@ -531,7 +533,7 @@ class _SessionRun:
             self.faults.clear(channel)
         if work.task is not None:
             self.session.commit_extras.tasks_deleted.append(work.task.id)
-        elif self.data_version == getattr(self, "_cycle_start_version", self.data_version):
+        elif self.data_version == self._cycle_start_version:
             self.presets_done = True  # nothing changed: no need to match the presets again
 
 
