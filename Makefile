@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench dist dist-smoke clean engine
+.PHONY: run test lint bench screenshots dist dist-smoke clean engine
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/sessions.py
+
+# docs/screenshots/*.png from the running console with a few simulated CPEs; under a
+# virtual X display (xvfb-run) when there is no display.
+screenshots: $(STAMP)
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && command -v xvfb-run >/dev/null; then \
+		xvfb-run -a -s "-screen 0 1920x1200x24" $(PY) docs/screenshots/make_screenshots.py; \
+	else \
+		$(PY) docs/screenshots/make_screenshots.py; \
+	fi
 
 # dist/FieldACS/ (fieldacs + fieldacs-engine, one onedir bundle) and, on Linux, the tarball
 # dist/FieldACS-<version>-linux-<arch>.tar.gz; see docs/installing.md.

@@ -1,8 +1,8 @@
 """One device: its header, parameter tree, staged changes, tags, sessions and faults.
 
 Edits in the tree are staged (nothing is sent) and listed under "Changes"; Commit queues
-them (:class:`~app.staging.CommandSender`) and sends a connection request so the device
-picks them up now. The tree reloads when the device's stored data changes, keeping what
+them as tasks (:class:`~app.staging.CommandSender`) and then sends a connection request so
+the device picks them up now. The tree reloads when the device's stored data changes, keeping what
 was expanded and selected.
 """
 
@@ -69,6 +69,10 @@ class DeviceEngine(Protocol):
     config: EngineConfig
     cwmp: CwmpServer | None
 
+    async def connection_request(self, device_id: str, *, wait_for_session: bool = True) -> Any:
+        """Wake the device now."""
+        ...
+
 
 def _faults_of(store: Store) -> Any:
     """``store.list_faults`` when the store keeps faults, else None."""
@@ -114,7 +118,9 @@ class DeviceView(QWidget):
         self.proxy = ParamFilterProxy(self)
         self.proxy.setSourceModel(self.tree_model)
         self.changes = StagedChanges(self)
-        self.sender_ = CommandSender(engine.manual, device_id, self.changes, bridge, self)
+        self.sender_ = CommandSender(
+            engine, device_id, self.changes, bridge, self, wake=self._wake
+        )
         self.changes.changed.connect(self._on_changes)
         self.tree_model.valueEdited.connect(self._stage_value)
         self.tree_model.editRejected.connect(self._show_rejection)
@@ -326,6 +332,7 @@ class DeviceView(QWidget):
             self._loading.cancel()
         for task in list(self._tasks):
             task.cancel()
+        self.sender_.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop background work when the view closes."""
@@ -532,8 +539,11 @@ class DeviceView(QWidget):
         sent = self.sender_.commit(self.tree_model.params())
         if sent:
             self.message.emit(f"{sent} change(s) sent to {self.device_id}; waking the device")
-            self._requester.request(self.device_id)
         return sent
+
+    def _wake(self, device_id: str) -> Any:
+        """Wake the device once the sender queued its tasks; the button shows the outcome."""
+        return self._requester.request(device_id)
 
     # ------------------------------------------------------------------ context menu
     def _context_menu(self, position: QPoint) -> None:

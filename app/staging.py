@@ -2,15 +2,18 @@
 
 A technician's edits are :mod:`acs_engine.services.commands` commands. They are *staged*
 (nothing is sent), shown in the review list, then committed: :class:`CommandSender` turns
-them into RPCs on the engine's manual queue (:func:`~acs_engine.services.commands.plan`);
-each command is *pending* until the device's session answers it, then *done* or *faulted*
-with the CPE's fault code and text. When tasks run in the engine, only
-:meth:`CommandSender.commit` changes (``commands.to_tasks`` + ``store.add_task``).
+them into GenieACS tasks (:func:`~acs_engine.services.commands.to_tasks`), queues them with
+``store.add_task`` and wakes the device with a connection request. Each command is *pending*
+until a session of the device has run its task: *done* when the task is gone from the queue
+and its channel (``task_<id>``) has no fault, *faulted* with the fault's code and text when
+it has one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,11 +27,16 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from acs_engine.bus import SessionEnded, WireMessage
-from acs_engine.cwmp import rpc
+from acs_engine.bus import SessionEnded
 from acs_engine.services import commands as cmd
-from acs_engine.services.commands import Command, SetValue
-from acs_engine.session.handler import RpcQueue
+from acs_engine.services.commands import (
+    AddInstance,
+    Command,
+    DeleteInstance,
+    RefreshSubtree,
+    SetValue,
+)
+from acs_engine.store.db import Store
 from acs_engine.store.model import Param
 from app.bridge import EngineBridge
 
@@ -50,15 +58,13 @@ class StagedEntry:
         command: what to do.
         state: ``"staged"``, ``"pending"``, ``"done"`` or ``"faulted"``.
         message: the outcome in words (empty while staged).
-        waiting: ids of the RPCs whose answers are still awaited.
-        answers: how many decisive answers arrived.
+        waiting: ids of the queued tasks that carry it and are not finished yet.
     """
 
     command: Command
     state: str = STAGED
     message: str = ""
-    waiting: set[int] = field(default_factory=set)
-    answers: int = 0
+    waiting: set[str] = field(default_factory=set)
 
 
 class StagedChanges(QAbstractTableModel):
@@ -187,29 +193,62 @@ class StagedChanges(QAbstractTableModel):
         return None
 
 
-class CommandQueue(Protocol):
-    """Where committed RPCs go (the engine's manual queue fits)."""
+class TaskEngine(Protocol):
+    """What :class:`CommandSender` uses of the engine: its store and connection requests."""
 
-    results: dict[str, list[tuple[rpc.Message, rpc.Message]]]
+    store: Store | None
 
-    def put(self, device_id: str, message: rpc.Message, *, hold_requests: bool = False) -> None:
-        """Queue an RPC for the device's next session."""
+    async def connection_request(self, device_id: str, *, wait_for_session: bool = True) -> Any:
+        """Wake the device now."""
         ...
 
-    def pending(self, device_id: str) -> int:
-        """RPCs still queued for the device."""
-        ...
+
+#: Wakes a device after its tasks were queued (``engine.connection_request`` by default).
+Wake = Callable[[str], Awaitable[Any]]
+
+
+def _carries(task: dict[str, Any], command: Command) -> bool:
+    """Whether the task document ``task`` (of :func:`~commands.to_tasks`) carries ``command``."""
+    name = task["name"]
+    if name == "setParameterValues":
+        return isinstance(command, SetValue)
+    target = {
+        "addObject": (AddInstance, "table"),
+        "deleteObject": (DeleteInstance, "instance"),
+        "refreshObject": (RefreshSubtree, "path"),
+    }.get(name)
+    if target is None or not isinstance(command, target[0]):
+        return False
+    return str(getattr(command, target[1])).rstrip(".") == task.get("objectName")
+
+
+def fault_words(code: str, message: str) -> str:
+    """A stored fault in words: ``cwmp.9005`` becomes "CPE fault 9005: <text>"."""
+    if code.startswith("cwmp."):
+        code = f"CPE fault {code.removeprefix('cwmp.')}"
+    return f"{code}: {message}" if message else code
+
+
+def _instances(params: dict[str, Param], table: str) -> set[int]:
+    """The instance numbers of ``table`` (``"Device.WiFi.SSID."``) in ``params``."""
+    found: set[int] = set()
+    for path in params:
+        if path.startswith(table):
+            head = path[len(table):].split(".", 1)[0]
+            if head.isdigit():
+                found.add(int(head))
+    return found
 
 
 class CommandSender(QObject):
-    """Commits one device's staged commands and follows them until the CPE answered.
+    """Commits one device's staged commands as tasks and follows them until they ran.
 
-    Answers are read from the queue's ``results`` whenever a message of the device's
-    session arrives and when the session ends; a session that ends with our RPCs taken
-    but unanswered faults them.
+    After each session of the device, every task still followed is looked up: gone from the
+    queue with no fault on its channel means done; a fault on ``task_<id>`` means faulted
+    (the task stays queued, as in GenieACS, until the fault is retried or deleted).
 
     Signals:
-        committed(int): this many commands were sent (queued for the next session).
+        committed(int): this many commands were sent (queued as tasks).
         settled(): every sent command is done or faulted.
     """
 
@@ -218,21 +257,39 @@ class CommandSender(QObject):
 
     def __init__(
         self,
-        queue: RpcQueue | CommandQueue,
+        engine: TaskEngine,
         device_id: str,
         changes: StagedChanges,
         bridge: EngineBridge,
         parent: QObject | None = None,
+        *,
+        wake: Wake | None = None,
     ) -> None:
-        """Follow ``device_id``'s sessions through ``bridge``."""
+        """Follow ``device_id``'s sessions through ``bridge``.
+
+        Args:
+            engine: where tasks are queued (its store) and how the device is woken.
+            device_id: the device.
+            changes: the review list whose staged commands are sent.
+            bridge: the engine's events (session ends).
+            parent: the owning QObject.
+            wake: how to wake the device once its tasks are queued (default:
+                ``engine.connection_request``); the device view passes its
+                connection-request button's requester so the outcome is shown.
+        """
         super().__init__(parent)
-        self._queue = queue
+        self._engine = engine
         self._device_id = device_id
         self._changes = changes
-        self._sent: dict[int, tuple[rpc.Message, list[tuple[StagedEntry, bool]]]] = {}
-        self._seen = 0
-        self._parameter_keys = 0
-        bridge.wireMessage.connect(self._on_wire)
+        self._wake = wake
+        # task id -> (task document, the entries it carries)
+        self._sent: dict[str, tuple[dict[str, Any], list[StagedEntry]]] = {}
+        self._before: dict[str, set[int]] = {}  # table -> instances when committed
+        self._faulted: list[str] = []
+        self._queueing = 0
+        self._checking: asyncio.Task[None] | None = None
+        self._recheck = False
+        self._tasks: set[asyncio.Future[Any]] = set()
         bridge.sessionEnded.connect(self._on_session_ended)
 
     @property
@@ -240,8 +297,19 @@ class CommandSender(QObject):
         """The device whose commands are sent."""
         return self._device_id
 
+    def task_ids(self) -> list[str]:
+        """The queued tasks still followed."""
+        return list(self._sent)
+
+    def faulted_task_ids(self) -> list[str]:
+        """The tasks that faulted (they stay queued, with their fault, until retried)."""
+        return list(self._faulted)
+
     def commit(self, params: dict[str, Param]) -> int:
-        """Queue the staged commands' RPCs; they are pending from now on.
+        """Queue the staged commands as tasks, then wake the device; they are pending now.
+
+        The tasks are written and the connection request sent in the background (the store
+        is async); the commands show "pending" at once.
 
         Args:
             params: the device's stored parameters (for the values' types).
@@ -252,67 +320,121 @@ class CommandSender(QObject):
         entries = self._changes.staged_entries()
         if not entries:
             return 0
-        self._parameter_keys += 1
-        planned = cmd.plan([e.command for e in entries], params)
-        self._seen = len(self._queue.results.get(self._device_id, []))
-        for item in planned:
-            targets = [(entries[i], item.follow_up) for i in item.commands]
-            self._sent[id(item.message)] = (item.message, targets)
-            for entry, follow_up in targets:
-                if not follow_up:
-                    entry.waiting.add(id(item.message))
-            self._queue.put(self._device_id, item.message)
+        documents = cmd.to_tasks([e.command for e in entries], params)
+        planned = [(doc, [e for e in entries if _carries(doc, e.command)]) for doc in documents]
         for entry in entries:
-            self._changes.set_state(entry, PENDING, "sent with the next session")
-        log.info("device %s: %d command(s) queued as %d RPC(s)",
-                 self._device_id, len(entries), len(planned))
+            if isinstance(entry.command, AddInstance):
+                table = entry.command.table
+                self._before[table] = _instances(params, table)
+                # Then re-read the table, so the new instance's parameters are known.
+                refresh = {"name": "refreshObject", "objectName": table.rstrip(".")}
+                planned.append((refresh, [entry]))
+            self._changes.set_state(entry, PENDING, "queued as a task; waking the device")
+        self._queueing += 1
+        self._spawn(self._queue(planned))
+        log.info("device %s: %d command(s) queued as %d task(s)",
+                 self._device_id, len(entries), len(documents))
         self.committed.emit(len(entries))
         return len(entries)
 
-    def check(self) -> None:
-        """Read answers that arrived; settle the commands they decide."""
-        results = self._queue.results.get(self._device_id, [])
-        if len(results) < self._seen:
-            self._seen = 0
-        for request, response in results[self._seen :]:
-            sent = self._sent.pop(id(request), None)
-            if sent is None or sent[0] is not request:
-                continue
-            for entry, follow_up in sent[1]:
-                self._answer(entry, request, response, follow_up)
-        self._seen = len(results)
-        if not self._sent and not self._changes.has_pending():
+    def shutdown(self) -> None:
+        """Stop background work (the view is closing); queued tasks stay queued."""
+        for task in list(self._tasks):
+            task.cancel()
+
+    # ------------------------------------------------------------------ background work
+    def _spawn(self, work: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _queue(self, planned: list[tuple[dict[str, Any], list[StagedEntry]]]) -> None:
+        store = self._engine.store
+        try:
+            for document, carried in planned:
+                if store is None:
+                    raise RuntimeError("the ACS is not running")
+                args = {k: v for k, v in document.items() if k != "name"}
+                task = await store.add_task(self._device_id, document["name"], args)
+                self._sent[task.id] = (document, carried)
+                for entry in carried:
+                    entry.waiting.add(task.id)
+                    if entry.state == PENDING:
+                        self._changes.set_state(entry, PENDING, "sent with the next session")
+        except Exception as exc:
+            log.warning("device %s: queueing tasks failed: %s", self._device_id, exc)
+            for _, carried in planned:
+                for entry in carried:
+                    if entry.state == PENDING and not entry.waiting:
+                        self._changes.set_state(entry, FAULTED, f"not queued: {exc}")
+        finally:
+            self._queueing -= 1
+        if not self._sent:
+            self._finish()
+            return
+        try:
+            if self._wake is not None:
+                await self._wake(self._device_id)
+            else:
+                await self._engine.connection_request(self._device_id)
+        except Exception as exc:
+            log.info("device %s: connection request failed: %s", self._device_id, exc)
+        self.check()
+
+    def check(self) -> asyncio.Task[None]:
+        """Look the followed tasks up now; settle the commands whose tasks ran."""
+        if self._checking is not None and not self._checking.done():
+            self._recheck = True
+            return self._checking
+        self._checking = self._spawn(self._check())
+        return self._checking
+
+    async def _check(self) -> None:
+        store = self._engine.store
+        while True:
+            self._recheck = False
+            if store is None or not self._sent:
+                break
+            faults = {f.channel: f for f in await store.list_faults(self._device_id)}
+            for task_id in list(self._sent):
+                fault = faults.get(f"task_{task_id}")
+                if fault is None and await store.get_task(task_id) is not None:
+                    continue  # not run yet
+                _document, carried = self._sent.pop(task_id)
+                if fault is not None:
+                    self._faulted.append(task_id)
+                    words = fault_words(fault.code, fault.message)
+                    for entry in carried:
+                        entry.waiting.clear()
+                        if entry.state == PENDING:
+                            self._changes.set_state(entry, FAULTED, words)
+                    continue
+                for entry in carried:
+                    entry.waiting.discard(task_id)
+                    if entry.state == PENDING and not entry.waiting:
+                        message = await self._done_words(store, entry.command)
+                        self._changes.set_state(entry, DONE, message)
+            if not self._recheck:
+                break
+        self._finish()
+
+    async def _done_words(self, store: Store, command: Command) -> str:
+        if isinstance(command, SetValue):
+            return "Set"
+        if isinstance(command, AddInstance):
+            table = command.table
+            after = _instances(await store.load_params(self._device_id, table), table)
+            new = sorted(after - self._before.get(table, set()))
+            return f"Added {table}{new[-1]}." if new else f"Added to {table}"
+        if isinstance(command, DeleteInstance):
+            return "Deleted"
+        return "Refreshed"
+
+    def _finish(self) -> None:
+        if not self._sent and not self._queueing and not self._changes.has_pending():
             self.settled.emit()
 
-    def _answer(
-        self, entry: StagedEntry, request: rpc.Message, response: rpc.Message, follow_up: bool
-    ) -> None:
-        if entry.state != PENDING or follow_up:
-            return
-        entry.waiting.discard(id(request))
-        result = cmd.outcome(entry.command, request, response)
-        if not result.ok:
-            entry.waiting.clear()
-            self._changes.set_state(entry, FAULTED, result.message)
-        elif not entry.waiting:
-            self._changes.set_state(entry, DONE, result.message)
-
-    def _on_wire(self, event: WireMessage) -> None:
+    def _on_session_ended(self, event: SessionEnded) -> None:
         if event.device_id == self._device_id and self._sent:
             self.check()
-
-    def _on_session_ended(self, event: SessionEnded) -> None:
-        if event.device_id != self._device_id or not self._sent:
-            return
-        self.check()
-        if not self._sent or self._queue.pending(self._device_id):
-            return  # answered, or still queued for the next session
-        why = event.outcome if not event.detail else f"{event.outcome}: {event.detail}"
-        for _, targets in self._sent.values():
-            for entry, _ in targets:
-                if entry.state == PENDING:
-                    self._changes.set_state(
-                        entry, FAULTED, f"the session ended ({why}) before the device answered"
-                    )
-        self._sent.clear()
-        self.settled.emit()

@@ -1,8 +1,8 @@
 """The device view against the real engine and a simulated TR-181 CPE on 127.0.0.1.
 
 The CPE is :class:`~acs_engine.sim.client.SimCpe` with the simulator's connection-request
-listener, so "Commit" really wakes it: its session applies the changes and the tree shows
-them.
+listener, so "Commit" really wakes it: the staged edits are queued as tasks, its session
+runs them, and the tree shows the changes.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ class Rig:
     server: ConnectionRequestServer
 
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    async with running_engine(tmp_path, device_online_threshold=1500) as engine:
+@contextlib.asynccontextmanager
+async def _rig(tmp_path: Path, **config: object) -> AsyncIterator[Rig]:
+    async with running_engine(tmp_path, device_online_threshold=1500, **config) as engine:
         bridge = EngineBridge(engine.bus)
         url = engine.cwmp_urls()[-1]
         requester = ConnectionRequester(engine, lambda: url)
@@ -54,17 +54,35 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         bridge.detach()
 
 
-def _sim(rig: Rig, serial: str, *, hide_passwords: bool = False) -> tuple[SimCpe, str]:
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    async with _rig(tmp_path) as rig:
+        yield rig
+
+
+@pytest.fixture
+async def task_rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    """With provisioning on: committed edits are tasks, which provisioning runs."""
+    async with _rig(tmp_path, provisioning=True) as rig:
+        yield rig
+
+
+def _sim(
+    rig: Rig, serial: str, *, hide_passwords: bool = False, faults: dict[str, int] | None = None
+) -> tuple[SimCpe, str]:
     model = load_model("tr181")
-    device = SimDevice(model, serial, options=SimOptions(hide_passwords=hide_passwords))
+    options = SimOptions(hide_passwords=hide_passwords, fault_methods=faults or {})
+    device = SimDevice(model, serial, options=options)
     cpe = SimCpe(device, rig.engine.cwmp_urls()[-1])
     rig.server.register(cpe)
     return cpe, make_device_id(model.oui, model.product_class, serial)
 
 
-async def _discovered(rig: Rig, serial: str) -> tuple[SimCpe, str]:
+async def _discovered(
+    rig: Rig, serial: str, faults: dict[str, int] | None = None
+) -> tuple[SimCpe, str]:
     """A simulated CPE whose whole tree the engine read in its bootstrap session."""
-    cpe, device_id = _sim(rig, serial)
+    cpe, device_id = _sim(rig, serial, faults=faults)
     rig.engine.manual.put(device_id, rpc.GetParameterNames(parameter_path="Device.", next_level=False))
     rig.engine.manual.put(device_id, rpc.GetParameterValues(names=("Device.",)))
     result = await cpe.session()
@@ -85,9 +103,10 @@ async def _running(cpe: SimCpe) -> AsyncIterator[None]:
 
 
 async def test_edits_are_checked_staged_committed_and_followed(
-    rig: Rig, qtbot, qtmodeltester
+    task_rig: Rig, qtbot, qtmodeltester
 ) -> None:
-    cpe, device_id = await _discovered(rig, "VIEW000001")
+    rig = task_rig
+    cpe, device_id = await _discovered(rig, "VIEW000001", faults={"DeleteObject": 9003})
     view = DeviceView(rig.engine, rig.bridge, rig.requester, device_id)
     qtbot.addWidget(view)
     view.resize(1200, 800)
@@ -116,7 +135,10 @@ async def test_edits_are_checked_staged_committed_and_followed(
     assert view.edit_value(code, "lab-42") is None and view.notice_text() == ""
     assert view.index_of(code, ParamTreeModel.VALUE).data() == "lab-42  (staged)"
     view.stage(AddInstance("Device.WiFi.SSID."))
-    view.stage(DeleteInstance("Device.WiFi.SSID.99."))  # the CPE has no such instance
+    # This CPE refuses DeleteObject (fault 9003). (Tasks are declarations, as in GenieACS:
+    # deleting an instance the ACS knows is absent sends nothing, and a 9005 answer makes
+    # the ACS re-read the table instead of faulting the task.)
+    view.stage(DeleteInstance("Device.WiFi.SSID.3."))
     assert [e.state for e in view.changes.entries()] == [STAGED] * 3
     assert view.commit_button.isEnabled()
 
@@ -130,15 +152,20 @@ async def test_edits_are_checked_staged_committed_and_followed(
     entries = view.changes.entries()
     assert [e.state for e in entries] == [DONE, DONE, FAULTED]
     assert entries[1].message.startswith("Added Device.WiFi.SSID.")
-    assert entries[2].message.startswith("CPE fault 9005")
+    assert entries[2].message.startswith("CPE fault 9003")
     status = view.changes.index(2, 1).data()
-    assert status.startswith("Faulted: CPE fault 9005")
+    assert status.startswith("Faulted: CPE fault 9003")
     assert cpe.device.value(code) == "lab-42"
     added = entries[1].message.removeprefix("Added ")
     assert model.param(added) is not None and model.param(added + "SSID") is not None
     assert view.connreq.status_text().startswith("Device connected")
     assert view.sessions.topLevelItemCount() == 2
-    assert view.no_faults.isVisible() or not view.faults.topLevelItemCount()
+    # the faulted task's fault (channel task_<id>) is the device's one fault
+    store = rig.engine.store
+    assert store is not None
+    faults = await store.list_faults(device_id)
+    assert [f.channel for f in faults] == [f"task_{i}" for i in view.sender_.faulted_task_ids()]
+    await wait_until(lambda: view.faults.topLevelItemCount() == 1, what="the fault listed")
 
 
 async def test_tags_and_filter(rig: Rig, qtbot) -> None:
