@@ -248,8 +248,11 @@ class ActivityView(QTreeView):
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.header()
         header.setStretchLastSection(True)
-        header.setSectionResizeMode(
-            ActivityModel.COLUMN_TIME, QHeaderView.ResizeMode.ResizeToContents
+        # A fixed width measured once: resizing the column to its contents made the view
+        # re-read every row for each new line (benchmarks/gui_responsiveness.py).
+        header.setSectionResizeMode(ActivityModel.COLUMN_TIME, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(
+            ActivityModel.COLUMN_TIME, self.fontMetrics().horizontalAdvance("00:00:00.000") + 16
         )
         header.resizeSection(ActivityModel.COLUMN_DEVICE, 220)
 
