@@ -222,6 +222,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry and dock layout, then announce :attr:`closed`."""
         self.save_layout()
+        self.devices.shutdown()
         if self.live is not None:
             self.live.shutdown()
         if self.admin is not None:

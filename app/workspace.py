@@ -167,6 +167,11 @@ class DeviceWorkspace(QObject):
             widget.shutdown()
             widget.deleteLater()
 
+    def shutdown(self) -> None:
+        """The window is closing: stop every open device view (timers, loads, senders)."""
+        for view in list(self.views.values()):
+            view.shutdown()
+
     def _hide_close_button(self, index: int) -> None:
         bar = self._tabs.tabBar()
         for side in (bar.ButtonPosition.RightSide, bar.ButtonPosition.LeftSide):
