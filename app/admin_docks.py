@@ -16,24 +16,11 @@ from PySide6.QtCore import QObject, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
+from app.dockutil import make_dock
 from app.faults_panel import FaultsPanel
 from app.presets_panel import PresetsPanel
 from app.script_editor import ScriptEditor
 from app.settings_dialog import SettingsDialog
-
-_DOCK_STYLE = (
-    "QDockWidget { font-weight: 600; }"
-    "QDockWidget::title { text-align: left; padding: 6px 0 4px 16px; }"
-)
-
-
-def _dock(window: QMainWindow, title: str, name: str, body: QWidget) -> QDockWidget:
-    dock = QDockWidget(title, window)
-    dock.setObjectName(name)  # saveState/restoreState find docks by name
-    dock.setStyleSheet(_DOCK_STYLE)
-    body.setStyleSheet(body.styleSheet() + "font-weight: normal;")
-    dock.setWidget(body)
-    return dock
 
 
 class AdminDocks(QObject):
@@ -75,9 +62,9 @@ class AdminDocks(QObject):
         self.presets = PresetsPanel(engine, bridge)
         self.scripts = ScriptEditor(engine)
         self.faults = FaultsPanel(engine, bridge)
-        self.presets_dock = _dock(window, "Presets", "presetsDock", self.presets)
-        self.scripts_dock = _dock(window, "Scripts", "scriptsDock", self.scripts)
-        self.faults_dock = _dock(window, "Faults", "faultsDock", self.faults)
+        self.presets_dock = make_dock(window, "Presets", "presetsDock", self.presets)
+        self.scripts_dock = make_dock(window, "Scripts", "scriptsDock", self.scripts)
+        self.faults_dock = make_dock(window, "Faults", "faultsDock", self.faults)
         area = Qt.DockWidgetArea.BottomDockWidgetArea
         for dock in (self.presets_dock, self.scripts_dock, self.faults_dock):
             window.addDockWidget(area, dock)

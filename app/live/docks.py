@@ -11,27 +11,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QToolBar, QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 from acs_engine.server.controller import Engine
 from acs_engine.session.step import StepGate, install_step_gate
 from app.bridge import EngineBridge
 from app.dashboard import Dashboard
+from app.dockutil import make_dock
 from app.live.panel import SessionPanel
-
-_DOCK_STYLE = (
-    "QDockWidget { font-weight: 600; }"
-    "QDockWidget::title { text-align: left; padding: 6px 0 4px 16px; }"
-)
-
-
-def _dock(window: QMainWindow, title: str, name: str, body: QWidget) -> QDockWidget:
-    dock = QDockWidget(title, window)
-    dock.setObjectName(name)  # saveState/restoreState find docks by name
-    dock.setStyleSheet(_DOCK_STYLE)
-    body.setStyleSheet(body.styleSheet() + "font-weight: normal;")
-    dock.setWidget(body)
-    return dock
 
 
 class LiveDocks(QObject):
@@ -67,8 +54,8 @@ class LiveDocks(QObject):
         self.gate: StepGate = install_step_gate(engine)
         self.panel = SessionPanel(engine, bridge, self.gate)
         self.dashboard = Dashboard(engine, bridge)
-        self.live_dock = _dock(window, "Live session", "liveSessionDock", self.panel)
-        self.dashboard_dock = _dock(window, "Dashboard", "dashboardDock", self.dashboard)
+        self.live_dock = make_dock(window, "Live session", "liveSessionDock", self.panel)
+        self.dashboard_dock = make_dock(window, "Dashboard", "dashboardDock", self.dashboard)
         # The right-hand docks run the window's full height, beside the bottom docks.
         window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.live_dock)
