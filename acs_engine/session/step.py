@@ -35,7 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from acs_engine.bus import EventBus
 from acs_engine.cwmp import rpc
@@ -390,8 +390,7 @@ def install_step_gate(engine: Engine, **options: Any) -> StepGate:
     if isinstance(current, StepGate):
         return current
     gate = StepGate(current, engine.bus, **options)
-    # Engine.handler is annotated as the HandlerChain it builds; the gate is a Handler.
-    cast(Any, engine).handler = gate
+    engine.handler = gate
     if engine.cwmp is not None:
         engine.cwmp.handler = gate
     return gate
