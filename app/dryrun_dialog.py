@@ -13,7 +13,7 @@ import dataclasses
 import json
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,8 +36,8 @@ from acs_engine.cwmp import rpc
 from acs_engine.services.dryrun import DryRunError, DryRunResult, dry_run
 from acs_engine.store.records import Preset
 from app.background import Background
+from app.record_table import Column, RecordTableModel
 
-_Index = QModelIndex | QPersistentModelIndex
 #: Inform events offered for a dry run (any other text may be typed, comma-separated).
 DRY_RUN_EVENTS = ("2 PERIODIC", "1 BOOT", "0 BOOTSTRAP", "6 CONNECTION REQUEST", "4 VALUE CHANGE")
 LISTED_DEVICES = 500
@@ -69,56 +69,37 @@ def describe(message: rpc.Message) -> str:
     return f"{message.METHOD}\n" + json.dumps(body, indent=2, default=str, ensure_ascii=False)
 
 
-class RpcListModel(QAbstractTableModel):
+def _answer(answer: rpc.Message) -> str:
+    return summarize(answer) if isinstance(answer, rpc.Fault) else answer.METHOD
+
+
+#: A row of the RPC list: its number (from 1), the request, the copy's answer.
+_Row = tuple[int, rpc.Message, rpc.Message]
+
+
+class RpcListModel(RecordTableModel[_Row]):
     """The RPCs of a dry run: number, method, what it carries, the copy's answer."""
 
-    HEADERS = ("#", "RPC", "Carries", "Answer")
-
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[tuple[rpc.Message, rpc.Message]] = []
+        super().__init__((
+            Column("#", lambda r: str(r[0])),
+            Column("RPC", lambda r: r[1].METHOD),
+            Column("Carries", lambda r: summarize(r[1])),
+            Column(
+                "Answer", lambda r: _answer(r[2]),
+                colour=lambda r: QColor("#b91c1c") if isinstance(r[2], rpc.Fault) else None,
+            ),
+        ), parent, value_tooltips=True)
 
     def set_result(self, result: DryRunResult | None) -> None:
         """Show ``result``'s RPCs (None: empty)."""
-        self.beginResetModel()
-        self._rows = list(zip(result.rpcs, result.responses, strict=True)) if result else []
-        self.endResetModel()
+        pairs = zip(result.rpcs, result.responses, strict=True) if result else ()
+        self.set_records((n, request, answer) for n, (request, answer) in enumerate(pairs, 1))
 
     def pair(self, row: int) -> tuple[rpc.Message, rpc.Message] | None:
         """The (request, answer) of ``row``."""
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        request, answer = self._rows[index.row()]
-        column = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            if column == 0:
-                return str(index.row() + 1)
-            if column == 1:
-                return request.METHOD
-            if column == 2:
-                return summarize(request)
-            if column == 3:
-                return summarize(answer) if isinstance(answer, rpc.Fault) else answer.METHOD
-        if role == Qt.ItemDataRole.ForegroundRole and column == 3 and isinstance(answer, rpc.Fault):
-            return QColor("#b91c1c")
-        return None
+        record = self.record(row)
+        return (record[1], record[2]) if record is not None else None
 
 
 class DryRunDialog(QDialog):

@@ -16,14 +16,7 @@ import json
 import time
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,9 +34,9 @@ from PySide6.QtWidgets import (
 from acs_engine.services.faults import retry_at
 from acs_engine.store.records import Fault
 from app.background import Background
+from app.record_table import ALIGN_RIGHT, Column, RecordTableModel
 from app.timefmt import ago, exact
 
-_Index = QModelIndex | QPersistentModelIndex
 #: Wait this long after the last session end before re-reading the faults.
 REFRESH_DELAY_MS = 300
 
@@ -61,81 +54,47 @@ def _until(ms: int, now_ms: int) -> str:
     return f"in {seconds // 86400} d"
 
 
-class FaultTableModel(QAbstractTableModel):
+class FaultTableModel(RecordTableModel[Fault]):
     """Faults as rows: device, channel, code, message, retries, next retry, when."""
 
-    HEADERS = ("Device", "Channel", "Code", "Message", "Retries", "Next retry", "When")
-
     def __init__(self, retry_delay_s: int = 300, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__((
+            Column("Device", lambda f: f.device_id),
+            Column("Channel", lambda f: f.channel),
+            Column("Code", lambda f: f.code, colour=lambda _f: QColor("#b91c1c")),
+            Column(
+                "Message", lambda f: f.message.splitlines()[0] if f.message else "",
+                tooltip=lambda f: f.message,
+            ),
+            Column("Retries", lambda f: str(f.retries), alignment=ALIGN_RIGHT),
+            Column("Next retry", self._next_retry, tooltip=lambda f: exact(self._retry_at(f))),
+            Column(
+                "When", lambda f: ago(f.timestamp, self._now_ms), tooltip=lambda f: exact(f.timestamp)
+            ),
+        ), parent)
         self.retry_delay_s = retry_delay_s
-        self._faults: list[Fault] = []
         self._now_ms = int(time.time() * 1000)
+
+    def _retry_at(self, fault: Fault) -> int:
+        return retry_at(fault, self.retry_delay_s)
+
+    def _next_retry(self, fault: Fault) -> str:
+        if fault.channel.startswith("task_"):
+            return "when retried"
+        return _until(self._retry_at(fault), self._now_ms)
 
     def set_faults(self, faults: list[Fault], now_ms: int | None = None) -> None:
         """Show ``faults`` (newest first), judging "next retry" at ``now_ms``."""
-        self.beginResetModel()
-        self._faults = sorted(faults, key=lambda f: f.timestamp, reverse=True)
         self._now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        self.endResetModel()
+        self.set_records(sorted(faults, key=lambda f: f.timestamp, reverse=True))
 
     def fault(self, row: int) -> Fault | None:
         """The fault of ``row``."""
-        return self._faults[row] if 0 <= row < len(self._faults) else None
+        return self.record(row)
 
     def row_of(self, fault_id: str) -> int:
         """The row of the fault with ``fault_id`` (-1 when not listed)."""
-        return next((i for i, f in enumerate(self._faults) if f.id == fault_id), -1)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._faults)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        fault = self.fault(index.row()) if index.isValid() else None
-        if fault is None:
-            return None
-        column = index.column()
-        next_retry = retry_at(fault, self.retry_delay_s)
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                return fault.device_id
-            if column == 1:
-                return fault.channel
-            if column == 2:
-                return fault.code
-            if column == 3:
-                return fault.message.splitlines()[0] if fault.message else ""
-            if column == 4:
-                return str(fault.retries)
-            if column == 5:
-                if fault.channel.startswith("task_"):
-                    return "when retried"
-                return _until(next_retry, self._now_ms)
-            if column == 6:
-                return ago(fault.timestamp, self._now_ms)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == 3:
-                return fault.message
-            if column == 5:
-                return exact(next_retry)
-            if column == 6:
-                return exact(fault.timestamp)
-        if role == Qt.ItemDataRole.ForegroundRole and column == 2:
-            return QColor("#b91c1c")
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 4:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return self.find(lambda f: f.id == fault_id)
 
 
 def fault_json(fault: Fault) -> str:

@@ -1,4 +1,4 @@
-"""Client-side HTTP authentication for the ACS: answering a CPE's 401 challenge.
+"""HTTP Digest and Basic authentication: header parsing, the Digest hashes, client headers.
 
 The ACS authenticates itself to a CPE's connection-request listener (TR-069 §3.2.2) with
 HTTP Digest (RFC 7616, and the older RFC 2069 form without ``qop``) and, only when the
@@ -10,6 +10,10 @@ Supported Digest algorithms: ``MD5``, ``MD5-sess``, ``SHA-256``, ``SHA-256-sess`
 ``SHA-512-256`` and its ``-sess`` variant when the platform's hashlib offers it). ``qop=auth``
 is preferred; ``qop=auth-int`` is answered for body-less requests (a GET); ``userhash=true``
 is honoured.
+
+The same parsing (an ``Authorization`` header has the grammar of a challenge) and hashing
+serve the ACS's CWMP endpoint (:mod:`acs_engine.server.auth`) and both ends of the simulator
+(:mod:`acs_engine.sim.auth`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ __all__ = [
     "digest_authorization",
     "digest_response",
     "parse_www_authenticate",
+    "quoted",
     "supports_algorithm",
 ]
 
@@ -105,9 +110,11 @@ def _quoted_at(text: str, pos: int) -> tuple[str, int]:
 def _parse_one(header: str, out: list[tuple[str, dict[str, str], str]]) -> None:
     pos = 0
     size = len(header)
+    after_scheme = False  # the last thing read was a scheme (a token68 may follow)
     while True:
         pos = _skip_spaces(header, pos)
         while pos < size and header[pos] == ",":
+            after_scheme = False
             pos = _skip_spaces(header, pos + 1)
         if pos >= size:
             return
@@ -116,6 +123,14 @@ def _parse_one(header: str, out: list[tuple[str, dict[str, str], str]]) -> None:
             raise AuthHeaderError(f"unexpected {header[pos]!r} in WWW-Authenticate")
         look = _skip_spaces(header, after_word)
         is_param = look < size and header[look] == "=" and bool(out)
+        if after_scheme and not is_param and (look >= size or header[look] == ","):
+            # a token68 without '=' padding (``Basic dXNlcjpwYXNz``)
+            scheme, params, _ = out[-1]
+            out[-1] = (scheme, params, word)
+            after_scheme = False
+            pos = look
+            continue
+        after_scheme = False
         if is_param:
             # name=value, unless this is a token68 ending in '=' padding
             pad_end = look
@@ -138,6 +153,7 @@ def _parse_one(header: str, out: list[tuple[str, dict[str, str], str]]) -> None:
             out[-1][1][word.lower()] = value
             continue
         out.append((word.lower(), {}, ""))
+        after_scheme = True
         pos = after_word
 
 
@@ -227,7 +243,8 @@ def digest_response(
     return _hex_hash(algorithm, f"{secret}:{nonce}:{a2}")
 
 
-def _quote(value: str) -> str:
+def quoted(value: str) -> str:
+    """``value`` as an HTTP quoted-string (backslash before ``"`` and ``\\``)."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -315,20 +332,20 @@ def digest_authorization(
         method=method, uri=uri, nonce=nonce, nc=nc_text, cnonce=client_nonce, qop=qop,
     )
     parts = [
-        f"username={_quote(user_field)}",
-        f"realm={_quote(realm)}",
-        f"nonce={_quote(nonce)}",
-        f"uri={_quote(uri)}",
+        f"username={quoted(user_field)}",
+        f"realm={quoted(realm)}",
+        f"nonce={quoted(nonce)}",
+        f"uri={quoted(uri)}",
     ]
     if "algorithm" in params:
         parts.append(f"algorithm={algorithm}")
-    parts.append(f"response={_quote(response)}")
+    parts.append(f"response={quoted(response)}")
     if qop:
-        parts += [f"qop={qop}", f"nc={nc_text}", f"cnonce={_quote(client_nonce)}"]
+        parts += [f"qop={qop}", f"nc={nc_text}", f"cnonce={quoted(client_nonce)}"]
     elif algorithm.upper().endswith("-SESS"):
-        parts.append(f"cnonce={_quote(client_nonce)}")
+        parts.append(f"cnonce={quoted(client_nonce)}")
     if "opaque" in params:
-        parts.append(f"opaque={_quote(params['opaque'])}")
+        parts.append(f"opaque={quoted(params['opaque'])}")
     if userhash:
         parts.append("userhash=true")
     return "Digest " + ", ".join(parts)

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
-from acs_engine.session import special
-from acs_engine.session.coerce import parse_datetime_ms, sanitize, stored_text, wire_text
+from acs_engine.session import special, vparams
+from acs_engine.session.coerce import parse_datetime_ms, sanitize, wire_text
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.gpn import next_level
 from acs_engine.session.index import Index, Node, depth, parent_name
@@ -55,10 +54,6 @@ log = logging.getLogger("fieldacs.sync")
 MAX_RPCS = 255
 MAX_VPARAM_DEPTH = 7
 _LOCAL_LOOPS = 16
-_VALID_TYPES = frozenset(
-    {"xsd:int", "xsd:unsignedInt", "xsd:boolean", "xsd:string", "xsd:dateTime",
-     "xsd:base64", "xsd:hexBinary"}
-)
 _CLEARABLE = (
     rpc.GetParameterNames, rpc.GetParameterValues, rpc.GetParameterAttributes,
     rpc.SetParameterValues, rpc.SetParameterAttributes, rpc.AddObject, rpc.DeleteObject,
@@ -439,15 +434,8 @@ class Planner:
         return action
 
     def _vparam_set(self, state: SyncState, index: Index) -> VirtualParameterAction | None:
-        for name, (value, kind) in state.vparam_set.items():
-            node = index.get(f"VirtualParameters.{name}")
-            if node is None or node.writable is not True or node.value is None:
-                continue
-            kind = kind or node.type or "xsd:string"
-            typed = sanitize(value, kind)
-            if typed != node.typed() or kind != node.type:
-                return self._vparam_action(name, {}, {"value": [typed, kind]})
-        return None
+        found = vparams.value_to_set(state, index)
+        return self._vparam_action(found[0], {}, found[1]) if found is not None else None
 
     def apply_virtual_parameter(self, name: str, result: Any) -> None:
         """Store what the virtual parameter script ``name`` returned (``{writable?, value?}``).
@@ -457,53 +445,7 @@ class Planner:
         """
         pending = self._pending_vparam
         self._pending_vparam = None
-        asked = dict(pending.get) if pending and pending.name == name else {}
-        wanted = dict(pending.set) if pending and pending.name == name else {}
-        if not isinstance(result, dict):
-            raise SyncFault("script", "Invalid virtual parameter return value")
-        ts = self._ts()
-        key = f"VirtualParameters.{name}"
-        writable: bool | None = None
-        if result.get("writable") is not None:
-            writable = bool(result["writable"])
-        elif "writable" in asked or "writable" in wanted:
-            raise SyncFault(
-                "script", f"Virtual parameter '{name}' must provide 'writable' attribute"
-            )
-        value: Any = None
-        kind = ""
-        if result.get("value") is not None:
-            raw = result["value"]
-            if isinstance(raw, list | tuple):
-                value = raw[0] if raw else None
-                kind = raw[1] if len(raw) > 1 and raw[1] else ""
-            else:
-                value = raw
-            if not kind:
-                if isinstance(value, bool):
-                    kind = "xsd:boolean"
-                elif isinstance(value, int | float):
-                    kind = "xsd:int"
-                elif isinstance(value, datetime):
-                    kind = "xsd:dateTime"
-                else:
-                    kind = "xsd:string"
-            if value is None or kind not in _VALID_TYPES:
-                raise SyncFault("script", "Invalid virtual parameter value attribute")
-        elif "value" in asked or "value" in wanted:
-            raise SyncFault("script", f"Virtual parameter '{name}' must provide 'value' attribute")
-        self.tree.ensure_object("VirtualParameters.", ts)
-        param = self.tree.touch(key)
-        param.object = False
-        param.exist_ts = ts
-        if writable is not None:
-            param.writable = writable
-            param.writable_ts = ts + (1 if "writable" in wanted else 0)
-        if value is not None:
-            typed = sanitize(value, kind)
-            param.value = stored_text(typed, kind)
-            param.type = kind
-            param.value_ts = ts + (1 if "value" in wanted else 0)
+        vparams.store_result(self.tree, name, result, pending, self._ts())
 
     # ------------------------------------------------------------------ responses
     def handle_response(self, request: rpc.Message, response: rpc.Message) -> ResponseResult:

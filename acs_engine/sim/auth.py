@@ -2,187 +2,40 @@
 
 The CPE uses the client half when the ACS challenges its Inform; the connection-request
 listener uses the server half to check the ACS. Digest supports MD5 and SHA-256 (and their
-``-sess`` variants) with ``qop=auth``, ``nc``, ``cnonce`` and ``opaque``.
+``-sess`` variants) with ``qop=auth``, ``nc``, ``cnonce`` and ``opaque``. Header parsing, the
+Digest hashes and the ``Authorization`` header are :mod:`acs_engine.services.digest`'s;
+the choice of challenge and the server's nonces are the simulator's own.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass, field
 
-#: Digest algorithms we compute, by their RFC 7616 token (upper-case).
-_HASHES = {"MD5": "md5", "SHA-256": "sha256"}
+from acs_engine.services.digest import (
+    AuthChallenge,
+    AuthHeaderError,
+    basic_authorization,
+    digest_authorization,
+    digest_response,
+    parse_www_authenticate,
+    quoted,
+)
 
-
-class AuthError(ValueError):
-    """A challenge or Authorization header that cannot be used."""
-
-
-@dataclass(frozen=True, slots=True)
-class Challenge:
-    """One challenge (or credentials) parsed from a WWW-Authenticate / Authorization header.
-
-    Attributes:
-        scheme: the scheme, lower-case (``"digest"``, ``"basic"``).
-        params: the auth-params with lower-case keys (quotes removed).
-        token: a token68 value (Basic credentials), or ``""``.
-    """
-
-    scheme: str
-    params: dict[str, str] = field(default_factory=dict)
-    token: str = ""
+#: Digest algorithms the simulator answers (RFC 7616 tokens, without ``-sess``).
+_ALGORITHMS = frozenset({"MD5", "SHA-256"})
 
 
-# --------------------------------------------------------------------------- header parsing
-def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t":
-        i += 1
-    return i
-
-
-def _read_token(text: str, i: int) -> tuple[str, int]:
-    start = i
-    while i < len(text) and text[i] not in " \t,=\"":
-        i += 1
-    return text[start:i], i
-
-
-def _read_quoted(text: str, i: int) -> tuple[str, int]:
-    # text[i] is the opening quote
-    out: list[str] = []
-    i += 1
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-            continue
-        if ch == '"':
-            return "".join(out), i + 1
-        out.append(ch)
-        i += 1
-    raise AuthError("unterminated quoted string")
-
-
-def parse_challenges(header: str) -> list[Challenge]:
+def parse_challenges(header: str) -> list[AuthChallenge]:
     """Parse one WWW-Authenticate or Authorization header value into its challenges.
 
-    Several challenges may share one header (``Digest realm="a", nonce="b", Basic realm="c"``).
-
-    Args:
-        header: the raw header value.
-
-    Returns:
-        The challenges in header order.
-
     Raises:
-        AuthError: when the header is malformed.
+        AuthHeaderError: when the header is malformed.
     """
-    result: list[Challenge] = []
-    i = 0
-    n = len(header)
-    while i < n:
-        i = _skip_ws(header, i)
-        if i >= n:
-            break
-        if header[i] == ",":
-            i += 1
-            continue
-        word, j = _read_token(header, i)
-        if not word:
-            raise AuthError(f"unexpected character {header[i]!r} in auth header")
-        k = _skip_ws(header, j)
-        if k < n and header[k] == "=" and result:
-            # name=value auth-param of the current challenge
-            v = _skip_ws(header, k + 1)
-            if v < n and header[v] == '"':
-                value, i = _read_quoted(header, v)
-            else:
-                value, i = _read_token(header, v)
-            result[-1].params[word.lower()] = value
-            continue
-        scheme = word.lower()
-        i = k
-        # token68 right after the scheme: a token, optional '=' padding, then end or ','
-        tok, t_end = _read_token(header, i)
-        pad = t_end
-        while pad < n and header[pad] == "=":
-            pad += 1
-        after = _skip_ws(header, pad)
-        if tok and (after >= n or header[after] == ","):
-            result.append(Challenge(scheme=scheme, token=tok + header[t_end:pad]))
-            i = after
-            continue
-        result.append(Challenge(scheme=scheme))
-    return result
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-# --------------------------------------------------------------------------- digest math
-def _hash(algorithm: str, data: str) -> str:
-    base = algorithm.upper().removesuffix("-SESS")
-    name = _HASHES.get(base)
-    if name is None:
-        raise AuthError(f"unsupported digest algorithm {algorithm!r}")
-    return hashlib.new(name, data.encode("utf-8")).hexdigest()
-
-
-def supported_algorithm(algorithm: str) -> bool:
-    """True when ``algorithm`` (e.g. ``"SHA-256"``, ``"md5-sess"``) can be computed here."""
-    return algorithm.upper().removesuffix("-SESS") in _HASHES
-
-
-def digest_response(
-    *,
-    algorithm: str,
-    username: str,
-    realm: str,
-    password: str,
-    method: str,
-    uri: str,
-    nonce: str,
-    nc: str,
-    cnonce: str,
-    qop: str,
-) -> str:
-    """Compute the Digest ``response`` value (RFC 7616 section 3.4.1).
-
-    Args:
-        algorithm: ``MD5``, ``SHA-256`` or a ``-sess`` variant.
-        username: the user name.
-        realm: the realm from the challenge.
-        password: the shared secret.
-        method: the HTTP method (``GET``, ``POST``).
-        uri: the request-target as sent in the ``uri`` parameter.
-        nonce: the server nonce.
-        nc: the nonce count, 8 hex digits.
-        cnonce: the client nonce.
-        qop: ``"auth"``, or ``""`` for the legacy RFC 2069 form.
-
-    Returns:
-        The lower-case hex digest.
-    """
-    ha1 = _hash(algorithm, f"{username}:{realm}:{password}")
-    if algorithm.upper().endswith("-SESS"):
-        ha1 = _hash(algorithm, f"{ha1}:{nonce}:{cnonce}")
-    ha2 = _hash(algorithm, f"{method}:{uri}")
-    if qop:
-        return _hash(algorithm, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
-    return _hash(algorithm, f"{ha1}:{nonce}:{ha2}")
-
-
-def basic_authorization(username: str, password: str) -> str:
-    """The ``Authorization`` header value for Basic credentials."""
-    raw = f"{username}:{password}".encode()
-    return "Basic " + base64.b64encode(raw).decode("ascii")
+    return parse_www_authenticate([header])
 
 
 # --------------------------------------------------------------------------- client side
@@ -199,7 +52,7 @@ class ClientAuth:
         self.username = username
         self.password = password
         self.allow_basic = allow_basic
-        self._challenge: Challenge | None = None
+        self._challenge: AuthChallenge | None = None
         self._nc = 0
 
     @property
@@ -218,22 +71,22 @@ class ClientAuth:
         Returns:
             False when none of the challenges can be answered.
         """
-        challenges: list[Challenge] = []
+        challenges: list[AuthChallenge] = []
         for value in headers:
             try:
                 challenges.extend(parse_challenges(value))
-            except AuthError:
+            except AuthHeaderError:
                 continue
 
-        def rank(ch: Challenge) -> int:
+        def rank(ch: AuthChallenge) -> int:
             if ch.scheme == "digest":
-                alg = ch.params.get("algorithm", "MD5")
-                qops = [q.strip() for q in ch.params.get("qop", "").split(",") if q.strip()]
-                if not supported_algorithm(alg) or (qops and "auth" not in qops):
+                alg = ch.algorithm
+                qops = ch.qops
+                if alg.removesuffix("-SESS") not in _ALGORITHMS or (qops and "auth" not in qops):
                     return -1
                 if "nonce" not in ch.params:
                     return -1
-                return 3 if alg.upper().startswith("SHA-256") else 2
+                return 3 if alg.startswith("SHA-256") else 2
             if ch.scheme == "basic" and self.allow_basic:
                 return 1
             return -1
@@ -242,6 +95,8 @@ class ClientAuth:
         if not usable:
             return False
         best = max(usable, key=rank)
+        if best.scheme == "digest":  # the simulator names the algorithm even when implied
+            best = AuthChallenge(best.scheme, {"algorithm": "MD5", **best.params})
         self._challenge = best
         self._nc = 0
         return True
@@ -259,30 +114,10 @@ class ClientAuth:
         if ch.scheme == "basic":
             return basic_authorization(self.username, self.password)
         self._nc += 1
-        nc = f"{self._nc:08x}"
-        cnonce = secrets.token_hex(8)
-        algorithm = ch.params.get("algorithm", "MD5")
-        realm = ch.params.get("realm", "")
-        nonce = ch.params["nonce"]
-        qops = [q.strip() for q in ch.params.get("qop", "").split(",") if q.strip()]
-        qop = "auth" if "auth" in qops else ""
-        response = digest_response(
-            algorithm=algorithm, username=self.username, realm=realm, password=self.password,
-            method=method, uri=uri, nonce=nonce, nc=nc, cnonce=cnonce, qop=qop,
+        return digest_authorization(
+            ch, username=self.username, password=self.password, method=method, uri=uri,
+            nc=self._nc, cnonce=secrets.token_hex(8),
         )
-        parts = [
-            f"username={_quote(self.username)}",
-            f"realm={_quote(realm)}",
-            f"nonce={_quote(nonce)}",
-            f"uri={_quote(uri)}",
-            f"algorithm={algorithm}",
-            f"response={_quote(response)}",
-        ]
-        if qop:
-            parts += [f"qop={qop}", f"nc={nc}", f"cnonce={_quote(cnonce)}"]
-        if "opaque" in ch.params:
-            parts.append(f"opaque={_quote(ch.params['opaque'])}")
-        return "Digest " + ", ".join(parts)
 
 
 # --------------------------------------------------------------------------- server side
@@ -319,11 +154,11 @@ class DigestServer:
             nonce = secrets.token_hex(16)
             self._nonces[nonce] = (now, 0)
             out.append(
-                f"Digest realm={_quote(self.realm)}, qop=\"auth\", algorithm={alg}, "
-                f"nonce={_quote(nonce)}, opaque={_quote(self.opaque)}"
+                f"Digest realm={quoted(self.realm)}, qop=\"auth\", algorithm={alg}, "
+                f"nonce={quoted(nonce)}, opaque={quoted(self.opaque)}"
             )
         if allow_basic:
-            out.append(f"Basic realm={_quote(self.realm)}")
+            out.append(f"Basic realm={quoted(self.realm)}")
         return out
 
     def _expire(self, now: float) -> None:
@@ -359,7 +194,7 @@ class DigestServer:
             return False
         try:
             parsed = parse_challenges(header)
-        except AuthError:
+        except AuthHeaderError:
             return False
         if len(parsed) != 1:
             return False
@@ -368,7 +203,7 @@ class DigestServer:
             if not allow_basic:
                 return False
             try:
-                raw = base64.b64decode(cred.token, validate=True).decode("utf-8")
+                raw = base64.b64decode(cred.token68, validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
                 return False
             user, _, pw = raw.partition(":")

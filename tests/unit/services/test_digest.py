@@ -37,6 +37,16 @@ def test_parse_several_challenges_and_quoting() -> None:
     assert got[2].token68 == "abc=="
 
 
+def test_token68_with_and_without_padding() -> None:
+    # "user:pass" encodes without '=' padding; an Authorization header has this grammar too
+    (cred,) = parse_www_authenticate(["Basic dXNlcjpwYXNz"])
+    assert (cred.scheme, cred.token68, dict(cred.params)) == ("basic", "dXNlcjpwYXNz", {})
+    got = parse_www_authenticate(["Basic dXNlcjpwYXM=, Digest realm=r, Negotiate abc"])
+    assert [(c.scheme, c.token68) for c in got] == [
+        ("basic", "dXNlcjpwYXM="), ("digest", ""), ("negotiate", "abc"),
+    ]
+
+
 def test_parse_errors() -> None:
     with pytest.raises(AuthHeaderError):
         parse_www_authenticate(['Digest realm="unterminated'])

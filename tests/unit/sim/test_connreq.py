@@ -19,7 +19,7 @@ def test_parse_challenges_several_in_one_header() -> None:
     got = parse_challenges('Digest realm="a, b", qop="auth", nonce=xyz, Basic realm="r"')
     assert [c.scheme for c in got] == ["digest", "basic"]
     assert got[0].params == {"realm": "a, b", "qop": "auth", "nonce": "xyz"}
-    assert parse_challenges("Basic dXNlcjpwYXNz==")[0].token == "dXNlcjpwYXNz=="
+    assert parse_challenges("Basic dXNlcjpwYXNz==")[0].token68 == "dXNlcjpwYXNz=="
 
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256", "MD5-sess"])
