@@ -6,22 +6,16 @@ precondition, provisions). Add and Edit open :class:`~app.preset_editor.PresetEd
 preset's old name is deleted). "Dry run…" runs the selected preset against a copy of a
 device (:class:`~app.dryrun_dialog.DryRunDialog`).
 
-Below, "Why did it match?": for a device, the verdicts of its last session since FieldACS
-started (``engine.provisioning.last_verdicts``), one line per preset with the reason;
-refreshed when that device's session ends.
+Below, "Why did it match?": for a device, the verdicts of its last committed session, read
+from the store in the background (``store.last_verdicts``; they survive a restart), one line
+per preset with the reason; refreshed when that device's session ends.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,12 +36,13 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.services.presets import PresetVerdict
-from acs_engine.store.records import Preset
+from acs_engine.store.records import Preset, SessionVerdicts
 from app.background import Background
 from app.dryrun_dialog import DryRunDialog
 from app.preset_editor import PresetEditor, format_arguments
+from app.record_table import ALIGN_RIGHT, Column, RecordTableModel
+from app.timefmt import ago, exact
 
-_Index = QModelIndex | QPersistentModelIndex
 LISTED_DEVICES = 500
 
 
@@ -63,60 +58,34 @@ def provisions_summary(provisions: list[list[Any]]) -> str:
     return "; ".join(f"{p[0]}({format_arguments(list(p[1:]))})" for p in provisions if p)
 
 
-class PresetTableModel(QAbstractTableModel):
+class PresetTableModel(RecordTableModel[Preset]):
     """Presets as rows, in the order the engine applies them (weight, then name)."""
 
-    HEADERS = ("Weight", "Name", "Channel", "Events", "Schedule", "Precondition", "Provisions")
-
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._presets: list[Preset] = []
+        super().__init__((
+            Column("Weight", lambda p: str(p.weight), alignment=ALIGN_RIGHT),
+            Column("Name", lambda p: p.id),
+            Column("Channel", lambda p: p.channel),
+            Column("Events", lambda p: events_summary(p.events)),
+            Column("Schedule", lambda p: p.schedule or ""),
+            Column(
+                "Precondition", lambda p: p.precondition or "(every device)",
+                colour=lambda p: None if p.precondition else QColor("#64748b"),
+            ),
+            Column("Provisions", lambda p: provisions_summary(p.provisions)),
+        ), parent, value_tooltips=True)
 
     def set_presets(self, presets: list[Preset]) -> None:
         """Show ``presets``."""
-        self.beginResetModel()
-        self._presets = sorted(presets, key=lambda p: (p.weight, p.id))
-        self.endResetModel()
+        self.set_records(sorted(presets, key=lambda p: (p.weight, p.id)))
 
     def preset(self, row: int) -> Preset | None:
         """The preset of ``row``."""
-        return self._presets[row] if 0 <= row < len(self._presets) else None
+        return self.record(row)
 
     def row_of(self, preset_id: str) -> int:
         """The row of preset ``preset_id`` (-1 when not listed)."""
-        return next((i for i, p in enumerate(self._presets) if p.id == preset_id), -1)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._presets)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        preset = self.preset(index.row()) if index.isValid() else None
-        if preset is None:
-            return None
-        column = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            values = (
-                str(preset.weight), preset.id, preset.channel, events_summary(preset.events),
-                preset.schedule or "", preset.precondition or "(every device)",
-                provisions_summary(preset.provisions),
-            )
-            return values[column] if 0 <= column < len(values) else None
-        if role == Qt.ItemDataRole.ForegroundRole and column == 5 and not preset.precondition:
-            return QColor("#64748b")
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return self.find(lambda p: p.id == preset_id)
 
 
 class PresetsPanel(QWidget):
@@ -279,10 +248,17 @@ class PresetsPanel(QWidget):
             self.show_verdicts(event.device_id)
 
     def show_verdicts(self, device_id: str) -> None:
-        """Fill the verdicts table for ``device_id``."""
-        provisioning = getattr(self._engine, "provisioning", None)
-        match = provisioning.last_verdicts.get(device_id) if provisioning and device_id else None
-        verdicts: list[PresetVerdict] = list(match.verdicts) if match is not None else []
+        """Read the stored verdicts of ``device_id`` in the background, then fill the table."""
+        self._jobs.spawn(self._load_verdicts(device_id))
+
+    async def _load_verdicts(self, device_id: str) -> None:
+        store = getattr(self._engine, "store", None)
+        stored = await store.last_verdicts(device_id) if store is not None and device_id else None
+        if device_id == self.device_combo.currentText():  # else a newer read fills the table
+            self._fill_verdicts(device_id, stored)
+
+    def _fill_verdicts(self, device_id: str, stored: SessionVerdicts | None) -> None:
+        verdicts: list[PresetVerdict] = list(stored.verdicts) if stored is not None else []
         self.verdicts.setRowCount(len(verdicts))
         for row, v in enumerate(verdicts):
             applied = QTableWidgetItem("✔ yes" if v.matched else "✘ no")
@@ -293,15 +269,19 @@ class PresetsPanel(QWidget):
             reason.setToolTip(v.reason)
             self.verdicts.setItem(row, 2, reason)
         self.verdicts.resizeColumnToContents(0)
+        self.verdict_note.setToolTip(f"Session {stored.session_id}" if stored is not None else "")
         if not device_id:
             self.verdict_note.setText("Choose a device.")
-        elif match is None:
+        elif stored is None:
             self.verdict_note.setText(
-                "No session of this device since FieldACS started (or provisioning is off). "
+                "No session of this device was stored with provisioning on. "
                 "Use Dry run to see what would match now."
             )
         else:
-            self.verdict_note.setText(f"{sum(v.matched for v in verdicts)} of {len(verdicts)} applied.")
+            self.verdict_note.setText(
+                f"{sum(v.matched for v in verdicts)} of {len(verdicts)} applied in the session "
+                f"of {exact(stored.at)} ({ago(stored.at)})."
+            )
 
     # ------------------------------------------------------------------ editing
     def add(self) -> PresetEditor:

@@ -393,7 +393,7 @@ async def dry_run(
     events: Sequence[str] = ("2 PERIODIC",),
     scripts_override: Mapping[str, str] | None = None,
     vparams_override: Mapping[str, str] | None = None,
-    file_url: Callable[[str, str], tuple[str, int]] | None = None,
+    file_url: Callable[[str, str, bool], tuple[str, int]] | None = None,
 ) -> DryRunResult:
     """Run one session of a copy of ``device_id`` and list the RPCs the ACS would send.
 
@@ -468,8 +468,8 @@ async def dry_run(
             )
     finally:
         await handler.on_end(session, "dryrun")
-    verdicts = handler.last_verdicts.get(device_id)
-    result.verdicts = list(verdicts.verdicts) if verdicts is not None else []
+    # The dry run's own verdicts: its session is never committed, so they are not stored.
+    result.verdicts = list(session.commit_extras.preset_verdicts or [])
     result.faults = list(session.commit_extras.faults_put)
     result.log_lines = [line for lines in logging_sandbox.lines.values() for line in lines]
     result.upserts, result.deletes = session.tree.changes()

@@ -16,22 +16,12 @@ from typing import Any
 from acs_engine.expression import ExpressionError, evaluate, parse, to_bool
 from acs_engine.expression.genieacs import is_expression, to_text
 from acs_engine.scripting import cron_previous
-from acs_engine.store.records import Preset, Task
+from acs_engine.store.records import Preset, PresetVerdict, Task
 
 log = logging.getLogger("fieldacs.presets")
 
 #: One provision call: ``[name, *args]``.
 ProvisionCall = list[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PresetVerdict:
-    """Whether one preset applied to a session, and why (plain words)."""
-
-    preset: str
-    channel: str
-    matched: bool
-    reason: str
 
 
 @dataclass(slots=True)

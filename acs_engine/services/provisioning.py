@@ -14,8 +14,9 @@ Per session (GenieACS's ``cwmp.ts`` loop, done as a :class:`Handler`):
 4. A failure (script error, CPE fault, planner limit) becomes a fault on the channel(s) with
    GenieACS's codes and retry counting; the session goes on with the other work.
 
-Everything the session decides to write (faults, finished tasks, pending downloads) goes
-into the session's own commit, in one transaction with its parameters.
+Everything the session decides to write (faults, finished tasks, pending downloads, and why
+each preset matched or not) goes into the session's own commit, in one transaction with its
+parameters; the console reads the verdicts back with ``Store.last_verdicts``.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class ProvisioningHandler(Handler):
 
     def __init__(
         self, store: Store, sandbox: Sandbox, config: EngineConfig, bus: EventBus,
-        *, file_url: Callable[[str, str], tuple[str, int]] | None = None,
+        *, file_url: Callable[[str, str, bool], tuple[str, int]] | None = None,
     ) -> None:
         self.store = store
         self.sandbox = sandbox
@@ -102,8 +103,6 @@ class ProvisioningHandler(Handler):
         self.file_url = file_url
         self._config: _Config | None = None
         self._runs: dict[str, _SessionRun] = {}
-        #: device id -> the preset verdicts of its last session (for the console).
-        self.last_verdicts: dict[str, PresetMatch] = {}
 
     async def load_config(self) -> _Config:
         """Presets, provisions and virtual parameters, reloaded only when they changed."""
@@ -137,9 +136,7 @@ class ProvisioningHandler(Handler):
             await run.transfer_complete(request)
 
     async def on_end(self, session: Session, outcome: str) -> None:
-        run = self._runs.pop(session.id, None)
-        if run is not None:
-            self.last_verdicts[session.device_id] = run.verdicts
+        self._runs.pop(session.id, None)
 
 
 class _SessionRun:
@@ -156,6 +153,8 @@ class _SessionRun:
         self.presets_done = False
         self.data_version = 0
         self.verdicts = PresetMatch()
+        # Stored with the commit (an empty list when no preset gets judged: no presets).
+        session.commit_extras.preset_verdicts = []
         self.pending_ops: dict[str, Operation] = {}
         self.faults = FaultRecorder(session, owner.config.retry_delay, self.now)
         self.planner: Planner | None = None
@@ -184,7 +183,7 @@ class _SessionRun:
 
     def _file_url(self, name: str) -> tuple[str, int]:
         assert self.owner.file_url is not None
-        return self.owner.file_url(name, self.session.local_host)
+        return self.owner.file_url(name, self.session.local_host, self.session.secure)
 
     def _expire_operations(self) -> None:
         """Downloads with no TransferComplete within the download timeout become faults."""
@@ -244,6 +243,7 @@ class _SessionRun:
             return None
         match = self._match()
         self.verdicts = match
+        self.session.commit_extras.preset_verdicts = list(match.verdicts)
         for channel, error in match.errors.items():
             self.faults.fail([channel], ProvisionFault("preset", error), [], precondition=True)
         if not match.channels:

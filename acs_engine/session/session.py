@@ -30,7 +30,7 @@ from acs_engine.session.machine import FINAL_STATES, State, Trigger, next_state
 from acs_engine.session.tree import DeviceTree
 from acs_engine.store.db import Store
 from acs_engine.store.model import DeviceRecord, SessionCommit, SessionRecord, TraceEntry
-from acs_engine.store.records import Fault, Operation
+from acs_engine.store.records import Fault, Operation, PresetVerdict
 
 log = logging.getLogger("fieldacs.session")
 
@@ -48,6 +48,8 @@ class CommitExtras:
     tasks_deleted: list[str | int] = field(default_factory=list)
     operations_put: list[Operation] = field(default_factory=list)
     operations_deleted: list[tuple[str, str]] = field(default_factory=list)
+    #: Why each preset matched or not (the last matching cycle); None: no presets judged.
+    preset_verdicts: list[PresetVerdict] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,7 @@ class Session:
         config: EngineConfig,
         remote: str = "",
         local_host: str = "",
+        secure: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         assert isinstance(inform_envelope.message, rpc.Inform)
@@ -107,6 +110,8 @@ class Session:
         self.remote = remote
         #: The address of ours the CPE reached (for URLs we hand it, e.g. Download).
         self.local_host = local_host
+        #: The Inform came over HTTPS (URLs we hand the CPE then use https when they can).
+        self.secure = secure
         self.clock = clock
         self.state = State.INIT
         self.tree = DeviceTree()
@@ -128,7 +133,8 @@ class Session:
         self.outcome = ""
         self.detail = ""
         self.trace: list[TraceEntry] = []
-        #: Faults, tasks and operations the handlers write with this session's commit.
+        #: Faults, tasks, operations and preset verdicts the handlers write with this
+        #: session's commit.
         self.commit_extras = CommitExtras()
         #: Tags as loaded: the commit writes only what the session added or removed.
         self._tags_at_start = set(device.tags)
@@ -389,6 +395,9 @@ class Session:
             tasks_deleted=list(extras.tasks_deleted),
             operations_put=list(extras.operations_put),
             operations_deleted=list(extras.operations_deleted),
+            preset_verdicts=(
+                list(extras.preset_verdicts) if extras.preset_verdicts is not None else None
+            ),
             tags_add=self.device.tags - self._tags_at_start,
             tags_remove=self._tags_at_start - self.device.tags,
             tags_delta=True,

@@ -259,7 +259,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         return int(rows[0][0])
 
     async def delete_device(self, device_id: str) -> bool:
-        """Delete a device with its parameters, sessions and traces.
+        """Delete a device with its parameters, sessions, traces, tasks, faults, operations
+        and preset verdicts (foreign keys cascade).
 
         Returns:
             True if the device existed.
@@ -338,7 +339,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         ``commit.deletes`` (a path ending in '.' removes that object and its whole subtree),
         upsert ``commit.upserts``, upsert the session record, insert its trace entries,
         drop the device's sessions (and traces) beyond ``trace_sessions_per_device``, then
-        delete and upsert faults, delete finished tasks, delete and upsert operations.
+        delete and upsert faults, delete finished tasks, delete and upsert operations, and
+        replace the device's preset verdicts (when ``commit.preset_verdicts`` is not None).
         Deletes run before upserts, so a node (or fault) that is both deleted and upserted
         ends up present.
 

@@ -1,4 +1,5 @@
-"""The parts of a ``SessionCommit`` beyond the device tree: faults, tasks, operations, tags.
+"""The parts of a ``SessionCommit`` beyond the device tree: faults, tasks, operations, tags,
+preset verdicts.
 
 ``Store._apply`` collects them for a batch of commits with ``CommitExtras.collect`` (outside
 the database thread, so a value that cannot be encoded fails before anything is written),
@@ -30,6 +31,7 @@ class CommitExtras:
     tasks_deleted: list[tuple[str]] = field(default_factory=list)
     operations_put: list[tuple[Any, ...]] = field(default_factory=list)
     operations_deleted: list[tuple[str, str]] = field(default_factory=list)
+    verdicts_put: list[tuple[Any, ...]] = field(default_factory=list)
     #: device id -> (tags of a device not stored yet, tags to add, tags to remove)
     tag_deltas: dict[str, tuple[set[str], set[str], set[str]]] = field(default_factory=dict)
 
@@ -45,6 +47,11 @@ class CommitExtras:
             extras.operations_deleted.extend(
                 (str(dev), str(key)) for dev, key in commit.operations_deleted
             )
+            if commit.preset_verdicts is not None and commit.session is not None:
+                extras.verdicts_put.append(r.verdicts_row(
+                    commit.device.id, commit.session.id, commit.session.started,
+                    commit.preset_verdicts,
+                ))
             if commit.tags_delta or commit.tags_add or commit.tags_remove:
                 extras.tag_deltas[commit.device.id] = (
                     set(commit.device.tags),
@@ -86,3 +93,5 @@ class CommitExtras:
             db.executemany(r.DELETE_OPERATION, self.operations_deleted)
         if self.operations_put:
             db.executemany(r.UPSERT_OPERATION, self.operations_put)
+        if self.verdicts_put:
+            db.executemany(r.UPSERT_VERDICTS, self.verdicts_put)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .records import Fault, Operation
+from .records import Fault, Operation, PresetVerdict
 
 
 @dataclass(slots=True)
@@ -93,6 +93,9 @@ class SessionCommit:
         operations_deleted: ``(device id, command key)`` of operations that finished.
         tags_add: tags the session added.
         tags_remove: tags the session removed (a tag in both is removed).
+        preset_verdicts: why each preset matched or not in this session; they replace the
+            device's stored verdicts (with ``session``'s id and start). None (no presets
+            were judged, e.g. provisioning is off) leaves the stored ones as they are.
 
     Tags: when ``tags_add`` and ``tags_remove`` are both empty, the stored tags are replaced
     by ``device.tags``. When either is non-empty, they are applied on top of the tags
@@ -115,3 +118,4 @@ class SessionCommit:
     #: Apply ``tags_add``/``tags_remove`` to the stored tags even when both are empty (the
     #: stored tags are then kept as they are, whatever ``device.tags`` says).
     tags_delta: bool = False
+    preset_verdicts: list[PresetVerdict] | None = None

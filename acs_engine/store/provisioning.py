@@ -1,4 +1,6 @@
-"""``Store`` methods for what the engine runs: presets, provisions, virtual parameters, config.
+"""``Store`` methods for what the engine runs: presets, provisions, virtual parameters, config;
+and why the presets matched or not in each device's last session (written by the session's
+commit, see ``extras``).
 
 Every change to these tables bumps the **provisioning revision** in the same transaction
 (a settings row, mirrored in memory), so the engine can cache the compiled presets and
@@ -14,7 +16,7 @@ from typing import Any
 
 from . import rows as r
 from .base import StoreBase, immediate
-from .records import Preset, Provision, VirtualParameter
+from .records import Preset, Provision, SessionVerdicts, VirtualParameter
 from .seeds import DEFAULT_PRESETS, DEFAULT_PROVISIONS
 
 __all__ = ["ProvisioningMixin"]
@@ -73,6 +75,16 @@ class ProvisioningMixin(StoreBase):
     async def delete_preset(self, preset_id: str) -> bool:
         """Delete a preset. Returns True if it existed."""
         return await self._change("DELETE FROM presets WHERE id = ?", (preset_id,))
+
+    async def last_verdicts(self, device_id: str) -> SessionVerdicts | None:
+        """Why each preset matched or not in the device's last committed session.
+
+        Returns:
+            The verdicts with that session's id and start, or None when no session of the
+            device was committed with provisioning on (or the device is unknown).
+        """
+        rows = await self._fetch(r.SELECT_VERDICTS, (device_id,))
+        return r.verdicts_from_row(rows[0]) if rows else None
 
     # ------------------------------------------------------------------ scripts
 

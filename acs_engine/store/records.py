@@ -1,5 +1,5 @@
 """Records of the provisioning and operations tables: presets, provisions, virtual parameters,
-tasks, faults, pending operations, file metadata.
+tasks, faults, pending operations, file metadata, the preset verdicts of a device's last session.
 
 Timestamps are integer milliseconds since the epoch, like everywhere in the store. The
 records are frozen; their list and dict fields are the caller's to treat as read-only.
@@ -16,7 +16,9 @@ __all__ = [
     "FileRecord",
     "Operation",
     "Preset",
+    "PresetVerdict",
     "Provision",
+    "SessionVerdicts",
     "Task",
     "VirtualParameter",
     "fault_id",
@@ -200,3 +202,31 @@ class FileRecord:
     product_class: str = ""
     version: str = ""
     uploaded: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PresetVerdict:
+    """Whether one preset applied to a session, and why (plain words)."""
+
+    preset: str
+    channel: str
+    matched: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionVerdicts:
+    """Why each preset matched or not in a device's last committed session.
+
+    Attributes:
+        device_id: the device.
+        session_id: the session the presets were matched in.
+        at: when (the session's start, the time preset schedules were judged at).
+        verdicts: one per preset, in weight order (the session's last matching cycle);
+            empty when there were no presets.
+    """
+
+    device_id: str
+    session_id: str
+    at: int
+    verdicts: tuple[PresetVerdict, ...] = ()

@@ -1,5 +1,5 @@
 """SQL text and row conversions for presets, provisions, virtual parameters, config, tasks,
-faults, operations and file metadata (the device tables are in ``queries``).
+faults, operations, file metadata and preset verdicts (the device tables are in ``queries``).
 
 Each statement sits next to the function that turns a record into its parameters, or a row
 back into a record, so column order is written down once. JSON columns hold compact JSON.
@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .records import Fault, FileRecord, Operation, Preset, Task
+from .records import Fault, FileRecord, Operation, Preset, PresetVerdict, SessionVerdicts, Task
 
 Row = Sequence[Any]
 
@@ -259,3 +259,35 @@ def file_row(record: FileRecord) -> tuple[Any, ...]:
 def file_from_row(row: Row) -> FileRecord:
     """A ``FileRecord`` from a ``SELECT_FILE(S)`` row."""
     return FileRecord(*row)
+
+
+# --------------------------------------------------------------------------- preset verdicts
+
+UPSERT_VERDICTS = """
+INSERT INTO preset_verdicts (device_id, session_id, at, verdicts) VALUES (?, ?, ?, ?)
+ON CONFLICT (device_id) DO UPDATE SET
+    session_id = excluded.session_id,
+    at = excluded.at,
+    verdicts = excluded.verdicts
+"""
+SELECT_VERDICTS = "SELECT device_id, session_id, at, verdicts FROM preset_verdicts WHERE device_id = ?"
+
+
+def verdicts_row(
+    device_id: str, session_id: str, at: int, verdicts: Sequence[PresetVerdict]
+) -> tuple[Any, ...]:
+    """Parameters for ``UPSERT_VERDICTS``."""
+    return (
+        device_id,
+        session_id,
+        at,
+        dumps([[v.preset, v.channel, bool(v.matched), v.reason] for v in verdicts]),
+    )
+
+
+def verdicts_from_row(row: Row) -> SessionVerdicts:
+    """A ``SessionVerdicts`` from a ``SELECT_VERDICTS`` row."""
+    return SessionVerdicts(
+        row[0], row[1], row[2],
+        tuple(PresetVerdict(str(p), str(c), bool(m), str(r)) for p, c, m, r in json.loads(row[3])),
+    )

@@ -239,8 +239,25 @@ _V2 = Migration(
     ),
 )
 
+# One row per device, replaced by every committed session, with the verdicts as one JSON
+# array: they are always written and read whole (one upsert per session, no per-preset
+# rows to delete and insert in the group commit), and nothing queries a single verdict.
+# A rowid table: the JSON of many presets' reasons runs to kilobytes. ``session_id`` is no
+# foreign key: sessions are pruned on their own schedule; the verdicts go with the device.
+_V3 = Migration(
+    "preset verdicts of each device's last session",
+    (
+        """CREATE TABLE preset_verdicts (
+            device_id TEXT PRIMARY KEY NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            session_id TEXT NOT NULL,
+            at INTEGER NOT NULL,                      -- the session's start (ms)
+            verdicts TEXT NOT NULL DEFAULT '[]'       -- JSON [[preset, channel, matched, reason]]
+        )""",
+    ),
+)
+
 #: Every schema version this build knows, oldest first. Append; never edit a shipped entry.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
 
 
 async def _pragma_int(conn: aiosqlite.Connection, name: str) -> int:

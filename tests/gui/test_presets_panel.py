@@ -119,6 +119,43 @@ async def test_panel_saves_edits_dry_runs_and_explains_verdicts(
         panel.shutdown()
 
 
+async def test_panel_shows_stored_verdicts_after_a_restart(tmp_path: Path, qtbot) -> None:
+    base = load_model("tr181")
+    dev_id = make_device_id(base.oui, base.product_class, "PRE00002")
+    async with running_engine(tmp_path, provisioning=True) as engine:
+        assert (await SimCpe(SimDevice(base, "PRE00002"), engine.cwmp_urls()[-1]).session()).ok
+        assert engine.store is not None
+        stored = await engine.store.last_verdicts(dev_id)
+        assert stored is not None and stored.verdicts
+    # A new engine (provisioning off, so no session could have judged anything): the panel
+    # reads the verdicts the last session stored.
+    async with running_engine(tmp_path, provisioning=False) as engine:
+        panel = PresetsPanel(engine)
+        qtbot.addWidget(panel)
+        reloads: list[None] = []
+        panel.reloaded.connect(lambda: reloads.append(None))
+        panel.set_device(dev_id)
+        panel.refresh()
+        await wait_until(lambda: reloads and panel.pending() == 0, what="the verdicts")
+        assert panel.verdicts.rowCount() == len(stored.verdicts)
+        shown = [
+            (panel.verdicts.item(r, 0).text(), panel.verdicts.item(r, 2).text())
+            for r in range(panel.verdicts.rowCount())
+        ]
+        assert shown == [(f"{v.preset} [{v.channel}]", v.reason) for v in stored.verdicts]
+        matched = sum(v.matched for v in stored.verdicts)
+        assert panel.verdict_note.text().startswith(
+            f"{matched} of {len(stored.verdicts)} applied in the session of "
+        )
+        assert stored.session_id in panel.verdict_note.toolTip()
+        # A device with no stored verdicts: the table empties, read in the background too.
+        panel.device_combo.setCurrentText("no-such-device")
+        await wait_until(lambda: panel.pending() == 0 and panel.verdicts.rowCount() == 0)
+        assert panel.verdict_note.text().startswith("No session of this device was stored")
+        assert panel.verdict_note.toolTip() == ""
+        panel.shutdown()
+
+
 def test_table_model(qapp, qtmodeltester) -> None:
     model = PresetTableModel()
     model.set_presets([

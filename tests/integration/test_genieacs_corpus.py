@@ -98,10 +98,12 @@ async def test_the_corpus_runs_unchanged_against_the_simulator(tmp_path: Path) -
         await store.set_tags(dev_id, add=["legacy-firmware"])  # the script must remove it
         assert params["VirtualParameters.wan_mac"].value not in (None, "00:00:00:00:00:00")
         # Presets: matched by precondition, by event (1 BOOT must be absent), not by schedule.
-        verdicts = {v.preset: v for v in engine.provisioning.last_verdicts[dev_id].verdicts}  # type: ignore[union-attr]
+        stored = await store.last_verdicts(dev_id)
+        assert stored is not None
+        verdicts = {v.preset: v for v in stored.verdicts}
         assert verdicts["wifi"].matched and verdicts["ports"].matched
         assert not verdicts["never"].matched and "schedule" in verdicts["never"].reason
-        order = [v.preset for v in engine.provisioning.last_verdicts[dev_id].verdicts]  # type: ignore[union-attr]
+        order = [v.preset for v in stored.verdicts]
         assert order == [  # by weight
             "discover", "basics", "wifi", "ports", "tagging", "interval", "vparams", "never",
         ]

@@ -76,8 +76,9 @@ async def test_user_preset_with_a_provision_script_and_arguments(tmp_path: Path)
         assert sent.index("GetParameterNames") < sent.index("SetParameterValues")
         params = await store.load_params(dev_id)
         assert params[SSID].value == "field-PROV00001"
-        verdicts = engine.provisioning.last_verdicts[dev_id].verdicts  # type: ignore[union-attr]
-        assert [(v.preset, v.matched) for v in verdicts] == [("wifi", True)]
+        stored = await store.last_verdicts(dev_id)
+        assert stored is not None
+        assert [(v.preset, v.matched) for v in stored.verdicts] == [("wifi", True)]
 
 
 async def test_a_failing_script_records_a_fault_and_the_engine_serves_on(tmp_path: Path) -> None:
@@ -185,3 +186,36 @@ async def test_manual_rpcs_and_provisioning_share_a_session(tmp_path: Path) -> N
         (_, response), = engine.manual.results[dev_id]
         assert isinstance(response, rpc.GetParameterValuesResponse)
         await asyncio.sleep(0)
+
+
+async def test_preset_verdicts_survive_a_restart_and_go_with_the_device(tmp_path: Path) -> None:
+    async with running_engine(tmp_path, provisioning=True) as engine:
+        store = engine.store
+        assert store is not None
+        await store.put_preset(Preset(id="no-boot", weight=9, events={"1 BOOT": False}))
+        cpe, _, dev_id = make_cpe(engine.cwmp_urls()[-1])
+        assert (await cpe.session()).ok
+        first = await store.last_verdicts(dev_id)
+        assert first is not None
+        assert first.session_id == (await store.list_sessions(dev_id, limit=1))[0].id
+        by_name = {v.preset: v for v in first.verdicts}
+        assert by_name["bootstrap"].matched
+        assert not by_name["no-boot"].matched and "1 BOOT" in by_name["no-boot"].reason
+        assert not hasattr(engine.provisioning, "last_verdicts")  # nothing kept in memory
+    # A new engine on the same file: the verdicts are read from the database.
+    async with running_engine(tmp_path, provisioning=True) as engine:
+        store = engine.store
+        assert store is not None
+        assert await store.last_verdicts(dev_id) == first
+        # The next session replaces them.
+        cpe, device, _ = make_cpe(engine.cwmp_urls()[-1])
+        device.events.clear()
+        device.add_event("2 PERIODIC")
+        assert (await cpe.session()).ok
+        second = await store.last_verdicts(dev_id)
+        assert second is not None and second.session_id != first.session_id
+        by_name = {v.preset: v for v in second.verdicts}
+        assert not by_name["bootstrap"].matched and by_name["no-boot"].matched
+        assert await store.delete_device(dev_id)
+        assert await store.last_verdicts(dev_id) is None
+        assert await store.integrity_check() == "ok"
