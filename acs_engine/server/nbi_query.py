@@ -105,6 +105,15 @@ def _number(text: str) -> int | float | None:
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _ms(value: float) -> int:
+    """Epoch milliseconds as an SQLite INTEGER (out-of-range values clamped: the order of
+    comparisons is kept, and no stored date is that far out)."""
+    return int(max(_INT64_MIN, min(_INT64_MAX, value)))
+
+
 def _candidates(value: Any) -> list[_Cand]:
     """The typed alternatives a query value stands for (GenieACS's string coercion)."""
     if isinstance(value, bool):
@@ -112,6 +121,8 @@ def _candidates(value: Any) -> list[_Cand]:
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise QueryError(f"not a finite number: {value!r}")
+        if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+            value = float(value)  # beyond SQLite's INTEGER; compared as a REAL
         return [_Cand("number", value)]
     if isinstance(value, str):
         out = [_Cand("string", value)]
@@ -127,7 +138,9 @@ def _candidates(value: Any) -> list[_Cand]:
     if isinstance(value, Mapping) and set(value) == {"$date"}:
         raw = value["$date"]
         if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return [_Cand("date", int(raw))]
+            if not math.isfinite(raw):
+                raise QueryError(f"invalid $date {raw!r}")
+            return [_Cand("date", _ms(raw))]
         when = parse_date(raw) if isinstance(raw, str) else None
         if when is None:
             raise QueryError(f"invalid $date {raw!r}")
@@ -362,7 +375,7 @@ class _Compiler:
         for cand in _candidates(value):
             kind, val = cand.kind, cand.value
             if kind == "number" and "number" not in target.views and "date" in target.views:
-                kind, val = "date", int(val)
+                kind, val = "date", _ms(val)
             if kind not in target.views:
                 continue
             guard, sql = target.views[kind]

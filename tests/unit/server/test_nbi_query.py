@@ -224,6 +224,28 @@ async def test_random_queries_are_parameterized_and_run(store: Store, query: dic
     await device_ids_where(store, where, params)
 
 
+@pytest.mark.parametrize("query", [
+    {"_lastInform": 9.223372036854776e18},  # found by hypothesis: 2**63 ms as a float
+    {"_lastInform": {"$lt": -1e300}},
+    {"_lastInform": {"$gt": {"$date": 1e30}}},
+    {"Device.X": 10**30},
+    {"Device.X": {"$in": [-(10**40), 2**63]}},
+])
+async def test_numbers_beyond_sqlite_integers_compare_instead_of_failing(
+    store: Store, query: dict[str, Any]
+) -> None:
+    where, params = mongo_to_sql(query)
+    ids, total = await device_ids_where(store, where, params)
+    assert total == len(ids)
+
+
+async def test_huge_dates_keep_their_order(store: Store) -> None:
+    informed = [d.id for d, _ in DEVICES if d.last_inform is not None]
+    assert await ids(store, {"_lastInform": {"$lt": 2.0**70}}) == informed
+    assert await ids(store, {"_lastInform": {"$gt": {"$date": 2.0**70}}}) == []
+    assert await ids(store, {"_lastInform": {"$gt": -(2.0**70)}}) == informed
+
+
 def _strings(node: Any) -> list[str]:
     if isinstance(node, str):
         return [node]
