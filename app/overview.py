@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
@@ -43,6 +44,32 @@ QLabel#tileValue { font-size: 26pt; font-weight: 600; }
 """
 
 
+#: What the certificate fingerprint is for (the tooltip of its row).
+FINGERPRINT_TIP = (
+    "SHA-256 fingerprint of the certificate the ACS's https:// URLs present (made by FieldACS "
+    "unless you gave your own). When a CPE or a browser asks whether to trust that "
+    "certificate, check it shows this fingerprint; a different one means something between "
+    "you and the ACS is intercepting the connection. Select and press Ctrl+C, or use Copy."
+)
+
+
+def merge_urls(*lists: list[str]) -> list[str]:
+    """The URLs of ``lists`` in order, each once (the HTTP and the HTTPS ACS URLs)."""
+    out: list[str] = []
+    for urls in lists:
+        out.extend(u for u in urls if u not in out)
+    return out
+
+
+def acs_urls_of(engine: Any) -> list[str]:
+    """Every ACS URL of a running engine: plain HTTP ones first, then HTTPS ones.
+
+    Lists the machine's addresses (may resolve the host name): call it off the GUI loop.
+    """
+    tls = engine.cwmp_tls_urls() if hasattr(engine, "cwmp_tls_urls") else []
+    return merge_urls(engine.cwmp_urls(), tls)
+
+
 def url_scope(url: str) -> str:
     """Who can reach ``url``: "this computer only" for loopback, otherwise the network."""
     host = urlsplit(url).hostname or ""
@@ -66,13 +93,13 @@ class UrlField(QLineEdit):
 
     copied = Signal(str)
 
-    def __init__(self, url: str, parent: QWidget | None = None) -> None:
+    def __init__(self, url: str, parent: QWidget | None = None, *, scale: float = 1.25) -> None:
         super().__init__(url, parent)
         self.setObjectName("urlField")
         self.setReadOnly(True)
         self.setCursorPosition(0)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        font.setPointSizeF(max(font.pointSizeF(), 10.0) * 1.25)
+        font.setPointSizeF(max(font.pointSizeF(), 10.0) * scale)
         self.setFont(font)
         self.setAccessibleName("ACS URL")
         self.setToolTip("Select and press Ctrl+C, or use the copy button")
@@ -124,6 +151,50 @@ class AcsUrlPanel(QFrame):
         self._rows.addWidget(waiting, 0, 0)
         data = icon_svg("copy")
         self._copy_icon = QIcon(render_svg(data, 48)) if data is not None else QIcon()
+        # The HTTPS certificate's fingerprint (hidden without an HTTPS listener).
+        self.fingerprint_row = QWidget()
+        self.fingerprint_row.setObjectName("fingerprintRow")
+        self.fingerprint_row.setToolTip(FINGERPRINT_TIP)
+        row = QHBoxLayout(self.fingerprint_row)
+        row.setContentsMargins(0, 4, 0, 0)
+        row.setSpacing(10)
+        caption = QLabel("HTTPS certificate SHA-256:")
+        caption.setObjectName("cardHint")
+        caption.setToolTip(FINGERPRINT_TIP)
+        self.fingerprint_field = UrlField("", scale=1.0)
+        self.fingerprint_field.setObjectName("fingerprintField")
+        self.fingerprint_field.setAccessibleName("HTTPS certificate SHA-256 fingerprint")
+        self.fingerprint_field.setToolTip(FINGERPRINT_TIP)
+        self.fingerprint_field.copied.connect(self.urlCopied)
+        self.fingerprint_copy = self._copy_button("fingerprint")
+        self.fingerprint_copy.clicked.connect(
+            lambda _=False: self._copy(self.fingerprint_field.text())
+        )
+        row.addWidget(caption)
+        row.addWidget(self.fingerprint_field, 1)
+        row.addWidget(self.fingerprint_copy)
+        layout.addWidget(self.fingerprint_row)
+        self.fingerprint_row.hide()
+
+    def _copy_button(self, what: str) -> QToolButton:
+        button = QToolButton()
+        button.setIcon(self._copy_icon)
+        button.setText("Copy")
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setToolTip(f"Copy {what}")
+        button.setAccessibleName(f"Copy {what}")
+        button.setAutoRaise(False)
+        return button
+
+    def fingerprint(self) -> str:
+        """The certificate fingerprint shown ("" when none)."""
+        return self.fingerprint_field.text() if not self.fingerprint_row.isHidden() else ""
+
+    def set_fingerprint(self, fingerprint: str | None) -> None:
+        """Show the HTTPS certificate's SHA-256 ``fingerprint`` (None or "": hide the row)."""
+        self.fingerprint_field.setText(fingerprint or "")
+        self.fingerprint_field.setCursorPosition(0)
+        self.fingerprint_row.setHidden(not fingerprint)
 
     def urls(self) -> list[str]:
         """The URLs shown, in order."""
@@ -152,13 +223,7 @@ class AcsUrlPanel(QFrame):
             scope = QLabel(url_scope(url))
             scope.setObjectName("urlScope")
             scope.setMinimumWidth(scope.fontMetrics().horizontalAdvance("this computer only") + 8)
-            button = QToolButton()
-            button.setIcon(self._copy_icon)
-            button.setText("Copy")
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setToolTip(f"Copy {url}")
-            button.setAccessibleName(f"Copy {url}")
-            button.setAutoRaise(False)
+            button = self._copy_button(url)
             button.clicked.connect(lambda _=False, u=url: self._copy(u))
             self._rows.addWidget(field, row, 0)
             self._rows.addWidget(scope, row, 1)

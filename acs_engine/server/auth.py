@@ -23,7 +23,8 @@ so the CPE retries without asking its user); a nonce count that does not increas
 
 Every failure with credentials is logged with the source address and the user name (never
 the password) and published as :class:`~acs_engine.bus.RequestRejected` (status 401); the
-latest failures per device are kept in :attr:`CpeAuthenticator.failures` for the console.
+latest failures per device are kept in :attr:`CpeAuthenticator.failures` for the console,
+until the device logs in successfully.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import struct
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,6 +248,24 @@ class CpeAuthenticator:
         """True when CPEs must authenticate."""
         return self._expr is not None or self._user is not None
 
+    def carry_over(
+        self, previous: CpeAuthenticator, connections: Iterable[tuple[Any, str]] = ()
+    ) -> None:
+        """Take over from ``previous`` when the settings change while the ACS runs.
+
+        The nonces it issued stay valid (a CPE answering a challenge is not refused), its
+        replay memory and its failures (shown by the console) are kept, and each
+        ``(transport, device_id)`` in ``connections`` (sessions in flight) stays accepted
+        for its device, so those sessions end under the rules they started with.
+        """
+        self._key = previous._key
+        self._nc = previous._nc
+        self.failures = previous.failures
+        self.failure_count = previous.failure_count
+        for transport, device_id in connections:
+            if transport is not None:
+                self._connections[transport] = _Connection(0, device_id)
+
     # ------------------------------------------------------------------ nonces
     def _nonce_mac(self, stamp: bytes, remote: str) -> bytes:
         return hmac.new(self._key, stamp + remote.encode(), hashlib.sha256).digest()[:16]
@@ -343,6 +362,8 @@ class CpeAuthenticator:
         if verdict.ok:
             if transport is not None:
                 self._connections[transport] = _Connection(0, device.id)
+            if self.failures.pop(device.id, None) is not None:
+                log.info("%s logged in from %s after failed attempts", device.id, request.remote)
             log.debug("%s authenticated as %r from %s", device.id, verdict.username,
                       request.remote)
             return None

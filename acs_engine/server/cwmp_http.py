@@ -4,7 +4,8 @@ Leniency (DESIGN.md): any Content-Type, cookies with attributes or comma separat
 at all (the TCP connection finds the session), a stale cookie on a new Inform (a new Inform
 always starts a new session), gzip/deflate bodies. Strictness: bodies over the limit get 413,
 malformed XML 400 with the reason (and the connection's session ends cleanly), a device already
-in session 503 with Retry-After, too many new sessions at once 503.
+in session 503 with Retry-After, too many new sessions at once 503 with ``Connection: close``
+and a Retry-After that grows with the load (:class:`RetryPacer`), so a burst spreads out.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import asyncio
 import codecs
 import contextlib
 import logging
+import math
+import random
 import re
 import secrets
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -43,6 +47,68 @@ _COOKIE_RE = re.compile(r'(?:^|[;,]\s*)session\s*=\s*"?([0-9A-Za-z]+)"?')
 LINGER_SECONDS = 3.0
 _CHARSET_RE = re.compile(r'charset\s*=\s*"?([A-Za-z0-9._:-]+)"?', re.IGNORECASE)
 _DIGEST_RESPONSE_RE = re.compile(r'(response\s*=\s*"?)[0-9A-Fa-f]*')
+
+
+#: Bounds of the Retry-After sent when too many sessions are starting (seconds).
+OVERLOAD_RETRY_MIN = 5
+OVERLOAD_RETRY_MAX = 120
+
+
+class RetryPacer:
+    """Retry-After for CPEs refused because too many sessions are starting at once.
+
+    The refused CPEs form a backlog (refusals in the last ``window`` seconds, decaying
+    exponentially); the ACS admits ``limit`` Informs at a time, each taking about
+    ``inform_seconds`` (a moving average of real ones). Clearing the backlog takes about
+    ``backlog * inform_seconds / limit`` seconds; each CPE is told to come back at a random
+    time between that and twice that, at least :data:`OVERLOAD_RETRY_MIN` later, so a burst
+    of a thousand CPEs spreads over the following minutes instead of coming back together.
+    Never more than :data:`OVERLOAD_RETRY_MAX`.
+
+    Args:
+        limit: new sessions admitted at once (``max_concurrent_new_sessions``).
+        window: seconds over which refusals are remembered.
+        rng: the source of the jitter (tests pass a seeded one).
+        clock: the time source.
+    """
+
+    def __init__(
+        self, limit: int, *, window: float = 30.0, rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = max(1, limit)
+        self.window = window
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.backlog = 0.0
+        #: Moving average of how long an admitted Inform takes (seconds).
+        self.inform_seconds = 0.5
+        self._at = clock()
+
+    def _decay(self) -> None:
+        now = self.clock()
+        if now > self._at:
+            self.backlog *= math.exp(-(now - self._at) / self.window)
+        self._at = now
+
+    def inform_took(self, seconds: float) -> None:
+        """Record how long an admitted Inform took to answer."""
+        self.inform_seconds += 0.2 * (max(0.0, seconds) - self.inform_seconds)
+
+    def refused(self, limit: int | None = None) -> int:
+        """Count one more refused CPE; the Retry-After (whole seconds) to tell it.
+
+        Args:
+            limit: the admission limit now (it may have changed since construction).
+        """
+        if limit is not None:
+            self.limit = max(1, limit)
+        self._decay()
+        self.backlog += 1.0
+        drain = self.backlog * self.inform_seconds / self.limit
+        base = max(float(OVERLOAD_RETRY_MIN), drain)
+        wait = self.rng.uniform(base, 2 * base)
+        return int(min(OVERLOAD_RETRY_MAX, max(OVERLOAD_RETRY_MIN, round(wait))))
 
 
 class BodyError(Exception):
@@ -140,6 +206,8 @@ class CwmpServer:
         self._locks: dict[str, asyncio.Lock] = {}
         self._finishing: dict[str, asyncio.Future[None]] = {}
         self._new_in_flight = 0
+        #: Retry-After for the CPEs refused while too many sessions are starting.
+        self.pacer = RetryPacer(config.max_concurrent_new_sessions)
         #: CPE authentication (off unless configured).
         self.auth = CpeAuthenticator(config, bus)
         self._watchdog: asyncio.Task[None] | None = None
@@ -168,6 +236,19 @@ class CwmpServer:
 
     def active_session_count(self) -> int:
         return len(self.sessions)
+
+    def replace_auth(self, auth: CpeAuthenticator) -> None:
+        """Authenticate with ``auth`` from now on (the settings changed while running).
+
+        The sessions in flight finish under the rules they started with: their connections
+        stay accepted for their device. Their next sessions meet the new rules.
+        """
+        in_flight = [
+            (transport, self.sessions[sid].device_id)
+            for sid, transport in self._transport_of.items() if sid in self.sessions
+        ]
+        auth.carry_over(self.auth, in_flight)
+        self.auth = auth
 
     def session_of_device(self, device_id: str) -> Session | None:
         return self._by_device.get(device_id)
@@ -262,7 +343,7 @@ class CwmpServer:
             text=reason + "\n",
             headers={"Server": SERVER_HEADER, **(headers or {})},
         )
-        if status >= 400 and status != 503:
+        if (status >= 400 and status != 503) or (headers or {}).get("Connection") == "close":
             response.force_close()
         return response
 
@@ -373,9 +454,12 @@ class CwmpServer:
             else:
                 await self._end(current, "aborted", "the CPE started a new session")
         if self._new_in_flight >= self.config.max_concurrent_new_sessions:
+            # Close the connection: a refused CPE must not hold one of our sockets open.
+            retry_after = self.pacer.refused(self.config.max_concurrent_new_sessions)
             return self._reject(
-                request, 503, "too many sessions are starting; retry later",
-                headers={"Retry-After": "60"},
+                request, 503,
+                f"too many sessions are starting; retry in {retry_after} s",
+                headers={"Retry-After": str(retry_after), "Connection": "close"},
             )
         try:
             namespace, use_version = codec.negotiate(envelope)
@@ -396,6 +480,7 @@ class CwmpServer:
                 headers={"Retry-After": str(self.config.busy_retry_after)},
             )
         self._new_in_flight += 1
+        began = time.monotonic()
         try:
             device = await self.store.get_device(device_id)
             created = device is None
@@ -430,6 +515,7 @@ class CwmpServer:
                 config=self.config,
                 remote=request.remote or "",
                 local_host=_local_host(request),
+                secure=request.secure,
             )
             self._register(session, request.transport)
             async with self._locks[session.id]:
@@ -446,6 +532,7 @@ class CwmpServer:
                 return await self._send(session, reply, cookie=session.id)
         finally:
             self._new_in_flight -= 1
+            self.pacer.inform_took(time.monotonic() - began)
 
     async def _authenticate_inform(
         self, request: web.Request, inform: rpc.Inform, body: bytes

@@ -258,7 +258,7 @@ class SimCpe:
         user, password = dev.acs_credentials
         auth = ClientAuth(user, password)
         timeout = aiohttp.ClientTimeout(total=opts.http_timeout)
-        connector = aiohttp.TCPConnector(limit=1, limit_per_host=1)
+        connector = aiohttp.TCPConnector(limit=1, limit_per_host=1, ssl=opts.ssl_context())
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(
             connector=connector, cookie_jar=jar, timeout=timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -35,6 +36,8 @@ class SimOptions:
         connreq_window: the rate-limit window in seconds.
         http_timeout: seconds the CPE waits for each HTTP response.
         max_redirects: 3xx redirects followed for a session's first POST.
+        tls_ca: PEM file of the certificate(s) the CPE trusts for https:// ACS and file URLs
+            (e.g. the ACS's self-signed certificate); None: the system's CAs.
     """
 
     cwmp_version: str = "1.0"
@@ -57,6 +60,13 @@ class SimOptions:
     connreq_window: float = 10.0
     http_timeout: float = 30.0
     max_redirects: int = 10
+    tls_ca: str | None = None
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """How the CPE checks an HTTPS server: against :attr:`tls_ca`, or the system's CAs."""
+        if self.tls_ca is None:
+            return True
+        return ssl.create_default_context(cafile=self.tls_ca)
 
     def __post_init__(self) -> None:
         if self.cwmp_version not in SIM_VERSIONS:

@@ -229,6 +229,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transfer-time", type=float, default=0.0)
     parser.add_argument("--real-transfers", action="store_true",
                         help="really fetch downloads / PUT uploads")
+    parser.add_argument("--tls-ca", default=None, metavar="PEM",
+                        help="certificate(s) the CPEs trust for https:// URLs (e.g. the ACS's "
+                             "self-signed cert.pem); default: the system's CAs")
     parser.add_argument("--duration", type=float, default=None,
                         help="stop after this many seconds (without --once)")
 
@@ -244,6 +247,7 @@ async def run_from_args(args: argparse.Namespace) -> int:
         download_fault=args.download_fault,
         transfer_time=args.transfer_time,
         real_transfers=args.real_transfers,
+        tls_ca=getattr(args, "tls_ca", None),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

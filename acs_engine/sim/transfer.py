@@ -1,4 +1,4 @@
-"""Real file transfers for simulated CPEs (``SimOptions.real_transfers``): HTTP GET / PUT.
+"""Real file transfers for simulated CPEs (``SimOptions.real_transfers``): HTTP(S) GET / PUT.
 
 A Download fetches the file (checking FileSize when given); an Upload PUTs a text dump of the
 device's parameters. Failures map to the TransferComplete fault codes a CPE would report.
@@ -44,7 +44,8 @@ async def perform_transfer(device: SimDevice, transfer: PendingTransfer) -> rpc.
     headers = {"Authorization": basic_authorization(req.username, req.password)} if req.username else {}
     timeout = aiohttp.ClientTimeout(total=max(device.options.http_timeout, 60.0))
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as http:
+        connector = aiohttp.TCPConnector(ssl=device.options.ssl_context())
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
             if isinstance(req, rpc.Download):
                 async with http.get(req.url, headers=headers) as resp:
                     if resp.status in (401, 403):

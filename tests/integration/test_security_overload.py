@@ -1,4 +1,5 @@
-"""Overload control: too many sessions starting at once get 503 + Retry-After; running ones finish."""
+"""Overload control: too many sessions starting at once get 503 + Retry-After (load-driven,
+5-120 s) and a closed connection; running ones finish."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ async def test_informs_over_the_limit_get_503_and_running_sessions_finish(
             assert len(rejected) == flood - limit
             for status, headers, _ in rejected:
                 assert status == 503
-                assert int(headers["Retry-After"]) > 0
+                assert 5 <= int(headers["Retry-After"]) <= 120
+                assert headers["Connection"] == "close"  # a refused CPE holds no socket
             assert engine.cwmp._new_in_flight == limit
 
             # The session that was already running is not held back by the flood.
