@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
@@ -31,7 +31,13 @@ class AdminDocks(QObject):
         presets_dock, scripts_dock, faults_dock: their docks (object names
             ``presetsDock``, ``scriptsDock``, ``faultsDock``).
         settings_action: opens the settings dialog.
+
+    Signals:
+        restartRequested(str): the settings dialog asked for FieldACS to restart on this
+            database path.
     """
+
+    restartRequested = Signal(str)
 
     def __init__(
         self,
@@ -123,6 +129,10 @@ class AdminDocks(QObject):
         """Open the settings dialog (window-modal, no nested event loop)."""
         dialog = SettingsDialog(self._engine, self._settings, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        set_urls = getattr(self._window, "set_acs_urls", None)
+        if set_urls is not None:  # the ACS URLs shown follow the listeners
+            dialog.urlsChanged.connect(set_urls)
+        dialog.restartRequested.connect(self.restartRequested)
         dialog.open()
         return dialog
 

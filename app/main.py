@@ -9,6 +9,7 @@ Structure::
       run_on_qasync(app, run_console(...))     asyncio.Runner over qasync.QEventLoop
         run_console                            engine.start -> window -> wait -> engine.stop
           EngineStartError -> show_start_error (non-blocking QMessageBox) -> exit 1
+          Settings "Restart FieldACS now"     window closes -> engine.stop -> relaunch_command
 """
 
 from __future__ import annotations
@@ -180,10 +181,71 @@ async def show_start_error(message: StartErrorMessage) -> None:
         box.deleteLater()
 
 
+def relaunch_command(
+    args: Sequence[str],
+    *,
+    db_path: Path | str | None = None,
+    executable: str | None = None,
+    frozen: bool | None = None,
+    main_module: str | None = None,
+    script: str | None = None,
+) -> tuple[str, list[str]]:
+    """The program and arguments that start FieldACS again as it was started.
+
+    Args:
+        args: the arguments it was started with (after the program name).
+        db_path: the database to start on; replaces a ``--db`` option (which would win over
+            the saved setting), and is not added when there was none (the saved one is read).
+        executable: the program (default ``sys.executable``: Python, or the frozen build).
+        frozen: a PyInstaller build (default: ``sys.frozen``): the executable is FieldACS.
+        main_module: the module run with ``python -m`` (default: read from ``__main__``).
+        script: the script Python runs otherwise (default ``sys.argv[0]``, e.g. the
+            ``fieldacs`` launcher).
+    """
+    program = executable or sys.executable
+    rest: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--db" and db_path is not None:
+            rest += ["--db", str(db_path)]
+            skip = True
+        elif arg.startswith("--db=") and db_path is not None:
+            rest.append(f"--db={db_path}")
+        elif arg == "--smoke-exit-after":
+            skip = True
+        elif not arg.startswith("--smoke-exit-after="):
+            rest.append(arg)
+    if frozen if frozen is not None else bool(getattr(sys, "frozen", False)):
+        return program, rest
+    if main_module is None:
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        main_module = spec.name if spec is not None and spec.name else ""
+    if main_module:
+        return program, ["-m", main_module.removesuffix(".__main__"), *rest]
+    return program, [script if script is not None else sys.argv[0], *rest]
+
+
+def relaunch(program: str, arguments: Sequence[str]) -> bool:
+    """Start ``program`` detached (it outlives this process); True when it started."""
+    from PySide6.QtCore import QProcess
+
+    started, _pid = QProcess.startDetached(program, list(arguments))
+    if not started:
+        log.error("could not start %s %s", program, " ".join(arguments))
+    return bool(started)
+
+
 async def run_console(
-    app: Any, config: EngineConfig, settings: Any = None, exit_after: float | None = None
+    app: Any, config: EngineConfig, settings: Any = None, exit_after: float | None = None,
+    argv: Sequence[str] | None = None,
 ) -> int:
     """Start the engine, show the main window until it closes, then stop the engine.
+
+    When the settings dialog asks for a restart, the window closes, the engine stops
+    (sessions ended, database closed, ports free), then FieldACS is started again
+    (:func:`relaunch_command` over ``argv``) and this run returns.
 
     Args:
         app: the QApplication (its ``lastWindowClosed`` ends the run).
@@ -191,6 +253,8 @@ async def run_console(
         settings: a ``QSettings`` for the window layout (default: the application's).
         exit_after: close the window this many seconds after it is shown, printing what it
             shows to stdout (the installer's smoke test); None waits for the user.
+        argv: the arguments (after the program name) a restart starts with (default:
+            ``sys.argv[1:]``).
 
     Returns:
         :data:`EXIT_OK`, or :data:`EXIT_START_FAILED` after the error dialog was closed.
@@ -198,6 +262,8 @@ async def run_console(
     from acs_engine.server.controller import Engine, EngineStartError
     from app.bootstrap import install_interrupt_handler
     from app.bridge import EngineBridge
+    from app.collector import GuiThreadCollector
+    from app.overview import acs_urls_of
     from app.window import MainWindow
 
     loop = asyncio.get_running_loop()
@@ -208,6 +274,16 @@ async def run_console(
     window = MainWindow(engine, bridge, settings)
     window.closed.connect(closed.set)
     app.lastWindowClosed.connect(closed.set)
+    restart_on: list[str] = []
+
+    def restart(db_path: str) -> None:
+        log.info("restarting FieldACS on %s", db_path)
+        restart_on.append(db_path)
+        window.close()
+        closed.set()
+
+    if window.admin is not None:
+        window.admin.restartRequested.connect(restart)
 
     def interrupted() -> None:
         log.info("interrupted; closing")
@@ -216,6 +292,9 @@ async def run_console(
         closed.set()
 
     restore_interrupt = install_interrupt_handler(loop, interrupted)
+    # Garbage is collected on this (the GUI) thread only: see app/collector.py.
+    collector = GuiThreadCollector(app)
+    collector.start()
     try:
         try:
             await engine.start()
@@ -224,7 +303,7 @@ async def run_console(
             await show_start_error(start_error_message(exc, config))
             return EXIT_START_FAILED
         # Listing local addresses may resolve the host name: keep it off the loop.
-        window.set_acs_urls(await asyncio.to_thread(engine.cwmp_urls))
+        window.set_acs_urls(await asyncio.to_thread(acs_urls_of, engine), engine.tls_fingerprint)
         window.show()
         window.raise_()
         window.activateWindow()
@@ -241,7 +320,13 @@ async def run_console(
         bridge.detach()
         await engine.stop()
         window.deleteLater()
+        collector.stop()  # deletes the window here and now, then collects
+        collector.deleteLater()
         log.info("FieldACS stopped")
+        if restart_on:
+            relaunch(*relaunch_command(
+                sys.argv[1:] if argv is None else argv, db_path=restart_on[-1]
+            ))
 
 
 def _with_saved_settings(config: EngineConfig, args: argparse.Namespace) -> EngineConfig:
@@ -313,7 +398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = _with_saved_settings(config, args)
     try:
         return bootstrap.run_on_qasync(
-            app, run_console(app, config, exit_after=args.smoke_exit_after)
+            app, run_console(
+                app, config, exit_after=args.smoke_exit_after,
+                argv=list(sys.argv[1:] if argv is None else argv),
+            )
         )
     except Exception:
         log.critical("FieldACS stopped because of an unexpected error", exc_info=True)

@@ -1,25 +1,35 @@
 """The settings dialog: the engine settings a technician changes, validated and applied.
 
 Settings are kept in QSettings (group ``engine``) and read back at every start by
-:func:`saved_config` (options given on the command line win). "Apply" assigns the settings
-the engine reads per session or per request (:data:`LIVE_FIELDS`: session timeout, retry
-delay, download timeout, connection-request timeout and Basic auth) on ``engine.config`` at
-once; listeners, the database, body limit, trace retention, script limits and CPE
-authentication are set up when the ACS starts, so they apply at the next start — the dialog
-says which. (Restarting the engine in place is not done: the console's step gate and the
-panels hold the running handler chain and store.)
+:func:`~app.settings_store.saved_config` (options given on the command line win). They are
+checked as they are typed (:func:`~app.settings_store.validate`: ports, ports given twice, the
+address, HTTPS without a port, a certificate without its key or one that does not load, ...).
+Those functions and the list of settings (:data:`~app.settings_store.FIELDS`) live in
+:mod:`app.settings_store`, which has no widgets; they are still importable from here.
 
-The CPE password is kept in the user's QSettings file in plain text, like the command
-line's ``--cwmp-password``: use a password file (``--cwmp-password-file``) where that is not
-acceptable.
+"Apply" (and "OK") hands the new settings to the running engine,
+:meth:`~acs_engine.server.controller.Engine.reconfigure`, which applies them without a
+restart: listeners move to their new address and port (CWMP, HTTPS CWMP, file server and
+its HTTPS port, NBI), HTTPS is switched on or off with the chosen or a self-signed
+certificate, CPE authentication is switched on, off or changed, limits and timeouts take
+effect. Sessions in flight finish undisturbed. When the engine refuses them (a port in use,
+a certificate that does not load), the reason is shown in the dialog, nothing is saved and
+the engine runs on as before; OK keeps the dialog open then. Once applied, the settings are
+saved and :attr:`SettingsDialog.urlsChanged` gives the main window its new ACS URLs.
+
+The database location (and trace retention) cannot change under a running engine: the
+dialog saves it and offers "Restart FieldACS now", which closes FieldACS cleanly (sessions in
+flight are ended, the database is closed) and starts it again with the same options
+(:func:`app.main.relaunch_command`; a ``--db`` option is replaced by the new location).
+
+The CPE password is kept in the user's QSettings file in plain text (see
+:mod:`app.settings_store`).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -42,126 +52,46 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.config import EngineConfig
-
-GROUP = "engine"
-#: Settings assigned on the running engine's config (read per session or request).
-LIVE_FIELDS = frozenset({
-    "session_timeout", "retry_delay", "download_timeout", "connection_request_timeout",
-    "connection_request_allow_basic_auth",
-})
-_HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """One setting: its EngineConfig name, its label and how it is stored."""
-
-    name: str
-    label: str
-    kind: type
-    tip: str = ""
-
-
-FIELDS: tuple[Field, ...] = (
-    Field("cwmp_host", "Listen on address", str, "0.0.0.0: every address of this computer"),
-    Field("cwmp_port", "CWMP port", int, "The port CPEs connect to (ACS URL)"),
-    Field("fs_port", "File server port", int, "Firmware and config downloads"),
-    Field("nbi_port", "NBI port", int, "The northbound API, on 127.0.0.1"),
-    Field("db_path", "Database", Path),
-    Field("session_timeout", "Session timeout", float, "Seconds of CPE silence before a session is dropped"),
-    Field("max_body_bytes", "Largest request body", int),
-    Field("trace_sessions_per_device", "Sessions kept per device", int, "With their wire traces"),
-    Field("retry_delay", "Fault retry delay", int, "A faulted channel retries after delay × 2^retries"),
-    Field("download_timeout", "Download timeout", int, "Seconds to wait for TransferComplete"),
-    Field("connection_request_timeout", "Connection request timeout", int, "Milliseconds"),
-    Field("connection_request_allow_basic_auth", "Allow Basic auth for connection requests", bool),
-    Field("script_timeout_ms", "Script time limit", int, "Milliseconds per provision run"),
-    Field("cwmp_username", "CPE user name", str, "Empty: CPEs do not authenticate"),
-    Field("cwmp_password", "CPE password", str),
+from acs_engine.server.controller import RESTART_FIELDS, ReconfigureError
+from app.settings_store import (
+    FIELDS,
+    FIELDS_BY_NAME,
+    GROUP,
+    LIVE_FIELDS,
+    OPTIONAL_FIELDS,
+    PORT_FIELDS,
+    Field,
+    save_settings,
+    saved_config,
+    validate,
 )
-_BY_NAME = {f.name: f for f in FIELDS}
 
+#: The dialog, and the names that moved to :mod:`app.settings_store` (importable from here).
+__all__ = [
+    "FIELDS", "GROUP", "LIVE_FIELDS", "PORT_FIELDS", "Field", "SettingsDialog", "saved_config",
+    "validate",
+]
 
-def _convert(field: Field, raw: Any) -> Any:
-    if field.kind is bool:
-        return raw in (True, "true", "1", 1)
-    if field.kind is Path:
-        return Path(str(raw)).expanduser()
-    if field.name in ("cwmp_username", "cwmp_password"):
-        return str(raw) or None
-    return field.kind(raw)
-
-
-def saved_config(
-    config: EngineConfig, settings: QSettings | None = None, explicit: Iterable[str] = ()
-) -> EngineConfig:
-    """``config`` with the saved settings applied, except the fields in ``explicit``.
-
-    Args:
-        config: the settings from the command line.
-        settings: where they are saved (default: the application's QSettings).
-        explicit: EngineConfig fields given on the command line (they win).
-    """
-    settings = settings if settings is not None else QSettings()
-    skip = set(explicit)
-    changes: dict[str, Any] = {}
-    settings.beginGroup(GROUP)
-    try:
-        for field in FIELDS:
-            if field.name in skip or not settings.contains(field.name):
-                continue
-            try:
-                changes[field.name] = _convert(field, settings.value(field.name))
-            except (TypeError, ValueError):
-                continue
-    finally:
-        settings.endGroup()
-    if "cwmp_host" in changes and "cwmp_host" not in skip:
-        changes["fs_host"] = changes["cwmp_host"]
-    return config.replace(**changes)
-
-
-def validate(values: dict[str, Any], free_ports: Iterable[str] = ()) -> dict[str, str]:
-    """Problems with ``values`` (field name -> message); empty when they can be saved.
-
-    Args:
-        values: EngineConfig field -> value.
-        free_ports: port fields that may stay 0 ("a free port": the engine runs so now).
-    """
-    zero_ok = set(free_ports)
-    problems: dict[str, str] = {}
-    host = str(values.get("cwmp_host", "")).strip()
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if not _HOST_RE.match(host):
-            problems["cwmp_host"] = "Give an IP address of this computer, or 0.0.0.0 for every address."
-    ports = {n: int(values[n]) for n in ("cwmp_port", "fs_port", "nbi_port") if n in values}
-    for name, port in ports.items():
-        if not 1 <= port <= 65535 and not (port == 0 and name in zero_ok):
-            problems[name] = "A port is a number from 1 to 65535."
-    if ports.get("cwmp_port") and ports.get("cwmp_port") == ports.get("fs_port"):
-        problems["fs_port"] = "The file server needs a port of its own."
-    db = Path(str(values.get("db_path", ""))).expanduser()
-    if not str(values.get("db_path", "")).strip():
-        problems["db_path"] = "Choose a database file."
-    elif db.is_dir():
-        problems["db_path"] = f"{db} is a folder; choose a file in it."
-    if float(values.get("session_timeout", 1)) < 1:
-        problems["session_timeout"] = "At least one second."
-    if values.get("cwmp_password") and not values.get("cwmp_username"):
-        problems["cwmp_username"] = "A password needs a user name."
-    return problems
-
+log = logging.getLogger("fieldacs.app")
 
 class SettingsDialog(QDialog):
-    """Engine settings, validated as they are typed.
+    """Engine settings, validated as they are typed, applied to the running engine.
+
+    Attributes:
+        pending: the engine applying the settings (an asyncio task), or None.
 
     Signals:
-        applied(list): settings were saved; the list names those that wait for a restart.
+        applied(list): settings were applied and saved; the list names those that wait for
+            a restart.
+        failed(str): the engine refused the settings (nothing was saved); why.
+        urlsChanged(list): the ACS URLs after the settings were applied.
+        restartRequested(str): "Restart FieldACS now" was chosen; the new database path.
     """
 
     applied = Signal(list)
+    failed = Signal(str)
+    urlsChanged = Signal(list)
+    restartRequested = Signal(str)
 
     def __init__(
         self, engine: Any, settings: QSettings | None = None, parent: QWidget | None = None
@@ -185,13 +115,20 @@ class SettingsDialog(QDialog):
         self.problems: dict[str, str] = {}
         self._free_ports: list[str] = []
         self._built = False  # validate() waits until every editor exists
+        self.pending: asyncio.Task[bool] | None = None
+        self._close_when_applied = False
+        self._restart_db: Path | None = None
 
         def spin(name: str, low: int, high: int, suffix: str = "") -> QSpinBox:
             box = QSpinBox()
-            box.setRange(0 if name.endswith("_port") else low, high)
-            if name.endswith("_port"):
+            optional = name in OPTIONAL_FIELDS
+            box.setRange(-1 if optional else 0 if name.endswith("_port") else low, high)
+            if optional:
+                box.setSpecialValueText("Off")
+            elif name.endswith("_port"):
                 box.setSpecialValueText("(a free port)")
-            box.setValue(int(getattr(config, name)))
+            value = getattr(config, name)
+            box.setValue(-1 if value is None else int(value))
             box.setSuffix(suffix)
             box.valueChanged.connect(self.validate)
             return box
@@ -222,6 +159,15 @@ class SettingsDialog(QDialog):
         password = QLineEdit(config.cwmp_password or "")
         password.setEchoMode(QLineEdit.EchoMode.Password)
         password.textChanged.connect(self.validate)
+        http = QCheckBox()
+        http.setChecked(config.cwmp_http_enabled)
+        http.toggled.connect(self.validate)
+        cert_row, cert = self._path_row(config.tls_cert_path, "Certificate",
+                                        "PEM certificate (*.pem *.crt *.cer);;All files (*)")
+        key_row, key = self._path_row(config.tls_key_path, "Private key",
+                                      "PEM key (*.pem *.key);;All files (*)")
+        rows: dict[str, QHBoxLayout] = {"db_path": db_row, "tls_cert_path": cert_row,
+                                        "tls_key_path": key_row}
         self._widgets = {
             "cwmp_host": host, "cwmp_port": spin("cwmp_port", 1, 65535),
             "fs_port": spin("fs_port", 1, 65535), "nbi_port": spin("nbi_port", 1, 65535),
@@ -233,35 +179,55 @@ class SettingsDialog(QDialog):
             "connection_request_allow_basic_auth": basic,
             "script_timeout_ms": spin("script_timeout_ms", 10, 60_000, " ms"),
             "cwmp_username": user, "cwmp_password": password,
+            "cwmp_http_enabled": http, "cwmp_tls_port": spin("cwmp_tls_port", 1, 65535),
+            "fs_tls_port": spin("fs_tls_port", 1, 65535), "tls_cert_path": cert,
+            "tls_key_path": key,
         }
-        self._free_ports = [n for n in ("cwmp_port", "fs_port", "nbi_port") if getattr(config, n) == 0]
+        self._free_ports = [n for n in PORT_FIELDS if getattr(config, n) == 0]
+        self._live = callable(getattr(engine, "reconfigure", None))
+        later = RESTART_FIELDS if self._live else set(FIELDS_BY_NAME) - LIVE_FIELDS
 
         groups = (
-            ("Network — applies at the next start", ("cwmp_host", "cwmp_port", "fs_port", "nbi_port", "db_path")),
+            ("Network", ("cwmp_host", "cwmp_port", "fs_port", "nbi_port")),
+            ("HTTPS", ("cwmp_http_enabled", "cwmp_tls_port", "fs_tls_port", "tls_cert_path",
+                       "tls_key_path")),
             ("Sessions and provisioning", ("session_timeout", "retry_delay", "download_timeout",
                                            "connection_request_timeout",
                                            "connection_request_allow_basic_auth",
                                            "max_body_bytes", "trace_sessions_per_device",
                                            "script_timeout_ms")),
-            ("CPE authentication — applies at the next start", ("cwmp_username", "cwmp_password")),
+            ("CPE authentication", ("cwmp_username", "cwmp_password")),
+            ("Database — applies after a restart", ("db_path",)),
         )
         layout = QVBoxLayout(self)
         for title, names in groups:
             box = QGroupBox(title)
             form = QFormLayout(box)
             for name in names:
-                field = _BY_NAME[name]
-                label = QLabel(field.label + ("" if name in LIVE_FIELDS or "next start" in title
-                                              else " *"))
+                field = FIELDS_BY_NAME[name]
+                label = QLabel(field.label + (" *" if name in later and "restart" not in title
+                                              else ""))
                 label.setToolTip(field.tip)
                 self._widgets[name].setToolTip(field.tip)
                 self._widgets[name].setObjectName(f"setting_{name}")
                 self._labels[name] = label
-                form.addRow(label, db_row if name == "db_path" else self._widgets[name])
+                form.addRow(label, rows[name] if name in rows else self._widgets[name])
+            if title == "HTTPS":
+                self.fingerprint = QLabel()
+                self.fingerprint.setObjectName("tlsFingerprint")
+                self.fingerprint.setWordWrap(True)
+                self.fingerprint.setTextInteractionFlags(
+                    Qt.TextInteractionFlag.TextSelectableByMouse
+                )
+                form.addRow("SHA-256", self.fingerprint)
             layout.addWidget(box)
+        self._show_fingerprint()
         self.note = QLabel(
-            "Settings marked * and the network and authentication settings apply at the next "
-            "start of FieldACS; the others apply to the next session."
+            "Settings apply to the running ACS without a restart (sessions in flight finish "
+            "undisturbed); those marked * and the database apply at the next start of FieldACS."
+            if self._live else
+            "Settings marked * apply at the next start of FieldACS; the others apply to the "
+            "next session."
         )
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #64748b;")
@@ -271,6 +237,15 @@ class SettingsDialog(QDialog):
         self.problem_label.setStyleSheet("color: #b91c1c;")
         layout.addWidget(self.note)
         layout.addWidget(self.problem_label)
+        self.restart_button = QPushButton("Restart FieldACS now")
+        self.restart_button.setObjectName("restartButton")
+        self.restart_button.setToolTip(
+            "Close FieldACS (sessions in flight are ended) and start it again with the same "
+            "options and the new database"
+        )
+        self.restart_button.clicked.connect(self.request_restart)
+        self.restart_button.hide()
+        layout.addWidget(self.restart_button)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Apply
             | QDialogButtonBox.StandardButton.Cancel
@@ -301,6 +276,10 @@ class SettingsDialog(QDialog):
         out["db_path"] = Path(out["db_path"]).expanduser()
         for name in ("cwmp_username", "cwmp_password"):
             out[name] = out[name] or None
+        for name in ("cwmp_tls_port", "fs_tls_port"):
+            out[name] = out[name] if out[name] >= 0 else None
+        for name in ("tls_cert_path", "tls_key_path"):
+            out[name] = Path(out[name]).expanduser() if out[name] else None
         return out
 
     def validate(self) -> bool:
@@ -311,53 +290,162 @@ class SettingsDialog(QDialog):
         for name, label in self._labels.items():
             label.setStyleSheet("color: #b91c1c;" if name in self.problems else "")
         self.problem_label.setText("\n".join(
-            f"{_BY_NAME[n].label}: {m}" for n, m in self.problems.items()
+            f"{FIELDS_BY_NAME[n].label}: {m}" for n, m in self.problems.items()
         ))
         ok = not self.problems
+        busy = self.pending is not None and not self.pending.done()
         for button in (QDialogButtonBox.StandardButton.Ok, QDialogButtonBox.StandardButton.Apply):
-            self.buttons.button(button).setEnabled(ok)
+            self.buttons.button(button).setEnabled(ok and not busy)
         return ok
 
     # ------------------------------------------------------------------ applying
     def apply(self) -> list[str] | None:
-        """Save the settings and assign the live ones on the engine.
+        """Apply the settings to the running engine, then save them.
+
+        With an engine that reconfigures itself (:meth:`Engine.reconfigure`), its work runs
+        in :attr:`pending` while the buttons wait; the settings are saved once it succeeded,
+        and :attr:`applied` or :attr:`failed` tells how it went. With any other engine the
+        settings of :data:`LIVE_FIELDS` are assigned on its config and the rest wait for the
+        next start.
 
         Returns:
-            The names of changed settings that wait for the next start (None when invalid).
+            The names of changed settings that wait for the next start (None when the values
+            are invalid or an earlier apply is still running).
         """
+        if self.pending is not None and not self.pending.done():
+            return None
         if not self.validate():
             return None
         values = self.values()
         config = self._engine.config
-        later: list[str] = []
-        self._settings.beginGroup(GROUP)
-        try:
-            for name, value in values.items():
-                if value is None:
-                    self._settings.remove(name)
-                else:
-                    self._settings.setValue(name, str(value) if isinstance(value, Path) else value)
-                if getattr(config, name) == value:
-                    continue
+        changed = [n for n, v in values.items() if getattr(config, n) != v]
+        if not self._live:
+            later = [n for n in changed if n not in LIVE_FIELDS]
+            for name in changed:
                 if name in LIVE_FIELDS:
-                    setattr(config, name, value)
-                else:
-                    later.append(name)
-        finally:
-            self._settings.endGroup()
-        self._settings.sync()
-        labels = [_BY_NAME[n].label.lower() for n in later]
-        self.note.setText(
-            "Saved. " + (f"Restart FieldACS to apply: {', '.join(labels)}." if labels
-                         else "Everything applies from the next session.")
-        )
-        self.note.setStyleSheet("color: #b45309;" if labels else "color: #15803d;")
-        self.applied.emit(later)
+                    setattr(config, name, values[name])
+            self._save(values)
+            self._report(later, values)
+            self.applied.emit(later)
+            return later
+        later = [n for n in changed if n in RESTART_FIELDS]
+        target = config.replace(**values)
+        if "cwmp_host" in changed:
+            target.fs_host = values["cwmp_host"]
+        self._set_busy(True)
+        self.pending = asyncio.ensure_future(self._apply_live(values, target, later))
         return later
 
-    def _ok(self) -> None:
-        if self.apply() is not None:
+    async def _apply_live(
+        self, values: dict[str, Any], target: EngineConfig, later: list[str]
+    ) -> bool:
+        try:
+            await self._engine.reconfigure(target)
+        except Exception as exc:  # ReconfigureError, or a bug: either way nothing is saved
+            if not isinstance(exc, ReconfigureError):
+                log.exception("applying the settings failed")
+            self._set_busy(False)
+            self._close_when_applied = False
+            self.problem_label.setText(f"Not applied: {exc}")
+            self.note.setText("Nothing was changed or saved; the ACS runs on as it was.")
+            self.note.setStyleSheet("color: #b91c1c;")
+            self.failed.emit(str(exc))
+            return False
+        self._save(values)
+        urls = await asyncio.to_thread(self._engine.cwmp_urls)
+        self._set_busy(False)
+        self._show_fingerprint()
+        self._report(later, values)
+        self.urlsChanged.emit(urls)
+        self.applied.emit(later)
+        if self._close_when_applied:
             self.accept()
+        return True
+
+    def _save(self, values: dict[str, Any]) -> None:
+        save_settings(self._settings, values)
+
+    def _report(self, later: list[str], values: dict[str, Any]) -> None:
+        labels = [FIELDS_BY_NAME[n].label.lower() for n in later if n != "db_path"]
+        text = "Applied and saved." if self._live else "Saved."
+        if labels:
+            text += f" Restart FieldACS to apply: {', '.join(labels)}."
+        elif not self._live:
+            text += " Everything applies from the next session."
+        if "db_path" in later:
+            self._restart_db = values["db_path"]
+            text += (
+                f" The database {values['db_path']} is used after a restart: "
+                "\u201cRestart FieldACS now\u201d closes FieldACS (sessions in flight are ended, "
+                "the database is closed) and starts it again with the same options."
+            )
+            self.restart_button.show()
+        self.note.setText(text)
+        self.note.setStyleSheet(
+            "color: #b45309;" if labels or "db_path" in later else "color: #15803d;"
+        )
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy:
+            self.note.setText("Applying\u2026")
+            self.note.setStyleSheet("color: #64748b;")
+        for button in (QDialogButtonBox.StandardButton.Ok, QDialogButtonBox.StandardButton.Apply):
+            self.buttons.button(button).setEnabled(not busy and not self.problems)
+
+    def _ok(self) -> None:
+        later = self.apply()
+        if later is None:
+            return
+        if self.pending is not None and not self.pending.done():
+            # Close once the engine took them; stay open to offer the restart.
+            self._close_when_applied = "db_path" not in later
+        elif "db_path" not in later:
+            self.accept()
+
+    def reject(self) -> None:
+        """Cancel, unless the engine is applying the settings (it takes a moment)."""
+        if self.pending is not None and not self.pending.done():
+            return
+        super().reject()
+
+    def request_restart(self) -> None:
+        """Ask for FieldACS to restart on the new database (:attr:`restartRequested`)."""
+        db = self._restart_db if self._restart_db is not None else self.values()["db_path"]
+        self.accept()
+        self.restartRequested.emit(str(db))
+
+    def _show_fingerprint(self) -> None:
+        tls = getattr(self._engine, "tls", None)
+        digest = getattr(tls, "fingerprint", None)
+        if not digest:
+            self.fingerprint.setText("(no HTTPS listener)")
+            return
+        origin = (" (self-signed, beside the database)" if getattr(tls, "self_signed", False)
+                  else "")
+        self.fingerprint.setText(f"{digest}{origin}")
+
+    def _path_row(
+        self, value: Path | None, title: str, name_filter: str
+    ) -> tuple[QHBoxLayout, QLineEdit]:
+        line = QLineEdit(str(value) if value is not None else "")
+        line.setPlaceholderText("(self-signed)")
+        line.textChanged.connect(self.validate)
+        browse = QPushButton("Choose\u2026")
+        row = QHBoxLayout()
+        row.addWidget(line, 1)
+        row.addWidget(browse)
+
+        def choose() -> None:
+            start = line.text().strip() or str(self._engine.config.db_path.parent)
+            dialog = QFileDialog(self, title, str(Path(start).parent if line.text() else start))
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+            dialog.setNameFilter(name_filter)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.fileSelected.connect(line.setText)
+            dialog.open()
+
+        browse.clicked.connect(choose)
+        return row, line
 
     def _choose_db(self) -> None:
         dialog = QFileDialog(self, "Database file", str(Path(self.values()["db_path"]).parent))

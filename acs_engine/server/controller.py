@@ -7,14 +7,24 @@ same way::
     await engine.start()
     ...
     await engine.stop()
+
+:meth:`Engine.reconfigure` applies new settings to the running engine (listeners, CPE
+authentication, limits) without dropping the store, the handler chain, the bus or the
+sessions in flight; see :mod:`acs_engine.server.listeners` for how listeners are swapped.
+
+Which listeners a configuration asks for (:func:`~acs_engine.server.listeners.wanted_listeners`),
+bind errors in plain words (:func:`~acs_engine.server.listeners.bind_message`) and this machine's
+addresses for the ACS URLs (:func:`~acs_engine.server.listeners.local_addresses`, still importable
+from here) live in :mod:`acs_engine.server.listeners`.
 """
 
 from __future__ import annotations
 
-import errno
+import asyncio
+import dataclasses
 import logging
-import socket
 import time
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
@@ -22,10 +32,22 @@ from aiohttp import web
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.scripting import Sandbox
-from acs_engine.server.auth import AuthConfigError, CpeAuthenticator
+from acs_engine.server.auth import AuthConfigError, AuthFailure, CpeAuthenticator
 from acs_engine.server.cwmp_http import CwmpServer
+from acs_engine.server.listeners import (
+    PORT_LABELS,
+    Listener,
+    ListenerError,
+    ListenerSpec,
+    bind_message,
+    check_ports,
+    local_addresses,
+    open_site,
+    swap,
+    wanted_listeners,
+)
 from acs_engine.server.nbi import NbiServer, check_nbi_config
-from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls, start_site
+from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.services.files import FileStore, file_server_app
 from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.services.wake import ConnectionRequestDone, wake_device
@@ -40,31 +62,19 @@ class EngineStartError(RuntimeError):
     """The engine could not start; the message says why in plain words and what to do."""
 
 
-def local_addresses() -> list[str]:
-    """IPv4 addresses of this machine a CPE could reach, best guess first, loopback last.
+class ReconfigureError(RuntimeError):
+    """New settings were refused; the engine runs on with the old ones (nothing changed)."""
 
-    Uses the host name's addresses and the route the OS would pick for an outside address (a UDP
-    ``connect`` sends nothing).
-    """
-    found: list[str] = []
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("192.0.2.1", 9))  # TEST-NET-1; no packet is sent
-        found.append(probe.getsockname()[0])
-    except OSError:
-        pass
-    finally:
-        probe.close()
-    try:
-        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            addr = str(info[4][0])
-            if addr not in found:
-                found.append(addr)
-    except OSError:
-        pass
-    found = [a for a in found if not a.startswith("127.") and a != "0.0.0.0"]
-    found.append("127.0.0.1")
-    return found
+
+#: Settings :meth:`Engine.reconfigure` cannot apply to a running engine: the database and
+#: what is built from it once (the script sandbox, the provisioning handler, trace retention).
+RESTART_FIELDS = frozenset({
+    "db_path", "provisioning", "ext_dir", "script_memory_mb", "trace_sessions_per_device",
+})
+_AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth"})
+_TLS_FIELDS = frozenset({
+    "cwmp_tls_port", "fs_tls_port", "tls_cert_path", "tls_key_path", "cwmp_http_enabled",
+})
 
 
 class Engine:
@@ -107,6 +117,12 @@ class Engine:
         #: The northbound API (None when it is off or its port was busy).
         self.nbi: NbiServer | None = None
         self._device_count = 0
+        #: The open listeners by name (``cwmp``, ``cwmp_tls``, ``fs``, ``fs_tls``, ``nbi``).
+        self._listeners: dict[str, Listener] = {}
+        #: The listeners the settings ask for, open or not (a busy file-server or NBI port
+        #: at start leaves one closed; it is tried again when its settings change).
+        self._asked: dict[str, ListenerSpec] = {}
+        self._reconfiguring = asyncio.Lock()
         self._unsubscribe = self.bus.subscribe(self._on_device_updated, DeviceUpdated)
 
     # ------------------------------------------------------------------ state
@@ -154,6 +170,17 @@ class Engine:
 
     def active_session_count(self) -> int:
         return self.cwmp.active_session_count() if self.cwmp else 0
+
+    def auth_failures(self) -> list[AuthFailure]:
+        """Copies of the latest failed CPE authentication of each device, oldest first."""
+        if self.cwmp is None:
+            return []
+        return [dataclasses.replace(f) for f in self.cwmp.auth.failures.values()]
+
+    @property
+    def cpe_auth_enabled(self) -> bool:
+        """True when CPEs must authenticate (the running settings ask for it)."""
+        return self.cwmp.auth.enabled if self.cwmp is not None else False
 
     def cwmp_urls(self) -> list[str]:
         """The ACS URL(s) to give a CPE: one per local address the listener serves."""
@@ -205,37 +232,35 @@ class Engine:
             app, access_log=None, handle_signals=False, auto_decompress=False
         )
         await runner.setup()
-        tls_port = self.config.cwmp_tls_port
-        try:
-            if self.config.cwmp_http_enabled:
-                self._cwmp_port = await start_site(
-                    runner, self.config.cwmp_host, self.config.cwmp_port
-                )
-            if self.tls is not None and tls_port is not None:
-                self._cwmp_tls_port = await start_site(
-                    runner, self.config.cwmp_host, tls_port, self.tls.context
-                )
-        except OSError as exc:
-            failed_tls = self._cwmp_port is not None or not self.config.cwmp_http_enabled
-            self._cwmp_port = self._cwmp_tls_port = None
-            await runner.cleanup()
-            await self.store.close()
-            self.store = None
-            if failed_tls:
-                raise EngineStartError(
-                    self._bind_message(exc, port=tls_port, option="--cwmp-tls-port")
-                ) from exc
-            raise EngineStartError(self._bind_message(exc)) from exc
         self._runner = runner
+        wanted = self._asked = wanted_listeners(self.config, self.tls)
+        open_listener = self._opener(self.config, self.tls)
+        for name in ("cwmp", "cwmp_tls"):
+            if name not in wanted:
+                continue
+            spec = wanted[name]
+            try:
+                self._listeners[name] = await open_listener(spec)
+            except OSError as exc:
+                self._listeners.clear()
+                self._runner = None
+                await runner.cleanup()
+                await self.store.close()
+                self.store = None
+                raise EngineStartError(
+                    bind_message(exc, spec.host, spec.port, spec.option)
+                ) from exc
+        self._sync_ports()
         self.cwmp.start()
         if self._cwmp_tls_port is not None and self.tls is not None:
             log.info("CWMP over HTTPS on %s:%s (certificate SHA-256 %s)",
                      self.config.cwmp_host, self._cwmp_tls_port, self.tls.fingerprint)
         log.info("CWMP listening on %s:%s", self.config.cwmp_host, self._cwmp_port)
-        if self.config.fs_enabled:
-            await self._start_file_server()
-        if self.config.nbi_enabled:
-            await self._start_nbi()
+        for name in ("fs", "fs_tls", "nbi"):
+            # A busy file-server or NBI port is a warning, not a failed start.
+            if name in wanted and (name != "fs_tls" or "fs" in self._listeners):
+                await self._start_optional(wanted[name], open_listener)
+        self._sync_ports()
         self.bus.publish(
             EngineNotice(
                 time.time(), "info", f"ACS listening on port {self.cwmp_port}",
@@ -243,6 +268,122 @@ class Engine:
                  "tls_fingerprint": self.tls_fingerprint},
             )
         )
+
+    # ------------------------------------------------------------------ new settings
+    async def reconfigure(self, config: EngineConfig) -> list[str]:
+        """Apply ``config`` to the running engine, without a restart.
+
+        Listeners whose address, port, certificate (or, for the NBI, token and body limit)
+        changed are replaced; CPE authentication gets a new authenticator; every other
+        setting is assigned on :attr:`config`, which the sessions, the watchdog and the
+        services read as they go. The store, the handler chain (and whatever wraps it in
+        :attr:`handler`), the bus and :attr:`cwmp` with its sessions are kept. A session in
+        flight finishes on the connection it came on, even when its listener was closed
+        (closing a listener closes only its listening socket), and under the authentication
+        rules it started with; its next session uses the new ones.
+
+        Everything is checked before anything changes: the authentication expression, the
+        certificate, the NBI token, ports given twice, then each new port is bound. When any
+        of this fails, the listeners are as they were, nothing was assigned, and
+        :class:`ReconfigureError` says why.
+
+        Args:
+            config: the settings wanted (a new object; :attr:`config` stays the same object
+                and takes its values).
+
+        Returns:
+            The changed settings of :data:`RESTART_FIELDS`: they are not applied (the
+            running engine keeps the old values) and wait for the next start.
+
+        Raises:
+            ReconfigureError: the settings were refused; the engine runs on unchanged.
+        """
+        async with self._reconfiguring:
+            return await self._reconfigure(config)
+
+    async def _reconfigure(self, config: EngineConfig) -> list[str]:
+        current = self.config
+        changed = [
+            f.name for f in dataclasses.fields(EngineConfig)
+            if getattr(current, f.name) != getattr(config, f.name)
+        ]
+        if not self.running:
+            for name in changed:
+                setattr(current, name, getattr(config, name))
+            return []
+        later = [n for n in changed if n in RESTART_FIELDS]
+        applied = {n: getattr(config, n) for n in changed if n not in RESTART_FIELDS}
+        if not applied:
+            return later
+        target = current.replace(**applied)
+        try:
+            auth = (
+                CpeAuthenticator(target, self.bus) if _AUTH_FIELDS & applied.keys() else None
+            )
+            check_nbi_config(target)
+            tls = await self._tls_for(target, changed=bool(_TLS_FIELDS & applied.keys()))
+            asked = wanted_listeners(target, tls)
+            check_ports(asked)
+        except (AuthConfigError, TlsError, ValueError, OSError) as exc:
+            raise ReconfigureError(str(exc)) from exc
+        # One that could not open at start stays closed until its own settings change.
+        wanted = {
+            n: spec for n, spec in asked.items()
+            if n in self._listeners or self._asked.get(n) != spec
+        }
+        try:
+            listeners = await swap(self._listeners, wanted, self._opener(target, tls))
+        except ListenerError as exc:
+            for name in exc.lost:  # tried again on the next change
+                self._listeners.pop(name, None)
+                self._asked.pop(name, None)
+            self._sync_ports()
+            spec = exc.spec
+            message = bind_message(exc.error, spec.host, spec.port, "")
+            label = PORT_LABELS.get(spec.name, spec.name)
+            raise ReconfigureError(
+                " ".join([f"{label[:1].upper()}{label[1:]}: {message}", *exc.problems,
+                          "The old settings are still in use."])
+            ) from exc
+        # Everything is in place: commit.
+        self._listeners = listeners
+        self._asked = asked
+        for name, value in applied.items():
+            setattr(current, name, value)
+        self.tls = tls
+        if auth is not None and self.cwmp is not None:
+            self.cwmp.replace_auth(auth)
+        if self.sandbox is not None:
+            self.sandbox.timeout_ms = current.script_timeout_ms
+            self.sandbox.ext_timeout_ms = current.ext_timeout_ms
+        self._sync_ports()
+        log.info("settings applied: %s", ", ".join(sorted(applied)))
+        urls = await asyncio.to_thread(self.cwmp_urls)
+        tls_urls = await asyncio.to_thread(self.cwmp_tls_urls)
+        self.bus.publish(EngineNotice(
+            time.time(), "info", f"Settings applied; ACS listening on port {self.cwmp_port}",
+            {"urls": urls, "tls_urls": tls_urls, "tls_fingerprint": self.tls_fingerprint,
+             "changed": sorted(applied)},
+        ))
+        return later
+
+    async def _tls_for(self, config: EngineConfig, *, changed: bool) -> TlsSetup | None:
+        """The certificate ``config`` needs: the one in use when nothing TLS changed or it
+        is the same files, else a new one (raises TlsError)."""
+        if not changed:
+            return self.tls
+        hostnames: list[str] = []
+        wants_tls = config.cwmp_tls_port is not None or config.fs_tls_port is not None
+        if wants_tls and config.tls_cert_path is None:  # a self-signed one may be made
+            hostnames = await asyncio.to_thread(local_addresses)
+        tls = prepare_tls(config, hostnames=hostnames)
+        old = self.tls
+        if tls is not None and old is not None and (
+            (tls.cert_path, tls.key_path, tls.fingerprint)
+            == (old.cert_path, old.key_path, old.fingerprint)
+        ):
+            return old  # same certificate: HTTPS listeners on unchanged ports stay
+        return tls
 
     def _install_handlers(self, store: Store) -> None:
         """The chain every session asks: manual RPCs, then a custom handler or provisioning."""
@@ -281,8 +422,17 @@ class Engine:
             wait_for_session=wait_for_session, in_session=in_session,
         )
 
-    def file_url(self, name: str, host: str = "") -> tuple[str, int]:
-        """The URL a CPE downloads ``name`` from, and the file's size (0 when unknown)."""
+    def file_url(self, name: str, host: str = "", secure: bool = False) -> tuple[str, int]:
+        """The URL a CPE downloads ``name`` from, and the file's size (0 when unknown).
+
+        Args:
+            name: the file's name in the file store.
+            host: our address as the CPE reached it ("" or a wildcard: ``fs_host``).
+            secure: the CPE's session came over HTTPS. It then already trusts our
+                certificate, so it gets an https:// URL when the HTTPS file server runs;
+                otherwise http:// when the plain file server runs, https:// when only the
+                HTTPS one does. ``fs_url_prefix``, when set, is used as it is.
+        """
         size = 0
         if self.files is not None:
             try:
@@ -293,87 +443,90 @@ class Engine:
         if not prefix:
             if not host or host in ("0.0.0.0", "::"):
                 host = self.config.fs_host if self.config.fs_host not in ("", "0.0.0.0") else "127.0.0.1"
-            port = self._fs_port or self.config.fs_port
-            prefix = f"http://{host}:{port}/"
+            tls_port = self._fs_tls_port
+            if tls_port is not None and (secure or self._fs_port is None):
+                prefix = f"https://{host}:{tls_port}/"
+            else:
+                port = self._fs_port or self.config.fs_port
+                prefix = f"http://{host}:{port}/"
         return prefix.rstrip("/") + "/" + quote(name), size
 
-    async def _start_file_server(self) -> None:
-        """Serve firmware and config files; a busy port is a warning, not a failed start."""
-        self.files = FileStore.beside_db(self.config.db_path, max_size=self.config.max_file_bytes)
-        runner = web.AppRunner(file_server_app(self.files), access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, self.config.fs_host, self.config.fs_port, reuse_address=True)
+    async def _start_optional(
+        self, spec: ListenerSpec, open_listener: Callable[[ListenerSpec], Awaitable[Listener]]
+    ) -> None:
+        """Open the file server or the NBI; a busy port is a warning, not a failed start."""
         try:
-            await site.start()
+            self._listeners[spec.name] = await open_listener(spec)
         except OSError as exc:
-            await runner.cleanup()
-            message = self._bind_message(exc, self.config.fs_host, self.config.fs_port, "--fs-port")
-            log.warning("file server not started: %s", message)
-            self.bus.publish(
-                EngineNotice(
-                    time.time(), "warning",
-                    f"File server not started (downloads to CPEs will fail): {message}",
-                )
-            )
+            message = bind_message(exc, spec.host, spec.port, spec.option)
+            what = {"fs": "File server", "fs_tls": "HTTPS file server", "nbi": "NBI"}[spec.name]
+            log.warning("%s not started: %s", what, message)
+            consequence = " (downloads to CPEs will fail)" if spec.name == "fs" else ""
+            self.bus.publish(EngineNotice(
+                time.time(), "warning", f"{what} not started{consequence}: {message}"
+            ))
             return
-        self._fs_runner = runner
-        self._fs_port = int(runner.addresses[0][1]) if runner.addresses else self.config.fs_port
-        log.info("file server listening on %s:%s", self.config.fs_host, self._fs_port)
-        if self.tls is not None and self.config.fs_tls_port is not None:
+        log.info("%s listening on %s:%s", spec.name, spec.host, self._listeners[spec.name].port)
+
+    def _opener(
+        self, config: EngineConfig, tls: TlsSetup | None
+    ) -> Callable[[ListenerSpec], Awaitable[Listener]]:
+        """Opens one listener of :func:`~acs_engine.server.listeners.wanted_listeners` under
+        ``config`` (raises OSError)."""
+
+        async def open_listener(spec: ListenerSpec) -> Listener:
+            secure = spec.name.endswith("_tls")
+            context = tls.context if secure and tls is not None else None
+            if spec.name in ("cwmp", "cwmp_tls"):
+                assert self._runner is not None
+                return await open_site(self._runner, spec, context)
+            if spec.name in ("fs", "fs_tls"):
+                return await open_site(await self._file_runner(), spec, context)
+            nbi = NbiServer(self, config=config)
             try:
-                self._fs_tls_port = await start_site(
-                    runner, self.config.fs_host, self.config.fs_tls_port, self.tls.context
-                )
-            except OSError as exc:
-                message = self._bind_message(
-                    exc, self.config.fs_host, self.config.fs_tls_port, "--fs-tls-port"
-                )
-                log.warning("HTTPS file server not started: %s", message)
-                self.bus.publish(
-                    EngineNotice(time.time(), "warning", f"HTTPS file server not started: {message}")
-                )
-            else:
-                log.info("file server over HTTPS on %s:%s", self.config.fs_host, self._fs_tls_port)
+                port = await nbi.start(spec.host, spec.port)
+            except OSError:
+                await nbi.stop()
+                raise
+            return Listener(spec, port, nbi.stop, nbi)
 
-    async def _start_nbi(self) -> None:
-        """The northbound API; a busy port is a warning, not a failed start."""
-        nbi = NbiServer(self)
-        host, port = self.config.nbi_host, self.config.nbi_port
-        try:
-            await nbi.start(host, port)
-        except OSError as exc:
-            await nbi.stop()
-            message = self._bind_message(exc, host, port, "--nbi-port")
-            log.warning("NBI not started: %s", message)
-            self.bus.publish(EngineNotice(time.time(), "warning", f"NBI not started: {message}"))
-            return
-        self.nbi = nbi
+        return open_listener
 
-    def _bind_message(
-        self, exc: OSError, host: str | None = None, port: int | None = None,
-        option: str = "--cwmp-port",
-    ) -> str:
-        port = self.config.cwmp_port if port is None else port
-        host = self.config.cwmp_host if host is None else host
-        if exc.errno == errno.EADDRINUSE:
-            return (
-                f"Port {port} is in use by another program. Close it, or choose another "
-                f"port ({option})."
+    async def _file_runner(self) -> web.AppRunner:
+        """The file server's application runner (made on first use)."""
+        if self._fs_runner is None:
+            if self.files is None:
+                self.files = FileStore.beside_db(
+                    self.config.db_path, max_size=self.config.max_file_bytes
+                )
+            runner = web.AppRunner(
+                file_server_app(self.files), access_log=None, handle_signals=False
             )
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            return (
-                f"Not allowed to listen on port {port}. Ports below 1024 need administrator "
-                f"rights; choose a port above 1024 ({option})."
-            )
-        if exc.errno == errno.EADDRNOTAVAIL:
-            return f"The address {host} is not an address of this computer (--host)."
-        return f"Cannot listen on {host}:{port}: {exc.strerror or exc}"
+            await runner.setup()
+            self._fs_runner = runner
+        return self._fs_runner
+
+    def _sync_ports(self) -> None:
+        """Read the bound ports (and the NBI) off the open listeners."""
+
+        def port(name: str) -> int | None:
+            listener = self._listeners.get(name)
+            return listener.port if listener is not None else None
+
+        self._cwmp_port = port("cwmp")
+        self._cwmp_tls_port = port("cwmp_tls")
+        self._fs_port = port("fs")
+        self._fs_tls_port = port("fs_tls")
+        nbi = self._listeners.get("nbi")
+        self.nbi = nbi.handle if nbi is not None and isinstance(nbi.handle, NbiServer) else None
 
     async def stop(self) -> None:
         """End the sessions in flight (their traces are kept), close listeners and the DB."""
         if self.nbi is not None:
             await self.nbi.stop()
             self.nbi = None
+        self._listeners.clear()  # the runners' cleanup below closes their sites
+        self._asked = {}
         if self.cwmp is not None:
             await self.cwmp.stop()
         if self._runner is not None:

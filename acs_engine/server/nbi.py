@@ -159,21 +159,24 @@ class NbiServer:
 
     Args:
         engine: the engine whose store, bus, file store and connection requests it uses.
+        config: the settings of the listener (address, token, body limit); default the
+            engine's (the engine passes new ones while it checks that they work).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, config: EngineConfig | None = None) -> None:
         self.engine = engine
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._own_sandbox: Sandbox | None = None
         self._own_files: FileStore | None = None
-        middlewares: list[Any] = [_browser_guard(engine.config)]
-        token = engine.config.nbi_token
+        config = config if config is not None else engine.config
+        middlewares: list[Any] = [_browser_guard(config)]
+        token = config.nbi_token
         if token is not None:
             middlewares.append(bearer_auth_middleware(token))
         middlewares.append(_errors)
         self.app = web.Application(
-            client_max_size=engine.config.max_body_bytes, middlewares=middlewares
+            client_max_size=config.max_body_bytes, middlewares=middlewares
         )
         self._add_routes(self.app.router)
 

@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -243,20 +242,3 @@ def prepare_tls(config: EngineConfig, *, hostnames: Iterable[str] = ()) -> TlsSe
         cert, key, digest = load_or_create_certificate(config.db_path.parent, hostnames=names)
         self_signed = True
     return TlsSetup(cert, key, digest, self_signed, ssl_context(cert, key))
-
-
-async def start_site(
-    runner: web.BaseRunner, host: str, port: int, context: ssl.SSLContext | None = None
-) -> int:
-    """Start a TCP (or, with ``context``, TLS) site on ``runner``; returns the bound port.
-
-    Raises:
-        OSError: the address cannot be bound.
-    """
-    site = web.TCPSite(runner, host, port, ssl_context=context, reuse_address=True)
-    await site.start()
-    server = getattr(site, "_server", None)
-    sockets = getattr(server, "sockets", None) or ()
-    for sock in sockets:
-        return int(sock.getsockname()[1])
-    return port

@@ -1,0 +1,195 @@
+"""The console's saved engine settings: which there are, reading them back, checking them.
+
+Settings are kept in QSettings (group :data:`GROUP`): :func:`save_settings` writes what the
+settings dialog applied, :func:`saved_config` reads them back at every start (options given on
+the command line win). :func:`validate` checks values as they are typed (ports, ports given
+twice, the address, HTTPS without a port, a certificate without its key or one that does not
+load, ...). No widgets here: the dialog that edits these is
+:class:`app.settings_dialog.SettingsDialog`, and the names below are still importable from
+:mod:`app.settings_dialog`, where they lived before.
+
+The CPE password is kept in the user's QSettings file in plain text, like the command
+line's ``--cwmp-password``: use a password file (``--cwmp-password-file``) where that is not
+acceptable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from acs_engine.config import EngineConfig
+from acs_engine.server.tls import TlsError, ssl_context
+
+GROUP = "engine"
+#: Settings assigned on the running engine's config (read per session or request); with an
+#: engine that cannot reconfigure itself, the others wait for the next start.
+LIVE_FIELDS = frozenset({
+    "session_timeout", "retry_delay", "download_timeout", "connection_request_timeout",
+    "connection_request_allow_basic_auth",
+})
+#: Port settings, as :func:`validate` names them.
+PORT_FIELDS = ("cwmp_port", "cwmp_tls_port", "fs_port", "fs_tls_port", "nbi_port")
+#: Settings that may be None (not saved then; their editors offer "Off" or empty).
+OPTIONAL_FIELDS = frozenset({
+    "cwmp_username", "cwmp_password", "cwmp_tls_port", "fs_tls_port", "tls_cert_path",
+    "tls_key_path",
+})
+_HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One setting: its EngineConfig name, its label and how it is stored."""
+
+    name: str
+    label: str
+    kind: type
+    tip: str = ""
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("cwmp_host", "Listen on address", str, "0.0.0.0: every address of this computer"),
+    Field("cwmp_port", "CWMP port", int, "The port CPEs connect to (ACS URL)"),
+    Field("fs_port", "File server port", int, "Firmware and config downloads"),
+    Field("nbi_port", "NBI port", int, "The northbound API, on 127.0.0.1"),
+    Field("db_path", "Database", Path),
+    Field("session_timeout", "Session timeout", float, "Seconds of CPE silence before a session is dropped"),
+    Field("max_body_bytes", "Largest request body", int),
+    Field("trace_sessions_per_device", "Sessions kept per device", int, "With their wire traces"),
+    Field("retry_delay", "Fault retry delay", int, "A faulted channel retries after delay × 2^retries"),
+    Field("download_timeout", "Download timeout", int, "Seconds to wait for TransferComplete"),
+    Field("connection_request_timeout", "Connection request timeout", int, "Milliseconds"),
+    Field("connection_request_allow_basic_auth", "Allow Basic auth for connection requests", bool),
+    Field("script_timeout_ms", "Script time limit", int, "Milliseconds per provision run"),
+    Field("cwmp_username", "CPE user name", str, "Empty: CPEs do not authenticate"),
+    Field("cwmp_password", "CPE password", str),
+    Field("cwmp_http_enabled", "Plain HTTP for CPEs", bool,
+          "Off: CPEs must use the HTTPS CWMP port"),
+    Field("cwmp_tls_port", "HTTPS CWMP port", int, "Off: no HTTPS listener (7548 is usual)"),
+    Field("fs_tls_port", "HTTPS file server port", int,
+          "Off: downloads over plain HTTP only (7568 is usual)"),
+    Field("tls_cert_path", "Certificate", Path,
+          "A PEM certificate (chain); empty: a self-signed one made beside the database"),
+    Field("tls_key_path", "Private key", Path, "The certificate's PEM private key"),
+)
+#: :data:`FIELDS` by EngineConfig name.
+FIELDS_BY_NAME = {f.name: f for f in FIELDS}
+
+
+def _convert(field: Field, raw: Any) -> Any:
+    if field.kind is bool:
+        return raw in (True, "true", "1", 1)
+    if field.kind is Path:
+        return Path(str(raw)).expanduser()
+    if field.name in ("cwmp_username", "cwmp_password"):
+        return str(raw) or None
+    if field.name in ("cwmp_tls_port", "fs_tls_port"):
+        return int(raw) if int(raw) >= 0 else None
+    return field.kind(raw)
+
+
+def saved_config(
+    config: EngineConfig, settings: QSettings | None = None, explicit: Iterable[str] = ()
+) -> EngineConfig:
+    """``config`` with the saved settings applied, except the fields in ``explicit``.
+
+    Args:
+        config: the settings from the command line.
+        settings: where they are saved (default: the application's QSettings).
+        explicit: EngineConfig fields given on the command line (they win).
+    """
+    settings = settings if settings is not None else QSettings()
+    skip = set(explicit)
+    changes: dict[str, Any] = {}
+    settings.beginGroup(GROUP)
+    try:
+        for field in FIELDS:
+            if field.name in skip or not settings.contains(field.name):
+                continue
+            try:
+                changes[field.name] = _convert(field, settings.value(field.name))
+            except (TypeError, ValueError):
+                continue
+    finally:
+        settings.endGroup()
+    if "cwmp_host" in changes and "cwmp_host" not in skip:
+        changes["fs_host"] = changes["cwmp_host"]
+    return config.replace(**changes)
+
+
+def validate(values: dict[str, Any], free_ports: Iterable[str] = ()) -> dict[str, str]:
+    """Problems with ``values`` (field name -> message); empty when they can be saved.
+
+    Args:
+        values: EngineConfig field -> value.
+        free_ports: port fields that may stay 0 ("a free port": the engine runs so now).
+    """
+    zero_ok = set(free_ports)
+    problems: dict[str, str] = {}
+    host = str(values.get("cwmp_host", "")).strip()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST_RE.match(host):
+            problems["cwmp_host"] = "Give an IP address of this computer, or 0.0.0.0 for every address."
+    ports = {n: int(values[n]) for n in PORT_FIELDS if values.get(n) is not None}
+    taken: dict[int, str] = {}
+    for name, port in ports.items():
+        if not 1 <= port <= 65535 and not (port == 0 and name in zero_ok):
+            problems[name] = "A port is a number from 1 to 65535."
+        elif port and port in taken:
+            problems[name] = f"Already the {FIELDS_BY_NAME[taken[port]].label}; give it a port of its own."
+        taken.setdefault(port, name)
+    if values.get("cwmp_http_enabled") is False and values.get("cwmp_tls_port") is None:
+        problems["cwmp_tls_port"] = "Plain HTTP is off: CPEs need an HTTPS port."
+    problems.update(_tls_problems(values))
+    db = Path(str(values.get("db_path", ""))).expanduser()
+    if not str(values.get("db_path", "")).strip():
+        problems["db_path"] = "Choose a database file."
+    elif db.is_dir():
+        problems["db_path"] = f"{db} is a folder; choose a file in it."
+    if float(values.get("session_timeout", 1)) < 1:
+        problems["session_timeout"] = "At least one second."
+    if values.get("cwmp_password") and not values.get("cwmp_username"):
+        problems["cwmp_username"] = "A password needs a user name."
+    return problems
+
+
+def _tls_problems(values: dict[str, Any]) -> dict[str, str]:
+    """Problems with the certificate and key files (both or neither; readable; a pair)."""
+    cert, key = values.get("tls_cert_path"), values.get("tls_key_path")
+    if cert is None and key is None:
+        return {}
+    if cert is None:
+        return {"tls_cert_path": "A key needs its certificate (or leave both empty)."}
+    if key is None:
+        return {"tls_key_path": "A certificate needs its private key (or leave both empty)."}
+    for name, path in (("tls_cert_path", Path(cert)), ("tls_key_path", Path(key))):
+        if not path.is_file():
+            return {name: f"{path} is not a file."}
+    try:
+        ssl_context(Path(cert), Path(key))
+    except TlsError as exc:
+        return {"tls_cert_path": str(exc)}
+    return {}
+
+
+def save_settings(settings: QSettings, values: Mapping[str, Any]) -> None:
+    """Save ``values`` (EngineConfig field -> value) in ``settings``; None removes a setting."""
+    settings.beginGroup(GROUP)
+    try:
+        for name, value in values.items():
+            if value is None:
+                settings.remove(name)
+            else:
+                settings.setValue(name, str(value) if isinstance(value, Path) else value)
+    finally:
+        settings.endGroup()
+    settings.sync()
