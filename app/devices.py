@@ -265,6 +265,14 @@ class DeviceTableModel(QAbstractTableModel):
         self._sort_column, self._descending = column, descending
         self.reload()
 
+    def shutdown(self) -> None:
+        """Stop loading (the window is closing): the update batch and every store read."""
+        self._update_timer.stop()
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+
     # ------------------------------------------------------------------ updates
     def device_updated(self, device_id: str) -> None:
         """A device changed or was registered: refresh it (batched, within 200 ms)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -36,7 +36,8 @@ from app.admin_docks import AdminDocks
 from app.bridge import EngineBridge
 from app.icons import app_icon
 from app.live.docks import LiveDocks
-from app.overview import OverviewPage
+from app.overview import OverviewPage, merge_urls
+from app.security_panel import SecurityDock
 from app.workspace import DeviceWorkspace
 
 log = logging.getLogger("fieldacs.app")
@@ -156,6 +157,12 @@ class MainWindow(QMainWindow):
             self.admin = AdminDocks(
                 self, engine, bridge, self.view_menu, self.file_menu, self.devices.selected_device
             )
+        # "CPE logins" dock: devices failing CPE authentication (Ctrl+9).
+        self.security: SecurityDock | None = None
+        if isinstance(engine, Engine):
+            self.security = SecurityDock(
+                self, engine, bridge, self.view_menu, beside=self.activity_dock
+            )
         bridge.sessionStarted.connect(self._on_session_started)
         bridge.sessionEnded.connect(self._on_session_ended)
         bridge.deviceUpdated.connect(self._on_device_updated)
@@ -220,15 +227,21 @@ class MainWindow(QMainWindow):
                 )
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Remember geometry and dock layout, then announce :attr:`closed`."""
+        """Remember geometry and dock layout, stop what runs in the window (each part's
+        timers and store reads, then any timer left), then announce :attr:`closed`."""
         self.save_layout()
         self.devices.shutdown()
         if self.live is not None:
             self.live.shutdown()
         if self.admin is not None:
             self.admin.shutdown()
+        if self.security is not None:
+            self.security.shutdown()
         super().closeEvent(event)
         if event.isAccepted():
+            self.statusBar().clearMessage()
+            for timer in self.findChildren(QTimer):  # any a part's shutdown left running
+                timer.stop()
             self.closed.emit()
 
     def _open_session(self, session_id: str) -> None:
@@ -242,19 +255,25 @@ class MainWindow(QMainWindow):
         self._settings.sync()
 
     # ------------------------------------------------------------------ state shown
-    def set_acs_urls(self, urls: list[str]) -> None:
-        """Show the URLs a CPE should be given (the engine is listening)."""
+    def set_acs_urls(self, urls: list[str], tls_fingerprint: str | None = None) -> None:
+        """Show the URLs a CPE should be given (the engine is listening), and the HTTPS
+        certificate's SHA-256 fingerprint when there are https:// ones."""
         self._urls = list(urls)
         self.devices.start()  # the engine listens, so its store is open
         if self.live is not None:
             self.live.start()
         if self.admin is not None:
             self.admin.start()
-        self.overview.urls.set_urls(self._urls)
-        self.copy_url_action.setEnabled(bool(self._urls))
+        self._show_urls(self._urls, tls_fingerprint)
         fields = self.overview.urls.fields()
         if fields:
             fields[0].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show_urls(self, urls: list[str], tls_fingerprint: str | None) -> None:
+        self._urls = list(urls)
+        self.overview.urls.set_fingerprint(tls_fingerprint)
+        self.overview.urls.set_urls(self._urls)
+        self.copy_url_action.setEnabled(bool(self._urls))
         if self._urls:
             self._status_urls.setText(f"ACS {self._urls[0]}")
             self._status_urls.setToolTip("\n".join(self._urls))
@@ -323,6 +342,11 @@ class MainWindow(QMainWindow):
 
     def _on_notice(self, event: EngineNotice) -> None:
         self._add_activity(event)
+        data = event.data
+        if self._urls and isinstance(data.get("urls"), list):  # new listeners (settings)
+            self._show_urls(
+                merge_urls(data["urls"], data.get("tls_urls") or []), data.get("tls_fingerprint")
+            )
         if event.level == "error":
             self.statusBar().showMessage(event.message, _STATUS_TIMEOUT_MS * 2)
 

@@ -168,9 +168,15 @@ class DeviceWorkspace(QObject):
             widget.deleteLater()
 
     def shutdown(self) -> None:
-        """The window is closing: stop every open device view (timers, loads, senders)."""
+        """The window is closing: stop every open device view (timers, loads, senders), the
+        device list's loads and the fault counts."""
         for view in list(self.views.values()):
             view.shutdown()
+        if self.model is not None:
+            self.model.shutdown()
+        self._fault_timer.stop()
+        for task in list(self._tasks):
+            task.cancel()
 
     def _hide_close_button(self, index: int) -> None:
         bar = self._tabs.tabBar()
