@@ -4,6 +4,9 @@ Edits in the tree are staged (nothing is sent) and listed under "Changes"; Commi
 them as tasks (:class:`~app.staging.CommandSender`) and then sends a connection request so
 the device picks them up now. The tree reloads when the device's stored data changes, keeping what
 was expanded and selected.
+
+The Tags, Sessions and Faults tabs are widgets of :mod:`app.device_tabs`; this view loads their
+data and acts on their signals.
 """
 
 from __future__ import annotations
@@ -21,15 +24,11 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMenu,
     QPushButton,
     QSplitter,
     QTabWidget,
     QTreeView,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +42,7 @@ from acs_engine.store.db import Store
 from acs_engine.store.model import DeviceRecord, Param, SessionRecord
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
+from app.device_tabs import FaultsTab, SessionList, TagsTab
 from app.params_model import (
     ParamFilterProxy,
     ParamTreeModel,
@@ -277,51 +277,22 @@ class DeviceView(QWidget):
         box.addLayout(buttons)
         self.side.addTab(changes, "Changes")
 
-        tags = QWidget()
-        self.tag_list = QListWidget()
-        self.tag_list.setObjectName("tagList")
-        self.tag_input = QLineEdit()
-        self.tag_input.setObjectName("tagInput")
-        self.tag_input.setPlaceholderText("New tag")
-        self.tag_input.returnPressed.connect(self._add_tag)
-        add = QPushButton("Add")
-        add.clicked.connect(self._add_tag)
-        self.remove_tag_button = QPushButton("Remove")
-        self.remove_tag_button.clicked.connect(self._remove_tags)
-        row = QHBoxLayout()
-        row.addWidget(self.tag_input, 1)
-        row.addWidget(add)
-        row.addWidget(self.remove_tag_button)
-        box = QVBoxLayout(tags)
-        box.setContentsMargins(0, 8, 0, 0)
-        box.addWidget(self.tag_list, 1)
-        box.addLayout(row)
-        self.side.addTab(tags, "Tags")
+        self.tags_tab = TagsTab()
+        self.tags_tab.addRequested.connect(self._add_tag)
+        self.tags_tab.removeRequested.connect(self._remove_tags)
+        self.tag_list = self.tags_tab.tag_list
+        self.tag_input = self.tags_tab.tag_input
+        self.remove_tag_button = self.tags_tab.remove_tag_button
+        self.side.addTab(self.tags_tab, "Tags")
 
-        self.sessions = QTreeWidget()
-        self.sessions.setObjectName("deviceSessions")
-        self.sessions.setHeaderLabels(["Started", "Outcome", "RPCs", "Events"])
-        self.sessions.setRootIsDecorated(False)
-        self.sessions.itemDoubleClicked.connect(self._on_session_item)
-        self.sessions.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.sessions = SessionList()
+        self.sessions.sessionChosen.connect(self.sessionChosen)
         self.side.addTab(self.sessions, "Sessions")
 
-        faults = QWidget()
-        self.faults = QTreeWidget()
-        self.faults.setObjectName("deviceFaults")
-        self.faults.setHeaderLabels(["When", "Channel", "Code", "Message"])
-        self.faults.setRootIsDecorated(False)
-        self.faults.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.no_faults = QLabel("No faults recorded")
-        self.no_faults.setObjectName("noFaults")
-        self.no_faults.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.no_faults.setStyleSheet("color: #64748b;")
-        box = QVBoxLayout(faults)
-        box.setContentsMargins(0, 8, 0, 0)
-        box.addWidget(self.no_faults)
-        box.addWidget(self.faults, 1)
-        self.faults.hide()
-        self.side.addTab(faults, "Faults")
+        self.faults_tab = FaultsTab()
+        self.faults = self.faults_tab.table
+        self.no_faults = self.faults_tab.no_faults
+        self.side.addTab(self.faults_tab, "Faults")
         self._on_changes()
 
     def shutdown(self) -> None:
@@ -426,32 +397,14 @@ class DeviceView(QWidget):
         self.tree_status.setText(text)
 
     def _show_tags(self, device: DeviceRecord | None) -> None:
-        self.tag_list.clear()
-        for tag in sorted(device.tags if device else ()):
-            self.tag_list.addItem(QListWidgetItem(tag))
+        self.tags_tab.show_tags(device.tags if device else ())
 
     def _show_sessions(self, sessions: list[SessionRecord]) -> None:
-        self.sessions.clear()
-        for record in sessions:
-            item = QTreeWidgetItem([
-                exact(record.started), record.outcome or "running", str(record.rpc_count),
-                ", ".join(record.events),
-            ])
-            item.setData(0, Qt.ItemDataRole.UserRole, record.id)
-            item.setToolTip(1, record.detail or record.outcome)
-            self.sessions.addTopLevelItem(item)
+        self.sessions.show_sessions(sessions)
 
     def _show_faults(self, faults: list[Any]) -> None:
-        self.faults.clear()
-        for fault in faults:
-            item = QTreeWidgetItem([
-                exact(getattr(fault, "timestamp", None)), str(getattr(fault, "channel", "")),
-                str(getattr(fault, "code", "")), str(getattr(fault, "message", "")),
-            ])
-            self.faults.addTopLevelItem(item)
-        self.faults.setVisible(bool(faults))
-        self.no_faults.setVisible(not faults)
-        self.side.setTabText(3, f"Faults ({len(faults)})" if faults else "Faults")
+        self.faults_tab.show_faults(faults)
+        self.side.setTabText(3, FaultsTab.title(len(faults)))
 
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.device_id == self.device_id:
@@ -585,17 +538,12 @@ class DeviceView(QWidget):
             copy_value.triggered.connect(lambda: QGuiApplication.clipboard().setText(value))
         return menu
 
-    # ------------------------------------------------------------------ tags, sessions
-    def _add_tag(self) -> None:
-        tag = self.tag_input.text().strip()
-        if tag:
-            self.tag_input.clear()
-            self._background(self.set_tags(add=[tag]))
+    # ------------------------------------------------------------------ tags
+    def _add_tag(self, tag: str) -> None:
+        self._background(self.set_tags(add=[tag]))
 
-    def _remove_tags(self) -> None:
-        tags = [item.text() for item in self.tag_list.selectedItems()]
-        if tags:
-            self._background(self.set_tags(remove=tags))
+    def _remove_tags(self, tags: list[str]) -> None:
+        self._background(self.set_tags(remove=tags))
 
     def _background(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
@@ -613,8 +561,3 @@ class DeviceView(QWidget):
         self._show_tags(self._device)
         self.message.emit(f"Tags of {self.device_id}: {', '.join(sorted(tags)) or 'none'}")
         self.tagsChanged.emit(self.device_id)
-
-    def _on_session_item(self, item: QTreeWidgetItem, _column: int) -> None:
-        session_id = item.data(0, Qt.ItemDataRole.UserRole)
-        if session_id:
-            self.sessionChosen.emit(str(session_id))
