@@ -32,6 +32,8 @@ log = logging.getLogger("fieldacs.app")
 EXIT_OK = 0
 EXIT_START_FAILED = 1
 EXIT_NO_DISPLAY = 2
+#: After the window shows, when the objects alive are frozen out of full collections.
+FREEZE_AFTER_MS = 3000
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +261,8 @@ async def run_console(
     Returns:
         :data:`EXIT_OK`, or :data:`EXIT_START_FAILED` after the error dialog was closed.
     """
+    from PySide6.QtCore import QTimer
+
     from acs_engine.server.controller import Engine, EngineStartError
     from app.bootstrap import install_interrupt_handler
     from app.bridge import EngineBridge
@@ -307,6 +311,8 @@ async def run_console(
         window.show()
         window.raise_()
         window.activateWindow()
+        # Once the panels' first loads are in, what exists leaves the full collections.
+        QTimer.singleShot(FREEZE_AFTER_MS, collector, collector.freeze_startup)
         if exit_after is not None:
             _print_smoke_report(window, config)
             loop.call_later(exit_after, window.close)

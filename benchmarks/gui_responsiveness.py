@@ -9,7 +9,11 @@ inform every ``--periodic`` seconds for ``--duration`` seconds.
 A precise QTimer fires every 10 ms; each firing records (actual interval - 10 ms), the time
 the Qt event loop was late because something else held it. Reports p50/p99/max lag, the
 lag over the bootstrap burst (first 10 s) and after it, sessions completed, and the console
-process's CPU time. ``--profile FILE`` writes a cProfile of the console process. Usage::
+process's CPU time. ``--profile FILE`` writes a cProfile of the console process.
+
+Garbage collection runs as in ``fieldacs`` (on the GUI thread, from app/collector.py) unless
+``--gc auto`` leaves it to the interpreter; either way every collection is timed, by
+generation, since a full collection holds the loop like any other work. Usage::
 
     python benchmarks/gui_responsiveness.py [--count 200] [--periodic 5] [--duration 60]
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 import statistics
@@ -74,6 +79,8 @@ async def measure(app: object, args: argparse.Namespace, db: Path) -> dict[str, 
     window.set_acs_urls([f"http://127.0.0.1:{engine.cwmp_port}/"])
     window.show()
     await asyncio.sleep(0.5)  # let the first paint and the panels' first loads finish
+    if args.gc == "gui":
+        args.collector.freeze_startup()
 
     samples: list[tuple[float, float]] = []  # (seconds since the sim started, lag ms)
     state = {"last": 0.0, "t0": 0.0}
@@ -129,17 +136,47 @@ async def measure(app: object, args: argparse.Namespace, db: Path) -> dict[str, 
     }
 
 
+class GcTimer:
+    """Times every garbage collection (gc.callbacks), by generation."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._start) * 1000)
+
+    def report(self) -> str:
+        parts = []
+        for generation, pauses in self.pauses.items():
+            worst = max(pauses) if pauses else 0.0
+            parts.append(f"gen{generation} {len(pauses)}× (max {worst:.1f} ms)")
+        return ", ".join(parts)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--periodic", type=float, default=5)
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--profile", type=Path, default=None, metavar="FILE")
+    parser.add_argument("--gc", choices=("gui", "auto"), default="gui",
+                        help="gui: collect on the GUI thread as fieldacs does; auto: CPython's")
     args = parser.parse_args()
 
     from app import bootstrap
+    from app.collector import GuiThreadCollector
 
     app = bootstrap.create_application(["gui_responsiveness"])
+    gc_timer = GcTimer()
+    gc.callbacks.append(gc_timer)
+    if args.gc == "gui":
+        collector = GuiThreadCollector(app)
+        collector.start()
+        args.collector = collector
     with tempfile.TemporaryDirectory(prefix="fieldacs-guibench-") as tmp:
         db = Path(tmp) / "bench.db"
         if args.profile is not None:
@@ -171,6 +208,7 @@ def main() -> int:
     print(f"  after               : {summary(steady)}")
     over = sum(1 for lag in lags if lag > 50)
     print(f"ticks late by > 50 ms: {over} ({100 * over / max(1, len(lags)):.2f} %)")
+    print(f"garbage collections ({args.gc}): {gc_timer.report()}")
     p99 = percentile(lags, 0.99)
     print(f"target p99 < 50 ms: {'met' if p99 < 50 else 'NOT met'} ({p99:.1f} ms)")
     if result["sim_rc"] not in (0, None):

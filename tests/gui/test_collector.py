@@ -69,3 +69,25 @@ def test_check_follows_the_thresholds_and_stop_gives_collection_back(
         collector.stop()
         collector.deleteLater()
     assert gc.isenabled() == enabled and not collector.active
+
+
+def test_objects_alive_at_startup_leave_full_collections_until_stop(
+    qapp: QApplication,
+) -> None:
+    collector = GuiThreadCollector(qapp)
+    collector.freeze_startup()  # not started: nothing happens
+    assert gc.get_freeze_count() == 0
+    collector.start()
+    try:
+        long_lived = [[i] for i in range(1_000)]
+        collector.freeze_startup()
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(long_lived)
+        collector.freeze_startup()  # once only
+        assert gc.get_freeze_count() == frozen
+        assert all(not any(o is row for o in gc.get_objects(2)) for row in long_lived[:3])
+    finally:
+        collector.stop()
+        collector.deleteLater()
+    assert gc.get_freeze_count() == 0  # given back to the oldest generation
+    assert any(o is long_lived[0] for o in gc.get_objects(2))
