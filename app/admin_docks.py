@@ -130,8 +130,10 @@ class AdminDocks(QObject):
         dialog = SettingsDialog(self._engine, self._settings, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         set_urls = getattr(self._window, "set_acs_urls", None)
-        if set_urls is not None:  # the ACS URLs shown follow the listeners
-            dialog.urlsChanged.connect(set_urls)
+        if set_urls is not None:  # the ACS URLs (and the HTTPS fingerprint) follow the listeners
+            dialog.urlsChanged.connect(
+                lambda urls: set_urls(urls, getattr(self._engine, "tls_fingerprint", None))
+            )
         dialog.restartRequested.connect(self.restartRequested)
         dialog.open()
         return dialog

@@ -161,7 +161,7 @@ class AcsUrlPanel(QFrame):
         caption = QLabel("HTTPS certificate SHA-256:")
         caption.setObjectName("cardHint")
         caption.setToolTip(FINGERPRINT_TIP)
-        self.fingerprint_field = UrlField("", scale=1.0)
+        self.fingerprint_field = UrlField("", scale=0.9)
         self.fingerprint_field.setObjectName("fingerprintField")
         self.fingerprint_field.setAccessibleName("HTTPS certificate SHA-256 fingerprint")
         self.fingerprint_field.setToolTip(FINGERPRINT_TIP)
@@ -194,6 +194,9 @@ class AcsUrlPanel(QFrame):
         """Show the HTTPS certificate's SHA-256 ``fingerprint`` (None or "": hide the row)."""
         self.fingerprint_field.setText(fingerprint or "")
         self.fingerprint_field.setCursorPosition(0)
+        # Wide enough to read whole: it is compared by eye with what a CPE or browser shows.
+        width = self.fingerprint_field.fontMetrics().horizontalAdvance(fingerprint or "")
+        self.fingerprint_field.setMinimumWidth(width + 16 if fingerprint else 0)
         self.fingerprint_row.setHidden(not fingerprint)
 
     def urls(self) -> list[str]:

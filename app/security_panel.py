@@ -59,6 +59,9 @@ STATUS_MS = 10_000
 
 COLUMNS = ("Device", "Source address", "User name", "Reason", "Count", "First", "Last")
 _DEVICE, _REMOTE, _USER, _REASON, _COUNT, _FIRST, _LAST = range(len(COLUMNS))
+#: Columns widened to their content as rows come, and how many rows that looks at.
+_FITTED = (_DEVICE, _REMOTE, _USER, _COUNT)
+FIT_ROWS = 50
 
 SETTINGS_HINT = "Settings → CPE authentication"
 GENERAL_HINT = (
@@ -170,10 +173,6 @@ class AuthFailureModel(QAbstractTableModel):
             self.endInsertRows()
             fresh.extend(wanted.values())
         return fresh
-
-    def _on_session_started(self, event: object) -> None:
-        if self.model.rowCount():  # a listed device may just have logged in
-            self.refresh()
 
     def clear(self) -> None:
         """Hide the devices listed now until they fail again."""
@@ -314,9 +313,13 @@ class SecurityPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
+        # Device ids are long and end with the serial: one line, shortened in the middle.
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(_REASON, QHeaderView.ResizeMode.Stretch)
+        header.setResizeContentsPrecision(FIT_ROWS)
         self.table.setAccessibleName("Devices failing CPE authentication")
         self.check = QLabel()
         self.check.setObjectName("securityCheck")
@@ -337,6 +340,7 @@ class SecurityPanel(QWidget):
         self.model.rowsInserted.connect(self._on_rows_changed)
         self.model.rowsRemoved.connect(self._on_rows_changed)
         self.model.modelReset.connect(self._on_rows_changed)
+        self.proxy.rowsInserted.connect(lambda *_: self._fit_columns())
         self._ticker = QTimer(self)
         self._ticker.setInterval(TICK_MS)
         self._ticker.timeout.connect(self.model.tick)
@@ -373,6 +377,11 @@ class SecurityPanel(QWidget):
         """Hide the devices listed now until they fail again."""
         self.model.clear()
         self._show_check()
+
+    def _fit_columns(self) -> None:
+        """Widen the short columns to what they show (the first rows only: stays cheap)."""
+        for column in _FITTED:
+            self.table.resizeColumnToContents(column)
 
     def _on_rows_changed(self, *_: object) -> None:
         self.clear_button.setEnabled(self.model.rowCount() > 0)

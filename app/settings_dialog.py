@@ -53,6 +53,7 @@ from PySide6.QtWidgets import (
 
 from acs_engine.config import EngineConfig
 from acs_engine.server.controller import RESTART_FIELDS, ReconfigureError
+from app.overview import acs_urls_of
 from app.settings_store import (
     FIELDS,
     FIELDS_BY_NAME,
@@ -84,7 +85,7 @@ class SettingsDialog(QDialog):
         applied(list): settings were applied and saved; the list names those that wait for
             a restart.
         failed(str): the engine refused the settings (nothing was saved); why.
-        urlsChanged(list): the ACS URLs after the settings were applied.
+        urlsChanged(list): the ACS URLs after the settings were applied (HTTP, then HTTPS).
         restartRequested(str): "Restart FieldACS now" was chosen; the new database path.
     """
 
@@ -352,7 +353,8 @@ class SettingsDialog(QDialog):
             self.failed.emit(str(exc))
             return False
         self._save(values)
-        urls = await asyncio.to_thread(self._engine.cwmp_urls)
+        # Every ACS URL, the https:// ones too (the main window shows them all).
+        urls = await asyncio.to_thread(acs_urls_of, self._engine)
         self._set_busy(False)
         self._show_fingerprint()
         self._report(later, values)

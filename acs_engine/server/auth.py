@@ -414,6 +414,8 @@ class CpeAuthenticator:
             return _Verdict(True, username=creds.username)
         if creds.tried_user:
             return _Verdict(False, f"wrong password for user {creds.username!r}", creds.username)
+        if not creds.username:
+            return _Verdict(False, "no credentials: the CPE sent an empty user name", "")
         return _Verdict(False, f"unknown user {creds.username!r}", creds.username)
 
     async def _evaluate(

@@ -11,7 +11,14 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
 from acs_engine.cwmp import rpc
 from acs_engine.session.step import StepError, StepGate, StepPending
@@ -66,6 +73,10 @@ class StepBar(QFrame):
         self.title = QLabel()
         self.title.setObjectName("stepTitle")
         self.title.setTextFormat(Qt.TextFormat.RichText)
+        # Wraps rather than widening the dock on a laptop screen.
+        self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setMinimumWidth(160)
         self.countdown = QLabel()
         self.countdown.setObjectName("stepCountdown")
         self.error = QLabel()

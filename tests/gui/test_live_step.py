@@ -65,6 +65,9 @@ async def test_step_mode_send_insert_edit_and_end(engine: Engine, qtbot) -> None
         task = asyncio.create_task(cpe.send(None))
         await wait_until(lambda: bar.pending is not None, what="the hold shown")
         assert describe_rpc(GPV) in bar.title.text()
+        # The held RPC's description wraps: it never makes the bar wider than its buttons.
+        buttons = sum(b.sizeHint().width() for b in bar._buttons)
+        assert bar.minimumSizeHint().width() < buttons + bar.countdown.sizeHint().width() + 250
         assert bar.countdown.text().startswith("auto-send in ")
         assert 20 < bar.remaining() <= 30
         assert bar.send_button.isEnabled() and bar.edit_button.isEnabled()

@@ -44,6 +44,8 @@ async def test_https_urls_and_fingerprint_are_shown(
         field = panel.fingerprint_field
         assert field.isReadOnly() and field.text() == fingerprint
         assert "SHA-256" in field.toolTip() and "trust" in field.toolTip()
+        # Readable whole in the window, not scrolled inside its field.
+        assert field.width() > field.fontMetrics().horizontalAdvance(fingerprint)
         copied: list[str] = []
         panel.urlCopied.connect(copied.append)
         clipboard = QGuiApplication.clipboard()
@@ -81,4 +83,29 @@ async def test_without_https_no_fingerprint_and_new_listeners_are_shown(
         assert panel.urls() == ["http://127.0.0.1:7547/", "https://127.0.0.1:7548/"]
         assert panel.fingerprint() == "AB:CD"
         assert window.acs_urls() == panel.urls()
+        await settle()
+
+
+async def test_applying_settings_keeps_the_https_urls_and_fingerprint(
+    tmp_path: Path, qtbot, settings: QSettings
+) -> None:
+    async with running_engine(tmp_path, cwmp_tls_port=0) as engine:
+        bridge = EngineBridge(engine.bus)
+        window = MainWindow(engine, bridge, settings)
+        bridge.setParent(window)
+        qtbot.addWidget(window)
+        window.set_acs_urls(await asyncio.to_thread(acs_urls_of, engine), engine.tls_fingerprint)
+        window.show()
+        panel = window.overview.urls
+        before = panel.urls()
+        assert len(before) == 2 and panel.fingerprint() == engine.tls_fingerprint
+        assert window.admin is not None
+        dialog = window.admin.open_settings()
+        dialog.widget("session_timeout").setValue(9)  # type: ignore[attr-defined]
+        dialog.apply()
+        assert dialog.pending is not None and await dialog.pending
+        await settle()
+        assert panel.urls() == before
+        assert panel.fingerprint() == engine.tls_fingerprint
+        dialog.close()
         await settle()

@@ -116,6 +116,19 @@ async def test_challenge_then_second_failure_closes_the_connection(tmp_path: Pat
             assert resp.headers.getall("WWW-Authenticate")
 
 
+async def test_an_empty_user_name_is_reported_as_no_credentials(tmp_path: Path) -> None:
+    async with running_engine(tmp_path, cwmp_username=USER, cwmp_password=PASSWORD) as engine:
+        url = engine.cwmp_urls()[-1]
+        async with aiohttp.ClientSession(connector=_connector()) as http:
+            _, resp, _ = await _post(http, url, _inform_body())
+            empty = _digest(resp.headers.getall("WWW-Authenticate"), "MD5", user="", password="")
+            status, _, _ = await _post(http, url, _inform_body(), {"Authorization": empty})
+            assert status == 401
+        [failure] = engine.auth_failures()
+        assert failure.device_id == DEVICE and failure.username == ""
+        assert failure.reason == "no credentials: the CPE sent an empty user name"
+
+
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
 async def test_digest_md5_and_sha256_are_accepted_and_the_connection_stays_authenticated(
     tmp_path: Path, algorithm: str
