@@ -106,6 +106,7 @@ def script_result(raw: dict[str, Any]) -> ScriptResult:
     cron_raw = raw.get("cron")
     cron_needed = [str(cron_raw)] if status == "cron" and cron_raw is not None else []
     fault_raw = raw.get("fault")
+    reads_raw = raw.get("reads")
     return ScriptResult(
         declarations=decls,
         clears=clears,
@@ -116,6 +117,7 @@ def script_result(raw: dict[str, Any]) -> ScriptResult:
         logs=[str(line) for line in raw.get("logs") or []],
         fault=script_fault(fault_raw) if isinstance(fault_raw, dict) else None,
         return_value=raw.get("ret") if done else None,
+        reads=frozenset(str(k) for k in reads_raw) if isinstance(reads_raw, list) else None,
     )
 
 

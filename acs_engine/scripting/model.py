@@ -65,7 +65,9 @@ class ScriptRun:
         data_key: optional. When set, a run whose ``data_key`` equals the previous run's
             reuses the data already inside V8 without serializing ``data`` again; change it
             whenever the data changes (e.g. a revision counter per replay round). When
-            ``None`` the data is serialized and compared each run.
+            ``None`` the data is serialized and compared each run. Keyed data must be a new
+            mapping per key whose changed entries are new objects (never an entry changed
+            in place): V8 then receives only the entries that are not the same objects.
     """
 
     name: str
@@ -100,6 +102,10 @@ class ScriptResult:
         fault: set when the script failed; the other fields then describe the partial run.
         return_value: for a virtual parameter that is done: ``{"writable"?: bool,
             "value"?: [v, type]}``.
+        reads: the keys of ``ScriptRun.data`` the run looked up (present or not), or None
+            when it depended on the whole key set (wildcards, aliases) or is unknown. A run
+            with the same inputs over data whose entries under these keys are unchanged
+            gives the same result (``Date`` and ``Math.random`` depend only on the run).
     """
 
     declarations: list[Declaration]
@@ -111,3 +117,4 @@ class ScriptResult:
     logs: list[str]
     fault: ScriptFault | None
     return_value: Any = None
+    reads: frozenset[str] | None = None

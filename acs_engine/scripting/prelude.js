@@ -43,14 +43,47 @@
     children = null;
   }
 
+  // Bring `data` up to date with what changed since the last load or patch:
+  // {"set": {key: entry}, "del": [key]} (see Python's _Engine.load).
+  function patch(json) {
+    const d = parseJson(json);
+    let keysChanged = false;
+    for (const key of d.del) {
+      if (hasOwn.call(data, key)) {
+        delete data[key];
+        keysChanged = true;
+      }
+    }
+    for (const key of Object.keys(d.set)) {
+      if (!hasOwn.call(data, key)) keysChanged = true;
+      // defineProperty, not assignment: a key such as "__proto__" stays a plain entry.
+      Object.defineProperty(data, key, {
+        value: d.set[key], writable: true, enumerable: true, configurable: true,
+      });
+    }
+    if (keysChanged) {
+      known = null;
+      children = null;
+    }
+  }
+
+  // Every key of `data` a run looks up is recorded in `st.reads`; a run that needs the set of
+  // keys itself (wildcards, aliases, a path known only through its descendants) is marked
+  // `st.structural`. The engine uses this to tell whether a replay can give another result.
+  function has(key) {
+    if (st) st.reads.add(key);
+    return hasOwn.call(data, key);
+  }
+
   // The attributes stored for a path, or undefined; `object` tells an object entry.
   function entryOf(path) {
-    if (hasOwn.call(data, path)) return { attrs: data[path] || {}, isObject: false };
-    if (hasOwn.call(data, path + ".")) return { attrs: data[path + "."] || {}, isObject: true };
+    if (has(path)) return { attrs: data[path] || {}, isObject: false };
+    if (has(path + ".")) return { attrs: data[path + "."] || {}, isObject: true };
     return undefined;
   }
 
   function knownPaths() {
+    if (st) st.structural = true;
     if (!known) {
       known = new Set([""]);
       for (const key of Object.keys(data)) {
@@ -67,7 +100,7 @@
   }
 
   function exists(path) {
-    return hasOwn.call(data, path) || hasOwn.call(data, path + ".") || knownPaths().has(path);
+    return has(path) || has(path + ".") || knownPaths().has(path);
   }
 
   function naturalCompare(a, b) {
@@ -78,6 +111,7 @@
   }
 
   function childrenOf(parent) {
+    if (st) st.structural = true;
     if (!children) {
       children = new Map();
       for (const p of knownPaths()) {
@@ -533,6 +567,7 @@
       now: p.now, hash: p.hash, deviceId: p.deviceId, revision: 0, maxRevision: p.commitsDone,
       uncommitted: false, stopped: null, swallowed: false, declarations: [], clears: [],
       logs: [], ext: new Map(), cron: p.cron || {}, extNeeded: null, cronNeeded: null, rng: null,
+      reads: new Set(), structural: false,
     };
     for (const [call, value] of p.ext || []) st.ext.set(stringify(call.map(String)), value);
     const out = { status: "done", commits: 0, fault: null, ret: null };
@@ -562,6 +597,7 @@
     out.logs = st.logs;
     out.ext = st.extNeeded;
     out.cron = st.cronNeeded;
+    out.reads = st.structural ? null : Array.from(st.reads);
     st = null;
     return stringify(out, (k, v) => (typeof v === "bigint" ? String(v) : v));
   }
@@ -608,6 +644,8 @@
     },
     run(nonce) {
       gate(nonce);
+      const delta = take("patch");
+      if (delta !== undefined) patch(delta);
       return run(parseJson(take("payload")));
     },
   });

@@ -51,6 +51,11 @@ _URL_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 _INTERNAL_TIMEOUT_S = 5.0
 #: Time limit of a script's first run in a V8 context, ms (see Sandbox._run_worker).
 COLD_RUN_MS = 1000
+#: Distinct scripts compiled into one V8 context before it is rebuilt. Every edit of a
+#: provision or virtual parameter is a new script; without a bound the compiled functions
+#: (and ``_Engine._compiled``/``warm``) would grow for the engine's lifetime. Must stay below
+#: prelude.js's own limit (2,000), past which it forgets scripts this side thinks compiled.
+MAX_COMPILED_SCRIPTS = 500
 
 
 def _prelude_source() -> str:
@@ -78,6 +83,9 @@ class _Engine:
         self._compiled: set[str] = set()
         self._data_json: str | None = None
         self._data_key: str | int | None = None
+        #: The data mapping inside V8, kept (by reference) for keyed runs: the next keyed
+        #: run sends only the entries that are not the same objects (see :meth:`load`).
+        self._data: dict[str, dict[str, Any]] | None = None
         #: Scripts that have run once in this context (their later runs get the plain limit).
         self.warm: set[str] = set()
 
@@ -152,18 +160,33 @@ class _Engine:
         await self._eval("0", timeout_s)
 
     async def load(self, run: ScriptRun) -> None:
-        """Inject the device data unless the same data is already loaded."""
-        if (
-            run.data_key is not None
-            and run.data_key == self._data_key
-            and self._data_json is not None
+        """Inject the device data unless the same data is already loaded.
+
+        A keyed run (``data_key`` set) after another keyed run sends V8 only what changed:
+        entries that are not the very objects loaded before, and deleted keys. That patch
+        is applied by the next :meth:`run` call itself (no round trip of its own); when
+        about half the entries changed the data is loaded whole instead.
+        """
+        if run.data_key is not None and run.data_key == self._data_key and (
+            self._data_json is not None or self._data is not None
         ):
             return
+        if run.data_key is not None and self._data is not None:
+            delta = _delta(self._data, run.data)
+            if delta is not None:
+                if delta:
+                    self._inbox["patch"] = delta
+                self._data = run.data
+                self._data_json = None
+                self._data_key = run.data_key
+                return
         data_json = json.dumps(run.data, separators=(",", ":"), default=str)
         if data_json != self._data_json:
             self._data_json = None
+            self._data = None
             await self._eval(self._call("load", data=data_json), _INTERNAL_TIMEOUT_S)
             self._data_json = data_json
+        self._data = run.data if run.data_key is not None else None
         self._data_key = run.data_key
 
     async def run(self, run: ScriptRun, script_id: str, timeout_s: float) -> dict[str, Any]:
@@ -189,6 +212,36 @@ class _Engine:
             self._call("run", payload=json.dumps(payload, default=str)), timeout_s
         )
         return cast(dict[str, Any], json.loads(str(text)))
+
+
+_MISSING = object()
+
+
+def _delta(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> str | None:
+    """What turns ``old`` into ``new`` as the prelude's patch JSON ("" when nothing).
+
+    An entry counts as unchanged only when it is the same object (keyed data is replaced
+    entry by entry, never changed in place). None when about half the entries changed:
+    loading the data whole is then cheaper.
+    """
+    if old is new:
+        return ""
+    changed: dict[str, dict[str, Any]] = {}
+    limit = len(new) // 2 + 16
+    added = 0
+    for key, entry in new.items():
+        before = old.get(key, _MISSING)
+        if before is entry:
+            continue
+        if before is _MISSING:
+            added += 1
+        changed[key] = entry
+        if len(changed) > limit:
+            return None
+    deleted = [key for key in old if key not in new] if len(new) - added != len(old) else []
+    if not changed and not deleted:
+        return ""
+    return json.dumps({"set": changed, "del": deleted}, separators=(",", ":"), default=str)
 
 
 def _script_id(name: str, source: str) -> str:
@@ -270,6 +323,12 @@ class Sandbox:
             script_id = _script_id(run.name, run.source)
             try:
                 engine = self._get_engine()
+                if (
+                    script_id not in engine._compiled
+                    and len(engine._compiled) >= MAX_COMPILED_SCRIPTS
+                ):
+                    self._discard_engine()
+                    engine = self._get_engine()
                 fault = await engine.compile(script_id, run.name, run.source)
                 if fault is not None:
                     return convert.empty_result(fault)

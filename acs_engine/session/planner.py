@@ -279,7 +279,8 @@ class Planner:
         for group in (state.value, state.object, state.writable, state.notification,
                       state.access_list, state.gpn):
             for name in group:
-                cover(name)
+                if name not in covered:
+                    cover(name)
 
         def queue(name: str) -> None:
             parent = parent_name(name)

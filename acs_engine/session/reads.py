@@ -233,7 +233,8 @@ class Pass:
             for segment in path.segments:
                 trie = trie.children.setdefault(segment, _Trie())
                 trie.below.append((pattern, stamp))
-            trie.ends.append((stamp, attrs))
+            # Normalised as _need does, once here rather than once per node visited.
+            trie.ends.append((stamp, {a: st if st > 0 else 0 for a, st in attrs.items()}))
         root.seal()
         self._visit("", root)
 
@@ -250,13 +251,21 @@ class Pass:
         nodes = index.nodes
         node = nodes[name]
         if name:
-            if trie.ends:
+            ends = trie.ends
+            if ends:
                 exist_ts = node.exist_ts
-                for stamp, attrs in trie.ends:
+                need = self._attr_need
+                for stamp, attrs in ends:
                     if stamp > exist_ts:
                         self.state.exist[name] = None
-                    if attrs:
-                        self._need(name, attrs)
+                    if attrs:  # _need, inlined; ``attrs`` is already normalised
+                        current = need.get(name)
+                        if current is None:
+                            need[name] = attrs.copy()
+                        else:
+                            for attr, st in attrs.items():
+                                known = current.get(attr, 0)
+                                current[attr] = st if st > known else known
         elif not trie.children:
             return
         if not trie.children:
@@ -302,40 +311,42 @@ class Pass:
     def _attributes(self) -> None:
         state = self.state
         nodes = self.index.nodes
+        values = state.value
+        objects = state.object
         for name, attrs in self._attr_need.items():
             node = nodes.get(name)
             if node is None or not name:
                 continue
             root = name.partition(".")[0]
+            if root not in SPECIAL_ROOTS:
+                for attr, stamp in attrs.items():
+                    if attr == "value":
+                        if stamp <= node.value_ts:
+                            continue
+                        if node.object is None:
+                            objects[name] = None
+                        elif node.object is False:
+                            values[name] = None
+                    elif attr == "object":
+                        if stamp > node.object_ts:
+                            objects[name] = None
+                    elif attr == "writable":
+                        if stamp > node.writable_ts:
+                            state.writable[name] = None
+                    elif attr == "notification":
+                        if stamp > node.attr_ts:
+                            state.notification[name] = None
+                    elif attr == "accessList" and stamp > node.attr_ts:
+                        state.access_list[name] = None
+                continue
             if root == "VirtualParameters":
                 if depth(name) == 2:
                     for attr in ("value", "writable"):
-                        stamp = attrs.get(attr)
+                        asked = attrs.get(attr)
                         known = node.value_ts if attr == "value" else node.writable_ts
-                        if stamp and stamp > known:
-                            state.vparam_get.setdefault(name.split(".", 1)[1], {})[attr] = stamp
+                        if asked and asked > known:
+                            state.vparam_get.setdefault(name.split(".", 1)[1], {})[attr] = asked
                 continue
-            if root in SPECIAL_ROOTS:
-                continue
-            for attr, stamp in attrs.items():
-                if attr == "value":
-                    if stamp <= node.value_ts:
-                        continue
-                    if node.object is None:
-                        state.object[name] = None
-                    elif node.object is False:
-                        state.value[name] = None
-                elif attr == "object":
-                    if stamp > node.object_ts:
-                        state.object[name] = None
-                elif attr == "writable":
-                    if stamp > node.writable_ts:
-                        state.writable[name] = None
-                elif attr == "notification":
-                    if stamp > node.attr_ts:
-                        state.notification[name] = None
-                elif attr == "accessList" and stamp > node.attr_ts:
-                    state.access_list[name] = None
 
     def _assign_values(self) -> None:
         state = self.state
