@@ -6,7 +6,7 @@ all handlers of this one hook. :class:`RpcQueue` is the simplest: per-device que
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,15 +46,23 @@ class Handler:
         """The session is over (``outcome``: "ok", "timeout", "fault", "aborted", "error")."""
 
 
+#: Answers to queued RPCs kept per device, newest last.
+RESULTS_PER_DEVICE = 50
+#: Devices whose answers are kept (those answering least recently are forgotten first).
+RESULTS_DEVICES = 1_000
+
+
 class RpcQueue(Handler):
     """Per-device FIFO queues of RPCs; every queued RPC is sent in the device's next session.
 
-    Responses are kept per device in ``results`` (request, response) for whoever queued them.
+    Responses are kept per device in ``results`` (request, response) for whoever queued them:
+    the last :data:`RESULTS_PER_DEVICE` of the last :data:`RESULTS_DEVICES` devices answering,
+    so a long-running engine does not keep every answer it was ever given.
     """
 
     def __init__(self) -> None:
         self._queues: dict[str, deque[Outgoing]] = {}
-        self.results: dict[str, list[tuple[rpc.Message, rpc.Message]]] = {}
+        self.results: OrderedDict[str, deque[tuple[rpc.Message, rpc.Message]]] = OrderedDict()
 
     def put(self, device_id: str, message: rpc.Message, *, hold_requests: bool = False) -> None:
         """Queue ``message`` for ``device_id``."""
@@ -76,7 +84,14 @@ class RpcQueue(Handler):
     async def on_response(
         self, session: Session, request: rpc.Message, response: rpc.Message
     ) -> None:
-        self.results.setdefault(session.device_id, []).append((request, response))
+        kept = self.results.get(session.device_id)
+        if kept is None:
+            kept = self.results[session.device_id] = deque(maxlen=RESULTS_PER_DEVICE)
+            while len(self.results) > RESULTS_DEVICES:
+                self.results.popitem(last=False)
+        else:
+            self.results.move_to_end(session.device_id)
+        kept.append((request, response))
 
 
 class HandlerChain(Handler):

@@ -126,7 +126,7 @@ async def test_step_mode_edit_dialog_and_skip(engine: Engine, qtbot) -> None:
         status, _, _ = await task
         assert status == 204
     assert [e.action for e in resolved] == ["edit", "skip"]
-    assert engine.manual.results[DEVICE] == [(edited, answer(edited))]
+    assert list(engine.manual.results[DEVICE]) == [(edited, answer(edited))]
 
 
 async def test_the_deadline_sends_by_itself(tmp_path: Path, qtbot) -> None:

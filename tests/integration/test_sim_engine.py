@@ -89,7 +89,7 @@ async def test_full_discovery_and_every_write_rpc(tmp_path: Path, model: str) ->
         queue.put(dev_id, rpc.GetParameterValues(names=(root + "ManagementServer.ParameterKey",)))
         result = await cpe.session()
         assert result.ok, result.error
-        answers = dict((type(q).__name__, a) for q, a in queue.results[dev_id][2:])
+        answers = dict((type(q).__name__, a) for q, a in list(queue.results[dev_id])[2:])
         add = answers["AddObject"]
         assert isinstance(add, rpc.AddObjectResponse) and add.instance_number >= 1
         params = await store.load_params(dev_id)
@@ -104,7 +104,7 @@ async def test_full_discovery_and_every_write_rpc(tmp_path: Path, model: str) ->
         queue.put(dev_id, rpc.Reboot(command_key="rb1"))
         result = await cpe.session()
         assert result.ok, result.error
-        last = [a for _, a in queue.results[dev_id][-3:]]
+        last = [a for _, a in list(queue.results[dev_id])[-3:]]
         assert isinstance(last[0], rpc.DeleteObjectResponse)
         assert isinstance(last[1], rpc.Fault) and last[1].code == 9005
         assert isinstance(last[2], rpc.RebootResponse)

@@ -159,7 +159,7 @@ async def test_skip_edit_and_insert(engine: Engine) -> None:
         gate.skip(DEVICE)  # skipping the end ends the session
         status, _, _ = await task
         assert status == 204
-    assert engine.manual.results[DEVICE] == [(edited, _answer(edited))]
+    assert list(engine.manual.results[DEVICE]) == [(edited, _answer(edited))]
     assert [e.action for e in rec.of(StepResolved)] == ["skip", "insert", "edit", "skip"]
 
 
@@ -224,3 +224,21 @@ def test_default_margin() -> None:
     assert default_margin(30) == 5.0
     assert default_margin(10) == 2.0
     assert default_margin(1) == 0.5
+
+
+async def test_answers_to_queued_rpcs_are_kept_within_bounds() -> None:
+    from types import SimpleNamespace
+
+    from acs_engine.session.handler import RESULTS_DEVICES, RESULTS_PER_DEVICE, RpcQueue
+
+    queue = RpcQueue()
+    answer = rpc.GetParameterValuesResponse()
+    for _ in range(RESULTS_PER_DEVICE + 5):
+        await queue.on_response(SimpleNamespace(device_id="D0"), GPV, answer)  # type: ignore[arg-type]
+    assert len(queue.results["D0"]) == RESULTS_PER_DEVICE
+    for n in range(1, RESULTS_DEVICES + 1):
+        await queue.on_response(SimpleNamespace(device_id=f"D{n}"), GPV, answer)  # type: ignore[arg-type]
+    assert len(queue.results) == RESULTS_DEVICES and "D0" not in queue.results
+    await queue.on_response(SimpleNamespace(device_id="D1"), GPV, answer)  # type: ignore[arg-type]
+    await queue.on_response(SimpleNamespace(device_id="NEW"), GPV, answer)  # type: ignore[arg-type]
+    assert "D1" in queue.results and "D2" not in queue.results  # the least recent goes
