@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -41,11 +42,13 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -74,6 +77,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("fieldacs.app")
+#: Height of what surrounds the scrolling groups: title bar, notes, restart button, buttons.
+_CHROME_PX = 240
 
 class SettingsDialog(QDialog):
     """Engine settings, validated as they are typed, applied to the running engine.
@@ -107,7 +112,6 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
-        self.setMinimumWidth(600)
         self._engine = engine
         self._settings = settings if settings is not None else QSettings()
         self._widgets: dict[str, QWidget] = {}
@@ -201,6 +205,10 @@ class SettingsDialog(QDialog):
             ("Database — applies after a restart", ("db_path",)),
         )
         layout = QVBoxLayout(self)
+        # The groups scroll, so the dialog fits a laptop screen (768 px high) with its buttons.
+        content = QWidget()
+        groups_layout = QVBoxLayout(content)
+        groups_layout.setContentsMargins(0, 0, 0, 0)
         for title, names in groups:
             box = QGroupBox(title)
             form = QFormLayout(box)
@@ -221,7 +229,14 @@ class SettingsDialog(QDialog):
                     Qt.TextInteractionFlag.TextSelectableByMouse
                 )
                 form.addRow("SHA-256", self.fingerprint)
-            layout.addWidget(box)
+            groups_layout.addWidget(box)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("settingsScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(content)
+        layout.addWidget(self.scroll, 1)
         self._show_fingerprint()
         self.note = QLabel(
             "Settings apply to the running ACS without a restart (sessions in flight finish "
@@ -259,6 +274,19 @@ class SettingsDialog(QDialog):
         self.validate()
 
     # ------------------------------------------------------------------ values
+    def showEvent(self, event: QShowEvent) -> None:
+        """Size the scrolling groups: as wide as they need, as high as the screen allows."""
+        content = self.scroll.widget()
+        content.adjustSize()
+        scrollbar = self.scroll.verticalScrollBar().sizeHint().width()
+        self.scroll.setMinimumWidth(content.minimumSizeHint().width() + scrollbar)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().height() - _CHROME_PX if screen else 600
+        self.scroll.setMinimumHeight(min(content.sizeHint().height(), max(240, room)))
+        self.setMinimumSize(max(600, self.minimumSizeHint().width()), 0)
+        self.adjustSize()
+        super().showEvent(event)
+
     def widget(self, name: str) -> QWidget:
         """The editor of setting ``name``."""
         return self._widgets[name]

@@ -20,7 +20,7 @@ from app import main as main_module
 from app.main import relaunch_command
 from app.settings_dialog import SettingsDialog, saved_config, validate
 from app.window import MainWindow
-from tests.gui.aio import wait_until
+from tests.gui.aio import settle, wait_until
 from tests.helpers.engine import RawCpe, inform, running_engine
 
 
@@ -256,3 +256,20 @@ async def _restart_now(tmp_path: Path, qapp, started: list[tuple[str, list[str]]
 
 def _visible(kind: type) -> list:
     return [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
+
+
+async def test_the_dialog_fits_a_laptop_screen(tmp_path: Path, qtbot) -> None:
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    async with running_engine(tmp_path) as engine:
+        dialog = SettingsDialog(engine, settings)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        available = dialog.screen().availableGeometry()
+        assert dialog.frameGeometry().height() <= available.height()
+        # Every group is still reachable: the groups scroll, the buttons stay in view.
+        assert dialog.buttons.isVisible()
+        box = dialog.widget("db_path")
+        dialog.scroll.ensureWidgetVisible(box)
+        await settle()
+        assert not box.visibleRegion().isEmpty()
+        dialog.close()
