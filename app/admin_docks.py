@@ -129,11 +129,7 @@ class AdminDocks(QObject):
         """Open the settings dialog (window-modal, no nested event loop)."""
         dialog = SettingsDialog(self._engine, self._settings, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        set_urls = getattr(self._window, "set_acs_urls", None)
-        if set_urls is not None:  # the ACS URLs (and the HTTPS fingerprint) follow the listeners
-            dialog.urlsChanged.connect(
-                lambda urls: set_urls(urls, getattr(self._engine, "tls_fingerprint", None))
-            )
+        # The window's ACS URLs follow the engine's "Settings applied" notice (MainWindow).
         dialog.restartRequested.connect(self.restartRequested)
         dialog.open()
         return dialog

@@ -66,8 +66,7 @@ def acs_urls_of(engine: Any) -> list[str]:
 
     Lists the machine's addresses (may resolve the host name): call it off the GUI loop.
     """
-    tls = engine.cwmp_tls_urls() if hasattr(engine, "cwmp_tls_urls") else []
-    return merge_urls(engine.cwmp_urls(), tls)
+    return merge_urls(engine.cwmp_urls(), engine.cwmp_tls_urls())
 
 
 def url_scope(url: str) -> str:

@@ -388,7 +388,7 @@ class SecurityPanel(QWidget):
         self.countChanged.emit(self.model.rowCount())
 
     def _show_state(self) -> None:
-        enabled = bool(getattr(self._engine, "cpe_auth_enabled", False))
+        enabled = self._engine.cpe_auth_enabled
         if self.model.rowCount():
             count = self.model.rowCount()
             self.state.setText(

@@ -15,7 +15,8 @@ certificate, CPE authentication is switched on, off or changed, limits and timeo
 effect. Sessions in flight finish undisturbed. When the engine refuses them (a port in use,
 a certificate that does not load), the reason is shown in the dialog, nothing is saved and
 the engine runs on as before; OK keeps the dialog open then. Once applied, the settings are
-saved and :attr:`SettingsDialog.urlsChanged` gives the main window its new ACS URLs.
+saved and :attr:`SettingsDialog.urlsChanged` gives the new ACS URLs (the main window takes
+them from the engine's "Settings applied" notice, which any reconfiguration publishes).
 
 The database location (and trace retention) cannot change under a running engine: the
 dialog saves it and offers "Restart FieldACS now", which closes FieldACS cleanly (sessions in
@@ -189,8 +190,7 @@ class SettingsDialog(QDialog):
             "tls_key_path": key,
         }
         self._free_ports = [n for n in PORT_FIELDS if getattr(config, n) == 0]
-        self._live = callable(getattr(engine, "reconfigure", None))
-        later = RESTART_FIELDS if self._live else set(FIELDS_BY_NAME) - LIVE_FIELDS
+        later = RESTART_FIELDS
 
         groups = (
             ("Network", ("cwmp_host", "cwmp_port", "fs_port", "nbi_port")),
@@ -241,9 +241,6 @@ class SettingsDialog(QDialog):
         self.note = QLabel(
             "Settings apply to the running ACS without a restart (sessions in flight finish "
             "undisturbed); those marked * and the database apply at the next start of FieldACS."
-            if self._live else
-            "Settings marked * apply at the next start of FieldACS; the others apply to the "
-            "next session."
         )
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #64748b;")
@@ -331,11 +328,9 @@ class SettingsDialog(QDialog):
     def apply(self) -> list[str] | None:
         """Apply the settings to the running engine, then save them.
 
-        With an engine that reconfigures itself (:meth:`Engine.reconfigure`), its work runs
-        in :attr:`pending` while the buttons wait; the settings are saved once it succeeded,
-        and :attr:`applied` or :attr:`failed` tells how it went. With any other engine the
-        settings of :data:`LIVE_FIELDS` are assigned on its config and the rest wait for the
-        next start.
+        :meth:`Engine.reconfigure` runs in :attr:`pending` while the buttons wait; the
+        settings are saved once it succeeded, and :attr:`applied` or :attr:`failed` tells how
+        it went.
 
         Returns:
             The names of changed settings that wait for the next start (None when the values
@@ -348,15 +343,6 @@ class SettingsDialog(QDialog):
         values = self.values()
         config = self._engine.config
         changed = [n for n, v in values.items() if getattr(config, n) != v]
-        if not self._live:
-            later = [n for n in changed if n not in LIVE_FIELDS]
-            for name in changed:
-                if name in LIVE_FIELDS:
-                    setattr(config, name, values[name])
-            self._save(values)
-            self._report(later, values)
-            self.applied.emit(later)
-            return later
         later = [n for n in changed if n in RESTART_FIELDS]
         target = config.replace(**values)
         if "cwmp_host" in changed:
@@ -397,11 +383,9 @@ class SettingsDialog(QDialog):
 
     def _report(self, later: list[str], values: dict[str, Any]) -> None:
         labels = [FIELDS_BY_NAME[n].label.lower() for n in later if n != "db_path"]
-        text = "Applied and saved." if self._live else "Saved."
+        text = "Applied and saved."
         if labels:
             text += f" Restart FieldACS to apply: {', '.join(labels)}."
-        elif not self._live:
-            text += " Everything applies from the next session."
         if "db_path" in later:
             self._restart_db = values["db_path"]
             text += (

@@ -28,8 +28,7 @@ from acs_engine.config import EngineConfig
 from acs_engine.server.tls import TlsError, ssl_context
 
 GROUP = "engine"
-#: Settings assigned on the running engine's config (read per session or request); with an
-#: engine that cannot reconfigure itself, the others wait for the next start.
+#: Settings the engine reads per session or request (no listener or store is rebuilt).
 LIVE_FIELDS = frozenset({
     "session_timeout", "retry_delay", "download_timeout", "connection_request_timeout",
     "connection_request_allow_basic_auth",
