@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acs_engine.bus import DeviceUpdated, EventBus
+from acs_engine.bus import DeviceUpdated, EventBus, SessionEnded, SessionStarted
 from acs_engine.config import EngineConfig
 from acs_engine.server.cwmp_http import CwmpServer
 from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
@@ -147,6 +147,8 @@ class DeviceView(QWidget):
         self._reload_timer.setInterval(250)
         self._reload_timer.timeout.connect(self.reload)
         bridge.deviceUpdated.connect(self._on_device_updated)
+        bridge.sessionStarted.connect(self._on_session_started)
+        bridge.sessionEnded.connect(self._on_session_ended)
         self._clock = QTimer(self)
         self._clock.setInterval(30_000)
         self._clock.timeout.connect(self._tick)
@@ -408,6 +410,17 @@ class DeviceView(QWidget):
 
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.device_id == self.device_id:
+            self._reload_timer.start()
+
+    def _on_session_started(self, event: SessionStarted) -> None:
+        """The device informed: the header says so now, not at the session's commit."""
+        if event.device_id == self.device_id and self._device is not None:
+            self._device.last_inform = int(event.at * 1000)
+            self._tick()
+
+    def _on_session_ended(self, event: SessionEnded) -> None:
+        if event.device_id == self.device_id:
+            self._tick()  # no longer "in session now"
             self._reload_timer.start()
 
     # ------------------------------------------------------------------ tree helpers

@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
             self.admin = AdminDocks(
                 self, engine, bridge, self.view_menu, self.file_menu, self.devices.selected_device
             )
+            self.admin.faults.deleted.connect(self.devices.fault_deleted)
         # "CPE logins" dock: devices failing CPE authentication (Ctrl+9).
         self.security: SecurityDock | None = None
         if isinstance(engine, Engine):
@@ -265,6 +266,7 @@ class MainWindow(QMainWindow):
         if self.admin is not None:
             self.admin.start()
         self._show_urls(self._urls, tls_fingerprint)
+        self.refresh_counts()  # the engine has read its device count from the database
         fields = self.overview.urls.fields()
         if fields:
             fields[0].setFocus(Qt.FocusReason.OtherFocusReason)

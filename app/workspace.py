@@ -242,6 +242,15 @@ class DeviceWorkspace(QObject):
         if self.model is not None:
             self.model.device_updated(event.device_id)
 
+    def fault_deleted(self, fault_id: str) -> None:
+        """A fault (``<device id>:<channel>``) was deleted: its device's tab and the
+        device list's fault counts are re-read."""
+        for device_id, view in self.views.items():
+            if fault_id.startswith(f"{device_id}:"):
+                view.reload()
+        if not self._fault_timer.isActive():
+            self._fault_timer.start()
+
     def _on_session_ended(self, _event: SessionEnded) -> None:
         if not self._fault_timer.isActive():
             self._fault_timer.start()
