@@ -406,7 +406,7 @@ class DeviceView(QWidget):
 
     def _show_faults(self, faults: list[Any]) -> None:
         self.faults_tab.show_faults(faults)
-        self.side.setTabText(3, FaultsTab.title(len(faults)))
+        self.side.setTabText(3, FaultsTab.title(self.faults_tab.table.topLevelItemCount()))
 
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.device_id == self.device_id:
