@@ -68,6 +68,9 @@ class AdminDocks(QObject):
         self.presets = PresetsPanel(engine, bridge)
         self.scripts = ScriptEditor(engine)
         self.faults = FaultsPanel(engine, bridge)
+        # A provision saved or deleted in Scripts is offered (or not) by the preset editor.
+        self.scripts.saved.connect(lambda _kind, _name: self.presets.refresh())
+        self.scripts.deleted.connect(lambda _kind, _name: self.presets.refresh())
         self.presets_dock = make_dock(window, "Presets", "presetsDock", self.presets)
         self.scripts_dock = make_dock(window, "Scripts", "scriptsDock", self.scripts)
         self.faults_dock = make_dock(window, "Faults", "faultsDock", self.faults)

@@ -209,6 +209,8 @@ class PresetsPanel(QWidget):
         selected = self.selected()
         presets = await store.list_presets()
         self._provision_names = [p.id for p in await store.list_provisions()]
+        if self.editor is not None:
+            self.editor.set_provision_names(self._provision_names)
         self.model.set_presets(presets)
         row = self.model.row_of(selected.id) if selected is not None else -1
         if row < 0 and presets:
