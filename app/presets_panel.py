@@ -267,8 +267,11 @@ class PresetsPanel(QWidget):
             applied.setForeground(QColor("#15803d" if v.matched else "#b91c1c"))
             self.verdicts.setItem(row, 0, QTableWidgetItem(f"{v.preset} [{v.channel}]"))
             self.verdicts.setItem(row, 1, applied)
-            reason = QTableWidgetItem(v.reason)
-            reason.setToolTip(v.reason)
+            why = "; ".join((v.reason, *(f"⚠ {note}" for note in v.notes)))
+            reason = QTableWidgetItem(why)
+            reason.setToolTip("\n".join((v.reason, *(f"⚠ {note}" for note in v.notes))))
+            if v.notes:
+                reason.setForeground(QColor("#b45309"))
             self.verdicts.setItem(row, 2, reason)
         self.verdicts.resizeColumnToContents(0)
         self.verdict_note.setToolTip(f"Session {stored.session_id}" if stored is not None else "")
