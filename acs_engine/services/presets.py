@@ -362,3 +362,84 @@ def note_skipped(
             if new else verdict
         )
     return out
+
+
+# --------------------------------------------------------------------------- who sets what
+
+@dataclass(frozen=True, slots=True)
+class PresetSetting:
+    """A preset whose provision sets a parameter (what a preset will set).
+
+    Attributes:
+        preset: the preset's id.
+        provision: the provision (script or built-in) that declares the value.
+        channel: the preset's channel.
+        path: the parameter.
+        value: the value it sets, as text.
+    """
+
+    preset: str
+    provision: str
+    channel: str
+    path: str
+    value: str
+
+    @property
+    def words(self) -> str:
+        """``preset inform (provision inform) manages this parameter and will set it back
+        to 300``."""
+        return (
+            f"preset {self.preset} (provision {self.provision}) manages this parameter "
+            f"and will set it back to {self.value}"
+        )
+
+
+def declared_values(
+    declared: Iterable[tuple[str, str, Declaration]], expand: Callable[[str], list[str]]
+) -> list[tuple[str, str, str, str]]:
+    """(channel, provision, parameter, value as text) of every value the runs declared.
+
+    Args:
+        declared: (channel, provision, declaration) of provision runs.
+        expand: the parameter names a path with wildcards or aliases matches.
+    """
+    out: list[tuple[str, str, str, str]] = []
+    for channel, provision, declaration in declared:
+        value = declaration.attr_set.get("value")
+        if value is None:
+            continue
+        raw = value[0] if isinstance(value, tuple) else value
+        text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        path = declaration.path
+        names = expand(path) if ("*" in path or "[" in path) else [path]
+        out.extend((channel, provision, name, text) for name in names)
+    return out
+
+
+def preset_settings(
+    values: Iterable[tuple[str, str, str, str]],
+    verdicts: Sequence[PresetVerdict],
+    presets: Sequence[Preset],
+    paths: Iterable[str],
+) -> list[PresetSetting]:
+    """Which matched presets declare a value for ``paths`` (the last declaration wins).
+
+    Args:
+        values: :func:`declared_values` of a session's provision runs.
+        verdicts: the session's preset verdicts (only matched presets count).
+        presets: the presets (their provision lists).
+        paths: the parameters asked about.
+    """
+    wanted = set(paths)
+    runs = {p.id: {str(call[0]) for call in p.provisions if call} for p in presets}
+    found: dict[tuple[str, str], PresetSetting] = {}
+    for channel, provision, name, text in values:
+        if name not in wanted:
+            continue
+        for verdict in verdicts:
+            if (verdict.matched and verdict.channel == channel
+                    and provision in runs.get(verdict.preset, ())):
+                found[(verdict.preset, name)] = PresetSetting(
+                    verdict.preset, provision, channel, name, text
+                )
+    return list(found.values())

@@ -149,6 +149,9 @@ class ProvisioningHandler(Handler):
         #: Script runs done in the sandbox, and replays skipped, since the engine started.
         self.script_runs = 0
         self.replays_skipped = 0
+        #: When a list (the dry run sets one): (channel, provision, declaration) of every
+        #: provision run that completed, to tell which preset sets what.
+        self.declared: list[tuple[str, str, Declaration]] | None = None
 
     async def load_config(self) -> _Config:
         """Presets, provisions and virtual parameters, reloaded only when they changed."""
@@ -627,6 +630,8 @@ class _SessionRun:
 
     def _succeed(self, work: _Work) -> None:
         self._note_skipped(work)
+        if self.owner.declared is not None:
+            self.owner.declared.extend(work.declared)
         for channel in work.channels:
             self.faults.clear(channel)
         if work.task is not None:
