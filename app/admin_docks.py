@@ -128,6 +128,11 @@ class AdminDocks(QObject):
         dock.raise_()
         widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def edit_preset(self, preset_id: str) -> None:
+        """Show the Presets dock with ``preset_id`` selected and its editor open."""
+        self.focus(self.presets_dock, self.presets.table)
+        self.presets.edit_preset(preset_id)
+
     def open_settings(self) -> SettingsDialog:
         """Open the settings dialog (window-modal, no nested event loop)."""
         dialog = SettingsDialog(self._engine, self._settings, self._window)

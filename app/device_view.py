@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from acs_engine.bus import DeviceUpdated, EventBus, SessionEnded, SessionStarted
 from acs_engine.config import EngineConfig
+from acs_engine.scripting import Sandbox
 from acs_engine.server.cwmp_http import CwmpServer
 from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
 from acs_engine.session.handler import RpcQueue
@@ -43,6 +44,7 @@ from acs_engine.store.model import DeviceRecord, Param, SessionRecord
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
 from app.device_tabs import FaultsTab, SessionList, TagsTab
+from app.managed import PresetGuard, PresetNotice
 from app.params_model import (
     ParamFilterProxy,
     ParamTreeModel,
@@ -68,6 +70,7 @@ class DeviceEngine(Protocol):
     manual: RpcQueue
     config: EngineConfig
     cwmp: CwmpServer | None
+    sandbox: Sandbox | None
 
     async def connection_request(self, device_id: str, *, wait_for_session: bool = True) -> Any:
         """Wake the device now."""
@@ -87,12 +90,14 @@ class DeviceView(QWidget):
         loaded(): the device's data was (re)loaded and shown.
         message(str): something to tell the user in the status bar.
         tagsChanged(str): the device's tags were changed here (its id).
+        presetRequested(str): the user wants to change this preset (it sets a value back).
     """
 
     sessionChosen = Signal(str)
     loaded = Signal()
     message = Signal(str)
     tagsChanged = Signal(str)
+    presetRequested = Signal(str)
 
     def __init__(
         self,
@@ -122,6 +127,12 @@ class DeviceView(QWidget):
             engine, device_id, self.changes, bridge, self, wake=self._wake
         )
         self.changes.changed.connect(self._on_changes)
+        # Staged values a preset would set back: found before Commit, told after it.
+        self.guard = PresetGuard(engine, device_id, self.changes, self.tree_model.param, self)
+        self.preset_notice = PresetNotice()
+        self.preset_notice.changePreset.connect(self.presetRequested)
+        for signal in (self.changes.changed, self.changes.managedChanged):
+            signal.connect(lambda: self.preset_notice.show_for(self.changes.entries()))
         self.tree_model.valueEdited.connect(self._stage_value)
         self.tree_model.editRejected.connect(self._show_rejection)
 
@@ -140,6 +151,7 @@ class DeviceView(QWidget):
         layout.setSpacing(8)
         layout.addWidget(self._header)
         layout.addWidget(self.notice)
+        layout.addWidget(self.preset_notice)
         layout.addWidget(splitter, 1)
 
         self._reload_timer = QTimer(self)
@@ -306,6 +318,7 @@ class DeviceView(QWidget):
         for task in list(self._tasks):
             task.cancel()
         self.sender_.shutdown()
+        self.guard.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop background work when the view closes."""

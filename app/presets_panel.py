@@ -293,6 +293,17 @@ class PresetsPanel(QWidget):
         """Open the editor for a new preset."""
         return self._open_editor(None)
 
+    def edit_preset(self, preset_id: str) -> None:
+        """Select ``preset_id`` and open its editor (after a re-read of the presets)."""
+        self._jobs.spawn(self._edit_preset(preset_id))
+
+    async def _edit_preset(self, preset_id: str) -> None:
+        await self._load()
+        row = self.model.row_of(preset_id)
+        if row >= 0:
+            self.table.selectRow(row)
+            self.edit_selected()
+
     def edit_selected(self) -> PresetEditor | None:
         """Open the editor for the selected preset."""
         preset = self.selected()

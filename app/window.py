@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
                 self, engine, bridge, self.view_menu, self.file_menu, self.devices.selected_device
             )
             self.admin.faults.deleted.connect(self.devices.fault_deleted)
+            self.devices.presetRequested.connect(self.admin.edit_preset)
         # "CPE logins" dock: devices failing CPE authentication (Ctrl+9).
         self.security: SecurityDock | None = None
         if isinstance(engine, Engine):

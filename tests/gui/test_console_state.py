@@ -92,4 +92,11 @@ async def test_counts_after_a_restart_and_device_state_that_follows(
             assert status == 204
         await wait_until(lambda: view.facts["Online"].text() == "● online",
                          what="header after the session")
+        # "Change the preset…" in a device tab opens that preset's editor in the Presets dock.
+        window.devices.presetRequested.emit("inform")
+        presets = window.admin.presets
+        await wait_until(lambda: presets.editor is not None, what="the preset editor")
+        assert presets.editor is not None and presets.editor.id_edit.text() == "inform"
+        assert window.admin.presets_dock.isVisible()
+        presets.editor.reject()
         window.close()
