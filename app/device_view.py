@@ -16,7 +16,7 @@ import logging
 from typing import Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -54,12 +54,17 @@ from app.params_model import (
 )
 from app.staging import CommandSender, StagedChanges
 from app.timefmt import ago, exact, now_ms
+from app.tree_columns import ValueColumnKeeper
 
 log = logging.getLogger("fieldacs.app")
 
 #: Expand every match when a filter leaves at most this many nodes.
 _EXPAND_MATCHES = 300
 _ONLINE_WINDOW_MS = 5 * 60 * 1000
+#: The Name column's width when there is room.
+_NAME_WIDTH = 250
+#: Below this width the side tabs go under the tree instead of beside it.
+_SIDE_BY_SIDE_MIN = 900
 
 
 class DeviceEngine(Protocol):
@@ -139,7 +144,7 @@ class DeviceView(QWidget):
         self._build_header()
         self._build_tree()
         self._build_side()
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter = self.splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self._tree_pane)
         splitter.addWidget(self.side)
@@ -238,17 +243,30 @@ class DeviceView(QWidget):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((250, 190, 80, 64, 90)):
+        for column, width in enumerate((_NAME_WIDTH, 190, 70, 60, 80)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(ParamTreeModel.VALUE, QHeaderView.ResizeMode.Stretch)
+        self.columns = ValueColumnKeeper(  # Value is never squeezed to "Valu"
+            self.tree, ParamTreeModel.NAME, ParamTreeModel.VALUE, name_width=_NAME_WIDTH
+        )
         self.tree_status = QLabel()
         self.tree_status.setStyleSheet("color: #64748b;")
+        self.read_all_button = QPushButton("Read all values")
+        self.read_all_button.setObjectName("readAllValues")
+        self.read_all_button.setToolTip(
+            "Stage a refresh of the whole tree (names, writability, values); Commit sends it"
+        )
+        self.read_all_button.clicked.connect(self.read_all_values)
+        self.read_all_button.hide()
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.tree_status, 1)
+        status_row.addWidget(self.read_all_button)
         layout = QVBoxLayout(self._tree_pane)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree, 1)
-        layout.addWidget(self.tree_status)
+        layout.addLayout(status_row)
 
     def _build_side(self) -> None:
         self.side = QTabWidget()
@@ -319,6 +337,18 @@ class DeviceView(QWidget):
             task.cancel()
         self.sender_.shutdown()
         self.guard.shutdown()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Narrow (docks beside it at 1280 px): the side tabs go below the tree, so the
+        tree keeps the whole width and its Value column stays readable."""
+        super().resizeEvent(event)
+        wanted = (Qt.Orientation.Vertical if event.size().width() < _SIDE_BY_SIDE_MIN
+                  else Qt.Orientation.Horizontal)
+        if wanted != self.splitter.orientation():
+            self.splitter.setOrientation(wanted)
+            total = max(self.splitter.height() if wanted == Qt.Orientation.Vertical
+                        else self.splitter.width(), 2)
+            self.splitter.setSizes([total * 2 // 3, total // 3])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop background work when the view closes."""
@@ -403,9 +433,19 @@ class DeviceView(QWidget):
         if device is not None:
             self._show_device(device)
 
+    def read_all_values(self) -> None:
+        """Stage a refresh of each root of the tree (names, writability and values)."""
+        roots = {p.split(".", 1)[0] + "." for p in self.tree_model.params()}
+        for root in sorted(roots & {"Device.", "InternetGatewayDevice."}):
+            self.stage(RefreshSubtree(root))
+
     def _device_param_summary(self, params: dict[str, Param]) -> None:
         leaves = sum(1 for p in params if not p.endswith("."))
+        unread = self.tree_model.never_read_count()
+        self.read_all_button.setVisible(unread > 0)
         text = f"{leaves} parameters"
+        if unread:
+            text += f" · {unread} never read"
         if self.proxy.text:
             matches = self.proxy.match_count()
             text += f" · {max(matches, 0)} nodes match “{self.proxy.text}”"
@@ -540,8 +580,9 @@ class DeviceView(QWidget):
         model = self.tree_model
         param = model.param(path)
         if not path.endswith(".") and index is not None:
-            edit = menu.addAction("Edit value…")
-            edit.setEnabled(bool(param and param.writable))
+            problem = model.edit_problem(path)
+            edit = menu.addAction("Edit value…" if problem is None else f"Edit value: {problem}")
+            edit.setEnabled(problem is None)
             value_index = index.siblingAtColumn(ParamTreeModel.VALUE)
             edit.triggered.connect(lambda: self.tree.edit(value_index))
         if model.is_table(path):
@@ -552,7 +593,10 @@ class DeviceView(QWidget):
             delete = menu.addAction(f"Delete instance {path}")
             delete.setEnabled(model.can_delete_instance(path))
             delete.triggered.connect(lambda: self.stage(DeleteInstance(path)))
-        refresh = menu.addAction("Refresh subtree" if path.endswith(".") else "Refresh value")
+        refresh = menu.addAction(
+            "Refresh subtree" if path.endswith(".")
+            else "Read value" if model.never_read(path) else "Refresh value"
+        )
         refresh.triggered.connect(lambda: self.stage(RefreshSubtree(path)))
         menu.addSeparator()
         copy_path = QAction("Copy path", menu)

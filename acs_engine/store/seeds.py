@@ -1,10 +1,17 @@
 """The presets and provisions a new database starts with.
 
-They do what GenieACS seeds on a fresh install (three presets, each running the provision of
-the same name); the script text is FieldACS's own:
+They follow what GenieACS seeds on a fresh install (three presets, each running the provision
+of the same name); the script text is FieldACS's own:
 
 - ``bootstrap`` (channel ``bootstrap``, on ``0 BOOTSTRAP``): forget the cached data model of
-  a new or factory-reset CPE, so that it is discovered again;
+  a new or factory-reset CPE, then read it all again: every parameter's name, writability and
+  value. **Differs from GenieACS on purpose**: GenieACS's seeded bootstrap only clears the
+  cache, so a new device shows just the few values the ``default`` and ``inform`` provisions
+  read until someone refreshes the tree; a technician expects to see the whole CPE after its
+  first session (issue 18). It costs that first session one GetParameterNames walk and the
+  GetParameterValues batches of the whole tree (1,281 parameters of the simulator's TR-181
+  model: 1 s to 2 s on loopback); later sessions are unchanged. Databases created before this
+  change keep the bootstrap provision they were seeded with;
 - ``default`` (every session): re-read a few key parameters once an hour;
 - ``inform`` (every session): once a day, make sure the connection-request credentials
   (the device id and a per-device password) and a periodic inform every 300 s, at a
@@ -18,11 +25,19 @@ from .records import Preset, Provision
 __all__ = ["DEFAULT_PRESETS", "DEFAULT_PROVISIONS"]
 
 _BOOTSTRAP = """\
-// A new or factory-reset CPE: drop what is cached of its data model so that
-// the next declarations discover it again from the device.
+// A new or factory-reset CPE: drop what is cached of its data model, then read it
+// all again: every name, whether it is writable, and every value.
 const since = Date.now();
 for (const root of ["InternetGatewayDevice", "Device"]) {
   clear(root, since);
+}
+for (const root of ["InternetGatewayDevice", "Device"]) {
+  if (!declare(root, {path: since}).size) continue;  // the CPE's other data model
+  let path = root;
+  for (let depth = 1; depth < 16; depth++) {
+    path += ".*";
+    declare(path, {path: since, writable: since, value: since});
+  }
 }
 """
 
