@@ -25,12 +25,9 @@ from .records import Preset, Provision
 __all__ = ["DEFAULT_PRESETS", "DEFAULT_PROVISIONS"]
 
 _BOOTSTRAP = """\
-// A new or factory-reset CPE: drop what is cached of its data model, then read it
-// all again: every name, whether it is writable, and every value.
+// A new or factory-reset CPE: read its whole data model again (every name, whether
+// it is writable, and every value) and drop whatever was cached before.
 const since = Date.now();
-for (const root of ["InternetGatewayDevice", "Device"]) {
-  clear(root, since);
-}
 for (const root of ["InternetGatewayDevice", "Device"]) {
   if (!declare(root, {path: since}).size) continue;  // the CPE's other data model
   let path = root;
@@ -38,6 +35,10 @@ for (const root of ["InternetGatewayDevice", "Device"]) {
     path += ".*";
     declare(path, {path: since, writable: since, value: since});
   }
+}
+// clear() takes effect in the script's last run, so it comes after the reads above.
+for (const root of ["InternetGatewayDevice", "Device"]) {
+  clear(root, since);
 }
 """
 

@@ -130,6 +130,12 @@ async def test_seed_scripts_run_in_the_sandbox() -> None:
     clears = results["bootstrap"].clears
     assert sorted(c.path for c in clears) == ["Device", "InternetGatewayDevice"]
     assert {c.timestamp for c in clears} == {now}
+    # ...and it reads the whole tree of the CPE's data model: names, writability, values.
+    reads = {d.path: d for d in results["bootstrap"].declarations}
+    deepest = "InternetGatewayDevice" + ".*" * 15
+    assert deepest in reads and "InternetGatewayDevice.*" in reads
+    assert reads[deepest].attr_get == {"writable": now, "value": now}
+    assert not any(p.startswith("Device.") for p in reads)  # not the other data model
     default = {d.path: d for d in results["default"].declarations}
     version = default["InternetGatewayDevice.DeviceInfo.SoftwareVersion"]
     hour_start = version.path_get
