@@ -4,14 +4,15 @@ They follow what GenieACS seeds on a fresh install (three presets, each running 
 of the same name); the script text is FieldACS's own:
 
 - ``bootstrap`` (channel ``bootstrap``, on ``0 BOOTSTRAP``): forget the cached data model of
-  a new or factory-reset CPE, then read it all again: every parameter's name, writability and
-  value. **Differs from GenieACS on purpose**: GenieACS's seeded bootstrap only clears the
-  cache, so a new device shows just the few values the ``default`` and ``inform`` provisions
-  read until someone refreshes the tree; a technician expects to see the whole CPE after its
-  first session (issue 18). It costs that first session one GetParameterNames walk and the
-  GetParameterValues batches of the whole tree (1,281 parameters of the simulator's TR-181
-  model: 1 s to 2 s on loopback); later sessions are unchanged. Databases created before this
-  change keep the bootstrap provision they were seeded with;
+  a new or factory-reset CPE (the ``bootstrap`` provision), then read it all again with the
+  built-in ``refresh`` of each root: every parameter's name, writability and value (the root
+  the CPE does not have is not asked for). **Differs from GenieACS on purpose**: GenieACS's
+  seeded bootstrap preset only clears the cache, so a new device shows just the few values
+  the ``default`` and ``inform`` provisions read until someone refreshes the tree; a
+  technician expects to see the whole CPE after its first session (issue 18). It costs that
+  first session the GetParameterNames walk and GetParameterValues batches of the whole tree
+  (simulator: 29 RPCs for TR-098's 857 parameters, 42 for TR-181's 1,281); later sessions
+  are unchanged. Databases created before this change keep the presets they were seeded with;
 - ``default`` (every session): re-read a few key parameters once an hour;
 - ``inform`` (every session): once a day, make sure the connection-request credentials
   (the device id and a per-device password) and a periodic inform every 300 s, at a
@@ -25,18 +26,9 @@ from .records import Preset, Provision
 __all__ = ["DEFAULT_PRESETS", "DEFAULT_PROVISIONS"]
 
 _BOOTSTRAP = """\
-// A new or factory-reset CPE: read its whole data model again (every name, whether
-// it is writable, and every value) and drop whatever was cached before.
+// A new or factory-reset CPE: drop what is cached of its data model so that
+// the next declarations discover it again from the device.
 const since = Date.now();
-for (const root of ["InternetGatewayDevice", "Device"]) {
-  if (!declare(root, {path: since}).size) continue;  // the CPE's other data model
-  let path = root;
-  for (let depth = 1; depth < 16; depth++) {
-    path += ".*";
-    declare(path, {path: since, writable: since, value: since});
-  }
-}
-// clear() takes effect in the script's last run, so it comes after the reads above.
 for (const root of ["InternetGatewayDevice", "Device"]) {
   clear(root, since);
 }
@@ -93,7 +85,10 @@ DEFAULT_PRESETS: tuple[Preset, ...] = (
         id="bootstrap",
         channel="bootstrap",
         events={"0_BOOTSTRAP": True},
-        provisions=[["bootstrap"]],
+        # Then read the whole tree: every name, its writability and value (GenieACS's
+        # seed stops at the clear). The built-in refresh of the root the CPE does not have
+        # finds nothing and sends nothing.
+        provisions=[["bootstrap"], ["refresh", "InternetGatewayDevice"], ["refresh", "Device"]],
     ),
     Preset(id="default", channel="default", provisions=[["default"]]),
     Preset(id="inform", channel="inform", provisions=[["inform"]]),
