@@ -348,7 +348,8 @@ class DeviceView(QWidget):
             self.splitter.setOrientation(wanted)
             total = max(self.splitter.height() if wanted == Qt.Orientation.Vertical
                         else self.splitter.width(), 2)
-            self.splitter.setSizes([total * 2 // 3, total // 3])
+            side = min(170, total // 2) if wanted == Qt.Orientation.Vertical else total * 2 // 5
+            self.splitter.setSizes([total - side, side])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop background work when the view closes."""
