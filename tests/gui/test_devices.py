@@ -163,7 +163,7 @@ async def test_search_as_a_technician_types_it(store: Store, qtbot) -> None:
     model = DeviceTableModel(store)
     page = DevicesPage(model)
     qtbot.addWidget(page)
-    page.resize(1000, 600)
+    page.resize(570, 600)  # the Devices tab at 1280 px, beside the Live session dock
     page.show()
     await _loaded(model)
     # a plain word also searches the Software column by substring
