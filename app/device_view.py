@@ -16,7 +16,7 @@ import logging
 from typing import Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -45,12 +45,12 @@ from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
 from app.device_tabs import FaultsTab, SessionList, TagsTab
 from app.managed import PresetGuard, PresetNotice
+from app.param_menu import param_menu
 from app.params_model import (
     ParamFilterProxy,
     ParamTreeModel,
     ParamValueDelegate,
     expand_paths,
-    is_secret,
 )
 from app.staging import CommandSender, StagedChanges
 from app.timefmt import ago, exact, now_ms
@@ -576,38 +576,7 @@ class DeviceView(QWidget):
 
     def context_menu(self, path: str, index: QModelIndex | None = None) -> QMenu:
         """The tree's context menu for ``path`` (built, not shown)."""
-        menu = QMenu(self.tree)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        model = self.tree_model
-        param = model.param(path)
-        if not path.endswith(".") and index is not None:
-            problem = model.edit_problem(path)
-            edit = menu.addAction("Edit value…" if problem is None else f"Edit value: {problem}")
-            edit.setEnabled(problem is None)
-            value_index = index.siblingAtColumn(ParamTreeModel.VALUE)
-            edit.triggered.connect(lambda: self.tree.edit(value_index))
-        if model.is_table(path):
-            add = menu.addAction(f"Add instance to {path}")
-            add.setEnabled(model.can_add_instance(path))
-            add.triggered.connect(lambda: self.stage(AddInstance(path)))
-        if path.endswith(".") and path.rstrip(".").rsplit(".", 1)[-1].isdigit():
-            delete = menu.addAction(f"Delete instance {path}")
-            delete.setEnabled(model.can_delete_instance(path))
-            delete.triggered.connect(lambda: self.stage(DeleteInstance(path)))
-        refresh = menu.addAction(
-            "Refresh subtree" if path.endswith(".")
-            else "Read value" if model.never_read(path) else "Refresh value"
-        )
-        refresh.triggered.connect(lambda: self.stage(RefreshSubtree(path)))
-        menu.addSeparator()
-        copy_path = QAction("Copy path", menu)
-        copy_path.triggered.connect(lambda: QGuiApplication.clipboard().setText(path))
-        menu.addAction(copy_path)
-        if param is not None and param.value is not None and not is_secret(path):
-            value = param.value
-            copy_value = menu.addAction("Copy value")
-            copy_value.triggered.connect(lambda: QGuiApplication.clipboard().setText(value))
-        return menu
+        return param_menu(self.tree, self.tree_model, self.stage, path, index)
 
     # ------------------------------------------------------------------ tags
     def _add_tag(self, tag: str) -> None:
