@@ -71,7 +71,7 @@ class ReconfigureError(RuntimeError):
 RESTART_FIELDS = frozenset({
     "db_path", "provisioning", "ext_dir", "script_memory_mb", "trace_sessions_per_device",
 })
-_AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth"})
+_AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth", "cwmp_digest_rfc2069"})
 _TLS_FIELDS = frozenset({
     "cwmp_tls_port", "fs_tls_port", "tls_cert_path", "tls_key_path", "cwmp_http_enabled",
 })
