@@ -17,12 +17,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QVBoxLayout,
     QWidget,
 )
 
 from acs_engine.cwmp import rpc
 from acs_engine.session.step import StepError, StepGate, StepPending
 from app.live.dialogs import InsertGpvDialog, InsertSpvDialog, RpcEditorDialog
+from app.message_label import MessageLabel
 
 _STYLE = """
 QFrame#stepBar { background: #fffbeb; border: 1px solid #f59e0b; border-radius: 6px; }
@@ -79,8 +81,9 @@ class StepBar(QFrame):
         self.title.setMinimumWidth(160)
         self.countdown = QLabel()
         self.countdown.setObjectName("stepCountdown")
-        self.error = QLabel()
+        self.error = MessageLabel()  # elided with a tooltip: never widens the dock
         self.error.setObjectName("stepError")
+        self.error.hide()
         self.send_button = QPushButton("Send")
         self.send_button.setToolTip("Send the held RPC to the CPE (Ctrl+Return)")
         self.send_button.setShortcut("Ctrl+Return")
@@ -96,13 +99,22 @@ class StepBar(QFrame):
         self._buttons = (
             self.send_button, self.skip_button, self.edit_button, self.gpv_button, self.spv_button
         )
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
-        layout.addWidget(self.title, 1)
-        layout.addWidget(self.error)
-        layout.addWidget(self.countdown)
+        # Two rows (what is held, then the buttons) and the error under them, so the bar
+        # fits a narrow dock on a laptop screen.
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.countdown)
+        row = QHBoxLayout()
         for button in self._buttons:
-            layout.addWidget(button)
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
+            row.addWidget(button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addLayout(row)
+        layout.addWidget(self.error)
         self.send_button.clicked.connect(self.send)
         self.skip_button.clicked.connect(self.skip)
         self.edit_button.clicked.connect(self.open_edit)
@@ -128,6 +140,8 @@ class StepBar(QFrame):
     def set_device(self, device_id: str, root: str = "Device.") -> None:
         """Show ``device_id``'s holds; ``root`` ("Device." or "InternetGatewayDevice.")
         prefills the GetParameterValues form."""
+        if device_id != self._device_id:
+            self.show_error("")  # an error belongs to the device it happened on
         self._device_id = device_id
         self._root = root
         self.refresh()
@@ -166,8 +180,13 @@ class StepBar(QFrame):
         self.countdown.setStyleSheet(f"color: {colour};")
 
     # ------------------------------------------------------------------ actions
+    def show_error(self, text: str) -> None:
+        """Show ``text`` under the buttons (elided, full text in the tooltip); "" hides it."""
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
     def _do(self, action: str, message: rpc.Message | None = None) -> bool:
-        self.error.setText("")
+        self.show_error("")
         try:
             if action == "send":
                 self._gate.send(self._device_id)
@@ -178,7 +197,7 @@ class StepBar(QFrame):
             elif action == "insert" and message is not None:
                 self._gate.insert(self._device_id, message)
         except StepError as exc:
-            self.error.setText(str(exc))
+            self.show_error(str(exc))
             self.failed.emit(str(exc))
             self.refresh()
             return False
