@@ -432,6 +432,8 @@ class SessionPanel(QWidget):
 
     def _follow(self, device_id: str, session_id: str) -> None:
         if device_id != self._device_id:
+            if self._device_id and self._gate.pending(self._device_id) is not None:
+                return  # a held session waits for the technician: it stays in view
             self.show_device(device_id)
         self._fill_sessions(session_id)
 
@@ -471,6 +473,13 @@ class SessionPanel(QWidget):
         self._update_step_bar()
 
     def _on_step_event(self, event: StepPending | StepResolved) -> None:
+        if (
+            isinstance(event, StepPending) and event.device_id != self._device_id
+            and self.follow_box.isChecked()
+            and not (self._device_id and self._gate.pending(self._device_id) is not None)
+        ):
+            self.show_device(event.device_id, event.session_id)  # show what waits
+            return
         if event.device_id == self._device_id:
             self._update_step_bar()
             if isinstance(event, StepPending) and event.session_id != self._session_id:

@@ -70,6 +70,7 @@ class StepBar(QFrame):
         self._gate = gate
         self._device_id = ""
         self._pending: StepPending | None = None
+        self._pending_seen = 0.0
         self._root = "Device."
 
         self.title = QLabel()
@@ -150,6 +151,7 @@ class StepBar(QFrame):
         """Re-read the gate: whether the device is in step mode and what is held."""
         enabled = bool(self._device_id) and self._gate.is_enabled(self._device_id)
         self._pending = self._gate.pending(self._device_id) if self._device_id else None
+        self._pending_seen = time.time()
         self.setVisible(enabled or self._pending is not None)
         held = self._pending
         for button in self._buttons:
@@ -166,13 +168,20 @@ class StepBar(QFrame):
             self._tick()
 
     def remaining(self) -> float:
-        """Seconds until the gate sends the held RPC by itself (0 when nothing is held)."""
+        """Seconds until the gate sends the held RPC by itself (0 when nothing is held;
+        those it had left when paused while the technician edits)."""
         if self._pending is None:
             return 0.0
+        if self._pending.paused:
+            return max(0.0, self._pending.deadline - self._pending_seen)
         return max(0.0, self._pending.deadline - time.time())
 
     def _tick(self) -> None:
         if self._pending is None:
+            return
+        if self._pending.paused:
+            self.countdown.setText("paused while you edit")
+            self.countdown.setStyleSheet("color: #1f2937;")
             return
         seconds = self.remaining()
         self.countdown.setText(f"auto-send in {seconds:.0f} s")
@@ -226,6 +235,10 @@ class StepBar(QFrame):
         self.dialog = dialog
         if action == "edit":
             dialog.rpcAccepted.connect(self.edit)
+            # The countdown waits while the technician edits (the gate resumes it after).
+            device_id = self._device_id
+            self._gate.pause(device_id)
+            dialog.finished.connect(lambda _result: self._gate.resume(device_id))
         else:
             dialog.rpcAccepted.connect(self.insert)
         dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
