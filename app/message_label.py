@@ -28,18 +28,18 @@ class MessageLabel(QLabel):
         self.setMinimumWidth(MIN_WIDTH)
         self.setText(text)
 
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+    def setText(self, text: str) -> None:
         """Show ``text`` (elided when it does not fit) and put all of it in the tooltip."""
         super().setText(text)
         self.setToolTip(text)
         self.setAccessibleDescription(text)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+    def sizeHint(self) -> QSize:
         """As tall as a line, and only :data:`MIN_WIDTH` wide: the layout gives the rest."""
         hint = super().sizeHint()
         return QSize(MIN_WIDTH, hint.height())
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+    def minimumSizeHint(self) -> QSize:
         """See :meth:`sizeHint`."""
         return self.sizeHint()
 
@@ -53,7 +53,7 @@ class MessageLabel(QLabel):
             self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width()
         )
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+    def paintEvent(self, event: QPaintEvent) -> None:
         """Draw the elided text in the label's colour."""
         painter = QPainter(self)
         painter.setPen(self.palette().color(self.foregroundRole()))

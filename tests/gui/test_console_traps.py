@@ -4,13 +4,18 @@ in the first hour (menus, About, log folder, fault Delete, toolbar)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QTextBrowser
 from pytestqt.qtbot import QtBot
 
+from acs_engine import __version__
 from acs_engine.server.controller import Engine
 from acs_engine.store.model import DeviceRecord, SessionCommit
 from acs_engine.store.records import Fault
@@ -109,3 +114,81 @@ async def test_fault_delete_asks_first(tmp_path: Path, qtbot: QtBot, settings: Q
         box.accept()
         await wait_until(lambda: panel.model.rowCount() == 0, what="the fault deleted")
         assert await store.list_faults("d") == []
+
+
+async def test_toolbar_connection_request_stays_enabled_in_a_device_tab(
+    tmp_path: Path, qtbot: QtBot, settings: QSettings
+) -> None:
+    """Issue 18: after a connection request the toolbar's action stayed greyed in the
+    device's tab (the requester still counted itself busy when it said it was done)."""
+    async with main_window(tmp_path, qtbot, settings) as (window, engine):
+        store = engine.store
+        assert store is not None
+        await store.commit_session(
+            SessionCommit(device=DeviceRecord("d", "M", "000000", "P", "S", registered=1))
+        )
+        devices = window.devices
+        assert devices.model is not None
+        devices.model.reload()
+        await wait_until(lambda: devices.model is not None and devices.model.row_of("d") >= 0)
+        devices.open_device("d")
+        action = devices.connreq_action
+        assert action.isEnabled() and devices.selected_device() == "d"
+        reports: list[object] = []
+        devices.requester.finished.connect(reports.append)
+        action.trigger()  # no ConnectionRequestURL stored: a quick "no_url" report
+        await wait_until(lambda: reports, what="the report")
+        await settle()
+        assert action.isEnabled()
+        assert "no_url" in repr(reports[0])
+
+
+async def test_menus_help_about_and_shortcuts(
+    tmp_path: Path, qtbot: QtBot, settings: QSettings
+) -> None:
+    """Issue 18: View had duplicate entries and no Ctrl+9; Help had only About, without the
+    version; there was no shortcut list and no getting-started page."""
+    async with main_window(tmp_path, qtbot, settings) as (window, _engine):
+        entries = [a for a in window.view_menu.actions() if not a.isSeparator()]
+        texts = [a.text().replace("&", "") for a in entries]
+        assert len(texts) == len(set(texts)), texts
+        keys = {a.text(): a.shortcut().toString() for a in entries}
+        assert keys["CPE logins"] == "Ctrl+9" and keys["Live session"] == "Ctrl+4"
+        assert [t for t, k in keys.items() if not k] == ["C&lear recent activity"]
+
+        about = window.help.show_about()
+        assert __version__ in about.text()
+        about.close()
+        assert window.help.log_folder_action.isEnabled()
+
+        page = window.help.show_getting_started()
+        text = page.findChild(QTextBrowser).toPlainText()
+        assert "7547" in text and "firewall" in text and "LAN cable" in text
+        page.close()
+        page = window.help.show_shortcuts()
+        text = page.findChild(QTextBrowser).toPlainText()
+        for key in ("Ctrl+R", "F5", "Ctrl+4", "Ctrl+8", "Ctrl+9", "Ctrl+T", "Ctrl+F", "F1"):
+            assert key in text, key
+        page.close()
+
+
+def test_the_log_file_lands_in_the_log_folder(tmp_path: Path) -> None:
+    """Issue 18: there was no log file. A fresh process (as the console starts) writes the
+    engine's INFO records to the log folder's fieldacs.log."""
+    script = (
+        "import logging; from app.logfile import install_log_file; "
+        "logging.basicConfig(level=logging.WARNING); "
+        "print(install_log_file()); "
+        "logging.getLogger('fieldacs.engine').info('CWMP listening on test'); "
+        "logging.getLogger('other').info('not ours')"
+    )
+    env = {**os.environ, "FIELDACS_LOG_DIR": str(tmp_path / "logs")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    log_file = tmp_path / "logs" / "fieldacs.log"
+    assert done.stdout.strip() == str(log_file)
+    text = log_file.read_text(encoding="utf-8")
+    assert "INFO fieldacs.engine: CWMP listening on test" in text
+    assert "not ours" not in text
+    assert "CWMP listening" not in done.stderr  # the terminal keeps its WARNING level
