@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -54,8 +55,9 @@ LISTED_DEVICES = 500
 def session_label(
     started: float, events: tuple[str, ...], outcome: str, rpc_count: int | None = None
 ) -> str:
-    """A session picker line: ``"● 14:03:07 live — 0 BOOTSTRAP"``, ``"14:03:07 ok · 3 RPCs"``."""
-    when = time_label(started)[:8]
+    """A session picker line, dated: ``"● 2026-12-07 14:03:07 live — 0 BOOTSTRAP"``,
+    ``"2026-12-07 14:03:07 ok · 3 RPCs"``."""
+    when = time.strftime("%Y-%m-%d ", time.localtime(started)) + time_label(started)[:8]
     what = ", ".join(events)
     if not outcome:
         return f"● {when} live" + (f" — {what}" if what else "")
@@ -63,6 +65,17 @@ def session_label(
     if rpc_count is not None:
         text += f" · {rpc_count} RPC{'s' if rpc_count != 1 else ''}"
     return text + (f" — {what}" if what else "")
+
+
+def fit_popup(combo: QComboBox) -> None:
+    """Let ``combo``'s drop-down list be as wide as its longest line (the closed box stays
+    narrow, its current line in the tooltip), up to 800 px."""
+    metrics = combo.fontMetrics()
+    widest = max(
+        (metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0
+    )
+    combo.view().setMinimumWidth(min(widest + 48, 800))
+    combo.setToolTip(combo.currentText())
 
 
 class SessionPanel(QWidget):
@@ -272,6 +285,7 @@ class SessionPanel(QWidget):
         for device in devices:
             if self.device_combo.findData(device.id) < 0:
                 self.device_combo.addItem(device.id, device.id)
+        fit_popup(self.device_combo)
 
     async def _load_sessions(self, device_id: str, keep: str = "") -> None:
         store = self._engine.store
@@ -323,6 +337,7 @@ class SessionPanel(QWidget):
                 self.session_combo.addItem(label, session_id)
         finally:
             self._filling = False
+        fit_popup(self.session_combo)
         if not ordered:
             self._set_session("")
             return
@@ -351,6 +366,7 @@ class SessionPanel(QWidget):
         self._update_step_bar()
 
     def _on_session_picked(self, index: int) -> None:
+        self.session_combo.setToolTip(self.session_combo.currentText())
         if self._filling:
             return
         data = self.session_combo.itemData(index) if index >= 0 else None

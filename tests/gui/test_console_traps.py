@@ -20,6 +20,7 @@ from acs_engine.server.controller import Engine
 from acs_engine.store.model import DeviceRecord, SessionCommit
 from acs_engine.store.records import Fault
 from app.bridge import EngineBridge
+from app.settings_dialog import SettingsDialog
 from app.window import MainWindow
 from tests.gui.aio import settle, wait_until
 from tests.gui.layout_checks import buttons_outside, docks_too_wide, overlapping_docks
@@ -192,3 +193,24 @@ def test_the_log_file_lands_in_the_log_folder(tmp_path: Path) -> None:
     assert "INFO fieldacs.engine: CWMP listening on test" in text
     assert "not ours" not in text
     assert "CWMP listening" not in done.stderr  # the terminal keeps its WARNING level
+
+
+async def test_the_settings_footer_leaves_the_database_row_whole(
+    tmp_path: Path, qtbot: QtBot
+) -> None:
+    """Issue 18: the settings footer (its wrapped note) was drawn over the Database row."""
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    async with running_engine(tmp_path) as engine:
+        dialog = SettingsDialog(engine, settings)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        await settle()
+        note, scroll = dialog.note, dialog.scroll
+        assert note.height() >= note.heightForWidth(note.width())  # every wrapped line
+        assert note.geometry().top() > scroll.geometry().bottom()  # below the groups
+        scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
+        await settle()
+        database = dialog.widget("db_path")
+        bottom = database.mapTo(scroll.viewport(), database.rect().bottomLeft()).y()
+        assert bottom < scroll.viewport().height()  # the Database row shows whole
+        dialog.close()
