@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# On Debian/Ubuntu, first install the Qt system libraries that are missing (as root, or
+# with sudo after asking; otherwise it prints the apt-get line): installer/qt-deps.sh.
 run: $(STAMP)
+	@installer/qt-deps.sh $(PY)
 	$(VENV)/bin/fieldacs
 
 engine: $(STAMP)

@@ -19,6 +19,7 @@ from acs_engine import __version__
 from acs_engine.server.controller import Engine
 from acs_engine.store.model import DeviceRecord, SessionCommit
 from acs_engine.store.records import Fault
+from app import bootstrap
 from app.bridge import EngineBridge
 from app.settings_dialog import SettingsDialog
 from app.window import MainWindow
@@ -214,3 +215,55 @@ async def test_the_settings_footer_leaves_the_database_row_whole(
         bottom = database.mapTo(scroll.viewport(), database.rect().bottomLeft()).y()
         assert bottom < scroll.viewport().height()  # the Database row shows whole
         dialog.close()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_readme_lists_what_the_console_prints() -> None:
+    """Issue 18: the README's package list did not match the one the app prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert bootstrap.install_hint(x11=True) in readme
+
+
+def test_make_run_names_and_installs_the_missing_qt_libraries(tmp_path: Path) -> None:
+    """installer/qt-deps.sh (make run's first step) finds the missing packages in dpkg's
+    database and says the apt-get line it runs; here dpkg-query is a stand-in reporting one
+    package missing, and the dry run installs nothing."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    query = fake / "dpkg-query"
+    query.write_text(
+        "#!/bin/sh\nfor a; do last=$a; done\n"
+        '[ "$last" = libxcb-cursor0 ] && exit 1\n'
+        'printf "install ok installed"\n'
+    )
+    query.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fake}:{os.environ['PATH']}",
+        "FIELDACS_DEPS_DRY_RUN": "1",
+    }
+    done = subprocess.run(
+        [str(ROOT / "installer" / "qt-deps.sh"), sys.executable],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert "needs these system libraries for Qt: libxcb-cursor0\n" in done.stdout
+    assert "would run: apt-get install -y libxcb-cursor0" in done.stdout
+    # Nothing missing: silent, and the console starts.
+    query.write_text('#!/bin/sh\nprintf "install ok installed"\n')
+    done = subprocess.run(
+        [str(ROOT / "installer" / "qt-deps.sh"), sys.executable],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.stdout == ""
