@@ -115,7 +115,7 @@ class SessionPanel(QWidget):
 
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("deviceCombo")
-        self.device_combo.setMinimumContentsLength(14)
+        self.device_combo.setMinimumContentsLength(8)
         self.device_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -123,7 +123,7 @@ class SessionPanel(QWidget):
         self.device_combo.setAccessibleName("Device")
         self.session_combo = QComboBox()
         self.session_combo.setObjectName("sessionCombo")
-        self.session_combo.setMinimumContentsLength(14)
+        self.session_combo.setMinimumContentsLength(8)
         self.session_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )

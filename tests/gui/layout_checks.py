@@ -56,3 +56,22 @@ def overlapping_docks(window: QMainWindow) -> list[str]:
             if a.geometry().intersects(b.geometry()):
                 found.append(f"{a.objectName()} / {b.objectName()}")
     return found
+
+
+def describe(window: QMainWindow) -> str:
+    """The open docks' geometries and minimum widths (for a failing assertion's message)."""
+    lines = [f"window {window.width()}x{window.height()}"]
+    for dock in open_docks(window):
+        body = dock.widget()
+        lines.append(
+            f"{dock.objectName()}: {dock.geometry().getRect()} minimum "
+            f"{dock.minimumSizeHint().width()} body minimum "
+            f"{body.minimumSizeHint().width() if body else 0}"
+        )
+        if body is not None:
+            wide = sorted(
+                (w.minimumSizeHint().width(), type(w).__name__, w.objectName())
+                for w in body.findChildren(QWidget) if w.isVisible()
+            )[-12:]
+            lines.append(f"  widest children: {wide}")
+    return "\n".join(lines)
