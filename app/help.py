@@ -86,6 +86,8 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str]]:
         if not keys or keys in rows:
             continue
         what = action.statusTip() or action.toolTip() or action.text()
+        if not action.statusTip() and action.objectName().startswith("show"):
+            what = f"Show the {action.text()} dock"  # a dock's own name
         rows[keys] = what.replace("&", "")
     for keys, what in WIDGET_KEYS:
         rows.setdefault(keys, what)

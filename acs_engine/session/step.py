@@ -409,8 +409,9 @@ class StepGate(Handler):
                 timeout = (
                     None if current.paused else max(0.0, current.deadline - self._clock())
                 )
+                waiting: set[asyncio.Future[Any]] = {future, rearm}
                 done, _ = await asyncio.wait(
-                    {future, rearm}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 if future in done:
                     return future.result()

@@ -26,11 +26,7 @@ def buttons_outside(window: QMainWindow) -> list[str]:
     outside = []
     for dock in open_docks(window):
         for button in dock.findChildren(QAbstractButton):
-            if not button.isVisibleTo(window) or button.visibleRegion().isEmpty() and (
-                button.width() == 0
-            ):
-                continue
-            if not button.isVisible():
+            if not button.isVisible() or button.width() == 0:
                 continue
             rect = _in_window(window, button)
             if not area.contains(rect):

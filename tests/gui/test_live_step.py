@@ -177,12 +177,12 @@ async def test_the_countdown_waits_while_edit_is_open(tmp_path: Path, qtbot) -> 
             panel.step_action.setChecked(False)
             status, _, _ = await cpe.send(answer(GPV), cwmp_id=reply.cwmp_id)
             assert status == 204
-        assert [e.action for e in resolved][0] == "edit"
+        assert resolved and resolved[0].action == "edit"
 
 
 async def test_follow_keeps_a_held_session_in_view(engine: Engine, qtbot) -> None:
     """Issue 18: Follow moved the panel away from the device whose session was held."""
-    panel, resolved = make_panel(engine, qtbot)
+    panel, _resolved = make_panel(engine, qtbot)
     assert panel.follow_box.isChecked()
     panel.show_device(DEVICE)
     panel.step_action.setChecked(True)
