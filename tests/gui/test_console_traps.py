@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -267,3 +268,20 @@ def test_make_run_names_and_installs_the_missing_qt_libraries(tmp_path: Path) ->
         stdin=subprocess.DEVNULL,
     )
     assert done.stdout == ""
+
+
+def test_activity_and_session_lines_carry_their_date(qapp: object) -> None:
+    """Issue 18, dates on sessions everywhere: the live picker's lines are dated, and an
+    activity line from another day shows its date (today's show the time only)."""
+    from app.activity import ActivityEntry, ActivityModel
+    from app.live.panel import session_label
+
+    started = time.mktime((2026, 3, 4, 14, 3, 7, 0, 0, -1))
+    assert session_label(started, ("1 BOOT",), "ok", 3) == "2026-03-04 14:03:07 ok · 3 RPCs — 1 BOOT"
+    assert session_label(started, (), "").startswith("● 2026-03-04 14:03:07 live")
+    model = ActivityModel()
+    model.add(ActivityEntry(started, "ok", "d", "Session ended ok"))
+    model.add(ActivityEntry(time.time(), "ok", "d", "Session ended ok"))
+    shown = {model.index(r, ActivityModel.COLUMN_TIME).data() for r in range(2)}
+    assert "2026-03-04 14:03:07" in shown
+    assert any(len(text) == 8 for text in shown)  # today's: HH:MM:SS
