@@ -3,7 +3,10 @@
 Shown while the selected device is in step mode. It reads holds from the
 :class:`~acs_engine.session.step.StepGate` (told by the bridge's ``stepPending`` /
 ``stepResolved`` signals) and offers Send, Skip, Edit…, Insert GPV… and Insert SPV…, with a
-countdown to the moment the gate sends the RPC by itself so the CPE's session lives on.
+countdown to the moment the gate sends the RPC by itself so the CPE's session lives on. The
+countdown stops while Edit… or an Insert form is open (:meth:`StepGate.pause`) and resumes
+with the seconds it had left when the form closes. Its messages are elided (full text in the
+tooltip) so they never widen the Live session dock.
 """
 
 from __future__ import annotations
@@ -235,12 +238,12 @@ class StepBar(QFrame):
         self.dialog = dialog
         if action == "edit":
             dialog.rpcAccepted.connect(self.edit)
-            # The countdown waits while the technician edits (the gate resumes it after).
-            device_id = self._device_id
-            self._gate.pause(device_id)
-            dialog.finished.connect(lambda _result: self._gate.resume(device_id))
         else:
             dialog.rpcAccepted.connect(self.insert)
+        # The countdown waits while the technician types (the gate resumes it after).
+        device_id = self._device_id
+        self._gate.pause(device_id)
+        dialog.finished.connect(lambda _result: self._gate.resume(device_id))
         dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
         dialog.open()
 
