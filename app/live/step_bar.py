@@ -50,7 +50,9 @@ def describe_rpc(message: rpc.Message | None) -> str:
         count = len(message.parameters)
         detail = f"{count} value{'s' if count != 1 else ''}"
     elif isinstance(message, rpc.GetParameterNames):
-        detail = message.parameter_path or "(root)"
+        detail = (message.parameter_path or "the whole tree") + (
+            ", next level" if message.next_level else ""
+        )
     return f"{message.METHOD} ({detail})" if detail else message.METHOD
 
 

@@ -215,3 +215,12 @@ async def test_follow_keeps_a_held_session_in_view(engine: Engine, qtbot) -> Non
         assert (await held_cpe.send(answer(GPV), cwmp_id=reply.cwmp_id))[0] == 204
     panel.show_device("F1E1D0-TestGW-SN0002")
     assert panel.step_bar.error.isHidden() and panel.step_bar.error.text() == ""
+
+
+def test_a_held_gpn_reads_plainly() -> None:
+    assert describe_rpc(rpc.GetParameterNames(parameter_path="", next_level=True)) == (
+        "GetParameterNames (the whole tree, next level)"
+    )
+    assert describe_rpc(rpc.GetParameterNames(parameter_path="Device.WiFi.")) == (
+        "GetParameterNames (Device.WiFi.)"
+    )
