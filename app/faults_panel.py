@@ -6,8 +6,9 @@ The table shows device, channel, code, message, retries, when the channel may ru
 happened; the pane below shows the whole fault as JSON (detail, saved provisions).
 
 "Retry now" deletes the fault (so its channel runs in the device's next session) and wakes
-the device with a connection request; "Delete" only deletes it. The list is re-read,
-debounced, when sessions end or devices change.
+the device with a connection request; "Delete" only deletes it, after asking (the fault's
+detail is lost). The list is re-read, debounced, when sessions end or devices change. The
+status line is elided (the whole message in its tooltip): it never widens the dock.
 """
 
 from __future__ import annotations
