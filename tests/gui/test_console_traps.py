@@ -285,3 +285,40 @@ def test_activity_and_session_lines_carry_their_date(qapp: object) -> None:
     shown = {model.index(r, ActivityModel.COLUMN_TIME).data() for r in range(2)}
     assert "2026-03-04 14:03:07" in shown
     assert any(len(text) == 8 for text in shown)  # today's: HH:MM:SS
+
+
+async def test_the_dry_run_dialog_shows_values_of_the_wrong_type(
+    tmp_path: Path, qtbot: QtBot
+) -> None:
+    """Issue 18: a provision's ``xsd:unsignedInt "abc"`` went out unchecked; the dry run's
+    status says so and its Faults tab lists the value."""
+    from acs_engine.sim.client import SimCpe
+    from acs_engine.sim.device import SimDevice
+    from acs_engine.sim.model import load_model
+    from acs_engine.store.deviceid import make_device_id
+    from acs_engine.store.records import Preset, Provision
+    from app.dryrun_dialog import DryRunDialog
+
+    interval = "Device.ManagementServer.PeriodicInformInterval"
+    async with running_engine(tmp_path, provisioning=True) as engine:
+        store = engine.store
+        assert store is not None
+        await store.put_preset(Preset("discover", provisions=[["refresh", "Device.ManagementServer"]]))
+        base = load_model("tr181")
+        assert (await SimCpe(SimDevice(base, "TYPE00002"), engine.cwmp_urls()[-1]).session()).ok
+        await store.delete_preset("discover")
+        device_id = make_device_id(base.oui, base.product_class, "TYPE00002")
+        await store.put_provision(
+            Provision("interval", f'declare("{interval}", null, {{value: args[0]}});')
+        )
+        dialog = DryRunDialog(engine, device_id=device_id, provisions=[["interval", "abc"]])
+        qtbot.addWidget(dialog)
+        dialog.show()
+        runs: list[object] = []
+        dialog.finished_run.connect(runs.append)
+        dialog.run()
+        await wait_until(lambda: runs, timeout=20, what="the dry run")
+        assert "1 value of the wrong type" in dialog.status.text()
+        assert dialog.tabs.currentWidget() is dialog.faults_text
+        assert f"Wrong type: {interval}: not an integer: 'abc'" in dialog.faults_text.toPlainText()
+        dialog.close()
