@@ -479,6 +479,7 @@ class SessionPanel(QWidget):
         label = session_label(live.started, live.events, live.outcome)
         if index >= 0:
             self.session_combo.setItemText(index, label)
+            fit_popup(self.session_combo)
         else:
             self._fill_sessions(self._session_id)
 

@@ -82,7 +82,11 @@ async def test_a_technician_walks_the_main_path_in_one_window(
             assert (await cpe.session()).ok
             panel = live.panel
             await wait_until(lambda: panel.device_id == device_id, what="followed")
-            assert panel.session_combo.currentText()[:2] == "20"  # dated
+            combo = panel.session_combo
+            assert combo.currentText()[:2] == "20"  # dated
+            # Its drop-down shows whole lines (the closed box elides; the tooltip tells all).
+            widest = combo.fontMetrics().horizontalAdvance(combo.currentText())
+            assert combo.view().minimumWidth() >= widest and combo.toolTip() == combo.currentText()
             await layout_ok("first session")
 
             # 2. The tree.
@@ -93,6 +97,10 @@ async def test_a_technician_walks_the_main_path_in_one_window(
             view = devices.open_device(device_id)
             await view.reload()
             assert view.tree_model.node_count() > 800
+            await wait_until(lambda: view.sessions.topLevelItemCount() >= 1, what="sessions")
+            started = view.sessions.topLevelItem(0).text(0)
+            fits = view.sessions.fontMetrics().horizontalAdvance(started)
+            assert started[:2] == "20" and view.sessions.columnWidth(0) >= fits  # not cut off
             await layout_ok("device tab")
 
             runner = asyncio.ensure_future(cpe.run())  # answers connection requests
