@@ -6,8 +6,9 @@ The table shows device, channel, code, message, retries, when the channel may ru
 happened; the pane below shows the whole fault as JSON (detail, saved provisions).
 
 "Retry now" deletes the fault (so its channel runs in the device's next session) and wakes
-the device with a connection request; "Delete" only deletes it. The list is re-read,
-debounced, when sessions end or devices change.
+the device with a connection request; "Delete" only deletes it, after asking (the fault's
+detail is lost). The list is re-read, debounced, when sessions end or devices change. The
+status line is elided (the whole message in its tooltip): it never widens the dock.
 
 One failure is one row. The engine, like GenieACS, stores a fault on *every* channel whose
 provisions ran together when a CWMP fault came back (a new device's first session runs the
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -41,6 +43,7 @@ from PySide6.QtWidgets import (
 from acs_engine.services.faults import retry_at
 from acs_engine.store.records import Fault
 from app.background import Background
+from app.message_label import MessageLabel
 from app.record_table import ALIGN_RIGHT, Column, RecordTableModel
 from app.timefmt import ago, exact
 
@@ -223,8 +226,9 @@ class FaultsPanel(QWidget):
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("faultDelete")
         self.delete_button.clicked.connect(self.delete_selected)
+        self.confirm_box: QMessageBox | None = None
         self.count_label = QLabel("")
-        self.status = QLabel("")
+        self.status = MessageLabel("")  # elided, never widening the dock
         self.status.setObjectName("faultStatus")
         self.status.setStyleSheet("color: #475569;")
         buttons = QHBoxLayout()
@@ -332,10 +336,34 @@ class FaultsPanel(QWidget):
 
     # ------------------------------------------------------------------ actions
     def delete_selected(self) -> None:
-        """Delete the selected fault (its channel runs again at the next session)."""
+        """Ask, then delete the selected fault, on every channel it was stored on (each
+        channel runs again at the next session)."""
         group = self.selected_group()
-        if group:
-            self._jobs.spawn(self._delete(group))
+        if not group:
+            return
+        channels = ", ".join(f.channel for f in group)
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Delete fault",
+            f"Delete the fault of {group[0].device_id} ({channels})?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self,
+        )
+        box.setObjectName("faultDeleteConfirm")
+        box.setInformativeText(
+            "Its channel runs again at the device's next session. The fault's detail is lost."
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.accepted.connect(lambda: self.delete_faults(group))
+        self.confirm_box = box
+        box.open()  # window-modal without a nested event loop
+
+    def delete_fault(self, fault: Fault) -> None:
+        """Delete ``fault`` without asking."""
+        self.delete_faults([fault])
+
+    def delete_faults(self, group: list[Fault]) -> None:
+        """Delete the faults of one failure without asking."""
+        self._jobs.spawn(self._delete(group))
 
     async def _delete(self, group: list[Fault]) -> None:
         store = self._engine.store

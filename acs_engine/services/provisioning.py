@@ -40,6 +40,8 @@ from acs_engine.scripting import (
     cron_previous,
     ext_key,
 )
+from acs_engine.services.device_secret import FUNCTION as PASSWORD_FUNCTION
+from acs_engine.services.device_secret import password_function
 from acs_engine.services.faults import FaultRecorder, ProvisionFault
 from acs_engine.services.presets import (
     PresetMatch,
@@ -142,6 +144,8 @@ class ProvisioningHandler(Handler):
         self.config = config
         self.bus = bus
         self.file_url = file_url
+        #: The database's secret behind ``CONNECTION_REQUEST_PASSWORD()`` (None: NULL).
+        self.device_secret: bytes | None = None
         self._config: _Config | None = None
         self._runs: dict[str, _SessionRun] = {}
         #: Skip a script replay whose result is already known (see :class:`_Replay`).
@@ -178,6 +182,15 @@ class ProvisioningHandler(Handler):
         run = self._runs.get(session.id)
         if run is not None:
             await run.on_response(request, response)
+
+    async def on_skipped(self, session: Session, request: rpc.Message) -> None:
+        """A technician skipped ``request``: the work that asked for it stays undone in this
+        session, without a fault (a task stays queued; presets run again next session)."""
+        run = self._runs.get(session.id)
+        if run is not None and run.work is not None:
+            if run.work.task is None:
+                run.presets_done = True
+            run.work = None
 
     async def on_cpe_request(self, session: Session, request: rpc.Message) -> None:
         run = self._runs.get(session.id)
@@ -310,7 +323,12 @@ class _SessionRun:
         blocked = self.faults.blocked_channels()
         match = match_presets(
             self.config.presets, events=self.session.events, now_ms=self.now,
-            resolve=self._resolver(), functions={"REMOTE_ADDRESS": lambda: self.session.remote},
+            resolve=self._resolver(), functions={
+                "REMOTE_ADDRESS": lambda: self.session.remote,
+                PASSWORD_FUNCTION: password_function(
+                    self.owner.device_secret, self.session.device_id
+                ),
+            },
             channels_blocked=blocked, only_channel=retry,
         )
         if retry is not None:  # replay the fault's saved provisions, then newly matched ones

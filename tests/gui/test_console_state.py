@@ -75,6 +75,8 @@ async def test_counts_after_a_restart_and_device_state_that_follows(
         await wait_until(lambda: panel.select_fault(fault_id(device_id, "default")),
                          what="fault listed")
         panel.delete_selected()
+        assert panel.confirm_box is not None
+        panel.confirm_box.accept()  # "Delete the fault of …?" Yes
         await wait_until(lambda: view.side.tabText(faults_index) == "Faults",
                          what="device tab's fault count after the delete")
 

@@ -124,6 +124,9 @@ async def test_one_failure_on_three_channels_is_one_row(tmp_path: Path, qtbot) -
         deleted: list[str] = []
         panel.deleted.connect(deleted.append)
         panel.delete_selected()
+        assert panel.confirm_box is not None
+        assert "(bootstrap, default, inform)" in panel.confirm_box.text()
+        panel.confirm_box.accept()  # "Delete the fault of …?" Yes
         await wait_until(lambda: panel.model.rowCount() == 0 and panel.pending() == 0)
         assert sorted(deleted) == sorted(f.id for f in stored)
         assert await store.list_faults(dev_id) == []
