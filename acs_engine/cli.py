@@ -6,6 +6,7 @@
     fieldacs-engine devices --db PATH [--json]
     fieldacs-engine task DEVICE_ID JSON [--db PATH] [--connection-request]
     fieldacs-engine connreq DEVICE_ID [--db PATH]
+    fieldacs-engine backup DEST [--db PATH] [--force]
 """
 
 from __future__ import annotations
@@ -79,8 +80,11 @@ async def _serve(args: argparse.Namespace) -> int:
     try:
         await stop.wait()
     finally:
-        print("stopping…", flush=True)
-        await engine.stop()
+        # SIGTERM (systemctl stop): refuse new sessions, finish those in flight, then stop.
+        print("stopping: finishing the sessions in flight…", flush=True)
+        finished = await engine.drain(args.drain_timeout)
+        print("stopped" if finished else "stopped (sessions still in flight were ended)",
+              flush=True)
     return 0
 
 
@@ -157,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="CWMP listen address (default 0.0.0.0)")
     serve.add_argument("--cwmp-port", type=int, default=7547)
     serve.add_argument("--fs-port", type=int, default=7567)
+    serve.add_argument("--drain-timeout", type=float, default=30.0, metavar="SECONDS",
+                       help="on SIGTERM/SIGINT, how long the sessions in flight may take to "
+                            "finish while new ones are refused (default 30)")
     nbi = serve.add_argument_group("NBI (GenieACS northbound API)")
     nbi.add_argument("--nbi-host", default="127.0.0.1",
                      help="NBI listen address (default 127.0.0.1; any other needs a token)")
@@ -205,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     from acs_engine import cli_tasks
 
     cli_tasks.add_subcommands(sub)
+    from acs_engine import cli_service
+
+    cli_service.add_subcommands(sub)
     return parser
 
 
@@ -229,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in cli_tasks.COMMANDS:
         return asyncio.run(cli_tasks.run(args))
+    from acs_engine import cli_service
+
+    if args.command in cli_service.COMMANDS:
+        return asyncio.run(cli_service.run(args))
     if args.command == "sim":
         from acs_engine.sim.runner import run_from_args
 

@@ -34,6 +34,7 @@ from acs_engine.config import EngineConfig
 from acs_engine.scripting import Sandbox
 from acs_engine.server.auth import AuthConfigError, AuthFailure, CpeAuthenticator
 from acs_engine.server.cwmp_http import CwmpServer
+from acs_engine.server.drain import draining_middleware, wait_for_sessions
 from acs_engine.server.listeners import (
     PORT_LABELS,
     Listener,
@@ -46,6 +47,7 @@ from acs_engine.server.listeners import (
     swap,
     wanted_listeners,
 )
+from acs_engine.server.metrics import EngineMetrics
 from acs_engine.server.nbi import NbiServer, check_nbi_config
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.services.device_secret import database_secret, upgrade_seeded_inform
@@ -125,6 +127,10 @@ class Engine:
         self._asked: dict[str, ListenerSpec] = {}
         self._reconfiguring = asyncio.Lock()
         self._unsubscribe = self.bus.subscribe(self._on_device_updated, DeviceUpdated)
+        #: Counters for ``/metrics`` (fed by the bus for the engine's whole life).
+        self.metrics = EngineMetrics(self.bus)
+        #: True while :meth:`drain` runs: new CWMP sessions are refused (503).
+        self.draining = False
 
     # ------------------------------------------------------------------ state
     @property
@@ -238,7 +244,10 @@ class Engine:
         if self.provisioning is not None:
             self.provisioning.device_secret = secret
         self.cwmp = CwmpServer(self.config, self.store, self.handler, self.bus)
-        app = web.Application(client_max_size=self.config.max_body_bytes + 1)
+        app = web.Application(
+            client_max_size=self.config.max_body_bytes + 1,
+            middlewares=[draining_middleware(self)],
+        )
         app.router.add_route("*", "/{tail:.*}", self.cwmp.handle)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, auto_decompress=False
@@ -273,6 +282,8 @@ class Engine:
             if name in wanted and (name != "fs_tls" or "fs" in self._listeners):
                 await self._start_optional(wanted[name], open_listener)
         self._sync_ports()
+        self.draining = False
+        self.metrics.start_lag_monitor()
         self.bus.publish(
             EngineNotice(
                 time.time(), "info", f"ACS listening on port {self.cwmp_port}",
@@ -532,8 +543,28 @@ class Engine:
         nbi = self._listeners.get("nbi")
         self.nbi = nbi.handle if nbi is not None and isinstance(nbi.handle, NbiServer) else None
 
+    async def drain(self, timeout: float) -> bool:
+        """Shut down gracefully: refuse new CWMP sessions (503), let those in flight finish
+        (at most ``timeout`` seconds), then :meth:`stop` (see :mod:`acs_engine.server.drain`).
+
+        Returns:
+            True when every session in flight finished before the stop.
+        """
+        self.draining = True
+        in_flight = self.active_session_count()
+        if in_flight:
+            log.info("shutting down: waiting for %d session(s) in flight (at most %g s)",
+                     in_flight, timeout)
+        finished = await wait_for_sessions(self, timeout)
+        if not finished:
+            log.warning("shutting down: %d session(s) still in flight after %g s are ended",
+                        self.active_session_count(), timeout)
+        await self.stop()
+        return finished
+
     async def stop(self) -> None:
         """End the sessions in flight (their traces are kept), close listeners and the DB."""
+        await self.metrics.stop_lag_monitor()
         if self.nbi is not None:
             await self.nbi.stop()
             self.nbi = None

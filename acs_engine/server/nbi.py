@@ -44,6 +44,7 @@ from acs_engine.server.nbi_query import (
     parse_json_param,
     parse_projection,
 )
+from acs_engine.server.nbi_service import add_service_routes
 from acs_engine.server.nbi_tasks import submit_task
 from acs_engine.server.openapi import openapi_document
 from acs_engine.server.ping import PingError, ping
@@ -267,6 +268,7 @@ class NbiServer:
         router.add_delete("/files/{name}", self.delete_file)
         router.add_get("/ping/{host}", self.ping, allow_head=False)
         router.add_get("/openapi.json", self.openapi, allow_head=False)
+        add_service_routes(router, self.engine)  # /health, /metrics
 
     def _collection_handler(self, name: str) -> _Handler:
         async def handler(request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,104 @@
+"""``GET /health`` and ``GET /metrics`` on the NBI listener, for running the engine as a service.
+
+Both sit behind the NBI's bearer token when one is configured, like every NBI route: a
+request without it gets 401, which already tells a prober that the process answers; with it,
+``/health`` says more. Nothing here is open, so a token-protected NBI on a network address
+gives away nothing (not even the version) to whoever can reach the port.
+
+``/health`` answers 200 ``{"status": "ok", ...}`` while the engine serves, and 503 with
+``"status": "draining"`` while it shuts down (finishing its sessions, refusing new ones) or
+``"status": "error"`` when the database does not answer.
+
+``/metrics`` is Prometheus's text exposition format (see :mod:`acs_engine.server.metrics`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from acs_engine import __version__
+from acs_engine.server.metrics import Sample, render
+from acs_engine.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from acs_engine.server.controller import Engine
+
+__all__ = ["add_service_routes", "database_bytes"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def database_bytes(db_path: Path) -> int:
+    """Bytes the database takes on disk: the file, its write-ahead log and shared memory."""
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            total += db_path.with_name(db_path.name + suffix).stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def add_service_routes(router: web.UrlDispatcher, engine: Engine) -> None:
+    """Register ``/health`` and ``/metrics`` for ``engine`` on an NBI router."""
+
+    async def health(request: web.Request) -> web.Response:
+        store = engine.store
+        status, problem = "ok", ""
+        devices = 0
+        if store is None:
+            status, problem = "error", "the engine is not running"
+        else:
+            try:
+                devices = await store.count_devices()
+            except StoreError as exc:
+                status, problem = "error", f"database error: {exc}"
+        if status == "ok" and engine.draining:
+            status = "draining"
+        body = {
+            "status": status,
+            "version": __version__,
+            "uptime_seconds": round(time.time() - engine.metrics.started_at, 3),
+            "sessions_active": engine.active_session_count(),
+            "devices": devices,
+        }
+        if problem:
+            body["error"] = problem
+        return web.json_response(body, status=200 if status == "ok" else 503)
+
+    async def metrics(request: web.Request) -> web.Response:
+        families = engine.metrics.families()
+        store = engine.store
+        open_faults = 0
+        devices = engine.device_count
+        if store is not None:
+            _rows, open_faults = await store.query_collection(
+                "faults", where_sql="expiry IS NULL OR expiry >= ?",
+                params=[time.time_ns() // 1_000_000], limit=0,
+            )
+        families += [
+            Sample("fieldacs_sessions_active", "gauge", "CWMP sessions in flight.",
+                   [({}, engine.active_session_count())]),
+            Sample("fieldacs_draining", "gauge",
+                   "1 while the engine shuts down (new sessions refused), else 0.",
+                   [({}, 1 if engine.draining else 0)]),
+            Sample("fieldacs_devices", "gauge", "Devices in the database.", [({}, devices)]),
+            Sample("fieldacs_faults_open", "gauge", "Faults stored and not expired.",
+                   [({}, open_faults)]),
+            Sample("fieldacs_database_bytes", "gauge",
+                   "Size of the SQLite database on disk (file, WAL and shared memory).",
+                   [({}, database_bytes(engine.config.db_path))]),
+            Sample("fieldacs_uptime_seconds", "gauge", "Seconds since the engine was made.",
+                   [({}, round(time.time() - engine.metrics.started_at, 3))]),
+            Sample("fieldacs_build_info", "gauge", "The engine's version.",
+                   [({"version": __version__}, 1)]),
+        ]
+        return web.Response(body=render(families).encode("utf-8"),
+                            headers={"Content-Type": CONTENT_TYPE})
+
+    router.add_get("/health", health, allow_head=False)
+    router.add_get("/metrics", metrics, allow_head=False)
