@@ -47,6 +47,7 @@ from acs_engine.store import search
 from acs_engine.store.db import Store
 from acs_engine.store.queries import DeviceSummary
 from app.device_search import SYNTAX_HELP, Query, SearchField, SearchProblem, build_query
+from app.migrate import install_move_action
 from app.timefmt import ago, exact, now_ms
 
 __all__ = [
@@ -444,6 +445,10 @@ class DevicesPage(QWidget):
         open_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Return), self.table)
         open_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         open_shortcut.activated.connect(lambda: self._on_activated(self.table.currentIndex()))
+        # "Move these devices to another ACS…" (app/migrate.py) on the selected rows.
+        self.move_action = install_move_action(
+            self.table, lambda: model._store, self.selected_devices
+        )
 
         self.help_button = QToolButton()
         self.help_button.setObjectName("searchHelpButton")
@@ -478,6 +483,11 @@ class DevicesPage(QWidget):
         if not index.isValid():
             return ""
         return str(index.data(DeviceTableModel.DeviceIdRole) or "")
+
+    def selected_devices(self) -> list[str]:
+        """The ids of the selected devices, in table order."""
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [d.id for r in rows if (d := self.model.device_at(r)) is not None]
 
     def apply_search(self) -> None:
         """Filter by the search box's text (errors are shown, the filter is kept)."""
