@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -27,7 +27,7 @@ from acs_engine.store.errors import StoreError
 if TYPE_CHECKING:
     from acs_engine.server.controller import Engine
 
-__all__ = ["add_service_routes", "database_bytes"]
+__all__ = ["add_service_routes", "database_bytes", "service_paths"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -41,6 +41,31 @@ def database_bytes(db_path: Path) -> int:
         except OSError:
             continue
     return total
+
+
+def service_paths() -> dict[str, Any]:
+    """The OpenAPI 3.0 paths of ``/health`` and ``/metrics`` (a fresh copy)."""
+    health = {"type": "object", "properties": {
+        "status": {"type": "string", "enum": ["ok", "draining", "error"]},
+        "version": {"type": "string"}, "uptime_seconds": {"type": "number"},
+        "sessions_active": {"type": "integer"}, "devices": {"type": "integer"},
+        "error": {"type": "string"}}}
+    answer = {"application/json": {"schema": health}}
+    return {
+        "/health": {"get": {
+            "summary": "Whether the engine serves (behind the token when one is set)",
+            "responses": {
+                "200": {"description": "Serving", "content": answer},
+                "503": {"description": "Shutting down (draining) or the database does not "
+                                       "answer", "content": answer},
+            },
+        }},
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics, text exposition format 0.0.4",
+            "responses": {"200": {"description": "Metrics", "content": {
+                "text/plain": {"schema": {"type": "string"}}}}},
+        }},
+    }
 
 
 def add_service_routes(router: web.UrlDispatcher, engine: Engine) -> None:
