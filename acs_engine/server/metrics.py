@@ -12,7 +12,7 @@ engine's whole life (a listener swapped by new settings does not reset them). Wh
 - the event loop's lag: a monitor task sleeps :data:`LAG_INTERVAL` and records how late it
   wakes (a loop kept busy by one long callback shows here first).
 
-Gauges read at scrape time (live sessions, devices, open faults, the database's size on disk)
+Gauges read at scrape time (live sessions, devices, the database's size on disk)
 are added by the NBI route (:mod:`acs_engine.server.nbi_service`). No dependency: the format
 is a few lines of text.
 """

@@ -7,13 +7,16 @@ gives away nothing (not even the version) to whoever can reach the port.
 
 ``/health`` answers 200 ``{"status": "ok", ...}`` while the engine serves, and 503 with
 ``"status": "draining"`` while it shuts down (finishing its sessions, refusing new ones) or
-``"status": "error"`` when the database does not answer.
+``"status": "error"`` when the database does not answer (within :data:`HEALTH_DB_TIMEOUT`).
+``/health`` asks the database (it queues behind the sessions' commits); ``/metrics`` never
+does, so a scrape stays fast under load.
 
 ``/metrics`` is Prometheus's text exposition format (see :mod:`acs_engine.server.metrics`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["add_service_routes", "database_bytes", "service_paths"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: Seconds ``/health`` waits for the database to answer before it reports an error.
+HEALTH_DB_TIMEOUT = 10.0
 
 
 def database_bytes(db_path: Path) -> int:
@@ -79,9 +84,13 @@ def add_service_routes(router: web.UrlDispatcher, engine: Engine) -> None:
             status, problem = "error", "the engine is not running"
         else:
             try:
-                devices = await store.count_devices()
+                async with asyncio.timeout(HEALTH_DB_TIMEOUT):
+                    devices = await store.count_devices()
             except StoreError as exc:
                 status, problem = "error", f"database error: {exc}"
+            except TimeoutError:
+                status = "error"
+                problem = f"the database did not answer within {HEALTH_DB_TIMEOUT:g} s"
         if status == "ok" and engine.draining:
             status = "draining"
         body = {
@@ -96,15 +105,10 @@ def add_service_routes(router: web.UrlDispatcher, engine: Engine) -> None:
         return web.json_response(body, status=200 if status == "ok" else 503)
 
     async def metrics(request: web.Request) -> web.Response:
+        # Nothing here waits for the database: a scrape during a boot storm must not queue
+        # behind the sessions' commits (the devices count is kept in memory).
         families = engine.metrics.families()
-        store = engine.store
-        open_faults = 0
         devices = engine.device_count
-        if store is not None:
-            _rows, open_faults = await store.query_collection(
-                "faults", where_sql="expiry IS NULL OR expiry >= ?",
-                params=[time.time_ns() // 1_000_000], limit=0,
-            )
         families += [
             Sample("fieldacs_sessions_active", "gauge", "CWMP sessions in flight.",
                    [({}, engine.active_session_count())]),
@@ -112,8 +116,6 @@ def add_service_routes(router: web.UrlDispatcher, engine: Engine) -> None:
                    "1 while the engine shuts down (new sessions refused), else 0.",
                    [({}, 1 if engine.draining else 0)]),
             Sample("fieldacs_devices", "gauge", "Devices in the database.", [({}, devices)]),
-            Sample("fieldacs_faults_open", "gauge", "Faults stored and not expired.",
-                   [({}, open_faults)]),
             Sample("fieldacs_database_bytes", "gauge",
                    "Size of the SQLite database on disk (file, WAL and shared memory).",
                    [({}, database_bytes(engine.config.db_path))]),
