@@ -27,6 +27,7 @@ never writes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ GENIEACS_FUNCTIONS = frozenset({"NOW", "COALESCE", "UPPER", "LOWER", "ROUND"})
 #: The collections written, in the order they are written (provisions before the presets
 #: that run them, so a CWMP worker never meets a preset whose provision is missing).
 KINDS = ("provisions", "virtual_parameters", "files", "presets")
+_EXT_CALL = re.compile(r"\bext\s*\(")
 #: Most bytes read from the target's NBI in one answer (a listing).
 MAX_LISTING_BYTES = 64 * 1024 * 1024
 
@@ -107,6 +109,8 @@ class ExportPlan:
     items: list[ExportItem] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
     config: list[dict[str, str]] = field(default_factory=list)
+    #: Written, but needing something done by hand at GenieACS (same shape as unmapped).
+    notes: list[Unmapped] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- planning
@@ -199,6 +203,12 @@ async def plan_export(store: Store, files: FileStore) -> ExportPlan:
             continue
         plan.items.append(ExportItem("provisions", prov.id, prov.script,
                                      prov.script.encode("utf-8")))
+        if _EXT_CALL.search(prov.script):
+            plan.notes.append(Unmapped(
+                "provisions", prov.id,
+                "it calls ext(): copy the ext/ folder beside the database to GenieACS's "
+                "EXT_DIR (and check its EXT_TIMEOUT)",
+            ))
     for vp in await store.list_virtual_parameters():
         plan.items.append(ExportItem("virtual_parameters", vp.id, vp.script,
                                      vp.script.encode("utf-8")))
@@ -346,6 +356,8 @@ def summary_lines(plan: ExportPlan, *, dry_run: bool, config_out: Path | None) -
             lines.append(f"    failed: {item.error}")
     for bad in plan.unmapped:
         lines.append(f"NOT MAPPED {bad.kind[:-1]} {bad.name!r}: {bad.reason}")
+    for note in plan.notes:
+        lines.append(f"NOTE {note.kind[:-1]} {note.name!r}: {note.reason}")
     for doc in plan.config:
         where = (f"written to {config_out}" if config_out is not None
                  else "pass --config-out FILE to write it")

@@ -37,6 +37,7 @@ async def _source(tmp_path: Path) -> Path:
     try:
         await store.put_provision(Provision("set-ssid", SET_SSID))
         await store.put_virtual_parameter(VirtualParameter("greeting", GREETING))
+        await store.put_provision(Provision("lookup", 'const r = ext("billing", "plan");'))
         await store.put_preset(Preset(
             id="wifi", weight=10, channel="wifi",
             precondition="DeviceID.ProductClass = 'SimGW-181'", provisions=[["set-ssid"]],
@@ -96,6 +97,7 @@ async def test_export_to_a_second_engine_works_there_and_is_idempotent(tmp_path:
         assert "NOT MAPPED preset 'foreign'" in out and "EXT()" in out
         assert "NOT MAPPED preset 'inform'" in out and "CONNECTION_REQUEST_PASSWORD()" in out
         assert "NOT MAPPED provision 'inform'" in out  # only the unmapped preset runs it
+        assert "NOTE provision 'lookup': it calls ext()" in out
         assert "NOT WRITTEN config 'cwmp.gpvBatchSize'" in out
 
         config_out = tmp_path / "config.json"
