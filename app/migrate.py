@@ -179,7 +179,7 @@ class MoveDevicesDialog(QDialog):
                 self.table.setItem(row, column, item)
         counts = migration.counts()
         not_moved = sum(n for s, n in counts.items() if s in NOT_MOVED)
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda i: _ORDER[i[0]]))
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda i: _ORDER.get(i[0], 9)))
         self.message.setStyleSheet("color: #dc2626;" if not_moved else "")
         self.message.setText(f"{parts}. Not moved: {not_moved}.{problem}")
 

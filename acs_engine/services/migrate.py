@@ -39,6 +39,8 @@ __all__ = [
     "management_url_path", "migration_status", "start_migration",
 ]
 
+#: Devices asked about in one request to the new ACS's NBI.
+NBI_BATCH = 50
 #: Where the latest migration is kept (the settings table).
 SETTING = "migration.latest"
 #: States that mean the device did not move.
@@ -155,25 +157,26 @@ async def load_migration(store: Store) -> Migration | None:
 async def _seen_at_new_acs(
     nbi_url: str, token: str | None, device_ids: Iterable[str], timeout: float
 ) -> dict[str, int]:
-    """Last inform (ms) of each of ``device_ids`` the new ACS's NBI knows."""
+    """Last inform (ms) of each of ``device_ids`` the new ACS's NBI knows (asked in batches
+    of :data:`NBI_BATCH`, so no request line grows past what an HTTP server accepts)."""
     ids = list(device_ids)
-    if not ids:
-        return {}
-    query = json.dumps({"_id": {"$in": ids}})
+    out: dict[str, int] = {}
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with aiohttp.ClientSession(
         headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
-    ) as http, http.get(
-        nbi_url.rstrip("/") + "/devices/",
-        params={"query": query, "projection": "_id,_lastInform"},
-    ) as resp:
-        if resp.status != 200:
-            raise MigrationError(f"the new ACS's NBI answered HTTP {resp.status}")
-        docs = await resp.json(content_type=None)
-    out: dict[str, int] = {}
-    for doc in docs if isinstance(docs, list) else []:
-        if isinstance(doc, dict) and isinstance(doc.get("_id"), str):
-            out[doc["_id"]] = _ms(doc.get("_lastInform"))
+    ) as http:
+        for start in range(0, len(ids), NBI_BATCH):
+            query = json.dumps({"_id": {"$in": ids[start:start + NBI_BATCH]}})
+            async with http.get(
+                nbi_url.rstrip("/") + "/devices/",
+                params={"query": query, "projection": "_id,_lastInform"},
+            ) as resp:
+                if resp.status != 200:
+                    raise MigrationError(f"the new ACS's NBI answered HTTP {resp.status}")
+                docs = await resp.json(content_type=None)
+            for doc in docs if isinstance(docs, list) else []:
+                if isinstance(doc, dict) and isinstance(doc.get("_id"), str):
+                    out[doc["_id"]] = _ms(doc.get("_lastInform"))
     return out
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from acs_engine.services import migrate
 from acs_engine.services.migrate import (
     MigrationError,
     load_migration,
@@ -33,7 +34,10 @@ def _id(cpe: SimCpe) -> str:
     return make_device_id(ident.oui, ident.product_class, ident.serial_number)
 
 
-async def test_simulators_move_from_one_engine_to_the_other(tmp_path: Path) -> None:
+async def test_simulators_move_from_one_engine_to_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migrate, "NBI_BATCH", 1)  # the new ACS is asked device by device
     (tmp_path / "old").mkdir()
     (tmp_path / "new").mkdir()
     async with running_engine(tmp_path / "old", provisioning=True) as old, \
