@@ -59,10 +59,17 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"fieldacs-engine: {exc}", file=sys.stderr)
         return 2
     stop = asyncio.Event()
+    abandon = asyncio.Event()  # a second signal: stop without waiting for the sessions
+
+    def on_signal() -> None:
+        if stop.is_set():
+            abandon.set()
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
     print(f"FieldACS engine {__version__} — database {config.db_path}", flush=True)
     for url in engine.cwmp_urls():
         print(f"  ACS URL: {url}", flush=True)
@@ -82,7 +89,7 @@ async def _serve(args: argparse.Namespace) -> int:
     finally:
         # SIGTERM (systemctl stop): refuse new sessions, finish those in flight, then stop.
         print("stopping: finishing the sessions in flight…", flush=True)
-        finished = await engine.drain(args.drain_timeout)
+        finished = await engine.drain(args.drain_timeout, abandon=abandon)
         print("stopped" if finished else "stopped (sessions still in flight were ended)",
               flush=True)
     return 0
@@ -163,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fs-port", type=int, default=7567)
     serve.add_argument("--drain-timeout", type=float, default=30.0, metavar="SECONDS",
                        help="on SIGTERM/SIGINT, how long the sessions in flight may take to "
-                            "finish while new ones are refused (default 30)")
+                            "finish while new ones are refused (default 30; a second signal "
+                            "stops at once)")
     nbi = serve.add_argument_group("NBI (GenieACS northbound API)")
     nbi.add_argument("--nbi-host", default="127.0.0.1",
                      help="NBI listen address (default 127.0.0.1; any other needs a token)")

@@ -543,9 +543,10 @@ class Engine:
         nbi = self._listeners.get("nbi")
         self.nbi = nbi.handle if nbi is not None and isinstance(nbi.handle, NbiServer) else None
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, timeout: float, *, abandon: asyncio.Event | None = None) -> bool:
         """Shut down gracefully: refuse new CWMP sessions (503), let those in flight finish
-        (at most ``timeout`` seconds), then :meth:`stop` (see :mod:`acs_engine.server.drain`).
+        (at most ``timeout`` seconds, or until ``abandon`` is set), then :meth:`stop` (see
+        :mod:`acs_engine.server.drain`).
 
         Returns:
             True when every session in flight finished before the stop.
@@ -555,7 +556,7 @@ class Engine:
         if in_flight:
             log.info("shutting down: waiting for %d session(s) in flight (at most %g s)",
                      in_flight, timeout)
-        finished = await wait_for_sessions(self, timeout)
+        finished = await wait_for_sessions(self, timeout, abandon=abandon)
         if not finished:
             log.warning("shutting down: %d session(s) still in flight after %g s are ended",
                         self.active_session_count(), timeout)

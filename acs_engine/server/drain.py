@@ -49,8 +49,12 @@ def draining_middleware(engine: Engine) -> Callable[..., Awaitable[web.StreamRes
     return refuse_new
 
 
-async def wait_for_sessions(engine: Engine, timeout: float, *, poll: float = 0.1) -> bool:
-    """Wait until ``engine`` has no session in flight, at most ``timeout`` seconds.
+async def wait_for_sessions(
+    engine: Engine, timeout: float, *, abandon: asyncio.Event | None = None,
+    poll: float = 0.1,
+) -> bool:
+    """Wait until ``engine`` has no session in flight, at most ``timeout`` seconds, or
+    until ``abandon`` is set (a second Ctrl+C).
 
     Returns:
         True when every session finished in time.
@@ -58,7 +62,7 @@ async def wait_for_sessions(engine: Engine, timeout: float, *, poll: float = 0.1
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0.0, timeout)
     while engine.active_session_count() > 0:
-        if loop.time() >= deadline:
+        if loop.time() >= deadline or (abandon is not None and abandon.is_set()):
             return False
         await asyncio.sleep(poll)
     return True

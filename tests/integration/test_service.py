@@ -151,6 +151,22 @@ async def test_sigterm_wait_is_bounded(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_a_second_sigterm_stops_without_waiting(tmp_path: Path) -> None:
+    async with serve_process(tmp_path, "--drain-timeout", "600") as server:
+        cpe = _cpe(server, "STUCK002")
+        async with RawCpe(server.acs_url) as raw:
+            assert (await raw.send(cpe.device.make_inform()))[0] == 200
+            server.proc.send_signal(signal.SIGTERM)
+
+            async def draining() -> bool:
+                return (await server.get("/health"))[0] == 503
+
+            await _wait_for(draining, "/health says draining")
+            server.proc.send_signal(signal.SIGTERM)  # the operator insists
+            assert await asyncio.wait_for(server.proc.wait(), 60) == 0
+    assert any("sessions still in flight were ended" in line for line in server.output)
+
+
 async def _backup(db: Path, dest: Path) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "acs_engine.cli", "backup", str(dest), "--db", str(db),
