@@ -10,10 +10,8 @@ first. All the work is async on the console's loop: the window never waits.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor
@@ -40,6 +38,7 @@ from acs_engine.services.migrate import (
     start_migration,
 )
 from acs_engine.store.db import Store
+from app.background import Background
 
 __all__ = ["MoveDevicesDialog", "install_move_action"]
 
@@ -70,7 +69,7 @@ class MoveDevicesDialog(QDialog):
         self.store = store
         self.device_ids = list(dict.fromkeys(device_ids))
         self.migration: Migration | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._work = Background("moving devices to another ACS")
         self.url = QLineEdit()
         self.url.setObjectName("newAcsUrl")
         self.url.setPlaceholderText("http://new-acs.example.net:7547/")
@@ -122,17 +121,17 @@ class MoveDevicesDialog(QDialog):
         self.resize(760, 460)
 
     # ------------------------------------------------------------------ actions
-    def _run(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def start(self) -> None:
         """Queue the URL change for every device (once)."""
         if self.migration is not None:
             return
         self.start_button.setEnabled(False)
-        self._run(self._start(self.url.text()))
+        self._work.spawn(self._start(self.url.text()), on_error=self._start_failed)
+
+    def _start_failed(self, exc: BaseException) -> None:
+        self.message.setText(f"Could not queue the tasks: {exc}")
+        self.message.setStyleSheet("color: #dc2626;")
+        self.start_button.setEnabled(self.migration is None)
 
     async def _start(self, url: str) -> None:
         try:
@@ -150,7 +149,7 @@ class MoveDevicesDialog(QDialog):
     def refresh(self) -> None:
         """Read the states again (also done every :data:`REFRESH_SECONDS`)."""
         if self.migration is not None:
-            self._run(self._refresh())
+            self._work.spawn(self._refresh())
 
     async def _refresh(self) -> None:
         migration = self.migration
@@ -190,6 +189,7 @@ class MoveDevicesDialog(QDialog):
 
     def done(self, result: int) -> None:
         self._timer.stop()
+        self._work.cancel()  # nothing touches the window once it is gone
         super().done(result)
 
 
