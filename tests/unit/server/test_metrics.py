@@ -65,8 +65,8 @@ async def test_lag_monitor_measures_a_blocked_loop() -> None:
 
     metrics = EngineMetrics(EventBus())
     metrics.start_lag_monitor()
-    await asyncio.sleep(0.05)
-    time.sleep(0.8)  # a callback hogging the loop past the monitor's wake-up time
+    await asyncio.sleep(0)  # the monitor starts its 0.5 s sleep
+    time.sleep(0.8)  # a callback hogging the loop well past the monitor's wake-up time
     while metrics.lag.count == 0:
         await asyncio.sleep(0.05)
     await metrics.stop_lag_monitor()
