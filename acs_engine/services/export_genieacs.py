@@ -341,6 +341,16 @@ async def run_export(
     return plan
 
 
+def _what_is_written(item: ExportItem) -> str:
+    """One line saying what the PUT of ``item`` carries (for a dry run)."""
+    if item.kind == "presets":
+        return json.dumps(item.document, ensure_ascii=False, sort_keys=True)
+    if item.kind == "files":
+        return " ".join(f"{k}: {v!r}" for k, v in item.headers.items())
+    script = str(item.document)
+    return f"script, {len(script.splitlines())} line(s), {len(script.encode())} bytes"
+
+
 def summary_lines(plan: ExportPlan, *, dry_run: bool, config_out: Path | None) -> list[str]:
     """The report: one line per item, what could not be mapped, the config documents."""
     would = "would " if dry_run else ""
@@ -352,6 +362,8 @@ def summary_lines(plan: ExportPlan, *, dry_run: bool, config_out: Path | None) -
         if item.kind == "files":
             what += f" ({item.document['length']} bytes)"
         lines.append(f"{item.kind[:-1]:<18} {item.name:<32} {action:<14} {what}".rstrip())
+        if dry_run and item.action in ("create", "update"):
+            lines.append("    " + _what_is_written(item))
         if item.error:
             lines.append(f"    failed: {item.error}")
     for bad in plan.unmapped:

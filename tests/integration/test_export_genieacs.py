@@ -93,6 +93,10 @@ async def test_export_to_a_second_engine_works_there_and_is_idempotent(tmp_path:
         assert code == 0, out
         assert "would create PUT /presets/wifi" in " ".join(_line(out, "preset", "wifi").split())
         assert "wifi" not in await _collection(server, "presets")  # nothing written
+        shown = out.splitlines()[out.splitlines().index(_line(out, "preset", "wifi")) + 1]
+        assert json.loads(shown)["configurations"] == [
+            {"type": "provision", "name": "set-ssid", "args": None}
+        ]
         assert "NOT MAPPED preset 'orphan'" in out and "no-such-provision" in out
         assert "NOT MAPPED preset 'foreign'" in out and "EXT()" in out
         assert "NOT MAPPED preset 'inform'" in out and "CONNECTION_REQUEST_PASSWORD()" in out
