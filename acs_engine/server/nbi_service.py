@@ -115,7 +115,9 @@ def add_service_routes(router: web.UrlDispatcher, engine: Engine) -> None:
             Sample("fieldacs_draining", "gauge",
                    "1 while the engine shuts down (new sessions refused), else 0.",
                    [({}, 1 if engine.draining else 0)]),
-            Sample("fieldacs_devices", "gauge", "Devices in the database.", [({}, devices)]),
+            Sample("fieldacs_devices", "gauge",
+                   "Devices in the database at start plus those registered since "
+                   "(deletions show at the next start).", [({}, devices)]),
             Sample("fieldacs_database_bytes", "gauge",
                    "Size of the SQLite database on disk (file, WAL and shared memory).",
                    [({}, database_bytes(engine.config.db_path))]),
