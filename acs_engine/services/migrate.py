@@ -41,6 +41,8 @@ __all__ = [
 
 #: Devices asked about in one request to the new ACS's NBI.
 NBI_BATCH = 50
+#: Most bytes read from the new ACS's NBI for one batch (ids and dates only were asked for).
+MAX_ANSWER_BYTES = 1024 * 1024
 #: Where the latest migration is kept (the settings table).
 SETTING = "migration.latest"
 #: States that mean the device did not move.
@@ -173,9 +175,19 @@ async def _seen_at_new_acs(
             ) as resp:
                 if resp.status != 200:
                     raise MigrationError(f"the new ACS's NBI answered HTTP {resp.status}")
-                docs = await resp.json(content_type=None)
+                raw = bytearray()
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    raw += chunk
+                    if len(raw) > MAX_ANSWER_BYTES:
+                        raise MigrationError(f"the new ACS's NBI answered more than "
+                                             f"{MAX_ANSWER_BYTES} bytes for {NBI_BATCH} devices")
+            try:
+                docs = json.loads(raw.decode("utf-8"))
+            except ValueError as exc:
+                raise MigrationError(f"the new ACS's NBI did not answer JSON: {exc}") from exc
+            asked = set(ids[start:start + NBI_BATCH])
             for doc in docs if isinstance(docs, list) else []:
-                if isinstance(doc, dict) and isinstance(doc.get("_id"), str):
+                if isinstance(doc, dict) and doc.get("_id") in asked:
                     out[doc["_id"]] = _ms(doc.get("_lastInform"))
     return out
 
