@@ -251,6 +251,9 @@ async def migration_status(
             continue
         move.state, move.detail = "switched", "URL set; not seen here since"
     if nbi_url:
+        parts = urlsplit(nbi_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise MigrationError(f"the new ACS's NBI must be http(s)://host:port, not {nbi_url!r}")
         switched = {m.device_id: m for m in migration.moves if m.state == "switched"}
         try:
             seen = await _seen_at_new_acs(nbi_url, token, switched, timeout)

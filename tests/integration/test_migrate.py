@@ -110,4 +110,7 @@ async def test_bad_requests_queue_nothing(tmp_path: Path) -> None:
         assert await load_migration(engine.store) is None
         migration = await start_migration(engine.store, ["unknown"], "http://new:7547/")
         assert migration.moves[0].state == "failed"
+        for nbi in ("file:///etc/passwd", "new-acs:7557", "http://"):
+            with pytest.raises(MigrationError, match="NBI"):
+                await migration_status(engine.store, migration, nbi_url=nbi)
         assert await engine.store.list_tasks() == []
