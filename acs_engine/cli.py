@@ -7,6 +7,7 @@
     fieldacs-engine task DEVICE_ID JSON [--db PATH] [--connection-request]
     fieldacs-engine connreq DEVICE_ID [--db PATH]
     fieldacs-engine backup DEST [--db PATH] [--force]
+    fieldacs-engine export-genieacs --nbi URL [--token T] [--dry-run] [--db PATH]
 """
 
 from __future__ import annotations
