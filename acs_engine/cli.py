@@ -6,6 +6,8 @@
     fieldacs-engine devices --db PATH [--json]
     fieldacs-engine task DEVICE_ID JSON [--db PATH] [--connection-request]
     fieldacs-engine connreq DEVICE_ID [--db PATH]
+    fieldacs-engine session-save DEVICE_ID [SESSION_ID] -o FILE [--har] | session-show FILE
+    fieldacs-engine lint FILE [--json]
 """
 
 from __future__ import annotations
@@ -205,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     from acs_engine import cli_tasks
 
     cli_tasks.add_subcommands(sub)
+    from acs_engine import cli_inspect
+
+    cli_inspect.add_subcommands(sub)
     return parser
 
 
@@ -229,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in cli_tasks.COMMANDS:
         return asyncio.run(cli_tasks.run(args))
+    from acs_engine import cli_inspect
+
+    if args.command in cli_inspect.COMMANDS:
+        return asyncio.run(cli_inspect.run(args))
     if args.command == "sim":
         from acs_engine.sim.runner import run_from_args
 

@@ -1,0 +1,141 @@
+"""``fieldacs-engine session-save``, ``session-show`` and ``lint``: session files from the CLI.
+
+::
+
+    fieldacs-engine session-save DEVICE_ID [SESSION_ID] -o FILE [--db PATH] [--har]
+                                 [--include-secrets]
+    fieldacs-engine session-show FILE [--har OUT]
+    fieldacs-engine lint FILE [--json]
+
+``session-save`` writes a stored session (the device's newest when no id is given) as a
+session file, or as HAR with ``--har``; secrets are masked unless ``--include-secrets``.
+``session-show`` prints a session file's messages (and converts it to HAR). ``lint`` checks
+what the CPE sent (see docs/cpe-lint.md) and exits 1 when a finding is an error.
+
+Exit codes: 0 done (no lint errors), 1 lint errors, 2 usage error, unreadable file or
+unknown device/session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from acs_engine.config import default_db_path
+
+__all__ = ["COMMANDS", "add_subcommands", "run"]
+
+COMMANDS = ("session-save", "session-show", "lint")
+
+
+def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the session-file commands to the ``fieldacs-engine`` parser."""
+    save = sub.add_parser("session-save", help="save a stored session as a session file or HAR")
+    save.add_argument("device_id", metavar="DEVICE_ID")
+    save.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="",
+                      help="the session (default: the device's newest)")
+    save.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write")
+    save.add_argument("--db", default=str(default_db_path()), help="database file")
+    save.add_argument("--har", action="store_true", help="write HAR 1.2 instead")
+    save.add_argument("--include-secrets", action="store_true",
+                      help="keep passwords, keys and credentials unmasked")
+    show = sub.add_parser("session-show", help="print a session file's messages")
+    show.add_argument("file", metavar="FILE")
+    show.add_argument("--har", metavar="OUT", help="also write it as HAR 1.2 to OUT")
+    lint = sub.add_parser("lint", help="check what a CPE sent against TR-069 (session file)")
+    lint.add_argument("file", metavar="FILE")
+    lint.add_argument("--json", action="store_true", help="print the findings as JSON")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"fieldacs-engine: {message}", file=sys.stderr)
+    return code
+
+
+def _read(path: str) -> object:
+    from acs_engine.inspect.sessionfile import SessionFileError, load
+
+    try:
+        return load(Path(path))
+    except FileNotFoundError:
+        return f"no file at {path}"
+    except (OSError, SessionFileError) as exc:
+        return f"{path}: {exc}"
+
+
+async def _save(args: argparse.Namespace) -> int:
+    from acs_engine.inspect import har, sessionfile, sources
+    from acs_engine.store.db import Store
+    from acs_engine.store.errors import StoreError
+
+    path = Path(args.db)
+    if not path.exists():
+        return _fail(f"no database at {path}")
+    try:
+        store = await Store.open(path)
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        session = await sources.load_stored(store, args.device_id, args.session_id)
+    except LookupError as exc:
+        return _fail(str(exc))
+    finally:
+        await store.close()
+    out = Path(args.output)
+    if args.har:
+        out.write_bytes(har.dumps_har(session, include_secrets=args.include_secrets))
+    else:
+        sessionfile.save(out, session, include_secrets=args.include_secrets)
+    print(f"{out}: session {session.session_id}, {len(session.messages)} messages"
+          f"{'' if args.include_secrets else ', secrets masked'}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from acs_engine.inspect import har
+    from acs_engine.inspect.sessionfile import SessionFile
+
+    session = _read(args.file)
+    if not isinstance(session, SessionFile):
+        return _fail(str(session))
+    print(f"session {session.session_id or '?'} of {session.device_id or '?'} "
+          f"({session.source}, CWMP {session.cwmp_version or '?'}, "
+          f"outcome {session.outcome or '?'}), FieldACS {session.fieldacs_version}")
+    for m in session.messages:
+        when = time.strftime("%H:%M:%S", time.gmtime(m.at)) + f".{int(m.at * 1000) % 1000:03d}"
+        arrow = "->" if m.direction == "out" else "<-"
+        status = str(m.status) if m.status is not None else "POST"
+        print(f"{when} {arrow} {status:>4} {m.rpc or '(empty)':<32} {len(m.body):>7} B")
+    if args.har:
+        Path(args.har).write_bytes(har.dumps_har(session, include_secrets=True))
+    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from acs_engine.inspect.lint import Severity, lint_session
+    from acs_engine.inspect.sessionfile import SessionFile
+
+    session = _read(args.file)
+    if not isinstance(session, SessionFile):
+        return _fail(str(session))
+    findings = lint_session(session)
+    if args.json:
+        print(json.dumps([f.to_json() for f in findings], indent=1))
+    else:
+        for f in findings:
+            print(f.line())
+        errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+        print(f"{len(findings)} finding(s), {errors} error(s)")
+    return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Run one of :data:`COMMANDS`; returns the exit code."""
+    if args.command == "session-save":
+        return await _save(args)
+    if args.command == "session-show":
+        return _show(args)
+    return _lint(args)
