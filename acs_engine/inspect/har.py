@@ -21,8 +21,8 @@ HAR_VERSION = "1.2"
 
 
 def _iso(at: float) -> str:
-    millis = int(round(at * 1000)) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{millis:03d}Z"
+    ms = round(at * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def _headers(message: Message) -> list[dict[str, str]]:

@@ -214,9 +214,10 @@ def _text(obj: Mapping[str, Any], key: str, where: str, *, optional: bool = Fals
     value = obj.get(key)
     if value is None and optional:
         return ""
-    _need(isinstance(value, str), f"{where}.{key}", "must be a string")
+    if not isinstance(value, str):
+        raise SessionFileError(f"{where}.{key}: must be a string")
     _need(len(value) <= limit, f"{where}.{key}", f"longer than {limit} characters")
-    return str(value)
+    return value
 
 
 def _number(obj: Mapping[str, Any], key: str, where: str, *, optional: bool = False
@@ -224,9 +225,8 @@ def _number(obj: Mapping[str, Any], key: str, where: str, *, optional: bool = Fa
     value = obj.get(key)
     if value is None and optional:
         return None
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    _need(ok and 0 <= value < 1e11, f"{where}.{key}",
-          "must be a time in seconds since 1970")
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1e11:
+        raise SessionFileError(f"{where}.{key}: must be a time in seconds since 1970")
     return float(value)
 
 

@@ -33,11 +33,14 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.bus import SessionEnded, SessionStarted, SessionStateChanged, WireMessage
+from acs_engine.inspect.sessionfile import SessionFile
+from acs_engine.inspect.sources import from_live, from_stored
 from acs_engine.server.controller import Engine
 from acs_engine.session.step import StepGate, StepPending, StepResolved
 from acs_engine.store.model import SessionRecord
 from app.bridge import EngineBridge
 from app.live.cache import LiveSession, LiveSessions
+from app.live.files import SessionFiles, messages_of
 from app.live.machine_view import StateMachineView
 from app.live.soap import SoapViewer
 from app.live.step_bar import StepBar
@@ -139,6 +142,8 @@ class SessionPanel(QWidget):
         self.addAction(self.step_action)
         refresh_button = QToolButton()
         refresh_button.setDefaultAction(self.refresh_action)
+        self.files = SessionFiles(self, self.current_session_file)
+        self.files.opened.connect(self._on_file_opened)
 
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
@@ -151,6 +156,7 @@ class SessionPanel(QWidget):
         header.addWidget(self.follow_box)
         header.addWidget(step_button)
         header.addWidget(refresh_button)
+        header.addWidget(self.files.button)
 
         self.machine = StateMachineView()
         self.step_bar = StepBar(gate)
@@ -312,6 +318,8 @@ class SessionPanel(QWidget):
             rows[live.session_id] = (
                 live.started, session_label(live.started, live.events, live.outcome)
             )
+        for opened in self.files.of_device(self._device_id):
+            rows[opened.key] = (opened.session.started, opened.label())
         if self._session_id and self._session_id not in rows and self._device_id:
             # Chosen elsewhere (a device tab) but older than the stored sessions listed.
             rows[self._session_id] = (0.0, f"{self._session_id} (stored)")
@@ -362,7 +370,15 @@ class SessionPanel(QWidget):
         self._session_id = session_id
         self.soap.clear()
         live = self.live.get(session_id) if session_id else None
-        if live is not None:
+        self.files.set_can_save(bool(session_id))
+        opened = self.files.get(session_id)
+        if opened is not None:
+            self.timeline.show(session_id, opened.exchanges())
+            last = opened.steps[-1] if opened.steps else None
+            self.machine.set_state(last.new if last else "INIT", last.old if last else None,
+                                   reason=f"from file: {last.reason if last else 'no messages'}")
+            self._select_row(0)
+        elif live is not None:
             self.timeline.show(session_id, list(live.exchanges))
             self._show_state(live)
             self._select_row(self.timeline.rowCount() - 1)
@@ -378,6 +394,30 @@ class SessionPanel(QWidget):
             self.timeline.clear()
             self.machine.reset()
         self.sessionShown.emit(session_id)
+
+    def _on_file_opened(self, key: str) -> None:
+        opened = self.files.get(key)
+        if opened is not None:
+            self.show_device(opened.device_id, key)
+
+    async def current_session_file(self) -> SessionFile | None:
+        """The shown session as a session file (unmasked), None when none is shown."""
+        session_id = self._session_id
+        if not session_id or self.timeline.session_id != session_id:
+            return None
+        opened = self.files.get(session_id)
+        if opened is not None:
+            return opened.session
+        messages = messages_of(self.timeline.exchanges())
+        live = self.live.get(session_id)
+        if live is not None:
+            return from_live(session_id, live.device_id, messages, started=live.started,
+                             events=live.events, outcome=live.outcome)
+        record = self._stored.get(session_id)
+        store = self._engine.store
+        if record is None or store is None:
+            return None
+        return from_stored(record, await store.load_trace(session_id))
 
     def _show_stored_state(self, record: SessionRecord) -> None:
         final = "END" if record.outcome == "ok" else "FAULTED"

@@ -1,0 +1,100 @@
+"""Session files in the live session panel against the real engine: save a live and a stored
+session, open the file again ("from file"), export HAR, refuse a forged file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from acs_engine.inspect import sessionfile
+from acs_engine.server.controller import Engine
+from acs_engine.session.step import install_step_gate
+from app.bridge import EngineBridge
+from app.live.panel import SessionPanel
+from tests.gui.aio import wait_until
+from tests.gui.test_live import DEVICE, EXPECTED_ROWS, _rows, one_session
+from tests.helpers.engine import running_engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    async with running_engine(tmp_path) as engine:
+        yield engine
+
+
+async def test_save_live_and_stored_sessions_then_open_the_file(
+    engine: Engine, tmp_path: Path, qtbot
+) -> None:
+    bridge = EngineBridge(engine.bus)
+    panel = SessionPanel(engine, bridge, install_step_gate(engine))
+    qtbot.addWidget(panel)
+    panel.resize(1100, 700)
+    panel.show()
+    assert not panel.files.save_action.isEnabled()
+    await one_session(engine)
+    await wait_until(lambda: panel.machine.state() == "END", what="the session followed")
+    live_id = panel.session_id
+    assert panel.files.save_action.isEnabled()
+
+    live_path = tmp_path / "live.fieldacs-session.json"
+    assert await panel.files.save_path(live_path, secrets=False, as_har=False)
+    saved = sessionfile.load(live_path)
+    assert saved.source == "live" and saved.session_id == live_id
+    assert saved.device_id == DEVICE and saved.events == ("0 BOOTSTRAP",)
+    assert [(m.direction, m.rpc, m.status) for m in saved.messages] == EXPECTED_ROWS
+
+    # The same session from the store, in a fresh panel that never saw it live.
+    fresh = SessionPanel(engine, bridge, install_step_gate(engine))
+    qtbot.addWidget(fresh)
+    loaded: list[str] = []
+    fresh.traceLoaded.connect(loaded.append)
+    fresh.show_device(DEVICE, live_id)
+    await wait_until(lambda: loaded == [live_id], what="the stored trace")
+    stored_path = tmp_path / "stored.json"
+    assert await fresh.files.save_path(stored_path, secrets=False, as_har=False)
+    stored = sessionfile.load(stored_path)
+    assert stored.source == "stored" and stored.outcome == "ok"
+    assert [m.body for m in stored.messages] == [m.body for m in saved.messages]
+
+    har_path = tmp_path / "s.har"
+    assert await fresh.files.save_path(har_path, secrets=False, as_har=True)
+    entries = json.loads(har_path.read_text())["log"]["entries"]
+    assert [e["response"]["status"] for e in entries] == [200, 200, 204]
+
+    # Open the file: a session of the device labelled "from file", same rows, END.
+    opened = await fresh.files.open_path(stored_path)
+    assert opened is not None
+    await wait_until(lambda: fresh.session_id == opened.key, what="the file shown")
+    assert fresh.device_id == DEVICE
+    assert fresh.session_combo.currentText() == "from file: stored.json"
+    assert _rows(fresh.timeline) == EXPECTED_ROWS
+    assert fresh.machine.state() == "END"
+    fresh.table.selectRow(0)
+    assert "Inform" in fresh.soap.plain_text()
+    # Saved again from the file, it keeps where it came from.
+    again = tmp_path / "again.json"
+    assert await fresh.files.save_path(again, secrets=False, as_har=False)
+    assert sessionfile.load(again).source == "stored"
+    await wait_until(lambda: fresh.pending_tasks() == 0 and panel.pending_tasks() == 0,
+                     what="store reads")
+
+
+async def test_a_forged_file_is_refused_and_nothing_changes(
+    engine: Engine, tmp_path: Path, qtbot
+) -> None:
+    panel = SessionPanel(engine, EngineBridge(engine.bus), install_step_gate(engine))
+    qtbot.addWidget(panel)
+    failures: list[str] = []
+    panel.files.failed.connect(failures.append)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "fieldacs-session", "version": 1, "session": {}, '
+                   '"messages": [{"direction": "sideways", "at": 1}]}')
+    assert await panel.files.open_path(bad) is None
+    assert failures and "bad.json" in failures[0] and "direction" in failures[0]
+    assert panel.session_combo.count() == 0 and panel.session_id == ""
+    # Nothing shown: saving says so instead of writing an empty file.
+    assert not await panel.files.save_path(tmp_path / "none.json", secrets=False, as_har=False)
+    assert not (tmp_path / "none.json").exists()
