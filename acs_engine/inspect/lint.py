@@ -21,6 +21,7 @@ Rules (ids in :data:`RULES`; the full table is in docs/cpe-lint.md):
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,11 @@ from acs_engine.cwmp.envelope import Envelope
 from acs_engine.cwmp.errors import CwmpParseError
 from acs_engine.inspect import schema
 from acs_engine.inspect.sessionfile import Message, SessionFile
+from acs_engine.secrets import MASK
+
+
+#: Findings kept per message and rule (a ParameterList of 10 000 bad values says it once).
+MAX_PER_RULE = 100
 
 
 class Severity(enum.StrEnum):
@@ -145,11 +151,25 @@ class Context:
     events: tuple[rpc.EventStruct, ...] = ()
     cpe_requests: list[rpc.Message] = field(default_factory=list)
     seen_inform: bool = False
+    masked: bool = False
+
+    counts: Counter[tuple[int, str]] = field(default_factory=Counter)
 
     def add(self, severity: Severity, rule: str, message: str, element: str = "",
             index: int = -1) -> None:
-        """Record a finding."""
-        self.findings.append(Finding(severity, message, element, rule, index))
+        """Record a finding (at most :data:`MAX_PER_RULE` per message and rule)."""
+        key = (index, rule)
+        self.counts[key] += 1
+        if self.counts[key] <= MAX_PER_RULE:
+            self.findings.append(Finding(severity, message, element, rule, index))
+
+    def summarise(self) -> None:
+        """Say how many findings each capped (message, rule) left out."""
+        for (index, rule), count in sorted(self.counts.items()):
+            if count > MAX_PER_RULE:
+                self.findings.append(Finding(
+                    Severity.INFO, f"{count - MAX_PER_RULE} more {rule} findings not listed",
+                    "", rule, index))
 
 
 def _cookie_pairs(value: str) -> dict[str, str]:
@@ -222,6 +242,8 @@ def _check_schema(ctx: Context, i: int, root: Any) -> None:
     if not ctx.version:
         return
     for error in schema.validate(root, ctx.version):
+        if ctx.masked and f"'{MASK}'" in error.message:
+            continue  # a secret masked when the file was saved: its real value is unknown
         ctx.add(Severity.ERROR, "cwmp-xsd",
                 f"CWMP {ctx.version} schema, line {error.line}: {error.message}",
                 error.path, i)
@@ -315,6 +337,7 @@ def _check_transfer_fault(ctx: Context, i: int, struct: rpc.FaultStruct, where: 
 # ----------------------------------------------------------------------------- driver
 def lint_messages(
     messages: Sequence[Message], *, cwmp_version: str = "", first_contact: bool | None = None,
+    masked: bool = False,
 ) -> list[Finding]:
     """Lint the CPE's messages of one session (the ACS's give the context).
 
@@ -323,6 +346,7 @@ def lint_messages(
         cwmp_version: the CWMP version the CPE declared, when known ("" to detect it).
         first_contact: True when the device had never had a session before this one,
             False when it had, None when unknown (the BOOTSTRAP rule is then skipped).
+        masked: the secrets were masked (a saved file): masked values are not judged.
 
     Returns:
         The findings, in message order.
@@ -330,7 +354,7 @@ def lint_messages(
     from acs_engine.inspect import lint_inform
 
     ctx = Context(version=cwmp_version if cwmp_version in schema.SCHEMA_FILES else "",
-                  first_contact=first_contact)
+                  first_contact=first_contact, masked=masked)
     last = messages[-1] if messages else None
     ctx.complete = bool(last is not None and last.direction == "out"
                         and last.status in (200, 204) and not last.body.strip())
@@ -369,7 +393,8 @@ def lint_messages(
         if cls.CPE_REQUEST and not isinstance(message, rpc.Inform):
             ctx.cpe_requests.append(message)
     lint_inform.check_session_events(ctx, len(messages))
-    return ctx.findings
+    ctx.summarise()
+    return sorted(ctx.findings, key=lambda f: f.index if f.index >= 0 else len(messages))
 
 
 def _on_acs_message(ctx: Context, m: Message) -> None:
@@ -396,7 +421,7 @@ def _on_acs_message(ctx: Context, m: Message) -> None:
 def lint_session(session: SessionFile, *, first_contact: bool | None = None) -> list[Finding]:
     """Lint a session's CPE messages (see :func:`lint_messages`)."""
     return lint_messages(session.messages, cwmp_version=session.cwmp_version,
-                         first_contact=first_contact)
+                         first_contact=first_contact, masked=session.secrets_masked)
 
 
 def has_errors(findings: Sequence[Finding]) -> bool:

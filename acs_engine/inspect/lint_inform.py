@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from acs_engine.cwmp import rpc
 from acs_engine.cwmp.decode import local
 from acs_engine.datamodel import facts
+from acs_engine.secrets import MASK, is_secret
 
 if TYPE_CHECKING:
     from acs_engine.inspect.lint import Context
@@ -106,6 +107,8 @@ def check_values(ctx: Context, i: int, params: Iterable[rpc.ParameterValue],
             continue
         if found.hidden and param.value == "":
             continue  # a hidden parameter reads back empty (TR-069 A.3.2.1)
+        if ctx.masked and param.value == MASK and is_secret(param.name):
+            continue  # masked when the file was saved: the real value is unknown
         sent = raw.get(param.name, param.type) if raw else param.type
         # A list-valued parameter travels as a comma-separated string.
         expected = "string" if found.list else _XSI_NAMES.get(found.type, found.type)
