@@ -34,7 +34,6 @@ from acs_engine.inspect import schema
 from acs_engine.inspect.sessionfile import Message, SessionFile
 from acs_engine.secrets import MASK
 
-
 #: Findings kept per message and rule (a ParameterList of 10 000 bad values says it once).
 MAX_PER_RULE = 100
 
