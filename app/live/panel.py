@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
     QTableView,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -41,6 +42,7 @@ from acs_engine.store.model import SessionRecord
 from app.bridge import EngineBridge
 from app.live.cache import LiveSession, LiveSessions
 from app.live.files import SessionFiles, messages_of
+from app.live.lint_view import LintView
 from app.live.machine_view import StateMachineView
 from app.live.soap import SoapViewer
 from app.live.step_bar import StepBar
@@ -176,11 +178,19 @@ class SessionPanel(QWidget):
         head.setSectionResizeMode(COL_RPC, QHeaderView.ResizeMode.Stretch)
         self.table.setAccessibleName("Session timeline")
         self.soap = SoapViewer()
+        self.lint = LintView(self.timeline)
+        self.lint.rowActivated.connect(self._show_linted_row)
+        self.lint.countsChanged.connect(self._on_lint_counts)
+        self.details = QTabWidget()
+        self.details.setObjectName("liveDetails")
+        self.details.setDocumentMode(True)
+        self.details.addTab(self.soap, "SOAP")
+        self.details.addTab(self.lint, "Lint")
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setObjectName("liveSplitter")
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.soap)
+        splitter.addWidget(self.details)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         self.splitter = splitter
@@ -254,6 +264,7 @@ class SessionPanel(QWidget):
         """Cancel the store reads in flight."""
         for task in list(self._tasks):
             task.cancel()
+        self.lint.shutdown()
 
     # ------------------------------------------------------------------ tasks
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -372,6 +383,7 @@ class SessionPanel(QWidget):
         live = self.live.get(session_id) if session_id else None
         self.files.set_can_save(bool(session_id))
         opened = self.files.get(session_id)
+        self.lint.set_masked(opened is not None and opened.session.secrets_masked)
         if opened is not None:
             self.timeline.show(session_id, opened.exchanges())
             last = opened.steps[-1] if opened.steps else None
@@ -394,6 +406,16 @@ class SessionPanel(QWidget):
             self.timeline.clear()
             self.machine.reset()
         self.sessionShown.emit(session_id)
+
+    def _show_linted_row(self, row: int) -> None:
+        self._select_row(row)
+        self.details.setCurrentWidget(self.soap)
+
+    def _on_lint_counts(self, errors: int, warnings: int) -> None:
+        index = self.details.indexOf(self.lint)
+        parts = [f"{n} {word}{'s' if n != 1 else ''}"
+                 for n, word in ((errors, "error"), (warnings, "warning")) if n]
+        self.details.setTabText(index, "Lint" + (f" ({', '.join(parts)})" if parts else ""))
 
     def _on_file_opened(self, key: str) -> None:
         opened = self.files.get(key)
