@@ -138,8 +138,13 @@ class LintView(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         head = self.table.horizontalHeader()
+        # Message and element elide at a readable width; the reference takes what is left.
         head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(COL_MESSAGE, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((COL_MESSAGE, 330), (COL_ELEMENT, 210)):
+            head.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            head.resizeSection(column, width)
+        head.setStretchLastSection(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setAccessibleName("Lint findings")
         self.table.doubleClicked.connect(self._on_double_click)
         layout = QVBoxLayout(self)

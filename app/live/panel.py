@@ -158,7 +158,6 @@ class SessionPanel(QWidget):
         header.addWidget(self.follow_box)
         header.addWidget(step_button)
         header.addWidget(refresh_button)
-        header.addWidget(self.files.button)
 
         self.machine = StateMachineView()
         self.step_bar = StepBar(gate)
@@ -186,6 +185,7 @@ class SessionPanel(QWidget):
         self.details.setDocumentMode(True)
         self.details.addTab(self.soap, "SOAP")
         self.details.addTab(self.lint, "Lint")
+        self.details.setCornerWidget(self.files.button, Qt.Corner.TopRightCorner)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setObjectName("liveSplitter")
         splitter.setChildrenCollapsible(False)
