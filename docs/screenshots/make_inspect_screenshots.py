@@ -9,7 +9,6 @@ Lint tab shown. Writes ``lint-tab.png`` next to this file.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import tempfile
@@ -40,7 +39,7 @@ async def sloppy_cpe(url: str) -> None:
              "xsd:string"),
             ("Device.ManagementServer.PeriodicInformInterval", "0", "xsd:unsignedInt"),
         ), events=("2 PERIODIC",)))
-        status, _, data = await cpe.post_raw(b"", {"Content-Type": "text/xml"})
+        _, _, data = await cpe.post_raw(b"", {"Content-Type": "text/xml"})
         reply = codec.parse(data)
         assert reply is not None
         answer = rpc.GetParameterValuesResponse(parameters=(
