@@ -6,11 +6,15 @@
                                  [--include-secrets]
     fieldacs-engine session-show FILE [--har OUT]
     fieldacs-engine lint FILE [--json]
+    fieldacs-engine import-capture CAPTURE [-o DIR] [--include-secrets] [--lint]
 
 ``session-save`` writes a stored session (the device's newest when no id is given) as a
 session file, or as HAR with ``--har``; secrets are masked unless ``--include-secrets``.
 ``session-show`` prints a session file's messages (and converts it to HAR). ``lint`` checks
 what the CPE sent (see docs/cpe-lint.md) and exits 1 when a finding is an error.
+``import-capture`` reads a pcap/pcapng file and writes each CWMP session in it as a session
+file (docs/captures.md); it exits 1 when the capture holds no readable CWMP session (an
+HTTPS-only capture, say).
 
 Exit codes: 0 done (no lint errors), 1 lint errors, 2 usage error, unreadable file or
 unknown device/session.
@@ -28,7 +32,7 @@ from acs_engine.config import default_db_path
 
 __all__ = ["COMMANDS", "add_subcommands", "run"]
 
-COMMANDS = ("session-save", "session-show", "lint")
+COMMANDS = ("session-save", "session-show", "lint", "import-capture")
 
 
 def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,6 +52,14 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lint = sub.add_parser("lint", help="check what a CPE sent against TR-069 (session file)")
     lint.add_argument("file", metavar="FILE")
     lint.add_argument("--json", action="store_true", help="print the findings as JSON")
+    cap = sub.add_parser("import-capture",
+                         help="CWMP sessions out of a pcap/pcapng capture, as session files")
+    cap.add_argument("capture", metavar="CAPTURE")
+    cap.add_argument("-o", "--output", metavar="DIR", default=".",
+                     help="folder for the session files (default: here)")
+    cap.add_argument("--include-secrets", action="store_true",
+                     help="keep passwords, keys and credentials unmasked")
+    cap.add_argument("--lint", action="store_true", help="also print each session's lint")
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -132,8 +144,41 @@ def _lint(args: argparse.Namespace) -> int:
     return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from acs_engine.inspect import sessionfile
+    from acs_engine.inspect.capture import CaptureError, import_capture
+    from acs_engine.inspect.lint import Severity, lint_session
+
+    source = Path(args.capture)
+    try:
+        result = import_capture(source)
+    except FileNotFoundError:
+        return _fail(f"no file at {source}")
+    except (OSError, CaptureError) as exc:
+        return _fail(f"{source}: {exc}")
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"{source.name}: {result.packets:,} packets, {result.connections:,} TCP connections, "
+          f"{len(result.sessions)} CWMP session(s)")
+    for note in result.notes:
+        print(f"note: {note}")
+    for n, session in enumerate(result.sessions, 1):
+        stem = source.name.rsplit(".", 1)[0]
+        out = folder / f"{stem}-{n}.fieldacs-session.json"
+        sessionfile.save(out, session, include_secrets=args.include_secrets)
+        print(f"{out}: {session.device_id or '(unknown device)'}, "
+              f"{', '.join(session.events) or 'no Inform'}, {len(session.messages)} messages")
+        if args.lint:
+            for finding in lint_session(session):
+                if finding.severity is not Severity.INFO:
+                    print(f"  {finding.line()}")
+    return 0 if result.sessions else 1
+
+
 async def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit code."""
+    if args.command == "import-capture":
+        return _import(args)
     if args.command == "session-save":
         return await _save(args)
     if args.command == "session-show":
