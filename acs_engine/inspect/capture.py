@@ -117,8 +117,6 @@ def _exchanges(capture: Capture, notes: list[str]) -> tuple[list[_Exchange], int
         if up.data[:2] == b"\x16\x03" or down.data[:2] == b"\x16\x03":
             tls += 1
             continue
-        if not up.data:
-            continue
         where = f"connection {conn.index + 1} ({client.src[0]}:{client.src[1]} -> " \
                 f"{client.dst[0]}:{client.dst[1]})"
         for stream, what in ((up, "requests"), (down, "responses")):
@@ -128,6 +126,8 @@ def _exchanges(capture: Capture, notes: list[str]) -> tuple[list[_Exchange], int
         for d in (client, server):
             if d.dropped:
                 notes.append(f"{where}: {d.dropped:,} bytes beyond the import limits dropped")
+        if not up.data:
+            continue
         requests = parse_stream(up.data, responses=False)
         responses = parse_stream(down.data, responses=True, closed=server.fin or client.fin)
         if requests and not requests[0].method and b"HTTP/1." not in up.data[:4096]:

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolButton, QWidget
 
 from acs_engine.inspect import har, sessionfile
+from acs_engine.inspect.capture import CaptureError, CaptureImport, import_capture
 from acs_engine.inspect.sessionfile import Message, SessionFile, SessionFileError
 from acs_engine.inspect.sources import StateStep, derive_states
 from app.live.timeline import Exchange
@@ -33,6 +34,7 @@ FILE_PREFIX = "file:"
 NO_DEVICE = "(file)"
 FILTER = "FieldACS session (*.fieldacs-session.json *.json);;All files (*)"
 HAR_FILTER = "HAR (*.har);;All files (*)"
+CAPTURE_FILTER = "Captures (*.pcap *.pcapng *.cap);;All files (*)"
 
 
 @dataclass(slots=True)
@@ -43,6 +45,7 @@ class OpenedFile:
     path: Path
     session: SessionFile
     steps: list[StateStep]
+    suffix: str = ""
 
     @property
     def device_id(self) -> str:
@@ -56,7 +59,7 @@ class OpenedFile:
 
     def label(self) -> str:
         """The session picker's line."""
-        return f"from file: {self.path.name}"
+        return f"from file: {self.path.name}{self.suffix}"
 
 
 def messages_of(exchanges: list[Exchange]) -> tuple[Message, ...]:
@@ -70,6 +73,7 @@ class SessionFiles(QObject):
 
     Signals:
         opened(str): a file was opened (its session key, ``file:<n>``).
+        imported(str): a capture was imported (what it held, and what could not be read).
         saved(str): the shown session was written (the path).
         failed(str): opening or saving failed (what to tell the user).
     """
@@ -77,6 +81,7 @@ class SessionFiles(QObject):
     opened = Signal(str)
     saved = Signal(str)
     failed = Signal(str)
+    imported = Signal(str)
 
     def __init__(
         self, parent: QWidget, current: Callable[[], Coroutine[Any, Any, SessionFile | None]],
@@ -96,6 +101,11 @@ class SessionFiles(QObject):
         self.open_action = QAction("Open session file…", self)
         self.open_action.setToolTip("Open a saved session (or an imported capture) to inspect it")
         self.open_action.triggered.connect(self._ask_open)
+        self.capture_action = QAction("Open capture (pcap)…", self)
+        self.capture_action.setToolTip(
+            "Read the CWMP sessions of a pcap/pcapng capture (plain HTTP only: HTTPS cannot "
+            "be decrypted)")
+        self.capture_action.triggered.connect(self._ask_capture)
         self.save_action = QAction("Save session…", self)
         self.save_action.setToolTip("Save the shown session as one file, secrets masked")
         self.save_action.triggered.connect(lambda: self._ask_save(secrets=False, as_har=False))
@@ -107,8 +117,8 @@ class SessionFiles(QObject):
         self.har_action.setToolTip("Save the shown session as HAR 1.2 (browser dev tools)")
         self.har_action.triggered.connect(lambda: self._ask_save(secrets=False, as_har=True))
         menu = QMenu(parent)
-        for action in (self.open_action, self.save_action, self.save_secrets_action,
-                       self.har_action):
+        for action in (self.open_action, self.capture_action, self.save_action,
+                       self.save_secrets_action, self.har_action):
             menu.addAction(action)
         self.menu = menu
         self.button = QToolButton(parent)
@@ -118,6 +128,18 @@ class SessionFiles(QObject):
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.button.setMenu(menu)
         self.set_can_save(False)
+        self.failed.connect(lambda text: self._tell(text, QMessageBox.Icon.Warning))
+        self.imported.connect(lambda text: self._tell(text, QMessageBox.Icon.Information))
+        self.last_message = ""
+
+    def _tell(self, text: str, icon: QMessageBox.Icon) -> None:
+        """Say ``text`` in a box that does not block the loop (``open()``, not ``exec()``)."""
+        self.last_message = text
+        box = QMessageBox(icon, "Session files", text, QMessageBox.StandardButton.Ok,
+                          self._parent)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.message_box = box
 
     # ------------------------------------------------------------------ state
     def set_can_save(self, on: bool) -> None:
@@ -156,6 +178,29 @@ class SessionFiles(QObject):
             return None
         return self.add(path, session)
 
+    async def import_path(self, path: Path) -> CaptureImport | None:
+        """Import the capture at ``path`` in a worker thread; open each of its sessions
+        (labelled ``NAME #n``); None (and ``failed``) when it cannot be read."""
+        try:
+            result = await asyncio.to_thread(import_capture, path)
+        except (OSError, CaptureError) as exc:
+            self.failed.emit(f"Cannot read {path.name}: {exc}")
+            return None
+        last = ""
+        for n, session in enumerate(result.sessions, 1):
+            self._count += 1
+            key = f"{FILE_PREFIX}{self._count}"
+            opened = OpenedFile(key, path, session, derive_states(session.messages),
+                                suffix=f" #{n}")
+            self._opened[key] = opened
+            last = key
+        summary = (f"{path.name}: {len(result.sessions)} CWMP session(s) in "
+                   f"{result.connections:,} TCP connection(s)")
+        self.imported.emit("\n".join([summary, *result.notes]))
+        if last:
+            self.opened.emit(last)
+        return result
+
     async def save_path(self, path: Path, *, secrets: bool, as_har: bool) -> bool:
         """Write the shown session to ``path``; False (and ``failed``) when none or on error."""
         session = await self._current()
@@ -191,6 +236,11 @@ class SessionFiles(QObject):
         name, _ = QFileDialog.getOpenFileName(self._parent, "Open session file", "", FILTER)
         if name:
             self._spawn(self.open_path(Path(name)))
+
+    def _ask_capture(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self._parent, "Open capture", "", CAPTURE_FILTER)
+        if name:
+            self._spawn(self.import_path(Path(name)))
 
     def _ask_save(self, *, secrets: bool, as_har: bool) -> None:
         if secrets:

@@ -98,3 +98,29 @@ async def test_a_forged_file_is_refused_and_nothing_changes(
     # Nothing shown: saving says so instead of writing an empty file.
     assert not await panel.files.save_path(tmp_path / "none.json", secrets=False, as_har=False)
     assert not (tmp_path / "none.json").exists()
+
+
+async def test_open_a_capture_each_session_from_file(engine: Engine, qtbot) -> None:
+    data = Path(__file__).resolve().parents[1] / "data" / "captures"
+    panel = SessionPanel(engine, EngineBridge(engine.bus), install_step_gate(engine))
+    qtbot.addWidget(panel)
+    said: list[str] = []
+    panel.files.imported.connect(said.append)
+    result = await panel.files.import_path(data / "sim-http.pcap")
+    assert result is not None and len(result.sessions) == 2
+    assert said and said[0].startswith("sim-http.pcap: 2 CWMP session(s)")
+    await wait_until(lambda: panel.session_id.startswith("file:"), what="a capture session")
+    assert panel.session_combo.currentText().startswith("from file: sim-http.pcap #")
+    assert [e.rpc for e in panel.timeline.exchanges()][:2] == ["Inform", "InformResponse"]
+    assert panel.machine.state() == "END"
+    await wait_until(lambda: not panel.lint.busy(), what="the lint run")
+    assert "error" not in panel.details.tabText(panel.details.indexOf(panel.lint))
+    panel.files.message_box.close()
+
+    # HTTPS: no session, and the user is told why.
+    said.clear()
+    result = await panel.files.import_path(data / "sim-https.pcap")
+    assert result is not None and result.sessions == []
+    assert "cannot be decrypted" in said[0]
+    assert "cannot be decrypted" in panel.files.message_box.text()
+    panel.files.message_box.close()
