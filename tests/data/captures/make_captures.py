@@ -156,7 +156,8 @@ def reorder(src: Path, dst: Path) -> None:
         count += 1
         half = len(tcp.data) // 2
 
-        def segment(seq: int, data: bytes) -> bytes:
+        def segment(seq: int, data: bytes, eth: dpkt.ethernet.Ethernet = eth,
+                    ip: dpkt.ip.IP = ip, tcp: dpkt.tcp.TCP = tcp) -> bytes:
             part = dpkt.tcp.TCP(sport=tcp.sport, dport=tcp.dport, seq=seq & 0xFFFFFFFF,
                                 ack=tcp.ack, flags=tcp.flags, win=tcp.win, data=data)
             packet = dpkt.ip.IP(src=ip.src, dst=ip.dst, p=dpkt.ip.IP_PROTO_TCP, ttl=ip.ttl,
