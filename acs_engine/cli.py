@@ -47,6 +47,8 @@ async def _serve(args: argparse.Namespace) -> int:
         fs_port=args.fs_port,
         nbi_host=args.nbi_host,
         nbi_port=args.nbi_port,
+        proxy_upstream=args.proxy_upstream or "",
+        proxy_upstream_ca=Path(args.proxy_upstream_ca) if args.proxy_upstream_ca else None,
     )
     try:
         config = _with_security(config, args)
@@ -78,6 +80,9 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"  TLS certificate SHA-256: {engine.tls_fingerprint}", flush=True)
     if engine.cwmp is not None and engine.cwmp.auth.enabled:
         print("  CPE authentication: on", flush=True)
+    if engine.proxy is not None:
+        print(f"  proxy mode: forwarding every CPE request to {engine.proxy.upstream}",
+              flush=True)
     try:
         await stop.wait()
     finally:
@@ -190,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
                            'from the stored device only (see docs/security.md)')
     auth.add_argument("--cwmp-digest-rfc2069", action="store_true",
                       help="accept old CPEs' Digest without qop (RFC 2069; each nonce once)")
+
+    proxy = serve.add_argument_group("proxy mode (watch a CPE with another ACS; docs/proxy.md)")
+    proxy.add_argument("--proxy-upstream", metavar="URL",
+                       help="forward every CPE request unchanged to this ACS (http/https)")
+    proxy.add_argument("--proxy-upstream-ca", metavar="PEM",
+                       help="CA or self-signed certificate to trust for an https upstream")
 
     sim = sub.add_parser("sim", help="run simulated CPEs against an ACS")
     from acs_engine.sim.runner import add_arguments

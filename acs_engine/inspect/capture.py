@@ -73,7 +73,7 @@ class _Session:
     last_status: int | None = None
 
 
-def _sniff(body: bytes) -> tuple[str, str | None, rpc.Message | None, str]:
+def sniff(body: bytes) -> tuple[str, str | None, rpc.Message | None, str]:
     """(method, cwmp:ID, decoded message or None, CWMP version or "") of a body."""
     if not body.strip():
         return "", None, None, ""
@@ -153,7 +153,7 @@ def _exchanges(capture: Capture, notes: list[str]) -> tuple[list[_Exchange], int
 
 def _message(http: HttpMessage, at: float, direction: str) -> tuple[Message, rpc.Message | None,
                                                                      str]:
-    method, cwmp_id, decoded, version = _sniff(http.body)
+    method, cwmp_id, decoded, version = sniff(http.body)
     return (Message(at, direction, method, cwmp_id, http.status if direction == "out" else None,
                     http.headers, http.body), decoded, version)
 

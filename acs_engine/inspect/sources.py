@@ -99,6 +99,45 @@ def _trigger(message: Message, pending: bool) -> tuple[Trigger, str] | None:
     return None
 
 
+class StateTracker:
+    """Follows the state machine through a session's messages as they come (see
+    :func:`derive_states`); :meth:`feed` returns the changes one message makes."""
+
+    def __init__(self) -> None:
+        """Start in INIT."""
+        self.state = State.INIT
+
+    def feed(self, index: int, message: Message) -> list[StateStep]:
+        """The state changes ``message`` (the session's ``index``-th) makes."""
+        out: list[StateStep] = []
+        if self.state in FINAL_STATES:
+            if message.rpc != "Inform":
+                return out
+            self.state = State.INIT  # a new session on the same connection
+        if message.direction == "out" and message.status == 401 and self.state == State.PROCESS:
+            # An authentication challenge: the session starts again with the repeated Inform.
+            out.append(StateStep(index, self.state.value, State.INIT.value,
+                                 "authentication challenge (401): the Inform comes again"))
+            self.state = State.INIT
+            return out
+        found = _trigger(message, self.state == State.PENDING_RPC)
+        if found is None:
+            return out
+        trigger, reason = found
+        if not allowed(self.state, trigger):
+            out.append(StateStep(index, self.state.value, State.FAULTED.value,
+                                 f"{reason}: not allowed in {self.state.value}"))
+            self.state = State.FAULTED
+            return out
+        new = next_state(self.state, trigger)
+        out.append(StateStep(index, self.state.value, new.value, reason))
+        self.state = new
+        if trigger is Trigger.DONE:
+            out.append(StateStep(index, self.state.value, State.END.value, "session closed"))
+            self.state = State.END
+        return out
+
+
 def derive_states(messages: Sequence[Message]) -> list[StateStep]:
     """The state machine's path through ``messages``, as far as the messages show it.
 
@@ -106,27 +145,8 @@ def derive_states(messages: Sequence[Message]) -> list[StateStep]:
     wire). A message the current state does not allow ends the path in FAULTED, with the
     reason; a session whose messages stop before END is left where they stopped.
     """
+    tracker = StateTracker()
     out: list[StateStep] = []
-    state = State.INIT
     for index, message in enumerate(messages):
-        if state in FINAL_STATES:
-            if message.rpc == "Inform":  # a new session on the same connection
-                state = State.INIT
-            else:
-                continue
-        found = _trigger(message, state == State.PENDING_RPC)
-        if found is None:
-            continue
-        trigger, reason = found
-        if not allowed(state, trigger):
-            out.append(StateStep(index, state.value, State.FAULTED.value,
-                                 f"{reason}: not allowed in {state.value}"))
-            state = State.FAULTED
-            continue
-        new = next_state(state, trigger)
-        out.append(StateStep(index, state.value, new.value, reason))
-        state = new
-        if trigger is Trigger.DONE:
-            out.append(StateStep(index, state.value, State.END.value, "session closed"))
-            state = State.END
+        out.extend(tracker.feed(index, message))
     return out

@@ -47,6 +47,7 @@ from acs_engine.server.listeners import (
     wanted_listeners,
 )
 from acs_engine.server.nbi import NbiServer, check_nbi_config
+from acs_engine.server.proxy import ProxyServer
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.services.device_secret import database_secret, upgrade_seeded_inform
 from acs_engine.services.files import FileStore, file_server_app
@@ -106,6 +107,7 @@ class Engine:
         self.sandbox: Sandbox | None = None
         self.store: Store | None = None
         self.cwmp: CwmpServer | None = None
+        self.proxy: ProxyServer | None = None
         self._runner: web.AppRunner | None = None
         self._fs_runner: web.AppRunner | None = None
         self._cwmp_port: int | None = None
@@ -213,6 +215,7 @@ class Engine:
             CpeAuthenticator(self.config, self.bus)  # the settings must make sense
             self.tls = prepare_tls(self.config, hostnames=local_addresses())
             check_nbi_config(self.config)
+            self.proxy = ProxyServer(self.config, self.bus) if self.config.proxy_upstream else None
         except (AuthConfigError, TlsError, ValueError) as exc:
             raise EngineStartError(str(exc)) from exc
         try:
@@ -239,7 +242,7 @@ class Engine:
             self.provisioning.device_secret = secret
         self.cwmp = CwmpServer(self.config, self.store, self.handler, self.bus)
         app = web.Application(client_max_size=self.config.max_body_bytes + 1)
-        app.router.add_route("*", "/{tail:.*}", self.cwmp.handle)
+        app.router.add_route("*", "/{tail:.*}", self._cwmp_handler())
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, auto_decompress=False
         )
@@ -480,6 +483,14 @@ class Engine:
             return
         log.info("%s listening on %s:%s", spec.name, spec.host, self._listeners[spec.name].port)
 
+    def _cwmp_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The CWMP port's handler: our ACS, or in proxy mode the pass-through proxy."""
+        assert self.cwmp is not None
+        if self.proxy is None:
+            return self.cwmp.handle
+        log.info("proxy mode: forwarding CWMP to %s", self.config.proxy_upstream)
+        return self.proxy.handle
+
     def _opener(
         self, config: EngineConfig, tls: TlsSetup | None
     ) -> Callable[[ListenerSpec], Awaitable[Listener]]:
@@ -541,6 +552,9 @@ class Engine:
         self._asked = {}
         if self.cwmp is not None:
             await self.cwmp.stop()
+        if self.proxy is not None:
+            await self.proxy.stop()
+            self.proxy = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
