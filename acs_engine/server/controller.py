@@ -74,6 +74,7 @@ RESTART_FIELDS = frozenset({
     "db_path", "provisioning", "ext_dir", "script_memory_mb", "trace_sessions_per_device",
 })
 _AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth", "cwmp_digest_rfc2069"})
+_PROXY_FIELDS = frozenset({"proxy_upstream", "proxy_upstream_ca"})
 _TLS_FIELDS = frozenset({
     "cwmp_tls_port", "fs_tls_port", "tls_cert_path", "tls_key_path", "cwmp_http_enabled",
 })
@@ -336,6 +337,9 @@ class Engine:
                 CpeAuthenticator(target, self.bus) if _AUTH_FIELDS & applied.keys() else None
             )
             check_nbi_config(target)
+            proxy_changed = bool(_PROXY_FIELDS & applied.keys())
+            proxy = (ProxyServer(target, self.bus) if proxy_changed and target.proxy_upstream
+                     else None)
             tls = await self._tls_for(target, changed=bool(_TLS_FIELDS & applied.keys()))
             asked = wanted_listeners(target, tls)
             check_ports(asked)
@@ -368,6 +372,10 @@ class Engine:
         self.tls = tls
         if auth is not None and self.cwmp is not None:
             self.cwmp.replace_auth(auth)
+        if proxy_changed:
+            old, self.proxy = self.proxy, proxy
+            if old is not None:
+                await old.stop()
         if self.sandbox is not None:
             self.sandbox.timeout_ms = current.script_timeout_ms
             self.sandbox.ext_timeout_ms = current.ext_timeout_ms
@@ -484,12 +492,18 @@ class Engine:
         log.info("%s listening on %s:%s", spec.name, spec.host, self._listeners[spec.name].port)
 
     def _cwmp_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        """The CWMP port's handler: our ACS, or in proxy mode the pass-through proxy."""
-        assert self.cwmp is not None
-        if self.proxy is None:
-            return self.cwmp.handle
-        log.info("proxy mode: forwarding CWMP to %s", self.config.proxy_upstream)
-        return self.proxy.handle
+        """The CWMP port's handler: our ACS, or in proxy mode the pass-through proxy (chosen
+        per request, so that a new upstream setting applies without reopening the port)."""
+        if self.proxy is not None:
+            log.info("proxy mode: forwarding CWMP to %s", self.config.proxy_upstream)
+
+        async def dispatch(request: web.Request) -> web.StreamResponse:
+            if self.proxy is not None:
+                return await self.proxy.handle(request)
+            assert self.cwmp is not None
+            return await self.cwmp.handle(request)
+
+        return dispatch
 
     def _opener(
         self, config: EngineConfig, tls: TlsSetup | None

@@ -44,6 +44,7 @@ from app.live.cache import LiveSession, LiveSessions
 from app.live.files import SessionFiles, messages_of
 from app.live.lint_view import LintView
 from app.live.machine_view import StateMachineView
+from app.live.proxy_banner import ProxyBanner
 from app.live.soap import SoapViewer
 from app.live.step_bar import StepBar
 from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label, time_label
@@ -199,6 +200,9 @@ class SessionPanel(QWidget):
         layout.setContentsMargins(8, 6, 8, 8)
         layout.setSpacing(6)
         layout.addLayout(header)
+        self.proxy_banner = ProxyBanner(engine)
+        bridge.engineNotice.connect(self.proxy_banner.refresh)
+        layout.addWidget(self.proxy_banner)
         layout.addWidget(self.machine)
         layout.addWidget(self.step_bar)
         layout.addWidget(splitter, 1)
@@ -434,7 +438,8 @@ class SessionPanel(QWidget):
         live = self.live.get(session_id)
         if live is not None:
             return from_live(session_id, live.device_id, messages, started=live.started,
-                             events=live.events, outcome=live.outcome)
+                             events=live.events, outcome=live.outcome,
+                             source="proxy" if session_id.startswith("proxy-") else "live")
         record = self._stored.get(session_id)
         store = self._engine.store
         if record is None or store is None:
