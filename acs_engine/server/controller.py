@@ -216,7 +216,8 @@ class Engine:
             CpeAuthenticator(self.config, self.bus)  # the settings must make sense
             self.tls = prepare_tls(self.config, hostnames=local_addresses())
             check_nbi_config(self.config)
-            self.proxy = ProxyServer(self.config, self.bus) if self.config.proxy_upstream else None
+            self.proxy = (ProxyServer(self.config, self.bus, lambda: self.handler)
+                          if self.config.proxy_upstream else None)
         except (AuthConfigError, TlsError, ValueError) as exc:
             raise EngineStartError(str(exc)) from exc
         try:
@@ -338,8 +339,8 @@ class Engine:
             )
             check_nbi_config(target)
             proxy_changed = bool(_PROXY_FIELDS & applied.keys())
-            proxy = (ProxyServer(target, self.bus) if proxy_changed and target.proxy_upstream
-                     else None)
+            proxy = (ProxyServer(target, self.bus, lambda: self.handler)
+                     if proxy_changed and target.proxy_upstream else None)
             tls = await self._tls_for(target, changed=bool(_TLS_FIELDS & applied.keys()))
             asked = wanted_listeners(target, tls)
             check_ports(asked)

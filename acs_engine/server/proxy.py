@@ -26,6 +26,7 @@ import logging
 import ssl
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +48,7 @@ from acs_engine.cwmp import rpc
 from acs_engine.inspect.capture import sniff
 from acs_engine.inspect.sessionfile import Message, mask_headers
 from acs_engine.inspect.sources import StateTracker
+from acs_engine.session.step import StepGate
 from acs_engine.store.deviceid import make_device_id
 
 log = logging.getLogger("fieldacs.server.proxy")
@@ -116,10 +118,20 @@ class ProxyServer:
         forwarded: requests forwarded so far.
     """
 
-    def __init__(self, config: EngineConfig, bus: EventBus) -> None:
-        """Check the upstream settings (raises :class:`ProxyConfigError`)."""
+    def __init__(self, config: EngineConfig, bus: EventBus,
+                 handler: Callable[[], object] | None = None) -> None:
+        """Check the upstream settings (raises :class:`ProxyConfigError`).
+
+        Args:
+            config: the engine's settings (``proxy_upstream``, ``proxy_upstream_ca``).
+            bus: where the proxied messages are published.
+            handler: returns the engine's handler now; when it is a
+                :class:`~acs_engine.session.step.StepGate`, devices in step mode have each
+                ACS->CPE request (and the session's end) held until the technician sends it.
+        """
         self.config = config
         self.bus = bus
+        self._handler = handler
         self.upstream = check_upstream(config.proxy_upstream)
         self._ssl = upstream_ssl(config)
         base = urlsplit(self.upstream)
@@ -273,11 +285,29 @@ class ProxyServer:
             if name.lower() == "set-cookie":
                 for cookie in _cookies([value.split(";", 1)[0]]):
                     self._by_cookie[cookie] = session
+        await self._hold(session, status, out_method, answer)
         self._publish(session, Message(time.time(), "out", out_method, out_id, status,
                                        tuple(back), answer))
         response = web.Response(status=status, reason=reason, body=answer,
                                 headers=CIMultiDict(back))
         return response
+
+
+    async def _hold(self, session: _Session, status: int, method: str, answer: bytes) -> None:
+        """In step mode, hold an ACS request (or the session's end) for the technician."""
+        gate = self._handler() if self._handler is not None else None
+        if not isinstance(gate, StepGate) or not gate.is_enabled(session.device_id):
+            return
+        cls = rpc.BY_METHOD.get(method)
+        ending = status in (200, 204) and not answer.strip()
+        if not ending and (status != 200 or cls is None or not cls.ACS_REQUEST):
+            return
+        held: rpc.Message | None = None
+        if not ending:
+            _, _, held, _ = sniff(answer)
+        timeout = self.config.session_timeout
+        deadline = time.time() + max(0.0, timeout - gate.margin_for(timeout))
+        await gate.hold_external(session.session_id, session.device_id, held, deadline)
 
 
 def _cookies(values: list[str]) -> set[str]:

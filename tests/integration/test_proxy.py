@@ -135,3 +135,59 @@ async def test_unreachable_upstream_gets_502_and_a_bad_url_is_refused(tmp_path: 
     with pytest.raises(EngineStartError, match="http:// or https://"):
         async with running_engine(tmp_path / "bad", proxy_upstream="ftp://example/"):
             pass
+
+
+async def test_step_mode_holds_each_acs_request_and_only_send_passes_it(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from acs_engine.bus import EngineNotice
+    from acs_engine.session.step import StepPending, StepResolved, install_step_gate
+
+    async with running_engine(tmp_path / "up", provisioning=True) as upstream, \
+            running_engine(tmp_path / "px", proxy_upstream=upstream.cwmp_urls()[-1]) as proxy:
+        gate = install_step_gate(proxy)
+        base = load_model("tr181")
+        device_id = make_device_id(base.oui, base.product_class, "STEP0001")
+        gate.enable(device_id)
+        held: list[StepPending] = []
+        resolved: list[StepResolved] = []
+        notices: list[str] = []
+        proxy.bus.subscribe(held.append, StepPending)
+        proxy.bus.subscribe(resolved.append, StepResolved)
+        proxy.bus.subscribe(lambda e: notices.append(e.message), EngineNotice)
+        seen: list[WireMessage] = []
+        proxy.bus.subscribe(seen.append, WireMessage)
+        session = asyncio.ensure_future(
+            SimCpe(SimDevice(base, "STEP0001"), proxy.cwmp_urls()[-1]).session())
+
+        async def next_hold(count: int) -> StepPending:
+            for _ in range(500):
+                if len(held) >= count:
+                    return held[count - 1]
+                await asyncio.sleep(0.01)
+            raise AssertionError("no hold")
+
+        first = await next_hold(1)
+        assert first.device_id == device_id and first.rpc is not None
+        # Held: the CPE has not been sent the RPC yet (the proxy published only the request).
+        assert seen[-1].direction == "in" and not session.done()
+        gate.skip(device_id)  # refused in proxy mode: the hold goes on
+        again = await next_hold(2)
+        assert again.rpc == first.rpc and any("skip is off" in n for n in notices)
+        gate.send(device_id)
+        count = 2
+        while not session.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(session), 0.05)
+            except TimeoutError:
+                pass
+            if len(held) > count:
+                count = len(held)
+                gate.send(device_id)
+        result = session.result()
+        assert result.ok, result.error
+        assert held[-1].rpc is None  # the session's end was held too
+        assert [r.action for r in resolved] == ["send"] * len(resolved)
+        assert len(resolved) == len(held) - 1  # the refused skip re-published one hold
