@@ -42,6 +42,6 @@ class ProxyBanner(QLabel):
             self.setText(
                 f"<b>Proxy mode</b> — every CPE request goes unchanged to <b>{upstream}</b>; "
                 "FieldACS only watches. Sessions are shown and linted here, not stored: "
-                "save one with File ▸ Save session.")
+                "save one with the File button beside the Lint tab.")
             self.setToolTip("Settings ▸ Proxy mode: clear the upstream ACS URL to be the ACS "
                             "again")

@@ -1,10 +1,13 @@
-"""Screenshots of issue 12's views at 1280x800: the Lint tab (and the proxy mode once it exists).
+"""Screenshots of issue 12's views at 1280x800: the Lint tab and proxy mode.
 
 Run under a real X server (``xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python
 docs/screenshots/make_inspect_screenshots.py``): the console's main window with the engine on
 127.0.0.1, a CPE that breaks a few HTTP rules (its empty POST sent as text/xml, its answer as
 text/plain, an Inform missing forced parameters), the Live session panel in front with its
-Lint tab shown. Writes ``lint-tab.png`` next to this file.
+Lint tab shown. Then proxy mode: a second engine as the "ISP's ACS", the console's engine
+forwarding to it, a simulated TR-098 CPE bootstrapping through it, the live panel with the
+proxy banner and the proxied session. Writes ``lint-tab.png`` and ``proxy-mode.png`` next to
+this file.
 """
 
 from __future__ import annotations
@@ -90,12 +93,64 @@ async def shoot(folder: Path) -> None:
         window.deleteLater()
 
 
+async def shoot_proxy(folder: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from acs_engine.config import EngineConfig
+    from acs_engine.server.controller import Engine
+    from acs_engine.sim.client import SimCpe
+    from acs_engine.sim.device import SimDevice
+    from acs_engine.sim.model import load_model
+    from app.bridge import EngineBridge
+    from app.window import MainWindow
+
+    isp = Engine(EngineConfig(db_path=folder / "isp.db", cwmp_host="127.0.0.1", cwmp_port=0,
+                              fs_host="127.0.0.1", fs_port=0, nbi_enabled=False))
+    await isp.start()
+    upstream = isp.cwmp_urls()[-1]
+    config = EngineConfig(db_path=folder / "proxy.db", cwmp_host="127.0.0.1", cwmp_port=0,
+                          fs_host="127.0.0.1", fs_port=0, nbi_host="127.0.0.1", nbi_port=0,
+                          proxy_upstream=upstream)
+    engine = Engine(config)
+    bridge = EngineBridge(engine.bus)
+    settings = QSettings(str(folder / "window2.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(engine, bridge, settings)
+    await engine.start()
+    try:
+        url = f"http://127.0.0.1:{engine.cwmp_port}/"
+        window.set_acs_urls([url])
+        window.resize(*SIZE)
+        window.show()
+        await settle()
+        assert window.live is not None
+        window.live.focus_live()
+        result = await SimCpe(SimDevice(load_model("tr098"), "ISPCPE001"), url).session()
+        assert result.ok, result.error
+        panel = window.live.panel
+        await wait_until(lambda: panel.machine.state() == "END" and not panel.lint.busy())
+        panel.details.setCurrentWidget(panel.soap)
+        panel.table.selectRow(3)
+        await settle(0.8)
+        save(window, "proxy-mode")
+    finally:
+        window.close()
+        bridge.detach()
+        await engine.stop()
+        await isp.stop()
+        window.deleteLater()
+
+
+async def shoot_all(folder: Path) -> None:
+    await shoot(folder)
+    await shoot_proxy(folder)
+
+
 def main() -> int:
     from app import bootstrap
 
     app = bootstrap.create_application(["make_inspect_screenshots"])
     with tempfile.TemporaryDirectory(prefix="fieldacs-shots-") as tmp:
-        bootstrap.run_on_qasync(app, shoot(Path(tmp)))
+        bootstrap.run_on_qasync(app, shoot_all(Path(tmp)))
     return 0
 
 
