@@ -7,6 +7,7 @@
     fieldacs-engine session-show FILE [--har OUT]
     fieldacs-engine lint FILE [--json]
     fieldacs-engine import-capture CAPTURE [-o DIR] [--include-secrets] [--lint]
+    fieldacs-engine replay FILE [--db PATH] [--no-provisioning]
 
 ``session-save`` writes a stored session (the device's newest when no id is given) as a
 session file, or as HAR with ``--har``; secrets are masked unless ``--include-secrets``.
@@ -14,7 +15,9 @@ session file, or as HAR with ``--har``; secrets are masked unless ``--include-se
 what the CPE sent (see docs/cpe-lint.md) and exits 1 when a finding is an error.
 ``import-capture`` reads a pcap/pcapng file and writes each CWMP session in it as a session
 file (docs/captures.md); it exits 1 when the capture holds no readable CWMP session (an
-HTTPS-only capture, say).
+HTTPS-only capture, say). ``replay`` plays a session file's CPE against a throw-away engine
+on a copy of the database (never the database itself) and prints the engine's new messages
+beside the recorded ones; exit 1 when they diverge (docs/session-files.md).
 
 Exit codes: 0 done (no lint errors), 1 lint errors, 2 usage error, unreadable file or
 unknown device/session.
@@ -32,7 +35,7 @@ from acs_engine.config import default_db_path
 
 __all__ = ["COMMANDS", "add_subcommands", "run"]
 
-COMMANDS = ("session-save", "session-show", "lint", "import-capture")
+COMMANDS = ("session-save", "session-show", "lint", "import-capture", "replay")
 
 
 def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,6 +63,14 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cap.add_argument("--include-secrets", action="store_true",
                      help="keep passwords, keys and credentials unmasked")
     cap.add_argument("--lint", action="store_true", help="also print each session's lint")
+    rp = sub.add_parser("replay", help="replay a session file's CPE against a copy of the "
+                                       "database; show where the engine's RPCs diverge")
+    rp.add_argument("file", metavar="FILE")
+    rp.add_argument("--db", default=None,
+                    help="database whose presets/provisions/device to use (copied; "
+                         "default: an empty one)")
+    rp.add_argument("--no-provisioning", action="store_true",
+                    help="replay with presets and provisions off")
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -175,8 +186,29 @@ def _import(args: argparse.Namespace) -> int:
     return 0 if result.sessions else 1
 
 
+async def _replay(args: argparse.Namespace) -> int:
+    from acs_engine.inspect.replay import replay_offline
+    from acs_engine.inspect.sessionfile import SessionFile
+
+    session = _read(args.file)
+    if not isinstance(session, SessionFile):
+        return _fail(str(session))
+    db = Path(args.db) if args.db else None
+    if db is not None and not db.exists():
+        return _fail(f"no database at {db}")
+    result = await replay_offline(session, db, provisioning=not args.no_provisioning)
+    print(f"{'#':>3}  {'RECORDED':<40} {'NOW':<40}")
+    for step in result.steps:
+        mark = "  " if step.same else "!="
+        print(f"{step.index + 1:>3}  {step.recorded:<40} {step.replayed:<40} {mark}")
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
 async def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit code."""
+    if args.command == "replay":
+        return await _replay(args)
     if args.command == "import-capture":
         return _import(args)
     if args.command == "session-save":
