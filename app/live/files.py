@@ -24,6 +24,7 @@ from acs_engine.inspect import har, sessionfile
 from acs_engine.inspect.capture import CaptureError, CaptureImport, import_capture
 from acs_engine.inspect.sessionfile import Message, SessionFile, SessionFileError
 from acs_engine.inspect.sources import StateStep, derive_states
+from app.live.replay_dialog import ReplayDialog, open_replay
 from app.live.timeline import Exchange
 
 log = logging.getLogger("fieldacs.app.live.files")
@@ -85,6 +86,7 @@ class SessionFiles(QObject):
 
     def __init__(
         self, parent: QWidget, current: Callable[[], Coroutine[Any, Any, SessionFile | None]],
+        database: Callable[[], Path | None] | None = None,
     ) -> None:
         """Build the menu.
 
@@ -95,6 +97,8 @@ class SessionFiles(QObject):
         super().__init__(parent)
         self._parent = parent
         self._current = current
+        self._database = database
+        self.replay_dialog: ReplayDialog | None = None
         self._opened: dict[str, OpenedFile] = {}
         self._count = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -113,12 +117,17 @@ class SessionFiles(QObject):
         self.save_secrets_action.setToolTip("Save the shown session with passwords and keys")
         self.save_secrets_action.triggered.connect(
             lambda: self._ask_save(secrets=True, as_har=False))
+        self.replay_action = QAction("Replay against this database…", self)
+        self.replay_action.setToolTip(
+            "Send the CPE's recorded messages to a throw-away engine on a copy of the "
+            "database and show where its RPCs differ from the recording")
+        self.replay_action.triggered.connect(lambda: self._spawn(self.replay()))
         self.har_action = QAction("Export HAR…", self)
         self.har_action.setToolTip("Save the shown session as HAR 1.2 (browser dev tools)")
         self.har_action.triggered.connect(lambda: self._ask_save(secrets=False, as_har=True))
         menu = QMenu(parent)
         for action in (self.open_action, self.capture_action, self.save_action,
-                       self.save_secrets_action, self.har_action):
+                       self.save_secrets_action, self.har_action, self.replay_action):
             menu.addAction(action)
         self.menu = menu
         self.button = QToolButton(parent)
@@ -144,7 +153,8 @@ class SessionFiles(QObject):
     # ------------------------------------------------------------------ state
     def set_can_save(self, on: bool) -> None:
         """Enable the save actions (a session is shown)."""
-        for action in (self.save_action, self.save_secrets_action, self.har_action):
+        for action in (self.save_action, self.save_secrets_action, self.har_action,
+                       self.replay_action):
             action.setEnabled(on)
 
     def get(self, key: str) -> OpenedFile | None:
@@ -221,6 +231,16 @@ class SessionFiles(QObject):
             return False
         self.saved.emit(str(path))
         return True
+
+    async def replay(self) -> ReplayDialog | None:
+        """Replay the shown session against a copy of the database, in a dialog."""
+        session = await self._current()
+        if session is None:
+            self.failed.emit("No session is shown (or its messages are still loading)")
+            return None
+        database = self._database() if self._database is not None else None
+        self.replay_dialog = open_replay(session, database, self._parent)
+        return self.replay_dialog
 
     # ------------------------------------------------------------------ dialogs
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:

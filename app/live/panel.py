@@ -145,7 +145,8 @@ class SessionPanel(QWidget):
         self.addAction(self.step_action)
         refresh_button = QToolButton()
         refresh_button.setDefaultAction(self.refresh_action)
-        self.files = SessionFiles(self, self.current_session_file)
+        self.files = SessionFiles(self, self.current_session_file,
+                                  lambda: self._engine.config.db_path)
         self.files.opened.connect(self._on_file_opened)
 
         header = QHBoxLayout()
