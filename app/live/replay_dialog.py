@@ -90,7 +90,7 @@ class ReplayDialog(QDialog):
     async def _run(self) -> None:
         try:
             result = await replay_offline(self._session, self._database)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, nothing else to do
+        except Exception as exc:  # shown to the user: there is nothing else to do with it
             result = ReplayResult(error=str(exc) or type(exc).__name__)
         self.result = result
         self.table.setRowCount(len(result.steps))
@@ -108,7 +108,8 @@ class ReplayDialog(QDialog):
             self.table.selectRow(result.diverged_at)
         self.finished_replay.emit(result)
 
-    def done(self, code: int) -> None:  # noqa: D102 - QDialog's
+    def done(self, code: int) -> None:
+        """Close the dialog; a replay still running is cancelled."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
         super().done(code)
