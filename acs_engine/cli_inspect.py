@@ -8,6 +8,9 @@
     fieldacs-engine lint FILE [--json]
     fieldacs-engine import-capture CAPTURE [-o DIR] [--include-secrets] [--lint]
     fieldacs-engine replay FILE [--db PATH] [--no-provisioning]
+    fieldacs-engine bundle DEVICE_ID [SESSION_ID ...] -o FILE.zip [--notes TEXT] [--db PATH]
+                           [--include-secrets]
+    fieldacs-engine bundle-show FILE.zip
 
 ``session-save`` writes a stored session (the device's newest when no id is given) as a
 session file, or as HAR with ``--har``; secrets are masked unless ``--include-secrets``.
@@ -35,7 +38,8 @@ from acs_engine.config import default_db_path
 
 __all__ = ["COMMANDS", "add_subcommands", "run"]
 
-COMMANDS = ("session-save", "session-show", "lint", "import-capture", "replay")
+COMMANDS = ("session-save", "session-show", "lint", "import-capture", "replay", "bundle",
+            "bundle-show")
 
 
 def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,6 +75,18 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          "default: an empty one)")
     rp.add_argument("--no-provisioning", action="store_true",
                     help="replay with presets and provisions off")
+    bd = sub.add_parser("bundle", help="an escalation bundle (zip) of a device's sessions, "
+                                       "tree, lint, faults, settings and notes")
+    bd.add_argument("device_id", metavar="DEVICE_ID")
+    bd.add_argument("session_ids", metavar="SESSION_ID", nargs="*",
+                    help="the sessions (default: the device's newest)")
+    bd.add_argument("-o", "--output", required=True, metavar="FILE.zip")
+    bd.add_argument("--notes", default="", help="the technician's notes")
+    bd.add_argument("--db", default=str(default_db_path()), help="database file")
+    bd.add_argument("--include-secrets", action="store_true",
+                    help="sessions and tree with passwords and keys in clear")
+    bs = sub.add_parser("bundle-show", help="list an escalation bundle's contents")
+    bs.add_argument("file", metavar="FILE.zip")
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -205,8 +221,70 @@ async def _replay(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+async def _bundle(args: argparse.Namespace) -> int:
+    from acs_engine.config import EngineConfig
+    from acs_engine.inspect import bundle
+    from acs_engine.store.db import Store
+    from acs_engine.store.errors import StoreError
+
+    path = Path(args.db)
+    if not path.exists():
+        return _fail(f"no database at {path}")
+    try:
+        store = await Store.open(path)
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        ids = list(args.session_ids)
+        if not ids:
+            newest = await store.list_sessions(args.device_id, limit=1)
+            if not newest:
+                return _fail(f"no stored session for device {args.device_id}")
+            ids = [newest[0].id]
+        made = await bundle.plan(store, EngineConfig(db_path=path), args.device_id, ids,
+                                 args.notes, include_secrets=args.include_secrets)
+    except LookupError as exc:
+        return _fail(str(exc))
+    finally:
+        await store.close()
+    bundle.write(Path(args.output), made)
+    _list_bundle(made)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _list_bundle(made: object) -> None:
+    from acs_engine.inspect.bundle import Bundle
+
+    assert isinstance(made, Bundle)
+    for item in made.items:
+        flag = "  SECRETS IN CLEAR" if item.secrets else ""
+        print(f"{len(item.data):>10,}  {item.name:<48} {item.what}{flag}")
+
+
+def _bundle_show(args: argparse.Namespace) -> int:
+    from acs_engine.inspect import bundle
+
+    try:
+        made = bundle.read(Path(args.file))
+    except FileNotFoundError:
+        return _fail(f"no file at {args.file}")
+    except (OSError, bundle.BundleError) as exc:
+        return _fail(str(exc))
+    print(f"bundle of {made.device_id}, made {made.manifest.get('created', '?')} by FieldACS "
+          f"{made.manifest.get('fieldacs_version', '?')}")
+    _list_bundle(made)
+    if made.notes:
+        print(f"notes: {made.notes}")
+    return 0
+
+
 async def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit code."""
+    if args.command == "bundle":
+        return await _bundle(args)
+    if args.command == "bundle-show":
+        return _bundle_show(args)
     if args.command == "replay":
         return await _replay(args)
     if args.command == "import-capture":
