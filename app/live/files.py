@@ -20,10 +20,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolButton, QWidget
 
+from acs_engine.inspect import bundle as bundle_io
 from acs_engine.inspect import har, sessionfile
 from acs_engine.inspect.capture import CaptureError, CaptureImport, import_capture
 from acs_engine.inspect.sessionfile import Message, SessionFile, SessionFileError
 from acs_engine.inspect.sources import StateStep, derive_states
+from app.live.bundle_dialog import BundleDialog
 from app.live.replay_dialog import ReplayDialog, open_replay
 from app.live.timeline import Exchange
 
@@ -87,6 +89,7 @@ class SessionFiles(QObject):
     def __init__(
         self, parent: QWidget, current: Callable[[], Coroutine[Any, Any, SessionFile | None]],
         database: Callable[[], Path | None] | None = None,
+        bundle_source: Callable[[], Coroutine[Any, Any, BundleDialog | None]] | None = None,
     ) -> None:
         """Build the menu.
 
@@ -98,6 +101,8 @@ class SessionFiles(QObject):
         self._parent = parent
         self._current = current
         self._database = database
+        self._bundle_source = bundle_source
+        self.bundle_dialog: BundleDialog | None = None
         self.replay_dialog: ReplayDialog | None = None
         self._opened: dict[str, OpenedFile] = {}
         self._count = 0
@@ -122,12 +127,19 @@ class SessionFiles(QObject):
             "Send the CPE's recorded messages to a throw-away engine on a copy of the "
             "database and show where its RPCs differ from the recording")
         self.replay_action.triggered.connect(lambda: self._spawn(self.replay()))
+        self.bundle_action = QAction("Escalation bundle…", self)
+        self.bundle_action.setToolTip("One zip for the vendor: sessions, tree, lint, faults, "
+                                      "settings (no secrets) and your notes")
+        self.bundle_action.triggered.connect(lambda: self._spawn(self.make_bundle()))
+        self.open_bundle_action = QAction("Open bundle…", self)
+        self.open_bundle_action.triggered.connect(self._ask_open_bundle)
         self.har_action = QAction("Export HAR…", self)
         self.har_action.setToolTip("Save the shown session as HAR 1.2 (browser dev tools)")
         self.har_action.triggered.connect(lambda: self._ask_save(secrets=False, as_har=True))
         menu = QMenu(parent)
-        for action in (self.open_action, self.capture_action, self.save_action,
-                       self.save_secrets_action, self.har_action, self.replay_action):
+        for action in (self.open_action, self.capture_action, self.open_bundle_action,
+                       self.save_action, self.save_secrets_action, self.har_action,
+                       self.replay_action, self.bundle_action):
             menu.addAction(action)
         self.menu = menu
         self.button = QToolButton(parent)
@@ -241,6 +253,48 @@ class SessionFiles(QObject):
         database = self._database() if self._database is not None else None
         self.replay_dialog = open_replay(session, database, self._parent)
         return self.replay_dialog
+
+    async def make_bundle(self) -> BundleDialog | None:
+        """Open the escalation bundle dialog for the shown device."""
+        if self._bundle_source is None:
+            return None
+        dialog = await self._bundle_source()
+        if dialog is None:
+            self.failed.emit("Choose a device with stored sessions first")
+            return None
+        self.bundle_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.replan()
+        return dialog
+
+    async def open_bundle(self, path: Path) -> BundleDialog | None:
+        """Read a bundle (worker thread), open its sessions and show what it holds."""
+        try:
+            made = await asyncio.to_thread(bundle_io.read, path)
+        except (OSError, bundle_io.BundleError) as exc:
+            self.failed.emit(f"Cannot open {path.name}: {exc}")
+            return None
+        last = ""
+        for n, session in enumerate(made.sessions, 1):
+            self._count += 1
+            key = f"{FILE_PREFIX}{self._count}"
+            self._opened[key] = OpenedFile(key, path, session, derive_states(session.messages),
+                                           suffix=f" #{n}")
+            last = key
+        if last:
+            self.opened.emit(last)
+        dialog = BundleDialog.opened(made, self._parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.bundle_dialog = dialog
+        return dialog
+
+    def _ask_open_bundle(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self._parent, "Open escalation bundle", "",
+                                              "Zip (*.zip);;All files (*)")
+        if name:
+            self._spawn(self.open_bundle(Path(name)))
 
     # ------------------------------------------------------------------ dialogs
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:

@@ -40,6 +40,7 @@ from acs_engine.server.controller import Engine
 from acs_engine.session.step import StepGate, StepPending, StepResolved
 from acs_engine.store.model import SessionRecord
 from app.bridge import EngineBridge
+from app.live.bundle_dialog import BundleDialog
 from app.live.cache import LiveSession, LiveSessions
 from app.live.files import SessionFiles, messages_of
 from app.live.lint_view import LintView
@@ -146,7 +147,7 @@ class SessionPanel(QWidget):
         refresh_button = QToolButton()
         refresh_button.setDefaultAction(self.refresh_action)
         self.files = SessionFiles(self, self.current_session_file,
-                                  lambda: self._engine.config.db_path)
+                                  lambda: self._engine.config.db_path, self._bundle_dialog)
         self.files.opened.connect(self._on_file_opened)
 
         header = QHBoxLayout()
@@ -421,6 +422,15 @@ class SessionPanel(QWidget):
         parts = [f"{n} {word}{'s' if n != 1 else ''}"
                  for n, word in ((errors, "error"), (warnings, "warning")) if n]
         self.details.setTabText(index, "Lint" + (f" ({', '.join(parts)})" if parts else ""))
+
+    async def _bundle_dialog(self) -> BundleDialog | None:
+        store = self._engine.store
+        if not self._device_id or store is None:
+            return None
+        records = await store.list_sessions(self._device_id, limit=STORED_SESSIONS)
+        if not records:
+            return None
+        return BundleDialog(self._engine, self._device_id, records, self._session_id, self)
 
     def _on_file_opened(self, key: str) -> None:
         opened = self.files.get(key)

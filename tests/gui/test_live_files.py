@@ -154,3 +154,53 @@ async def test_replay_the_shown_session_against_a_copy_of_the_database(
         assert db.exists()
         dialog.close()
         await wait_until(lambda: panel.pending_tasks() == 0, what="store reads")
+
+
+async def test_escalation_bundle_dialog_shows_what_leaves_then_opens_again(
+    engine: Engine, tmp_path: Path, qtbot
+) -> None:
+    from PySide6.QtCore import Qt
+
+    panel = SessionPanel(engine, EngineBridge(engine.bus), install_step_gate(engine))
+    qtbot.addWidget(panel)
+    await one_session(engine)
+    await one_session(engine)
+    await wait_until(lambda: panel.machine.state() == "END", what="the session")
+    await wait_until(lambda: panel.pending_tasks() == 0, what="store reads")
+    shown = panel.session_id
+    dialog = await panel.files.make_bundle()
+    assert dialog is not None and dialog.sessions.count() == 2
+    assert dialog.chosen() == [shown]
+    await wait_until(lambda: not dialog.busy() and dialog.files.rowCount() > 0,
+                     what="the plan")
+    names = [dialog.files.item(r, 0).text() for r in range(dialog.files.rowCount())]
+    assert names[0] == f"sessions/1-{shown}.fieldacs-session.json" and "notes.txt" in names
+    assert "masked" in dialog.status.text()
+    assert all("SECRETS" not in dialog.files.item(r, 2).text()
+               for r in range(dialog.files.rowCount()))
+    dialog.secrets.setChecked(True)
+    await wait_until(lambda: not dialog.busy() and "in clear" in dialog.status.text(),
+                     what="the plan with secrets")
+    flagged = [dialog.files.item(r, 0).text() for r in range(dialog.files.rowCount())
+               if "SECRETS IN CLEAR" in dialog.files.item(r, 2).text()]
+    assert flagged == [names[0], "tree.json"]
+    dialog.secrets.setChecked(False)
+    dialog.sessions.item(1).setCheckState(Qt.CheckState.Checked)
+    dialog.notes.setPlainText("Vendor: please look at the second GPV")
+    await wait_until(lambda: not dialog.busy() and dialog.bundle is not None
+                     and len(dialog.bundle.sessions) == 2
+                     and dialog.bundle.notes.startswith("Vendor"), what="the final plan")
+    path = tmp_path / "escalation.zip"
+    await dialog.save_to(path)
+    assert path.exists()
+    dialog.close()
+
+    opened = await panel.files.open_bundle(path)
+    assert opened is not None
+    assert opened.notes.toPlainText() == "Vendor: please look at the second GPV"
+    assert opened.notes.isReadOnly() and not opened.save_button.isEnabled()
+    assert opened.sessions.count() == 2
+    await wait_until(lambda: panel.session_combo.currentText().startswith(
+        "from file: escalation.zip #"), what="a bundled session shown")
+    assert panel.timeline.exchanges()[0].rpc == "Inform"
+    opened.close()
