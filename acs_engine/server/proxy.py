@@ -168,6 +168,7 @@ class ProxyServer:
         """Close upstream connections of CPE connections that are gone; time out sessions."""
         for key in [k for k in self._downstream if k not in self._transports]:
             down = self._downstream.pop(key)
+            self._connection_ids.pop(key, None)
             await down.client.close()
         now = time.time()
         for session in list(self._open.values()):
