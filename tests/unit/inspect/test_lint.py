@@ -245,3 +245,13 @@ def test_values_masked_in_a_saved_file_are_not_judged() -> None:
         rpc.GetParameterValuesResponse(parameters=(rpc.ParameterValue(*wep),)), "a1", at=3.0)])
     assert "inform-type" in rules(lint_messages(messages), Severity.ERROR)
     assert lint_messages(messages, masked=True) == []
+
+
+def test_deeply_nested_and_oversized_bodies_are_findings() -> None:
+    deep = b"<a>" * 100_000 + b"</a>" * 100_000
+    findings = lint_messages([Message(1.0, "in", "", None, None, XML, deep)])
+    assert "soap-parse" in rules(findings, Severity.ERROR)
+    # An Inform with 20,000 identical events: one event-code finding, capped, not 20,000.
+    many = inform(events=tuple(("2 PERIODIC", "") for _ in range(20_000)))
+    findings = lint_messages(session(many))
+    assert len([f for f in findings if f.rule == "event-code"]) <= MAX_PER_RULE + 1
