@@ -123,6 +123,7 @@ class LintView(QWidget):
         self.setObjectName("lintView")
         self._timeline = timeline
         self._masked = False
+        self._first_contact: bool | None = None
         self._running: asyncio.Task[Any] | None = None
         self._dirty = False
         self.model = LintModel(self)
@@ -164,6 +165,13 @@ class LintView(QWidget):
             self._masked = on
             self._soon()
 
+    def set_first_contact(self, value: bool | None) -> None:
+        """Whether the shown session was the device's first with this ACS (None: unknown);
+        the BOOTSTRAP rule is judged only when known."""
+        if value != self._first_contact:
+            self._first_contact = value
+            self._soon()
+
     def busy(self) -> bool:
         """True while a lint run is pending or running (tests wait for False)."""
         return self._timer.isActive() or self._running is not None or self._dirty
@@ -183,9 +191,9 @@ class LintView(QWidget):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        masked = self._masked
-        self._running = loop.create_task(
-            asyncio.to_thread(lambda: lint_messages(messages, masked=masked)))
+        masked, first = self._masked, self._first_contact
+        self._running = loop.create_task(asyncio.to_thread(
+            lambda: lint_messages(messages, masked=masked, first_contact=first)))
         self._running.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[Any]) -> None:

@@ -390,6 +390,9 @@ class SessionPanel(QWidget):
         self.files.set_can_save(bool(session_id))
         opened = self.files.get(session_id)
         self.lint.set_masked(opened is not None and opened.session.secrets_masked)
+        self.lint.set_first_contact(None)
+        if opened is None and session_id:
+            self._spawn(self._judge_first_contact(session_id))
         if opened is not None:
             self.timeline.show(session_id, opened.exchanges())
             last = opened.steps[-1] if opened.steps else None
@@ -412,6 +415,32 @@ class SessionPanel(QWidget):
             self.timeline.clear()
             self.machine.reset()
         self.sessionShown.emit(session_id)
+
+    async def _judge_first_contact(self, session_id: str) -> None:
+        """Tell the Lint tab whether ``session_id`` was its device's first session here: the
+        device was registered (its first session committed) during this session, or is not
+        stored yet while it runs."""
+        store = self._engine.store
+        device_id = self._device_id
+        if store is None or not device_id or device_id.startswith("("):
+            return
+        live = self.live.get(session_id)
+        record = self._stored.get(session_id)
+        if session_id.startswith("proxy-") or (live is None and record is None):
+            return  # another ACS's session, or one not known here
+        device = await store.get_device(device_id)
+        if session_id != self._session_id:
+            return
+        if record is not None:
+            started, ended = record.started, record.ended or record.started + 600_000
+        else:
+            assert live is not None
+            started, ended = int(live.started * 1000), None
+        if device is None:
+            first = ended is None  # running, and the device is not stored yet: it is new
+        else:
+            first = started <= device.registered <= (ended or device.registered) + 1000
+        self.lint.set_first_contact(first)
 
     def _show_linted_row(self, row: int) -> None:
         self._select_row(row)

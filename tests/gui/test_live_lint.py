@@ -77,3 +77,33 @@ async def test_lint_tab_lists_findings_and_leads_to_the_message(
     assert panel.table.selectionModel().currentIndex().row() == 2
     assert "(empty POST)" in panel.soap.caption.text()
     await wait_until(lambda: panel.pending_tasks() == 0, what="store reads")
+
+
+async def test_bootstrap_rule_knows_the_device_history(engine: Engine, qtbot) -> None:
+    panel = SessionPanel(engine, EngineBridge(engine.bus), install_step_gate(engine))
+    qtbot.addWidget(panel)
+    panel.show()
+
+    async def session(events: tuple[str, ...]) -> None:
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform(events=events))
+            status, _, _ = await cpe.send(None)
+            assert status == 204
+
+    def bootstrap_findings() -> list[str]:
+        return [f.message for f in panel.lint.model.findings() if f.rule == "event-bootstrap"]
+
+    await session(("2 PERIODIC",))  # a new device that does not say BOOTSTRAP
+    await wait_until(lambda: panel.machine.state() == "END", what="the first session")
+    await wait_until(lambda: not panel.lint.busy() and bootstrap_findings(),
+                     what="the BOOTSTRAP finding")
+    assert "first contact" in bootstrap_findings()[0]
+    first = panel.session_id
+
+    await session(("0 BOOTSTRAP",))  # the same device, reset
+    await wait_until(lambda: panel.session_id != first and panel.machine.state() == "END",
+                     what="the second session")
+    await wait_until(lambda: not panel.lint.busy() and bootstrap_findings(),
+                     what="the note")
+    assert "known device" in bootstrap_findings()[0]
+    await wait_until(lambda: panel.pending_tasks() == 0, what="store reads")
