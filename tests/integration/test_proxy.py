@@ -94,6 +94,16 @@ async def test_proxy_forwards_byte_for_byte_and_the_upstream_tree_is_the_same(
         (m.direction, m.body) for m in seen_up]
     assert [m.status for m in authenticated if m.direction == "out"] == [
         m.status for m in seen_up if m.direction == "out"]
+    # Headers too: what the CPE sent reached the upstream (Host and the hop-by-hop ones are
+    # each side's own), and what the upstream answered reached the CPE.
+    own = {"host", "content-length", "connection", "keep-alive", "date"}
+    for mine, theirs in zip(authenticated, seen_up, strict=True):
+        sent = {(k.lower(), v) for k, v in mine.headers if k.lower() not in own}
+        got = {(k.lower(), v) for k, v in theirs.headers if k.lower() not in own}
+        if mine.direction == "in":
+            assert sent == got, (sent ^ got)
+        else:
+            assert got <= sent, (got - sent)
     # The Digest challenge passed through, and the CPE's answer to it.
     challenges = [m for m in wire if m.status == 401]
     assert challenges and any(k.lower() == "www-authenticate" and v.startswith("Digest")
