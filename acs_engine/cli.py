@@ -6,6 +6,8 @@
     fieldacs-engine devices --db PATH [--json]
     fieldacs-engine task DEVICE_ID JSON [--db PATH] [--connection-request]
     fieldacs-engine connreq DEVICE_ID [--db PATH]
+    fieldacs-engine session-save DEVICE_ID [SESSION_ID] -o FILE [--har] | session-show FILE
+    fieldacs-engine lint FILE [--json]
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ async def _serve(args: argparse.Namespace) -> int:
         fs_port=args.fs_port,
         nbi_host=args.nbi_host,
         nbi_port=args.nbi_port,
+        proxy_upstream=args.proxy_upstream or "",
+        proxy_upstream_ca=Path(args.proxy_upstream_ca) if args.proxy_upstream_ca else None,
     )
     try:
         config = _with_security(config, args)
@@ -76,6 +80,9 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"  TLS certificate SHA-256: {engine.tls_fingerprint}", flush=True)
     if engine.cwmp is not None and engine.cwmp.auth.enabled:
         print("  CPE authentication: on", flush=True)
+    if engine.proxy is not None:
+        print(f"  proxy mode: forwarding every CPE request to {engine.proxy.upstream}",
+              flush=True)
     try:
         await stop.wait()
     finally:
@@ -189,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     auth.add_argument("--cwmp-digest-rfc2069", action="store_true",
                       help="accept old CPEs' Digest without qop (RFC 2069; each nonce once)")
 
+    proxy = serve.add_argument_group("proxy mode (watch a CPE with another ACS; docs/proxy.md)")
+    proxy.add_argument("--proxy-upstream", metavar="URL",
+                       help="forward every CPE request unchanged to this ACS (http/https)")
+    proxy.add_argument("--proxy-upstream-ca", metavar="PEM",
+                       help="CA or self-signed certificate to trust for an https upstream")
+
     sim = sub.add_parser("sim", help="run simulated CPEs against an ACS")
     from acs_engine.sim.runner import add_arguments
 
@@ -205,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     from acs_engine import cli_tasks
 
     cli_tasks.add_subcommands(sub)
+    from acs_engine import cli_inspect
+
+    cli_inspect.add_subcommands(sub)
     return parser
 
 
@@ -229,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in cli_tasks.COMMANDS:
         return asyncio.run(cli_tasks.run(args))
+    from acs_engine import cli_inspect
+
+    if args.command in cli_inspect.COMMANDS:
+        return asyncio.run(cli_inspect.run(args))
     if args.command == "sim":
         from acs_engine.sim.runner import run_from_args
 

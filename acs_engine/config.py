@@ -116,6 +116,13 @@ class EngineConfig:
     tls_key_path: Path | None = None
     #: NBI bearer token (None: no token; the NBI then relies on listening on 127.0.0.1).
     nbi_token: str | None = field(default=None, repr=False)
+    # --- proxy mode (acs_engine/server/proxy.py, docs/proxy.md)
+    #: Upstream ACS URL (http:// or https://): when set, the CWMP listeners forward every CPE
+    #: request there unchanged and only watch; "" runs FieldACS's own ACS.
+    proxy_upstream: str = ""
+    #: PEM file of the CA (or self-signed certificate) to trust for an https upstream
+    #: (None: the system's trust store).
+    proxy_upstream_ca: Path | None = None
 
     def replace(self, **changes: Any) -> EngineConfig:
         """A copy with ``changes`` applied."""

@@ -191,8 +191,14 @@ class SettingsDialog(QDialog):
                                         "PEM certificate (*.pem *.crt *.cer);;All files (*)")
         key_row, key = self._path_row(config.tls_key_path, "Private key",
                                       "PEM key (*.pem *.key);;All files (*)")
+        upstream = QLineEdit(config.proxy_upstream)
+        upstream.setPlaceholderText("empty: FieldACS is the ACS")
+        upstream.textChanged.connect(self.validate)
+        ca_row, upstream_ca = self._path_row(config.proxy_upstream_ca, "Upstream CA certificate",
+                                             "PEM certificate (*.pem *.crt *.cer);;All files (*)")
         rows: dict[str, QHBoxLayout] = {"db_path": db_row, "tls_cert_path": cert_row,
-                                        "tls_key_path": key_row, "nbi_token": token_row}
+                                        "tls_key_path": key_row, "nbi_token": token_row,
+                                        "proxy_upstream_ca": ca_row}
         self._widgets = {
             "cwmp_host": host, "cwmp_port": spin("cwmp_port", 1, 65535),
             "fs_port": spin("fs_port", 1, 65535), "nbi_port": spin("nbi_port", 1, 65535),
@@ -207,7 +213,7 @@ class SettingsDialog(QDialog):
             "nbi_host": nbi_host, "nbi_token": nbi_token,
             "cwmp_http_enabled": http, "cwmp_tls_port": spin("cwmp_tls_port", 1, 65535),
             "fs_tls_port": spin("fs_tls_port", 1, 65535), "tls_cert_path": cert,
-            "tls_key_path": key,
+            "tls_key_path": key, "proxy_upstream": upstream, "proxy_upstream_ca": upstream_ca,
         }
         self._free_ports = [n for n in PORT_FIELDS if getattr(config, n) == 0]
         later = RESTART_FIELDS
@@ -223,6 +229,8 @@ class SettingsDialog(QDialog):
                                            "max_body_bytes", "trace_sessions_per_device",
                                            "script_timeout_ms")),
             ("CPE authentication", ("cwmp_username", "cwmp_password", "cwmp_digest_rfc2069")),
+            ("Proxy mode (watch a CPE with another ACS)",
+             ("proxy_upstream", "proxy_upstream_ca")),
             ("Database — applies after a restart", ("db_path",)),
         )
         layout = QVBoxLayout(self)
@@ -342,7 +350,7 @@ class SettingsDialog(QDialog):
             out[name] = out[name] or None
         for name in ("cwmp_tls_port", "fs_tls_port"):
             out[name] = out[name] if out[name] >= 0 else None
-        for name in ("tls_cert_path", "tls_key_path"):
+        for name in ("tls_cert_path", "tls_key_path", "proxy_upstream_ca"):
             out[name] = Path(out[name]).expanduser() if out[name] else None
         return out
 

@@ -26,6 +26,7 @@ from PySide6.QtCore import QSettings
 
 from acs_engine.config import EngineConfig
 from acs_engine.server.nbi_auth import open_nbi_problem
+from acs_engine.server.proxy import check_upstream
 from acs_engine.server.tls import TlsError, ssl_context
 
 GROUP = "engine"
@@ -39,7 +40,7 @@ PORT_FIELDS = ("cwmp_port", "cwmp_tls_port", "fs_port", "fs_tls_port", "nbi_port
 #: Settings that may be None (not saved then; their editors offer "Off" or empty).
 OPTIONAL_FIELDS = frozenset({
     "cwmp_username", "cwmp_password", "cwmp_tls_port", "fs_tls_port", "tls_cert_path",
-    "tls_key_path", "nbi_token",
+    "tls_key_path", "nbi_token", "proxy_upstream_ca",
 })
 #: Settings whose empty text means None.
 _EMPTY_IS_NONE = frozenset({"cwmp_username", "cwmp_password", "nbi_token"})
@@ -87,6 +88,12 @@ FIELDS: tuple[Field, ...] = (
     Field("tls_cert_path", "Certificate", Path,
           "A PEM certificate (chain); empty: a self-signed one made beside the database"),
     Field("tls_key_path", "Private key", Path, "The certificate's PEM private key"),
+    Field("proxy_upstream", "Upstream ACS URL", str,
+          "Proxy mode: forward every CPE request unchanged to this ACS (http:// or https://) "
+          "and only watch. Empty: FieldACS is the ACS"),
+    Field("proxy_upstream_ca", "Upstream CA certificate", Path,
+          "PEM certificate to trust for an https upstream (its self-signed certificate or "
+          "its CA); empty: the system's trusted CAs"),
 )
 #: :data:`FIELDS` by EngineConfig name.
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
@@ -95,6 +102,8 @@ FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 def _convert(field: Field, raw: Any) -> Any:
     if field.kind is bool:
         return raw in (True, "true", "1", 1)
+    if field.name == "proxy_upstream_ca" and not str(raw):
+        return None
     if field.kind is Path:
         return Path(str(raw)).expanduser()
     if field.name in _EMPTY_IS_NONE:
@@ -172,6 +181,15 @@ def validate(values: dict[str, Any], free_ports: Iterable[str] = ()) -> dict[str
     if values.get("cwmp_http_enabled") is False and values.get("cwmp_tls_port") is None:
         problems["cwmp_tls_port"] = "Plain HTTP is off: CPEs need an HTTPS port."
     problems.update(_tls_problems(values))
+    upstream = str(values.get("proxy_upstream") or "").strip()
+    if upstream:
+        try:
+            check_upstream(upstream)
+        except ValueError:
+            problems["proxy_upstream"] = "Give the other ACS's URL: http://host:port/path or https://…"
+    ca = values.get("proxy_upstream_ca")
+    if ca is not None and not Path(ca).is_file():
+        problems["proxy_upstream_ca"] = f"{ca} is not a file."
     db = Path(str(values.get("db_path", ""))).expanduser()
     if not str(values.get("db_path", "")).strip():
         problems["db_path"] = "Choose a database file."

@@ -47,6 +47,7 @@ from acs_engine.server.listeners import (
     wanted_listeners,
 )
 from acs_engine.server.nbi import NbiServer, check_nbi_config
+from acs_engine.server.proxy import ProxyServer
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.services.device_secret import database_secret, upgrade_seeded_inform
 from acs_engine.services.files import FileStore, file_server_app
@@ -73,6 +74,7 @@ RESTART_FIELDS = frozenset({
     "db_path", "provisioning", "ext_dir", "script_memory_mb", "trace_sessions_per_device",
 })
 _AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth", "cwmp_digest_rfc2069"})
+_PROXY_FIELDS = frozenset({"proxy_upstream", "proxy_upstream_ca"})
 _TLS_FIELDS = frozenset({
     "cwmp_tls_port", "fs_tls_port", "tls_cert_path", "tls_key_path", "cwmp_http_enabled",
 })
@@ -106,6 +108,7 @@ class Engine:
         self.sandbox: Sandbox | None = None
         self.store: Store | None = None
         self.cwmp: CwmpServer | None = None
+        self.proxy: ProxyServer | None = None
         self._runner: web.AppRunner | None = None
         self._fs_runner: web.AppRunner | None = None
         self._cwmp_port: int | None = None
@@ -213,6 +216,8 @@ class Engine:
             CpeAuthenticator(self.config, self.bus)  # the settings must make sense
             self.tls = prepare_tls(self.config, hostnames=local_addresses())
             check_nbi_config(self.config)
+            self.proxy = (ProxyServer(self.config, self.bus, lambda: self.handler)
+                          if self.config.proxy_upstream else None)
         except (AuthConfigError, TlsError, ValueError) as exc:
             raise EngineStartError(str(exc)) from exc
         try:
@@ -239,7 +244,7 @@ class Engine:
             self.provisioning.device_secret = secret
         self.cwmp = CwmpServer(self.config, self.store, self.handler, self.bus)
         app = web.Application(client_max_size=self.config.max_body_bytes + 1)
-        app.router.add_route("*", "/{tail:.*}", self.cwmp.handle)
+        app.router.add_route("*", "/{tail:.*}", self._cwmp_handler())
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, auto_decompress=False
         )
@@ -333,6 +338,9 @@ class Engine:
                 CpeAuthenticator(target, self.bus) if _AUTH_FIELDS & applied.keys() else None
             )
             check_nbi_config(target)
+            proxy_changed = bool(_PROXY_FIELDS & applied.keys())
+            proxy = (ProxyServer(target, self.bus, lambda: self.handler)
+                     if proxy_changed and target.proxy_upstream else None)
             tls = await self._tls_for(target, changed=bool(_TLS_FIELDS & applied.keys()))
             asked = wanted_listeners(target, tls)
             check_ports(asked)
@@ -365,6 +373,10 @@ class Engine:
         self.tls = tls
         if auth is not None and self.cwmp is not None:
             self.cwmp.replace_auth(auth)
+        if proxy_changed:
+            old, self.proxy = self.proxy, proxy
+            if old is not None:
+                await old.stop()
         if self.sandbox is not None:
             self.sandbox.timeout_ms = current.script_timeout_ms
             self.sandbox.ext_timeout_ms = current.ext_timeout_ms
@@ -480,6 +492,20 @@ class Engine:
             return
         log.info("%s listening on %s:%s", spec.name, spec.host, self._listeners[spec.name].port)
 
+    def _cwmp_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The CWMP port's handler: our ACS, or in proxy mode the pass-through proxy (chosen
+        per request, so that a new upstream setting applies without reopening the port)."""
+        if self.proxy is not None:
+            log.info("proxy mode: forwarding CWMP to %s", self.config.proxy_upstream)
+
+        async def dispatch(request: web.Request) -> web.StreamResponse:
+            if self.proxy is not None:
+                return await self.proxy.handle(request)
+            assert self.cwmp is not None
+            return await self.cwmp.handle(request)
+
+        return dispatch
+
     def _opener(
         self, config: EngineConfig, tls: TlsSetup | None
     ) -> Callable[[ListenerSpec], Awaitable[Listener]]:
@@ -541,6 +567,9 @@ class Engine:
         self._asked = {}
         if self.cwmp is not None:
             await self.cwmp.stop()
+        if self.proxy is not None:
+            await self.proxy.stop()
+            self.proxy = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

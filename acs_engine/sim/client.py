@@ -382,16 +382,20 @@ class _Poster:
             target = path.path or "/"
             if path.query:
                 target += "?" + path.query
-            headers = {"SOAPAction": ""}
+            # TR-069 §3.4.1: an empty POST carries neither SOAPAction nor Content-Type.
+            headers: dict[str, str] = {}
             if body:
+                headers["SOAPAction"] = ""
                 headers["Content-Type"] = 'text/xml; charset="utf-8"'
             authorization = self.auth.authorization("POST", target)
             if authorization:
                 headers["Authorization"] = authorization
             self.result.trace.append(TraceEntry("cpe->acs", None, name))
             self.sent += 1
-            async with self.http.post(self.url, data=body, headers=headers,
-                                      allow_redirects=False) as resp:
+            async with self.http.post(
+                self.url, data=body, headers=headers, allow_redirects=False,
+                skip_auto_headers=() if body else ("Content-Type",),
+            ) as resp:
                 status = resp.status
                 data = await resp.read()
                 location = resp.headers.get("Location")
