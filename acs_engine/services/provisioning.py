@@ -41,14 +41,25 @@ from acs_engine.scripting import (
     ext_key,
 )
 from acs_engine.services.faults import FaultRecorder, ProvisionFault
+from acs_engine.services.memo import (
+    DeviceMemo,
+    Memos,
+    RunMemo,
+    plannable,
+    record_key,
+    resolvable,
+    run_memo,
+    to_json,
+)
 from acs_engine.services.presets import PresetMatch, ProvisionCall, match_presets, task_provisions
 from acs_engine.session import builtins, special
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.handler import Handler, Outgoing
+from acs_engine.session.index import Index
 from acs_engine.session.paths import PathError, match, parse
 from acs_engine.session.planner import Planner
 from acs_engine.session.session import Session
-from acs_engine.session.sync import DownloadOperation, RpcAction, SyncFault
+from acs_engine.session.sync import DownloadOperation, RpcAction, SyncFault, SyncState
 from acs_engine.store.db import Store
 from acs_engine.store.records import Operation, Preset, Task
 
@@ -93,8 +104,7 @@ class _Replay:
     result: ScriptResult
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+_json = to_json
 
 
 @dataclass(slots=True)
@@ -104,6 +114,7 @@ class _Work:
     channels: dict[str, list[ProvisionCall]]
     task: Task | None = None
     provisions: list[_Provision] = field(default_factory=list)
+    steps: int = 0  # planning steps taken (each but the last ends in an RPC)
 
     def __post_init__(self) -> None:
         self.provisions = [
@@ -140,6 +151,12 @@ class ProvisioningHandler(Handler):
         #: Script runs done in the sandbox, and replays skipped, since the engine started.
         self.script_runs = 0
         self.replays_skipped = 0
+        #: Replay a device's last session memo when nothing it depended on changed (see
+        #: :mod:`acs_engine.services.memo`); the root listings are remembered either way.
+        self.memoize = True
+        self.memos = Memos()
+        #: Sessions whose provisioning was answered by a memo since the engine started.
+        self.memo_hits = 0
 
     async def load_config(self) -> _Config:
         """Presets, provisions and virtual parameters, reloaded only when they changed."""
@@ -173,7 +190,9 @@ class ProvisioningHandler(Handler):
             await run.transfer_complete(request)
 
     async def on_end(self, session: Session, outcome: str) -> None:
-        self._runs.pop(session.id, None)
+        run = self._runs.pop(session.id, None)
+        if run is not None and outcome == "ok":
+            run.finish()
 
 
 class _SessionRun:
@@ -200,6 +219,11 @@ class _SessionRun:
         self._replays: dict[tuple[str, bool, str, int], _Replay] = {}
         #: ``data_version`` when the current preset cycle started (unchanged: no new cycle).
         self._cycle_start_version = 0
+        #: The preset work whose first pass found nothing to do: (work, declarations,
+        #: clears, the planner's work list); a memo for the next session, with the tree's
+        #: version then (a later change voids it).
+        self._candidate: tuple[_Work, list[Declaration], list[Clear], SyncState | None] | None = None
+        self._memo: tuple[DeviceMemo, int] | None = None
 
     # ------------------------------------------------------------------ set-up
     async def prepare(self) -> None:
@@ -213,7 +237,16 @@ class _SessionRun:
         if not (self.tasks or self.config.presets or self.pending_ops):
             self.presets_done = True
             return
+        if (
+            self.owner.memoize and not (self.tasks or self.pending_ops or faults)
+            and self._replay_memo()
+        ):
+            return
         tree = await self.session.ensure_full_tree()
+        if tree.root_children_ts == 0:
+            listed = self.owner.memos.root_listing(self.session.device)
+            if listed:
+                tree.root_children_ts = listed
         self.planner = Planner(
             tree, self.session.device, self.owner.config, self.now,
             events=self.session.events, virtual_parameters=tuple(self.config.vparams),
@@ -291,6 +324,7 @@ class _SessionRun:
         assert self.planner is not None
         self.planner.new_cycle()
         self._cycle_start_version = self.data_version
+        self._candidate = None
         return _Work(match.channels)
 
     def _match(self) -> PresetMatch:
@@ -315,6 +349,8 @@ class _SessionRun:
         """Run the provisions and plan until an RPC is needed (None: the work is done)."""
         planner = self.planner
         assert planner is not None
+        work.steps += 1
+        quiet = work.steps == 1 and work.task is None  # no RPC, no virtual parameter yet
         for _ in range(MAX_REPLAYS):
             declarations, clears, all_done = await self._run_provisions(work)
             if all_done:
@@ -326,11 +362,14 @@ class _SessionRun:
             if isinstance(action, RpcAction):
                 return action.message
             if action is not None:  # a virtual parameter to evaluate (may need RPCs itself)
+                quiet = False
                 message = await self._virtual_parameter(action.name, action.get, action.set)
                 if message is not None:
                     return message
                 continue
             if all_done:
+                if quiet:  # a memo candidate: this cycle found nothing to do
+                    self._candidate = (work, declarations, list(clears), planner.last_state)
                 return None
             for p in work.provisions:  # their declarations are in place: go on past commit()
                 if not p.done:
@@ -607,6 +646,137 @@ class _SessionRun:
             self.session.commit_extras.tasks_deleted.append(work.task.id)
         elif self.data_version == self._cycle_start_version:
             self.presets_done = True  # nothing changed: no need to match the presets again
+            self._remember(work)
+
+    # ------------------------------------------------------------------ across sessions
+    def _replay_memo(self) -> bool:
+        """Answer the presets from the device's memo when every input is unchanged (see
+        :mod:`acs_engine.services.memo`): no V8, no stored tree, no planning."""
+        session = self.session
+        memo = self.owner.memos.get(session.device_id)
+        if memo is None:
+            return False
+        device = session.device
+        params = session.tree.params
+        inform = {pv.name: params[pv.name] for pv in session.inform.parameters if pv.name in params}
+        if len(inform) != len(session.inform.parameters) or not memo.holds(
+            device, self.config.revision, self.now, self.owner.memos.root_listing(device), inform
+        ):
+            return False
+        asked: list[str] = []
+        base = make_resolver(device, inform)
+
+        def resolve(path: str) -> list[Any]:
+            asked.append(path)
+            return base(path)
+
+        found = match_presets(
+            self.config.presets, events=session.events, now_ms=self.now, resolve=resolve,
+            functions={"REMOTE_ADDRESS": lambda: session.remote},
+        )
+        if (
+            found.errors
+            or {c: [list(call) for call in calls] for c, calls in found.channels.items()}
+            != memo.channels
+            or not all(resolvable(path, inform) for path in asked)
+        ):
+            return False
+        view: dict[str, dict[str, Any]] | None = None
+
+        def entry(key: str) -> str | None:
+            nonlocal view
+            if not record_key(key, inform):
+                return None
+            if view is None:  # the Inform's data and the device record, as the runs see it
+                view = Index(
+                    session.tree, device, self.now, session.events, tuple(self.config.vparams)
+                ).snapshot()
+            return _json(view.get(key))
+
+        declarations: list[Declaration] = []
+        runs: list[tuple[str, RunMemo]] = []
+        for channel, calls in found.channels.items():
+            for call in calls:
+                p = _Provision(channel, str(call[0]), list(call[1:]))
+                source = self.config.scripts.get(p.name)
+                if source is None:
+                    try:
+                        decls, done = self._builtin(p)
+                    except ProvisionFault:
+                        return False
+                    if not done:
+                        return False
+                    declarations.extend(decls)
+                    continue
+                run = memo.runs.get((p.name, _json(p.args)))
+                if run is None or not run.holds(source, self.now, cron_previous, entry):
+                    return False
+                declarations.extend(run.result.declarations)
+                runs.append((p.name, run))
+        if [replace(d, defer=False) for d in declarations] != memo.declarations:
+            return False
+        self.verdicts = found
+        session.commit_extras.preset_verdicts = list(found.verdicts)
+        for name, run in runs:
+            for line in run.result.logs:
+                log.info("script %s on %s: %s", name, session.device_id, line)
+        self.presets_done = True
+        self.owner.memo_hits += 1
+        return True
+
+    def _remember(self, work: _Work) -> None:
+        """Keep this cycle (it found nothing to do) as the memo for the next session."""
+        candidate, self._candidate = self._candidate, None
+        planner = self.planner
+        if candidate is None or candidate[0] is not work or planner is None:
+            return
+        _work, declarations, clears, state = candidate
+        if state is None or not plannable(declarations, clears, state, self.now):
+            return
+        snapshot = planner.snapshot()
+        runs: dict[tuple[str, str], RunMemo] = {}
+        for p in work.provisions:
+            source = self.config.scripts.get(p.name)
+            if source is None:
+                continue
+            known = self._replays.get((p.name, False, _json(p.args), p.commits_done))
+            memo = known and run_memo(
+                source, known.result, self.now, json.loads(known.cron), json.loads(known.ext),
+                snapshot,
+            )
+            if not memo:
+                return
+            runs[(p.name, _json(p.args))] = memo
+        index = planner.index()
+        watched: dict[str, tuple[str | None, str | None]] = {}
+        for name in state.spv:
+            node = index.get(name)
+            watched[name] = (node.value, node.type) if node is not None else (None, None)
+        tree = self.session.tree
+        self._memo = (DeviceMemo(
+            registered=self.session.device.registered, revision=self.config.revision,
+            tags=frozenset(self.session.device.tags), now=self.now,
+            channels={c: [list(call) for call in calls] for c, calls in work.channels.items()},
+            runs=runs, declarations=list(declarations), root_children_ts=tree.root_children_ts,
+            inform_names=frozenset(pv.name for pv in self.session.inform.parameters),
+            watched=watched,
+        ), tree.version)
+
+    def finish(self) -> None:
+        """The session committed: remember its root listing and its memo (or forget the old
+        memo: the stored data changed in ways it does not describe)."""
+        if self.planner is None:
+            return  # nothing was loaded or planned: what is remembered still holds
+        memos = self.owner.memos
+        tree = self.session.tree
+        memos.put_root_listing(self.session.device, tree.root_children_ts)
+        memo = None
+        if (
+            self._memo is not None and self._memo[1] == tree.version
+            and not self.session.commit_extras.faults_put
+        ):
+            memo = self._memo[0]
+        memos.put(self.session.device_id, memo if self.owner.memoize else None)
 
 
 def _script_fault(fault: ScriptFault, name: str) -> ProvisionFault:

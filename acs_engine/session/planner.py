@@ -114,6 +114,8 @@ class Planner:
         self._chain_parent = ""
         self._downloads: dict[str, DownloadOperation] = {}
         self._pending_vparam: VirtualParameterAction | None = None
+        #: The work list of the last pass that found nothing left to do (else None).
+        self.last_state: SyncState | None = None
 
     # ------------------------------------------------------------------ helpers
     def _default_file_url(self, name: str) -> tuple[str, int]:
@@ -190,6 +192,7 @@ class Planner:
         Raises:
             SyncFault: ``too_many_commits``, ``too_many_rpcs`` or ``deeply_nested_vparams``.
         """
+        self.last_state = None
         if vparam_depth >= MAX_VPARAM_DEPTH:
             raise SyncFault(
                 "deeply_nested_vparams",
@@ -226,6 +229,7 @@ class Planner:
             if message is not None:
                 return RpcAction(message)
             self._restart.add(vparam_depth)
+            self.last_state = state
             return None
         log.warning("local changes keep changing the declarations' targets; giving up")
         self._restart.add(vparam_depth)

@@ -1,0 +1,260 @@
+"""What a session's provisioning found, remembered for the device's next sessions.
+
+The performance principle (DESIGN.md, "Work follows its inputs"): a periodic session whose
+presets, provision runs and declarations are what they were last time, over data that has not
+changed where they looked, has nothing to do, exactly as the last session's final pass found.
+Such a session then neither enters V8 nor loads the device's tree nor plans.
+
+Two things are remembered per device, bounded (least recently used first out):
+
+- **The root listing.** When the root's children were last listed (a GetParameterNames of
+  ""), so that "``Device.`` does not exist on this TR-098 CPE" is not asked again in every
+  session, until a declaration's refresh time is newer than the listing.
+- **A session memo** (:class:`DeviceMemo`): the final preset cycle of a session that ended
+  with nothing left to do: the matched provisions, each script run's inputs (script, args,
+  the data entries it read, the ``Date.now(interval)`` buckets, the cron times) and result,
+  the declarations planned, and what the "nothing due" verdict depended on.
+
+A later session replays the memo only when every input is provably the same (see
+:meth:`DeviceMemo.holds` and ``ProvisioningHandler``): the same configuration revision, tags,
+root listing and registration; an Inform that names no parameter the device did not report
+last time and changes no value a declaration wants to set; presets that match the same way on
+the Inform's data alone; script runs whose buckets, cron times and read entries are unchanged;
+the same declarations, all with timestamps no newer than the remembered session (so the
+planner's verdict cannot have changed with the clock). Anything else runs the ordinary path.
+The stored tree changes only through sessions; a device deleted and registered again has a
+new registration time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from acs_engine.expression.fields import is_wildcard_segment, split_path
+from acs_engine.scripting import ScriptResult
+from acs_engine.session.declarations import Clear, Declaration
+from acs_engine.session.paths import PathError, parse
+from acs_engine.session.sync import SyncState
+from acs_engine.store.model import DeviceRecord, Param
+
+#: Devices whose memo and root listing are kept (about 2-10 KB each).
+DEFAULT_CAPACITY = 20_000
+
+#: Roots whose entries a run may read that come from the device record and the Inform, not
+#: from the stored tree (compared against a view of the Inform's data).
+_RECORD_ROOTS = frozenset({"DeviceID", "Tags", "Events"})
+#: Roots the preset resolver answers from the device record.
+_RESOLVER_ROOTS = frozenset({"DeviceID", "Events", "Tags"})
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def bucket(now: int, interval: int, offset: int) -> int:
+    """What ``Date.now(interval)`` returns at ``now`` for a device offset (the prelude's)."""
+    return ((now + offset) // interval) * interval - offset
+
+
+@dataclass(frozen=True, slots=True)
+class RunMemo:
+    """One finished script run and everything it depended on.
+
+    Attributes:
+        source: the script text.
+        buckets: ``(interval, offset) -> Date.now(interval)`` values the run saw.
+        cron: cron key -> the time it resolved to.
+        reads: data key -> its entry as JSON, for every key the run looked up.
+        result: what the run returned.
+    """
+
+    source: str
+    buckets: tuple[tuple[int, int, int], ...]
+    cron: tuple[tuple[str, int], ...]
+    reads: tuple[tuple[str, str], ...]
+    result: ScriptResult
+
+    def holds(
+        self, source: str, now: int, cron_previous: Callable[[str, int], int],
+        entry: Callable[[str], str | None],
+    ) -> bool:
+        """True when a run now would see what this run saw.
+
+        ``entry`` gives a key's entry JSON as the session sees it now, or None when the key is
+        not the Inform's or the device record's (then the stored entry has not changed).
+        """
+        if source != self.source:
+            return False
+        if any(bucket(now, i, o) != value for i, o, value in self.buckets):
+            return False
+        try:
+            if any(cron_previous(key, now) != value for key, value in self.cron):
+                return False
+        except ValueError:
+            return False
+        for key, text in self.reads:
+            current = entry(key)
+            if current is not None and current != text:
+                return False
+        return True
+
+
+def run_memo(
+    source: str, result: ScriptResult, now: int, cron: Mapping[str, int], ext: Mapping[str, Any],
+    snapshot: Mapping[str, Any],
+) -> RunMemo | None:
+    """A :class:`RunMemo` of a finished run, or None when the run cannot be replayed later
+    (it used ``ext()``, saw the exact time, depended on the whole key set, or did not end)."""
+    if ext or result.time is None or result.reads is None or not result.done:
+        return None
+    if result.fault is not None or result.clears:
+        return None
+    return RunMemo(
+        source=source,
+        buckets=tuple((i, o, bucket(now, i, o)) for i, o in result.time),
+        cron=tuple(sorted(cron.items())),
+        reads=tuple(sorted((k, to_json(snapshot.get(k))) for k in result.reads)),
+        result=result,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceMemo:
+    """The final preset cycle of a device's last session that had nothing left to do.
+
+    Attributes:
+        registered: the device's registration time (a re-registered device starts afresh).
+        revision: the provisioning configuration's revision.
+        tags: the device's tags.
+        now: that session's time.
+        channels: channel -> provision calls the presets matched.
+        runs: (provision name, args JSON) -> its run.
+        declarations: every declaration the final pass planned (in order).
+        root_children_ts: the root listing the pass saw.
+        inform_names: the parameters of that session's Inform (they exist in the stored tree).
+        watched: parameter -> (value, type) for every parameter a declaration sets.
+    """
+
+    registered: int
+    revision: int
+    tags: frozenset[str]
+    now: int
+    channels: dict[str, list[list[Any]]]
+    runs: dict[tuple[str, str], RunMemo]
+    declarations: list[Declaration]
+    root_children_ts: int
+    inform_names: frozenset[str]
+    watched: dict[str, tuple[str | None, str | None]]
+
+    def holds(
+        self, device: DeviceRecord, revision: int, now: int, root_children_ts: int,
+        inform: Mapping[str, Param],
+    ) -> bool:
+        """The session-level inputs are unchanged (the presets and runs are checked next)."""
+        if (
+            device.registered != self.registered
+            or revision != self.revision
+            or now < self.now
+            or root_children_ts != self.root_children_ts
+            or frozenset(device.tags) != self.tags
+        ):
+            return False
+        if not self.inform_names.issuperset(inform):
+            return False
+        for name, (value, kind) in self.watched.items():
+            param = inform.get(name)
+            if param is not None and (param.value, param.type) != (value, kind):
+                return False
+        return True
+
+
+def plannable(
+    declarations: Sequence[Declaration], clears: Sequence[Clear], state: SyncState | None,
+    now: int,
+) -> bool:
+    """True when a "nothing due" verdict over these declarations stays true for a later session
+    whose data changed only by fresher timestamps: no clears, no aliases (their matches depend
+    on values), no timestamp newer than ``now`` (capped at the session time, it would grow
+    with the clock), no reboot, factory reset or download scheduled past ``now``, and no
+    virtual parameter left to read."""
+    if clears or state is None or state.vparam_get:
+        return False
+    for d in declarations:
+        try:
+            if parse(d.path).has_alias:
+                return False
+        except PathError:
+            return False
+        if (d.path_get or 0) > now or any((v or 0) > now for v in d.attr_get.values()):
+            return False
+    later = [state.reboot, state.factory_reset, *state.downloads_download.values()]
+    return all(when <= now for when in later)
+
+
+def resolvable(path: str, inform: Mapping[str, Param]) -> bool:
+    """True when a preset's precondition reading ``path`` gets the same answer from the
+    Inform's parameters as from the whole stored tree."""
+    segments = split_path(path)
+    if not segments or segments[0] in _RESOLVER_ROOTS:
+        return True
+    if any("[" in s for s in segments):
+        return True  # aliases match nothing in preconditions
+    if any(is_wildcard_segment(s) for s in segments):
+        return False
+    param = inform.get(path)
+    return param is not None and not path.endswith(".")
+
+
+def record_key(key: str, inform: Iterable[str] | Mapping[str, Any]) -> bool:
+    """True when a run's data entry under ``key`` may differ from the stored tree's (the
+    device record's roots and the Inform's parameters)."""
+    return key.partition(".")[0] in _RECORD_ROOTS or key in inform
+
+
+class Memos:
+    """The bounded per-device memory: session memos and root listings."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.capacity = capacity
+        self._memos: OrderedDict[str, DeviceMemo] = OrderedDict()
+        self._listings: OrderedDict[str, tuple[int, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._memos)
+
+    def get(self, device_id: str) -> DeviceMemo | None:
+        memo = self._memos.get(device_id)
+        if memo is not None:
+            self._memos.move_to_end(device_id)
+        return memo
+
+    def put(self, device_id: str, memo: DeviceMemo | None) -> None:
+        if memo is None:
+            self._memos.pop(device_id, None)
+            return
+        self._memos[device_id] = memo
+        self._memos.move_to_end(device_id)
+        while len(self._memos) > self.capacity:
+            self._memos.popitem(last=False)
+
+    def root_listing(self, device: DeviceRecord) -> int:
+        """When the device's root was last listed (0: unknown)."""
+        entry = self._listings.get(device.id)
+        if entry is None or entry[0] != device.registered:
+            return 0
+        self._listings.move_to_end(device.id)
+        return entry[1]
+
+    def put_root_listing(self, device: DeviceRecord, ts: int) -> None:
+        self._listings[device.id] = (device.registered, ts)
+        self._listings.move_to_end(device.id)
+        while len(self._listings) > self.capacity:
+            self._listings.popitem(last=False)
+
+    def clear(self) -> None:
+        self._memos.clear()
+        self._listings.clear()
