@@ -33,6 +33,16 @@ def _fmt_ms(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
 async def _serve(args: argparse.Namespace) -> int:
     from acs_engine.server.controller import Engine, EngineStartError
 
@@ -43,6 +53,8 @@ async def _serve(args: argparse.Namespace) -> int:
         fs_host=args.host,
         fs_port=args.fs_port,
         nbi_port=args.nbi_port,
+        gpv_batch_size=args.gpv_batch_size,
+        gpv_partial_path=args.gpv_partial_path,
     )
     config = _with_security(config, args)
     engine = Engine(config)
@@ -137,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cwmp-port", type=int, default=7547)
     serve.add_argument("--fs-port", type=int, default=7567)
     serve.add_argument("--nbi-port", type=int, default=7557)
+    serve.add_argument("--gpv-batch-size", type=_positive, default=32, metavar="N",
+                       help="names per GetParameterValues (cwmp.gpvBatchSize, default 32)")
+    serve.add_argument("--gpv-partial-path", action="store_true",
+                       help="read a whole object's values with one partial path where every "
+                            "parameter under it is wanted (a CPE that refuses is asked by "
+                            "full names from then on)")
     tls = serve.add_argument_group("TLS (HTTPS listeners)")
     tls.add_argument("--cwmp-tls-port", type=int, default=None, metavar="N",
                      help="also serve CWMP over HTTPS on this port (e.g. 7548)")

@@ -5,11 +5,13 @@ presets, provision runs and declarations are what they were last time, over data
 changed where they looked, has nothing to do, exactly as the last session's final pass found.
 Such a session then neither enters V8 nor loads the device's tree nor plans.
 
-Two things are remembered per device, bounded (least recently used first out):
+Three things are remembered per device, bounded (least recently used first out):
 
 - **The root listing.** When the root's children were last listed (a GetParameterNames of
   ""), so that "``Device.`` does not exist on this TR-098 CPE" is not asked again in every
   session, until a declaration's refresh time is newer than the listing.
+- **Partial paths refused.** A CPE that faulted on a partial path GetParameterValues (or left
+  wanted parameters out of its answer) is asked by full names from then on.
 - **A session memo** (:class:`DeviceMemo`): the final preset cycle of a session that ended
   with nothing left to do: the matched provisions, each script run's inputs (script, args,
   the data entries it read, the ``Date.now(interval)`` buckets, the cron times) and result,
@@ -222,6 +224,8 @@ class Memos:
         self.capacity = capacity
         self._memos: OrderedDict[str, DeviceMemo] = OrderedDict()
         self._listings: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        #: Devices that refused a partial path GetParameterValues -> their registration.
+        self._no_partial: OrderedDict[str, int] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._memos)
@@ -255,6 +259,17 @@ class Memos:
         while len(self._listings) > self.capacity:
             self._listings.popitem(last=False)
 
+    def partial_refused(self, device: DeviceRecord) -> bool:
+        """True when the device refused a partial path GetParameterValues before."""
+        return self._no_partial.get(device.id) == device.registered
+
+    def refuse_partial(self, device: DeviceRecord) -> None:
+        self._no_partial[device.id] = device.registered
+        self._no_partial.move_to_end(device.id)
+        while len(self._no_partial) > self.capacity:
+            self._no_partial.popitem(last=False)
+
     def clear(self) -> None:
         self._memos.clear()
         self._listings.clear()
+        self._no_partial.clear()

@@ -251,6 +251,10 @@ class _SessionRun:
             tree, self.session.device, self.owner.config, self.now,
             events=self.session.events, virtual_parameters=tuple(self.config.vparams),
             file_url=self._file_url if self.owner.file_url is not None else None,
+            partial_gpv=(
+                self.owner.config.gpv_partial_path
+                and not self.owner.memos.partial_refused(self.session.device)
+            ),
         )
 
     def _file_url(self, name: str) -> tuple[str, int]:
@@ -573,6 +577,8 @@ class _SessionRun:
             return
         self.data_version += 1
         result = planner.handle_response(request, response)
+        if planner.partial_refused:
+            self.owner.memos.refuse_partial(self.session.device)
         if result.operation is not None:
             self._remember_download(result.operation, work)
         if isinstance(response, rpc.Fault) and not result.fault_cleared:

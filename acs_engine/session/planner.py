@@ -34,7 +34,7 @@ from acs_engine.session import special, vparams
 from acs_engine.session.coerce import parse_datetime_ms, sanitize, wire_text
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.gpn import next_level
-from acs_engine.session.index import Index, Node, depth, parent_name
+from acs_engine.session.index import SPECIAL_ROOTS, Index, Node, depth, parent_name
 from acs_engine.session.paths import PathError, parse
 from acs_engine.session.reads import Pass
 from acs_engine.session.sync import (
@@ -76,6 +76,8 @@ class Planner:
         virtual_parameters: names of the defined virtual parameters.
         file_url: file name -> (URL, size) for Download requests; the default points at the
             configured file server and sends size 0.
+        partial_gpv: ask for whole objects' values by partial path (default: the config's
+            ``gpv_partial_path``); False for a CPE known to refuse them.
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class Planner:
         events: Iterable[str] = (),
         virtual_parameters: Iterable[str] = (),
         file_url: Callable[[str], tuple[str, int]] | None = None,
+        partial_gpv: bool | None = None,
     ) -> None:
         self.tree = tree
         self.device = device
@@ -116,6 +119,11 @@ class Planner:
         self._pending_vparam: VirtualParameterAction | None = None
         #: The work list of the last pass that found nothing left to do (else None).
         self.last_state: SyncState | None = None
+        self.partial_gpv = config.gpv_partial_path if partial_gpv is None else partial_gpv
+        #: The CPE faulted on a partial path or left wanted parameters out: full names now.
+        self.partial_refused = False
+        #: Partial path sent -> the parameters it was to return.
+        self._partial_sent: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ helpers
     def _default_file_url(self, name: str) -> tuple[str, int]:
@@ -259,6 +267,8 @@ class Planner:
         values = [n for n in state.value if (node := index.get(n)) and node.object is False]
         if values:
             values.sort(key=index.position)
+            if self.partial_gpv:
+                return self._partial_gpv(values, index, batch)
             return rpc.GetParameterValues(names=tuple(values[:batch]))
         names: list[str] = []
         for name in [*state.notification, *state.access_list]:
@@ -268,6 +278,51 @@ class Planner:
             names.sort(key=index.position)
             return rpc.GetParameterAttributes(names=tuple(names[:batch]))
         return None
+
+    def _partial_gpv(self, values: list[str], index: Index, batch: int) -> rpc.GetParameterValues:
+        """A GetParameterValues naming whole objects by partial path where every parameter
+        under them is wanted or was read in this session (the highest such object), and
+        other parameters by name."""
+        wanted = set(values)
+        nodes = index.nodes
+        complete: dict[str, bool] = {}
+
+        def whole(name: str) -> bool:  # every known parameter below ``name`` is wanted
+            known = complete.get(name)
+            if known is None:
+                node = nodes[name]
+                if node.object is True:  # listed: its children are all known
+                    known = node.children_ts > 0 and all(whole(c) for c in node.children)
+                else:  # wanted, or already read in this session (the Inform's): no harm
+                    known = node.object is False and (
+                        name in wanted or node.value_ts >= self.session_timestamp
+                    )
+                complete[name] = known
+            return known
+
+        names: list[str] = []
+        sent: dict[str, list[str]] = {}
+        covered = ""
+        for leaf in values:
+            if covered and leaf.startswith(covered):
+                sent[covered[:-1]].append(leaf)
+                continue
+            top = leaf
+            up = parent_name(leaf)
+            while up and up.partition(".")[0] not in SPECIAL_ROOTS and whole(up):
+                top = up
+                up = parent_name(up)
+            if len(names) >= batch:
+                break
+            if top == leaf:
+                names.append(leaf)
+                covered = ""
+            else:
+                names.append(top + ".")
+                covered = top + "."
+                sent[top] = [leaf]
+        self._partial_sent = {f"{k}.": v for k, v in sent.items()}
+        return rpc.GetParameterValues(names=tuple(names))
 
     def _queue_gpn(self, state: SyncState) -> None:
         """Turn existence/object/writable refreshes into GetParameterNames on parents."""
@@ -464,9 +519,17 @@ class Planner:
         ts = self._ts()
         chained = self._chain_message is not None and request == self._chain_message
         self._chain_message = None
+        partial = self._partial_sent if isinstance(request, rpc.GetParameterValues) else {}
+        self._partial_sent = {}
         if isinstance(response, rpc.Fault):
             self._chain_keys = {}
             self._restart_all()
+            if partial:  # the CPE refuses partial paths: ask by full names from now on
+                log.info("partial path GetParameterValues refused (%s): full names from now on",
+                         response.code)
+                self.partial_gpv = False
+                self.partial_refused = True
+                return ResponseResult(fault_cleared=True)
             if response.code == 9005 and isinstance(request, _CLEARABLE):
                 special.clear_named(self.tree, _named_paths(request))
                 return ResponseResult(fault_cleared=True)
@@ -475,6 +538,8 @@ class Planner:
             self._restart_all()
         result = ResponseResult()
         if isinstance(request, rpc.GetParameterValues):
+            if partial:
+                self._check_partial(partial, response)
             self._missing_values(request, response, ts)
             if chained:
                 self._set_instance_keys(response)
@@ -507,6 +572,16 @@ class Planner:
             if not name.endswith(".") and name not in got:
                 log.warning("missing parameter in GetParameterValuesResponse: %s", name)
                 self.tree.set_value(name, "", "xsd:string", ts)
+
+    def _check_partial(self, partial: dict[str, list[str]], response: rpc.Message) -> None:
+        got = (
+            {pv.name for pv in response.parameters}
+            if isinstance(response, rpc.GetParameterValuesResponse) else set()
+        )
+        if any(leaf not in got for leaves in partial.values() for leaf in leaves):
+            log.info("partial path GetParameterValues left parameters out: full names from now on")
+            self.partial_gpv = False
+            self.partial_refused = True
 
     def _missing_attributes(self, request: rpc.GetParameterAttributes, response: rpc.Message,
                             ts: int) -> None:
