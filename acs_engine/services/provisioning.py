@@ -367,6 +367,10 @@ class _SessionRun:
                 return action.message
             if action is not None:  # a virtual parameter to evaluate (may need RPCs itself)
                 quiet = False
+                if not action.set:  # read the due virtual parameters' inputs in one go
+                    message = await self._batched_reads(declarations)
+                    if message is not None:
+                        return message
                 message = await self._virtual_parameter(action.name, action.get, action.set)
                 if message is not None:
                     return message
@@ -520,6 +524,33 @@ class _SessionRun:
             raise ProvisionFault(value.code, value.message, value.detail)
         p.ext_cache[ext_key(call)] = value
 
+    def _vparam_args(self, name: str, get: dict[str, int], wanted: dict[str, Any]) -> list[Any]:
+        assert self.planner is not None
+        current = self.planner.snapshot().get(f"VirtualParameters.{name}", {})
+        return [get, wanted, {}, {k: v for k, v in current.items() if k in ("value", "writable")}]
+
+    async def _batched_reads(self, declarations: list[Declaration]) -> rpc.Message | None:
+        """A read RPC for the provisions' declarations and those of every virtual parameter
+        due to be read (each script run as it would be next), or None when none is needed."""
+        planner = self.planner
+        assert planner is not None
+        extra: list[Declaration] = []
+        for name, get in planner.vparams_due.items():
+            source = self.config.vparams.get(name)
+            if source is None:
+                continue
+            vp = self._vparam_runs.get(name)
+            if vp is None:
+                vp = self._vparam_runs[name] = _Provision("vparam", name, [])
+            result = await self._run_script(
+                vp, source, planner.snapshot(), self._data_key(),
+                vparam_args=self._vparam_args(name, get, {}),
+            )
+            extra.extend(replace(d, defer=False) for d in result.declarations)
+        if not extra:
+            return None
+        return planner.plan_reads([*declarations, *extra])
+
     async def _virtual_parameter(
         self, name: str, get: dict[str, int], wanted: dict[str, Any]
     ) -> rpc.Message | None:
@@ -536,8 +567,7 @@ class _SessionRun:
         vp = self._vparam_runs.get(name)
         if vp is None:
             vp = self._vparam_runs[name] = _Provision("vparam", name, [])
-        current = planner.snapshot().get(f"VirtualParameters.{name}", {})
-        args = [get, wanted, {}, {k: v for k, v in current.items() if k in ("value", "writable")}]
+        args = self._vparam_args(name, get, wanted)
         for _ in range(MAX_REPLAYS):
             snapshot = planner.snapshot()
             result = await self._run_script(

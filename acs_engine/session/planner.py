@@ -119,6 +119,8 @@ class Planner:
         self._pending_vparam: VirtualParameterAction | None = None
         #: The work list of the last pass that found nothing left to do (else None).
         self.last_state: SyncState | None = None
+        #: Virtual parameters the last pass found due (name -> attribute timestamps).
+        self.vparams_due: dict[str, dict[str, int]] = {}
         self.partial_gpv = config.gpv_partial_path if partial_gpv is None else partial_gpv
         #: The CPE faulted on a partial path or left wanted parameters out: full names now.
         self.partial_refused = False
@@ -223,6 +225,7 @@ class Planner:
             index = self.index()
             state = Pass(index, self.session_timestamp).run(declarations)
             if state.vparam_get:
+                self.vparams_due = dict(state.vparam_get)
                 name, get = next(iter(state.vparam_get.items()))
                 return self._vparam_action(name, get, {})
             message = self._read_rpc(state, index)
@@ -242,6 +245,17 @@ class Planner:
         log.warning("local changes keep changing the declarations' targets; giving up")
         self._restart.add(vparam_depth)
         return None
+
+    def plan_reads(self, declarations: Sequence[Declaration]) -> rpc.Message | None:
+        """The read RPC (GetParameterNames, -Values, -Attributes) ``declarations`` need now,
+        or None; nothing else is planned. The handler passes the provisions' declarations
+        together with those of the virtual parameters about to be evaluated, so that their
+        reads go out in the same RPCs (as GenieACS batches them)."""
+        if self._chain_message is not None or self.rpc_count >= MAX_RPCS:
+            return None
+        index = self.index()
+        state = Pass(index, self.session_timestamp).run(declarations)
+        return self._read_rpc(state, index)
 
     def _start_pass(self, clears: Sequence[Clear]) -> None:
         self.passes += 1

@@ -128,10 +128,10 @@ async def _scenario(
         await session()
         await session()
 
-        params = {  # but the clock and the engine's own port
+        params = {  # but the clock, the engine's own port and the uptime
             name: (p.value if p.type != "xsd:dateTime" else None, p.type, p.writable, p.object)
             for name, p in (await store.load_params(dev_id)).items()
-            if not name.endswith("ManagementServer.URL")
+            if not name.endswith(("ManagementServer.URL", "DeviceInfo.UpTime"))
         }
         faults = sorted((f.channel, f.code, f.message) for f in await store.list_faults(dev_id))
         row = await store.get_device(dev_id)
