@@ -31,17 +31,27 @@ new registration time.
 from __future__ import annotations
 
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
+from acs_engine.expression import make_resolver
 from acs_engine.expression.fields import is_wildcard_segment, split_path
-from acs_engine.scripting import ScriptResult
+from acs_engine.scripting import ScriptResult, cron_previous
+from acs_engine.services.faults import ProvisionFault
+from acs_engine.services.presets import match_presets
 from acs_engine.session.declarations import Clear, Declaration
+from acs_engine.session.index import Index
 from acs_engine.session.paths import PathError, parse
 from acs_engine.session.sync import SyncState
 from acs_engine.store.model import DeviceRecord, Param
+
+if TYPE_CHECKING:
+    from acs_engine.services.provisioning import _SessionRun, _Work
+
+log = logging.getLogger("fieldacs.provisioning")
 
 #: Devices whose memo and root listing are kept (about 2-10 KB each).
 DEFAULT_CAPACITY = 20_000
@@ -273,3 +283,134 @@ class Memos:
         self._memos.clear()
         self._listings.clear()
         self._no_partial.clear()
+
+
+# ---------------------------------------------------------------------- the handler's side
+def replay(run: _SessionRun) -> bool:
+    """Answer the presets from the device's memo when every input is unchanged (see
+    :mod:`acs_engine.services.memo`): no V8, no stored tree, no planning."""
+    session = run.session
+    memo = run.owner.memos.get(session.device_id)
+    if memo is None:
+        return False
+    device = session.device
+    params = session.tree.params
+    inform = {pv.name: params[pv.name] for pv in session.inform.parameters if pv.name in params}
+    if len(inform) != len(session.inform.parameters) or not memo.holds(
+        device, run.config.revision, run.now, run.owner.memos.root_listing(device), inform
+    ):
+        return False
+    asked: list[str] = []
+    base = make_resolver(device, inform)
+
+    def resolve(path: str) -> list[Any]:
+        asked.append(path)
+        return base(path)
+
+    found = match_presets(
+        run.config.presets, events=session.events, now_ms=run.now, resolve=resolve,
+        functions={"REMOTE_ADDRESS": lambda: session.remote},
+    )
+    if (
+        found.errors
+        or {c: [list(call) for call in calls] for c, calls in found.channels.items()}
+        != memo.channels
+        or not all(resolvable(path, inform) for path in asked)
+    ):
+        return False
+    view: dict[str, dict[str, Any]] | None = None
+
+    def entry(key: str) -> str | None:
+        nonlocal view
+        if not record_key(key, inform):
+            return None
+        if view is None:  # the Inform's data and the device record, as the runs see it
+            view = Index(
+                session.tree, device, run.now, session.events, tuple(run.config.vparams)
+            ).snapshot()
+        return to_json(view.get(key))
+
+    declarations: list[Declaration] = []
+    runs: list[tuple[str, RunMemo]] = []
+    for channel, calls in found.channels.items():
+        for call in calls:
+            name, args = str(call[0]), list(call[1:])
+            source = run.config.scripts.get(name)
+            if source is None:
+                try:
+                    decls, done = run.builtin_call(channel, name, args)
+                except ProvisionFault:
+                    return False
+                if not done:
+                    return False
+                declarations.extend(decls)
+                continue
+            known = memo.runs.get((name, to_json(args)))
+            if known is None or not known.holds(source, run.now, cron_previous, entry):
+                return False
+            declarations.extend(known.result.declarations)
+            runs.append((name, known))
+    if [replace(d, defer=False) for d in declarations] != memo.declarations:
+        return False
+    run.verdicts = found
+    session.commit_extras.preset_verdicts = list(found.verdicts)
+    for name, known in runs:
+        for line in known.result.logs:
+            log.info("script %s on %s: %s", name, session.device_id, line)
+    run.presets_done = True
+    run.owner.memo_hits += 1
+    return True
+
+def remember(run: _SessionRun, work: _Work) -> None:
+    """Keep this cycle (it found nothing to do) as the memo for the next session."""
+    candidate, run._candidate = run._candidate, None
+    planner = run.planner
+    if candidate is None or candidate[0] is not work or planner is None:
+        return
+    _work, declarations, clears, state = candidate
+    if state is None or not plannable(declarations, clears, state, run.now):
+        return
+    snapshot = planner.snapshot()
+    runs: dict[tuple[str, str], RunMemo] = {}
+    for p in work.provisions:
+        source = run.config.scripts.get(p.name)
+        if source is None:
+            continue
+        known = run._replays.get((p.name, False, to_json(p.args), p.commits_done))
+        memo = known and run_memo(
+            source, known.result, run.now, json.loads(known.cron), json.loads(known.ext),
+            snapshot,
+        )
+        if not memo:
+            return
+        runs[(p.name, to_json(p.args))] = memo
+    index = planner.index()
+    watched: dict[str, tuple[str | None, str | None]] = {}
+    for name in state.spv:
+        node = index.get(name)
+        watched[name] = (node.value, node.type) if node is not None else (None, None)
+    tree = run.session.tree
+    run._memo = (DeviceMemo(
+        registered=run.session.device.registered, revision=run.config.revision,
+        tags=frozenset(run.session.device.tags), now=run.now,
+        channels={c: [list(call) for call in calls] for c, calls in work.channels.items()},
+        runs=runs, declarations=list(declarations), root_children_ts=tree.root_children_ts,
+        inform_names=frozenset(pv.name for pv in run.session.inform.parameters),
+        watched=watched,
+    ), tree.version)
+
+def finish(run: _SessionRun) -> None:
+    """The session committed: remember its root listing and its memo (or forget the old
+    memo: the stored data changed in ways it does not describe)."""
+    if run.planner is None:
+        return  # nothing was loaded or planned: what is remembered still holds
+    memos = run.owner.memos
+    tree = run.session.tree
+    memos.put_root_listing(run.session.device, tree.root_children_ts)
+    memo = None
+    if (
+        run._memo is not None and run._memo[1] == tree.version
+        and not run.session.commit_extras.faults_put
+    ):
+        memo = run._memo[0]
+    memos.put(run.session.device_id, memo if run.owner.memoize else None)

@@ -21,7 +21,6 @@ parameters; the console reads the verdicts back with ``Store.last_verdicts``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -40,22 +39,13 @@ from acs_engine.scripting import (
     cron_previous,
     ext_key,
 )
+from acs_engine.services import memo
 from acs_engine.services.faults import FaultRecorder, ProvisionFault
-from acs_engine.services.memo import (
-    DeviceMemo,
-    Memos,
-    RunMemo,
-    plannable,
-    record_key,
-    resolvable,
-    run_memo,
-    to_json,
-)
+from acs_engine.services.memo import DeviceMemo, Memos, to_json
 from acs_engine.services.presets import PresetMatch, ProvisionCall, match_presets, task_provisions
 from acs_engine.session import builtins, special
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.handler import Handler, Outgoing
-from acs_engine.session.index import Index
 from acs_engine.session.paths import PathError, match, parse
 from acs_engine.session.planner import Planner
 from acs_engine.session.session import Session
@@ -192,7 +182,7 @@ class ProvisioningHandler(Handler):
     async def on_end(self, session: Session, outcome: str) -> None:
         run = self._runs.pop(session.id, None)
         if run is not None and outcome == "ok":
-            run.finish()
+            memo.finish(run)
 
 
 class _SessionRun:
@@ -239,7 +229,7 @@ class _SessionRun:
             return
         if (
             self.owner.memoize and not (self.tasks or self.pending_ops or faults)
-            and self._replay_memo()
+            and memo.replay(self)
         ):
             return
         tree = await self.session.ensure_full_tree()
@@ -428,6 +418,12 @@ class _SessionRun:
                 for line in result.logs:
                     log.info("script %s on %s: %s", p.name, self.session.device_id, line)
         return declarations, clears, all_done
+
+    def builtin_call(
+        self, channel: str, name: str, args: list[Any]
+    ) -> tuple[list[Declaration], bool]:
+        """The declarations of a built-in provision call, and whether it is done."""
+        return self._builtin(_Provision(channel, name, args))
 
     def _builtin(self, p: _Provision) -> tuple[list[Declaration], bool]:
         if p.name == "__typed_value":  # setParameterValues task with an explicit type
@@ -682,138 +678,7 @@ class _SessionRun:
             self.session.commit_extras.tasks_deleted.append(work.task.id)
         elif self.data_version == self._cycle_start_version:
             self.presets_done = True  # nothing changed: no need to match the presets again
-            self._remember(work)
-
-    # ------------------------------------------------------------------ across sessions
-    def _replay_memo(self) -> bool:
-        """Answer the presets from the device's memo when every input is unchanged (see
-        :mod:`acs_engine.services.memo`): no V8, no stored tree, no planning."""
-        session = self.session
-        memo = self.owner.memos.get(session.device_id)
-        if memo is None:
-            return False
-        device = session.device
-        params = session.tree.params
-        inform = {pv.name: params[pv.name] for pv in session.inform.parameters if pv.name in params}
-        if len(inform) != len(session.inform.parameters) or not memo.holds(
-            device, self.config.revision, self.now, self.owner.memos.root_listing(device), inform
-        ):
-            return False
-        asked: list[str] = []
-        base = make_resolver(device, inform)
-
-        def resolve(path: str) -> list[Any]:
-            asked.append(path)
-            return base(path)
-
-        found = match_presets(
-            self.config.presets, events=session.events, now_ms=self.now, resolve=resolve,
-            functions={"REMOTE_ADDRESS": lambda: session.remote},
-        )
-        if (
-            found.errors
-            or {c: [list(call) for call in calls] for c, calls in found.channels.items()}
-            != memo.channels
-            or not all(resolvable(path, inform) for path in asked)
-        ):
-            return False
-        view: dict[str, dict[str, Any]] | None = None
-
-        def entry(key: str) -> str | None:
-            nonlocal view
-            if not record_key(key, inform):
-                return None
-            if view is None:  # the Inform's data and the device record, as the runs see it
-                view = Index(
-                    session.tree, device, self.now, session.events, tuple(self.config.vparams)
-                ).snapshot()
-            return _json(view.get(key))
-
-        declarations: list[Declaration] = []
-        runs: list[tuple[str, RunMemo]] = []
-        for channel, calls in found.channels.items():
-            for call in calls:
-                p = _Provision(channel, str(call[0]), list(call[1:]))
-                source = self.config.scripts.get(p.name)
-                if source is None:
-                    try:
-                        decls, done = self._builtin(p)
-                    except ProvisionFault:
-                        return False
-                    if not done:
-                        return False
-                    declarations.extend(decls)
-                    continue
-                run = memo.runs.get((p.name, _json(p.args)))
-                if run is None or not run.holds(source, self.now, cron_previous, entry):
-                    return False
-                declarations.extend(run.result.declarations)
-                runs.append((p.name, run))
-        if [replace(d, defer=False) for d in declarations] != memo.declarations:
-            return False
-        self.verdicts = found
-        session.commit_extras.preset_verdicts = list(found.verdicts)
-        for name, run in runs:
-            for line in run.result.logs:
-                log.info("script %s on %s: %s", name, session.device_id, line)
-        self.presets_done = True
-        self.owner.memo_hits += 1
-        return True
-
-    def _remember(self, work: _Work) -> None:
-        """Keep this cycle (it found nothing to do) as the memo for the next session."""
-        candidate, self._candidate = self._candidate, None
-        planner = self.planner
-        if candidate is None or candidate[0] is not work or planner is None:
-            return
-        _work, declarations, clears, state = candidate
-        if state is None or not plannable(declarations, clears, state, self.now):
-            return
-        snapshot = planner.snapshot()
-        runs: dict[tuple[str, str], RunMemo] = {}
-        for p in work.provisions:
-            source = self.config.scripts.get(p.name)
-            if source is None:
-                continue
-            known = self._replays.get((p.name, False, _json(p.args), p.commits_done))
-            memo = known and run_memo(
-                source, known.result, self.now, json.loads(known.cron), json.loads(known.ext),
-                snapshot,
-            )
-            if not memo:
-                return
-            runs[(p.name, _json(p.args))] = memo
-        index = planner.index()
-        watched: dict[str, tuple[str | None, str | None]] = {}
-        for name in state.spv:
-            node = index.get(name)
-            watched[name] = (node.value, node.type) if node is not None else (None, None)
-        tree = self.session.tree
-        self._memo = (DeviceMemo(
-            registered=self.session.device.registered, revision=self.config.revision,
-            tags=frozenset(self.session.device.tags), now=self.now,
-            channels={c: [list(call) for call in calls] for c, calls in work.channels.items()},
-            runs=runs, declarations=list(declarations), root_children_ts=tree.root_children_ts,
-            inform_names=frozenset(pv.name for pv in self.session.inform.parameters),
-            watched=watched,
-        ), tree.version)
-
-    def finish(self) -> None:
-        """The session committed: remember its root listing and its memo (or forget the old
-        memo: the stored data changed in ways it does not describe)."""
-        if self.planner is None:
-            return  # nothing was loaded or planned: what is remembered still holds
-        memos = self.owner.memos
-        tree = self.session.tree
-        memos.put_root_listing(self.session.device, tree.root_children_ts)
-        memo = None
-        if (
-            self._memo is not None and self._memo[1] == tree.version
-            and not self.session.commit_extras.faults_put
-        ):
-            memo = self._memo[0]
-        memos.put(self.session.device_id, memo if self.owner.memoize else None)
-
+            memo.remember(self, work)
 
 def _script_fault(fault: ScriptFault, name: str) -> ProvisionFault:
     detail = dict(fault.detail)
