@@ -151,10 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--nbi-port", type=int, default=7557)
     serve.add_argument("--gpv-batch-size", type=_positive, default=32, metavar="N",
                        help="names per GetParameterValues (cwmp.gpvBatchSize, default 32)")
-    serve.add_argument("--gpv-partial-path", action="store_true",
+    serve.add_argument("--gpv-partial-path", action=argparse.BooleanOptionalAction,
+                       default=True,
                        help="read a whole object's values with one partial path where every "
-                            "parameter under it is wanted (a CPE that refuses is asked by "
-                            "full names from then on)")
+                            "parameter under it is wanted (default; a CPE that refuses is "
+                            "asked by full names from then on); --no-gpv-partial-path: full "
+                            "names only, as GenieACS")
     tls = serve.add_argument_group("TLS (HTTPS listeners)")
     tls.add_argument("--cwmp-tls-port", type=int, default=None, metavar="N",
                      help="also serve CWMP over HTTPS on this port (e.g. 7548)")

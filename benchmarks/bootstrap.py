@@ -91,8 +91,8 @@ def main() -> int:
     parser.add_argument("--model", choices=sorted(ROOTS), default="tr098")
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile into FILE")
     parser.add_argument("--gpv-batch-size", type=int, default=32, help="the server's batch size")
-    parser.add_argument("--gpv-partial-path", action="store_true",
-                        help="the server reads whole objects by partial path")
+    parser.add_argument("--no-gpv-partial-path", action="store_true",
+                        help="the server reads full names only (as GenieACS)")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds the CPE waits before each POST after the Inform")
     parser.add_argument("--server-root", type=Path, default=ROOT,
@@ -108,7 +108,7 @@ def main() -> int:
             [sys.executable, *profile, "-m", "acs_engine.cli", "serve", "--db", str(db), "--host",
              "127.0.0.1", "--cwmp-port", str(port), "--fs-port", "0", "--nbi-port", "0",
              *(["--gpv-batch-size", str(args.gpv_batch_size)] if args.gpv_batch_size != 32 else []),
-             *(["--gpv-partial-path"] if args.gpv_partial_path else [])],
+             *(["--no-gpv-partial-path"] if args.no_gpv_partial_path else [])],
             cwd=args.server_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:

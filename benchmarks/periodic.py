@@ -238,8 +238,10 @@ def main() -> int:
         print(f"throughput: {done / elapsed:.0f} sessions/s")
         print(f"latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         print(f"server CPU: {cpu:.2f} ms/session")
+        busy = sum(1 for n in rpcs if n)
         print(f"RPCs after the Inform: mean {statistics.mean(rpcs) if rpcs else 0:.2f}, "
-              f"max {max(rpcs, default=0)}")
+              f"max {max(rpcs, default=0)}; sessions with any: {busy} "
+              f"(a refresh fell due during the run, or the listing of an absent root)")
         print(f"server peak RSS: {peak:.0f} MB")
         return 0 if failures == 0 else 1
     finally:
