@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from acs_engine.expression import make_resolver
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fieldacs.provisioning")
 
-#: Devices whose memo and root listing are kept (about 2-10 KB each).
+#: Devices whose memo and root listing are kept (about 3 KB each with the seeded presets).
 DEFAULT_CAPACITY = 20_000
 
 #: Roots whose entries a run may read that come from the device record and the Inform, not
@@ -81,14 +82,17 @@ class RunMemo:
         buckets: ``(interval, offset) -> Date.now(interval)`` values the run saw.
         cron: cron key -> the time it resolved to.
         reads: data key -> its entry as JSON, for every key the run looked up.
-        result: what the run returned.
+        logs: the run's ``log()`` lines (written again when the memo is replayed).
+
+    Its declarations are not kept: a run with the same inputs declares the same things, and
+    the planner's verdict on them is what the device memo remembers.
     """
 
     source: str
     buckets: tuple[tuple[int, int, int], ...]
     cron: tuple[tuple[str, int], ...]
     reads: tuple[tuple[str, str], ...]
-    result: ScriptResult
+    logs: tuple[str, ...]
 
     def holds(
         self, source: str, now: int, cron_previous: Callable[[str, int], int],
@@ -129,8 +133,8 @@ def run_memo(
         source=source,
         buckets=tuple((i, o, bucket(now, i, o)) for i, o in result.time),
         cron=tuple(sorted(cron.items())),
-        reads=tuple(sorted((k, to_json(snapshot.get(k))) for k in result.reads)),
-        result=result,
+        reads=tuple(sorted((sys.intern(k), to_json(snapshot.get(k))) for k in result.reads)),
+        logs=tuple(result.logs),
     )
 
 
@@ -141,25 +145,26 @@ class DeviceMemo:
     Attributes:
         registered: the device's registration time (a re-registered device starts afresh).
         revision: the provisioning configuration's revision.
-        tags: the device's tags.
+        tags: the device's tags, sorted.
         now: that session's time.
         channels: channel -> provision calls the presets matched.
         runs: (provision name, args JSON) -> its run.
-        declarations: every declaration the final pass planned (in order).
+        builtins: the declarations of the built-in provisions (in order).
         root_children_ts: the root listing the pass saw.
-        inform_names: the parameters of that session's Inform (they exist in the stored tree).
+        inform_names: the parameters of that session's Inform, sorted (they exist in the
+            stored tree).
         watched: parameter -> (value, type) for every parameter a declaration sets.
     """
 
     registered: int
     revision: int
-    tags: frozenset[str]
+    tags: tuple[str, ...]
     now: int
     channels: dict[str, list[list[Any]]]
     runs: dict[tuple[str, str], RunMemo]
-    declarations: list[Declaration]
+    builtins: list[Declaration]
     root_children_ts: int
-    inform_names: frozenset[str]
+    inform_names: tuple[str, ...]
     watched: dict[str, tuple[str | None, str | None]]
 
     def holds(
@@ -172,10 +177,10 @@ class DeviceMemo:
             or revision != self.revision
             or now < self.now
             or root_children_ts != self.root_children_ts
-            or frozenset(device.tags) != self.tags
+            or tuple(sorted(device.tags)) != self.tags
         ):
             return False
-        if not self.inform_names.issuperset(inform):
+        if not set(self.inform_names).issuperset(inform):
             return False
         for name, (value, kind) in self.watched.items():
             param = inform.get(name)
@@ -330,7 +335,7 @@ def replay(run: _SessionRun) -> bool:
             ).snapshot()
         return to_json(view.get(key))
 
-    declarations: list[Declaration] = []
+    builtins: list[Declaration] = []
     runs: list[tuple[str, RunMemo]] = []
     for channel, calls in found.channels.items():
         for call in calls:
@@ -343,19 +348,18 @@ def replay(run: _SessionRun) -> bool:
                     return False
                 if not done:
                     return False
-                declarations.extend(decls)
+                builtins.extend(decls)
                 continue
             known = memo.runs.get((name, to_json(args)))
             if known is None or not known.holds(source, run.now, cron_previous, entry):
                 return False
-            declarations.extend(known.result.declarations)
             runs.append((name, known))
-    if [replace(d, defer=False) for d in declarations] != memo.declarations:
+    if builtins != memo.builtins:
         return False
     run.verdicts = found
     session.commit_extras.preset_verdicts = list(found.verdicts)
     for name, known in runs:
-        for line in known.result.logs:
+        for line in known.logs:
             log.info("script %s on %s: %s", name, session.device_id, line)
     run.presets_done = True
     run.owner.memo_hits += 1
@@ -372,9 +376,14 @@ def remember(run: _SessionRun, work: _Work) -> None:
         return
     snapshot = planner.snapshot()
     runs: dict[tuple[str, str], RunMemo] = {}
+    builtins: list[Declaration] = []
     for p in work.provisions:
         source = run.config.scripts.get(p.name)
         if source is None:
+            decls, done = run.builtin_call(p.channel, p.name, p.args)
+            if not done:
+                return
+            builtins.extend(decls)
             continue
         known = run._replays.get((p.name, False, to_json(p.args), p.commits_done))
         memo = known and run_memo(
@@ -388,14 +397,14 @@ def remember(run: _SessionRun, work: _Work) -> None:
     watched: dict[str, tuple[str | None, str | None]] = {}
     for name in state.spv:
         node = index.get(name)
-        watched[name] = (node.value, node.type) if node is not None else (None, None)
+        watched[sys.intern(name)] = (node.value, node.type) if node is not None else (None, None)
     tree = run.session.tree
     run._memo = (DeviceMemo(
         registered=run.session.device.registered, revision=run.config.revision,
-        tags=frozenset(run.session.device.tags), now=run.now,
+        tags=tuple(sorted(run.session.device.tags)), now=run.now,
         channels={c: [list(call) for call in calls] for c, calls in work.channels.items()},
-        runs=runs, declarations=list(declarations), root_children_ts=tree.root_children_ts,
-        inform_names=frozenset(pv.name for pv in run.session.inform.parameters),
+        runs=runs, builtins=builtins, root_children_ts=tree.root_children_ts,
+        inform_names=tuple(sorted({sys.intern(pv.name) for pv in run.session.inform.parameters})),
         watched=watched,
     ), tree.version)
 
