@@ -615,6 +615,7 @@ class Planner:
         if base and not base.endswith("."):
             return
         self.tree.set_children_ts(base, ts)
+        ensured: set[str] = set()  # objects made sure of (and so every one above them)
         for info in response.parameters:
             if not info.name.startswith(base):
                 continue
@@ -624,6 +625,9 @@ class Planner:
                 if cut < len(base):
                     break
                 parent = parent[:cut]
+                if parent in ensured:
+                    break
+                ensured.add(parent)
                 self.tree.ensure_object(parent + ".", ts)
             if not request.next_level and info.name.endswith("."):
                 self.tree.set_children_ts(info.name, ts)
