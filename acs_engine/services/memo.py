@@ -57,6 +57,12 @@ log = logging.getLogger("fieldacs.provisioning")
 #: Devices whose memo and root listing are kept (about 3 KB each with the seeded presets).
 DEFAULT_CAPACITY = 20_000
 
+#: Engine settings the planner's verdict depends on: memos made under others are dropped.
+PLANNER_SETTINGS = (
+    "skip_writable_check", "datetime_milliseconds", "boolean_literal", "max_commit_iterations",
+    "gpn_next_level", "gpv_batch_size", "gpv_partial_path",
+)
+
 #: Roots whose entries a run may read that come from the device record and the Inform, not
 #: from the stored tree (compared against a view of the Inform's data).
 _RECORD_ROOTS = frozenset({"DeviceID", "Tags", "Events"})
@@ -238,12 +244,21 @@ class Memos:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
         self._memos: OrderedDict[str, DeviceMemo] = OrderedDict()
+        self._settings: tuple[Any, ...] = ()
         self._listings: OrderedDict[str, tuple[int, int]] = OrderedDict()
         #: Devices that refused a partial path GetParameterValues -> their registration.
         self._no_partial: OrderedDict[str, int] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._memos)
+
+    def settings(self, config: Any) -> None:
+        """Drop every session memo when a setting the planner depends on changed (the engine
+        is reconfigured in place)."""
+        key = tuple(getattr(config, name) for name in PLANNER_SETTINGS)
+        if key != self._settings:
+            self._memos.clear()
+            self._settings = key
 
     def get(self, device_id: str) -> DeviceMemo | None:
         memo = self._memos.get(device_id)
@@ -295,6 +310,7 @@ def replay(run: _SessionRun) -> bool:
     """Answer the presets from the device's memo when every input is unchanged (see
     :mod:`acs_engine.services.memo`): no V8, no stored tree, no planning."""
     session = run.session
+    run.owner.memos.settings(run.owner.config)
     memo = run.owner.memos.get(session.device_id)
     if memo is None:
         return False
@@ -414,6 +430,7 @@ def finish(run: _SessionRun) -> None:
     if run.planner is None:
         return  # nothing was loaded or planned: what is remembered still holds
     memos = run.owner.memos
+    memos.settings(run.owner.config)
     tree = run.session.tree
     memos.put_root_listing(run.session.device, tree.root_children_ts)
     memo = None

@@ -178,3 +178,22 @@ async def test_quiet_periodic_sessions_send_nothing_after_the_inform(
     sessions = (await _scenario(tmp_path, monkeypatch, "tr098", False, True))[0]
     assert [len(s) for s in sessions[1:3]] == [2, 2]  # InformResponse, then the 204
     assert not any("GetParameterNames" in m for m in sessions[1] + sessions[2])
+
+
+async def test_a_changed_planner_setting_drops_the_memos(tmp_path: Path) -> None:
+    """The engine is reconfigured in place; a memo made under other settings is not replayed."""
+    async with running_engine(tmp_path, provisioning=True) as engine:
+        handler = engine.provisioning
+        assert handler is not None
+        device = SimDevice(load_model("tr098"), "MEMO00002")
+        cpe = SimCpe(device, engine.cwmp_urls()[-1])
+        hits = []
+        for step in range(5):
+            if step == 3:
+                engine.config.skip_writable_check = True
+            if step:
+                device.add_event("2 PERIODIC")
+            assert (await cpe.session()).ok
+            hits.append(handler.memo_hits)
+        # bootstrap, memo made, replayed; setting changed: the ordinary path, then replayed
+        assert hits == [0, 0, 1, 1, 2]
