@@ -381,6 +381,7 @@ def replay(run: _SessionRun) -> bool:
     run.owner.memo_hits += 1
     return True
 
+
 def remember(run: _SessionRun, work: _Work) -> None:
     """Keep this cycle (it found nothing to do) as the memo for the next session."""
     candidate, run._candidate = run._candidate, None
@@ -423,6 +424,7 @@ def remember(run: _SessionRun, work: _Work) -> None:
         inform_names=tuple(sorted({sys.intern(pv.name) for pv in run.session.inform.parameters})),
         watched=watched,
     ), tree.version)
+
 
 def finish(run: _SessionRun) -> None:
     """The session committed: remember its root listing and its memo (or forget the old
