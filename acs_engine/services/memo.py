@@ -14,18 +14,21 @@ Three things are remembered per device, bounded (least recently used first out):
   wanted parameters out of its answer) is asked by full names from then on.
 - **A session memo** (:class:`DeviceMemo`): the final preset cycle of a session that ended
   with nothing left to do: the matched provisions, each script run's inputs (script, args,
-  the data entries it read, the ``Date.now(interval)`` buckets, the cron times) and result,
-  the declarations planned, and what the "nothing due" verdict depended on.
+  the data entries it read, the ``Date.now(interval)`` buckets, the cron times) and logs, the
+  built-in provisions' declarations, and what the "nothing due" verdict depended on.
 
 A later session replays the memo only when every input is provably the same (see
 :meth:`DeviceMemo.holds` and ``ProvisioningHandler``): the same configuration revision, tags,
 root listing and registration; an Inform that names no parameter the device did not report
 last time and changes no value a declaration wants to set; presets that match the same way on
-the Inform's data alone; script runs whose buckets, cron times and read entries are unchanged;
-the same declarations, all with timestamps no newer than the remembered session (so the
-planner's verdict cannot have changed with the clock). Anything else runs the ordinary path.
-The stored tree changes only through sessions; a device deleted and registered again has a
-new registration time.
+the Inform's data alone; script runs whose buckets, cron times and read entries are unchanged
+(a run is a function of those: same inputs, same declarations) and built-ins that declare the
+same; declarations that, when the memo was made, had no timestamp newer than that session, no
+clears, no aliases and nothing scheduled later (so the planner's verdict cannot change with the
+clock); the same settings the planner reads. Anything else runs the ordinary path, which
+makes a new memo or forgets the old one. The stored tree changes only through sessions (a
+session whose Inform changed what a memo depended on takes the ordinary path); a device
+deleted and registered again has a new registration time.
 """
 
 from __future__ import annotations
