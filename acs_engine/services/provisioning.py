@@ -39,7 +39,7 @@ from acs_engine.scripting import (
     cron_previous,
     ext_key,
 )
-from acs_engine.services import memo
+from acs_engine.services import memo, virtual
 from acs_engine.services.faults import FaultRecorder, ProvisionFault
 from acs_engine.services.memo import DeviceMemo, Memos, to_json
 from acs_engine.services.presets import PresetMatch, ProvisionCall, match_presets, task_provisions
@@ -57,8 +57,6 @@ log = logging.getLogger("fieldacs.provisioning")
 
 #: Preset re-evaluations per session before the fault ``preset_loop``.
 MAX_CYCLES = 4
-#: Script re-runs for one planning step (ext/cron fills, commits) before giving up.
-MAX_REPLAYS = 512
 
 
 @dataclass(slots=True)
@@ -345,7 +343,7 @@ class _SessionRun:
         assert planner is not None
         work.steps += 1
         quiet = work.steps == 1 and work.task is None  # no RPC, no virtual parameter yet
-        for _ in range(MAX_REPLAYS):
+        for _ in range(virtual.MAX_REPLAYS):
             declarations, clears, all_done = await self._run_provisions(work)
             if all_done:
                 declarations = [replace(d, defer=False) for d in declarations]
@@ -358,10 +356,10 @@ class _SessionRun:
             if action is not None:  # a virtual parameter to evaluate (may need RPCs itself)
                 quiet = False
                 if not action.set:  # read the due virtual parameters' inputs in one go
-                    message = await self._batched_reads(declarations)
+                    message = await virtual.batched_reads(self, declarations)
                     if message is not None:
                         return message
-                message = await self._virtual_parameter(action.name, action.get, action.set)
+                message = await virtual.evaluate(self, action.name, action.get, action.set)
                 if message is not None:
                     return message
                 continue
@@ -418,6 +416,13 @@ class _SessionRun:
                 for line in result.logs:
                     log.info("script %s on %s: %s", p.name, self.session.device_id, line)
         return declarations, clears, all_done
+
+    def vparam_run(self, name: str) -> _Provision:
+        """The replay state of the virtual parameter ``name`` in this session."""
+        vp = self._vparam_runs.get(name)
+        if vp is None:
+            vp = self._vparam_runs[name] = _Provision("vparam", name, [])
+        return vp
 
     def builtin_call(
         self, channel: str, name: str, args: list[Any]
@@ -519,81 +524,6 @@ class _SessionRun:
         if isinstance(value, ScriptFault):
             raise ProvisionFault(value.code, value.message, value.detail)
         p.ext_cache[ext_key(call)] = value
-
-    def _vparam_args(self, name: str, get: dict[str, int], wanted: dict[str, Any]) -> list[Any]:
-        assert self.planner is not None
-        current = self.planner.snapshot().get(f"VirtualParameters.{name}", {})
-        return [get, wanted, {}, {k: v for k, v in current.items() if k in ("value", "writable")}]
-
-    async def _batched_reads(self, declarations: list[Declaration]) -> rpc.Message | None:
-        """A read RPC for the provisions' declarations and those of every virtual parameter
-        due to be read (each script run as it would be next), or None when none is needed."""
-        planner = self.planner
-        assert planner is not None
-        extra: list[Declaration] = []
-        for name, get in planner.vparams_due.items():
-            source = self.config.vparams.get(name)
-            if source is None:
-                continue
-            vp = self._vparam_runs.get(name)
-            if vp is None:
-                vp = self._vparam_runs[name] = _Provision("vparam", name, [])
-            result = await self._run_script(
-                vp, source, planner.snapshot(), self._data_key(),
-                vparam_args=self._vparam_args(name, get, {}),
-            )
-            extra.extend(replace(d, defer=False) for d in result.declarations)
-        if not extra:
-            return None
-        return planner.plan_reads([*declarations, *extra])
-
-    async def _virtual_parameter(
-        self, name: str, get: dict[str, int], wanted: dict[str, Any]
-    ) -> rpc.Message | None:
-        """Evaluate one virtual parameter; an RPC its own declarations need, or None when done.
-
-        The script is replayed like a provision: its declarations are planned (one level of
-        virtual-parameter nesting) until it runs to its end and returns ``{value, writable}``.
-        """
-        planner = self.planner
-        assert planner is not None
-        source = self.config.vparams.get(name)
-        if source is None:
-            raise ProvisionFault("script", f"virtual parameter {name!r} does not exist")
-        vp = self._vparam_runs.get(name)
-        if vp is None:
-            vp = self._vparam_runs[name] = _Provision("vparam", name, [])
-        args = self._vparam_args(name, get, wanted)
-        for _ in range(MAX_REPLAYS):
-            snapshot = planner.snapshot()
-            result = await self._run_script(
-                vp, source, snapshot, self._data_key(), vparam_args=args
-            )
-            # Its own declarations (reads, and the sets a writable one makes) come first.
-            try:
-                action = planner.plan(
-                    [replace(d, defer=False) for d in result.declarations], result.clears,
-                    vparam_depth=1,
-                )
-            except SyncFault as exc:
-                raise ProvisionFault(exc.code, exc.message) from exc
-            if isinstance(action, RpcAction):
-                return action.message
-            if action is not None:
-                raise ProvisionFault(
-                    "deeply_nested_vparams",
-                    f"virtual parameter {name!r} reads another virtual parameter",
-                )
-            if result.done:
-                try:
-                    planner.apply_virtual_parameter(name, result.return_value)
-                except SyncFault as exc:
-                    raise ProvisionFault(exc.code, exc.message) from exc
-                del self._vparam_runs[name]
-                self.data_version += 1
-                return None
-            vp.commits_done += 1
-        raise ProvisionFault("too_many_commits", "Too many commit iterations")
 
     # ------------------------------------------------------------------ responses
     async def on_response(self, request: rpc.Message, response: rpc.Message) -> None:
