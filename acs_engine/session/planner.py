@@ -34,7 +34,8 @@ from acs_engine.session import special, vparams
 from acs_engine.session.coerce import parse_datetime_ms, sanitize, wire_text
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.gpn import next_level
-from acs_engine.session.index import SPECIAL_ROOTS, Index, Node, depth, parent_name
+from acs_engine.session.gpv import left_out, partial_request
+from acs_engine.session.index import Index, Node, depth, parent_name
 from acs_engine.session.paths import PathError, parse
 from acs_engine.session.reads import Pass
 from acs_engine.session.sync import (
@@ -294,49 +295,8 @@ class Planner:
         return None
 
     def _partial_gpv(self, values: list[str], index: Index, batch: int) -> rpc.GetParameterValues:
-        """A GetParameterValues naming whole objects by partial path where every parameter
-        under them is wanted or was read in this session (the highest such object), and
-        other parameters by name."""
-        wanted = set(values)
-        nodes = index.nodes
-        complete: dict[str, bool] = {}
-
-        def whole(name: str) -> bool:  # every known parameter below ``name`` is wanted
-            known = complete.get(name)
-            if known is None:
-                node = nodes[name]
-                if node.object is True:  # listed: its children are all known
-                    known = node.children_ts > 0 and all(whole(c) for c in node.children)
-                else:  # wanted, or already read in this session (the Inform's): no harm
-                    known = node.object is False and (
-                        name in wanted or node.value_ts >= self.session_timestamp
-                    )
-                complete[name] = known
-            return known
-
-        names: list[str] = []
-        sent: dict[str, list[str]] = {}
-        covered = ""
-        for leaf in values:
-            if covered and leaf.startswith(covered):
-                sent[covered[:-1]].append(leaf)
-                continue
-            top = leaf
-            up = parent_name(leaf)
-            while up and up.partition(".")[0] not in SPECIAL_ROOTS and whole(up):
-                top = up
-                up = parent_name(up)
-            if len(names) >= batch:
-                break
-            if top == leaf:
-                names.append(leaf)
-                covered = ""
-            else:
-                names.append(top + ".")
-                covered = top + "."
-                sent[top] = [leaf]
-        self._partial_sent = {f"{k}.": v for k, v in sent.items()}
-        return rpc.GetParameterValues(names=tuple(names))
+        names, self._partial_sent = partial_request(values, index, batch, self.session_timestamp)
+        return rpc.GetParameterValues(names=names)
 
     def _queue_gpn(self, state: SyncState) -> None:
         """Turn existence/object/writable refreshes into GetParameterNames on parents."""
@@ -588,11 +548,7 @@ class Planner:
                 self.tree.set_value(name, "", "xsd:string", ts)
 
     def _check_partial(self, partial: dict[str, list[str]], response: rpc.Message) -> None:
-        got = (
-            {pv.name for pv in response.parameters}
-            if isinstance(response, rpc.GetParameterValuesResponse) else set()
-        )
-        if any(leaf not in got for leaves in partial.values() for leaf in leaves):
+        if left_out(partial, response):
             log.info("partial path GetParameterValues left parameters out: full names from now on")
             self.partial_gpv = False
             self.partial_refused = True
