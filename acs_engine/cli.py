@@ -36,6 +36,16 @@ def _fmt_ms(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
 async def _serve(args: argparse.Namespace) -> int:
     from acs_engine.server.controller import Engine, EngineStartError
 
@@ -49,6 +59,8 @@ async def _serve(args: argparse.Namespace) -> int:
         nbi_port=args.nbi_port,
         proxy_upstream=args.proxy_upstream or "",
         proxy_upstream_ca=Path(args.proxy_upstream_ca) if args.proxy_upstream_ca else None,
+        gpv_batch_size=args.gpv_batch_size,
+        gpv_partial_path=args.gpv_partial_path,
     )
     try:
         config = _with_security(config, args)
@@ -172,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="bearer token every NBI request must carry (visible to other local "
                           "users: prefer --nbi-token-file or $FIELDACS_NBI_TOKEN)")
     nbi.add_argument("--nbi-token-file", metavar="FILE", help="read the NBI token from FILE")
+    serve.add_argument("--gpv-batch-size", type=_positive, default=32, metavar="N",
+                       help="names per GetParameterValues (cwmp.gpvBatchSize, default 32)")
+    serve.add_argument("--gpv-partial-path", action=argparse.BooleanOptionalAction,
+                       default=True,
+                       help="read a whole object's values with one partial path where every "
+                            "parameter under it is wanted (default; a CPE that refuses is "
+                            "asked by full names from then on); --no-gpv-partial-path: full "
+                            "names only, as GenieACS")
     tls = serve.add_argument_group("TLS (HTTPS listeners)")
     tls.add_argument("--cwmp-tls-port", type=int, default=None, metavar="N",
                      help="also serve CWMP over HTTPS on this port (e.g. 7548)")

@@ -58,6 +58,11 @@ class EngineConfig:
     gpn_next_level: int = 0
     #: cwmp.gpvBatchSize.
     gpv_batch_size: int = 32
+    #: Ask for a whole object's values with one partial path (``Obj.``) in GetParameterValues
+    #: when every parameter under it is wanted (TR-069 A.3.2.2). A CPE that faults on it, or
+    #: leaves wanted parameters out, is asked by full names from then on (remembered per
+    #: device while the engine runs). False: full names in batches, as GenieACS does.
+    gpv_partial_path: bool = True
     #: cwmp.skipWritableCheck.
     skip_writable_check: bool = False
     #: cwmp.datetimeMilliseconds.

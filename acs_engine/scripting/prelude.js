@@ -283,6 +283,7 @@
   function toTimestamp(t) {
     const n = t instanceof RealDate ? t.getTime() : Number(t);
     if (!Number.isFinite(n) || n < 1) return null;
+    if (Math.trunc(n) > st.now) st.exact = true; // capped: depends on the session time
     return Math.min(Math.trunc(n), st.now);
   }
 
@@ -416,6 +417,7 @@
       if (variance == null) variance = intervalOrCron;
       const offset = variance ? st.hash % variance : 0;
       t = Math.trunc((t + offset) / intervalOrCron) * intervalOrCron - offset;
+      st.buckets.add(intervalOrCron + "|" + offset);
     } else if (typeof intervalOrCron === "string") {
       guard();
       const offset = variance ? st.hash % variance : 0;
@@ -427,12 +429,15 @@
       t = st.cron[key];
     } else if (intervalOrCron) {
       throw new Error("Invalid Date.now() argument");
+    } else {
+      st.exact = true;
     }
     return t;
   }
 
   function SandboxDate(...a) {
     const when = st ? st.now : RealDate.now();
+    if (st && (!new.target || !a.length)) st.exact = true;
     if (!new.target) return new RealDate(when).toString();
     return Reflect.construct(RealDate, a.length ? a : [when], new.target);
   }
@@ -567,7 +572,7 @@
       now: p.now, hash: p.hash, deviceId: p.deviceId, revision: 0, maxRevision: p.commitsDone,
       uncommitted: false, stopped: null, swallowed: false, declarations: [], clears: [],
       logs: [], ext: new Map(), cron: p.cron || {}, extNeeded: null, cronNeeded: null, rng: null,
-      reads: new Set(), structural: false,
+      reads: new Set(), structural: false, buckets: new Set(), exact: false,
     };
     for (const [call, value] of p.ext || []) st.ext.set(stringify(call.map(String)), value);
     const out = { status: "done", commits: 0, fault: null, ret: null };
@@ -598,6 +603,9 @@
     out.ext = st.extNeeded;
     out.cron = st.cronNeeded;
     out.reads = st.structural ? null : Array.from(st.reads);
+    // What of the session time the run saw: Date.now(interval) buckets ("interval|offset"),
+    // or the exact time (Date.now(), new Date(), a declared timestamp past it).
+    out.time = st.exact ? null : Array.from(st.buckets);
     st = null;
     return stringify(out, (k, v) => (typeof v === "bigint" ? String(v) : v));
   }
