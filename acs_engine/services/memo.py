@@ -333,7 +333,7 @@ def replay(run: _SessionRun) -> bool:
 
     found = match_presets(
         run.config.presets, events=session.events, now_ms=run.now, resolve=resolve,
-        functions={"REMOTE_ADDRESS": lambda: session.remote},
+        functions=run.expression_functions(),
     )
     if (
         found.errors

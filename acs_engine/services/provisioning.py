@@ -349,12 +349,7 @@ class _SessionRun:
         blocked = self.faults.blocked_channels()
         match = match_presets(
             self.config.presets, events=self.session.events, now_ms=self.now,
-            resolve=self._resolver(), functions={
-                "REMOTE_ADDRESS": lambda: self.session.remote,
-                PASSWORD_FUNCTION: password_function(
-                    self.owner.device_secret, self.session.device_id
-                ),
-            },
+            resolve=self._resolver(), functions=self.expression_functions(),
             channels_blocked=blocked, only_channel=retry,
         )
         if retry is not None:  # replay the fault's saved provisions, then newly matched ones
@@ -363,6 +358,15 @@ class _SessionRun:
                 c for c in match.channels.get(retry, []) if c not in saved
             ]
         return match
+
+    def expression_functions(self) -> dict[str, Callable[..., Any]]:
+        """The functions a preset's precondition and provision arguments may call."""
+        return {
+            "REMOTE_ADDRESS": lambda: self.session.remote,
+            PASSWORD_FUNCTION: password_function(
+                self.owner.device_secret, self.session.device_id
+            ),
+        }
 
     def _resolver(self) -> Callable[[str], list[Any]]:
         return make_resolver(self.session.device, self.session.tree.params)

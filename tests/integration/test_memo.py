@@ -76,6 +76,8 @@ async def _scenario(
         handler = engine.provisioning
         assert store is not None and handler is not None
         handler.memoize = memoize
+        # Both databases derive the same connection-request password (it is per database).
+        handler.device_secret = bytes(range(32))
         if corpus:
             await _import_corpus(store)
         await store.put_preset(Preset(  # discover the whole tree on bootstrap

@@ -47,7 +47,9 @@ async def _discover(
     root = ROOTS[model]
     async with running_engine(tmp_path, provisioning=True, gpv_partial_path=partial) as engine:
         store = engine.store
-        assert store is not None
+        assert store is not None and engine.provisioning is not None
+        # Both databases derive the same connection-request password (it is per database).
+        engine.provisioning.device_secret = bytes(range(32))
         await store.put_preset(Preset(  # the whole tree, discovered and refreshed hourly
             id="discover-all", channel="discover", weight=-1, provisions=[["refresh", root, 3600]],
         ))
