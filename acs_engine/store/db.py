@@ -31,7 +31,7 @@ from typing import Any
 import aiosqlite
 
 from . import queries as q
-from .base import describe
+from .base import READ_TIME_LIMIT_S, describe
 from .errors import StoreError
 from .extras import CommitExtras
 from .listing import QueryMixin
@@ -59,6 +59,55 @@ class _Pending:
     done: asyncio.Future[None]
 
 
+def _make_private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), and take group and other
+    access off an existing one and its ``-wal``/``-shm`` files: it holds CPE passwords.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the main file's mode, so creating
+    that one 0600 before SQLite opens it covers all three (no process-wide umask change).
+    POSIX only: on Windows the file inherits the user profile folder's ACL.
+    """
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc}") from exc
+    else:
+        os.close(fd)
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = name.stat().st_mode
+            if mode & 0o077:
+                name.chmod(mode & 0o700)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # someone else's file: SQLite says what it can and cannot do
+            log.warning("cannot make %s private: %s", name, exc)
+
+
+async def _open_reader(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
+    """The second, read-only connection for clients' searches (see ``StoreBase._read``)."""
+    reader = await aiosqlite.connect(
+        str(path), isolation_level=None, timeout=busy_timeout_ms / 1000
+    )
+    try:
+        for pragma in (
+            f"busy_timeout = {int(busy_timeout_ms)}",
+            "query_only = ON",
+            "temp_store = MEMORY",
+            "cache_size = -16384",  # 16 MiB
+        ):
+            await reader.execute(f"PRAGMA {pragma}")
+        await reader.create_function("nbi_regexp", 3, regexp_match, deterministic=True)
+    except BaseException:
+        await reader.close()
+        raise
+    return reader
+
+
 class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
     """The device database.
 
@@ -76,11 +125,16 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         conn: aiosqlite.Connection,
         path: Path,
         *,
+        reader: aiosqlite.Connection,
         trace_sessions_per_device: int,
         group_commit: bool,
+        read_limit_s: float = READ_TIME_LIMIT_S,
     ) -> None:
-        """Use ``Store.open``; this only wires up an already prepared connection."""
+        """Use ``Store.open``; this only wires up already prepared connections."""
         self._conn = conn
+        self._reader = reader
+        self._read_lock = asyncio.Lock()
+        self._read_limit_s = read_limit_s
         self._path = path
         self._keep_sessions = max(0, trace_sessions_per_device)
         self._group_commit = group_commit
@@ -101,6 +155,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         trace_sessions_per_device: int = 20,
         busy_timeout_ms: int = 5000,
         group_commit: bool = True,
+        read_limit_s: float = READ_TIME_LIMIT_S,
     ) -> Store:
         """Open (creating if needed) and migrate the database at ``path``.
 
@@ -110,6 +165,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 per device; older ones are deleted as new ones are committed.
             busy_timeout_ms: how long to wait for another process's lock before failing.
             group_commit: write concurrent ``commit_session`` calls in shared transactions.
+            read_limit_s: longest a client's search (NBI queries) may run on the read
+                connection before it is stopped.
 
         Returns:
             The open store.
@@ -125,6 +182,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
             raise StoreError(f"cannot create the folder for {db_path}: {exc}") from exc
         if db_path.is_dir():
             raise StoreError(f"{db_path} is a folder, not a database file")
+        _make_private(db_path)
         try:
             conn = await aiosqlite.connect(
                 str(db_path), isolation_level=None, timeout=busy_timeout_ms / 1000
@@ -147,6 +205,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
             # the NBI's $regex (acs_engine/server/nbi_query.py)
             await conn.create_function("nbi_regexp", 3, regexp_match, deterministic=True)
             version = await migrate(conn, db_path)
+            reader = await _open_reader(db_path, busy_timeout_ms)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -156,8 +215,10 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         return cls(
             conn,
             db_path,
+            reader=reader,
             trace_sessions_per_device=trace_sessions_per_device,
             group_commit=group_commit,
+            read_limit_s=read_limit_s,
         )
 
     @property
@@ -177,6 +238,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 await self._conn.execute("PRAGMA optimize")
             except sqlite3.Error as exc:  # never keep the file open over a hint
                 log.debug("PRAGMA optimize failed on %s: %s", self._path, exc)
+            async with self._read_lock:
+                await self._reader.close()
             await self._conn.close()
         log.info("closed database %s", self._path)
 

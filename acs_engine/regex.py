@@ -1,0 +1,91 @@
+"""Linear-time regular expressions for patterns that come from outside the engine.
+
+The NBI's ``$regex`` (a client's pattern) and the expression language's ``LIKE`` (a
+preset's or a technician's pattern, matched in Python by the evaluator) both run here, on
+Google's RE2 (the ``google-re2`` wheel), not on Python's backtracking ``re``. RE2 matches in
+time linear in the subject's length whatever the pattern, so a hostile pattern such as
+``^.{4}(.|.)*Q$`` (exponential under ``re``: 17 s on one device id) costs microseconds, and
+a query can no longer stall the store it runs in (issue 11, finding 5).
+
+The price is RE2's syntax: no backreferences (``\\1``), no lookaround (``(?=``, ``(?<!``),
+no possessive quantifiers, no verbose mode (``$options: "x"``); such a pattern is refused
+with a :class:`RegexError` naming what is unsupported, which the NBI answers with 400.
+Flags ``i m s`` are written into the pattern as RE2's ``(?ims)`` prefix.
+
+Each compiled pattern gets a small memory budget (``_MAX_MEM``): past it RE2 falls back from
+its DFA to its NFA (slower, still linear), and a pattern whose program alone exceeds it
+(huge counted repetitions) is refused.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Protocol
+
+import re2
+
+__all__ = ["FLAGS", "MAX_PATTERN_LENGTH", "Pattern", "RegexError", "compile_pattern", "escape"]
+
+#: The MongoDB ``$options`` letters RE2 understands (``x`` is refused with a clear message).
+FLAGS = frozenset("ims")
+
+#: Memory budget of one compiled pattern (RE2's ``max_mem``), in bytes.
+_MAX_MEM = 2 << 20
+
+#: Longest pattern compiled (RE2 refuses far shorter ones with large repetitions anyway).
+MAX_PATTERN_LENGTH = 10_000
+
+
+class Pattern(Protocol):
+    """The part of a compiled RE2 pattern the engine uses (same names as ``re.Pattern``)."""
+
+    def search(self, text: str) -> Any:
+        """A match anywhere in ``text``, or None."""
+
+    def fullmatch(self, text: str) -> Any:
+        """A match of the whole of ``text``, or None."""
+
+
+class RegexError(ValueError):
+    """A pattern RE2 cannot compile; the message says why, in words a client can act on."""
+
+
+def _reason(exc: BaseException) -> str:
+    raw = exc.args[0] if exc.args else exc
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    if "perl operator" in text or "escape sequence" in text:
+        text += " (backreferences and lookaround are not supported: matching is linear-time)"
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def compile_pattern(pattern: str, flags: str = "") -> Pattern:
+    """Compile ``pattern`` with RE2 (cached).
+
+    Args:
+        pattern: the regular expression (RE2 syntax, a subset of PCRE's).
+        flags: any of ``i`` (ignore case), ``m`` (``^``/``$`` at line ends), ``s`` (``.``
+            matches a newline).
+
+    Raises:
+        RegexError: an unknown flag, or a pattern RE2 refuses (bad syntax, a backreference
+            or lookaround, a program over the memory budget).
+    """
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise RegexError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
+    unknown = sorted(set(flags) - FLAGS)
+    if unknown:
+        raise RegexError(f"unsupported regex option {''.join(unknown)!r} (use i, m or s)")
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = _MAX_MEM
+    prefix = f"(?{''.join(sorted(set(flags)))})" if flags else ""
+    try:
+        return re2.compile(prefix + pattern, options)
+    except re2.error as exc:
+        raise RegexError(_reason(exc)) from exc
+
+
+def escape(text: str) -> str:
+    """``text`` as a pattern that matches it literally."""
+    return str(re2.escape(text))
