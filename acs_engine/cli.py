@@ -65,7 +65,11 @@ async def _serve(args: argparse.Namespace) -> int:
     if engine.nbi_port is not None:
         print(f"  NBI (GenieACS API): http://{config.nbi_host}:{engine.nbi_port}/", flush=True)
     if engine.tls_fingerprint:
-        print(f"  TLS certificate SHA-256: {engine.tls_fingerprint}", flush=True)
+        print(f"  TLS certificate SHA-256: {engine.tls_fingerprint} ({engine.tls_kind})",
+              flush=True)
+        if engine.tls is not None and engine.tls.ca_path is not None:
+            print(f"  CA for CPEs to trust: {engine.tls.ca_path} "
+                  f"(SHA-256 {engine.tls.ca_fingerprint})", flush=True)
     if engine.cwmp is not None and engine.cwmp.auth.enabled:
         print("  CPE authentication: on", flush=True)
     try:

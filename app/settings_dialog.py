@@ -434,9 +434,11 @@ class SettingsDialog(QDialog):
         if not digest:
             self.fingerprint.setText("(no HTTPS listener)")
             return
-        origin = (" (self-signed, beside the database)" if getattr(tls, "self_signed", False)
-                  else "")
-        self.fingerprint.setText(f"{digest}{origin}")
+        text = f"{digest}\n{getattr(tls, 'kind', '')}"
+        ca_digest = getattr(tls, "ca_fingerprint", None)
+        if ca_digest:
+            text += f"; give CPEs that CA to trust (SHA-256 {ca_digest})"
+        self.fingerprint.setText(text)
 
     def _path_row(
         self, value: Path | None, title: str, name_filter: str
