@@ -30,12 +30,11 @@ def _call(module_path: str, fn_name: str, args: list[str]) -> Any:
     fn = getattr(module, fn_name, None)
     # Only a function the extension itself defines (def or async def in this file): not a
     # name it imported (``from subprocess import check_output``), a class, or a builtin.
-    own = (
-        inspect.isfunction(fn)
-        and getattr(fn, "__module__", None) == module.__name__
-        and not fn_name.startswith("_")
-    )
-    if not own:
+    if (
+        not inspect.isfunction(fn)
+        or getattr(fn, "__module__", None) != module.__name__
+        or fn_name.startswith("_")
+    ):
         raise AttributeError(f"Extension has no function {fn_name!r} of its own")
     result = fn(*args)
     if inspect.isawaitable(result):
