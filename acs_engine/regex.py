@@ -50,6 +50,33 @@ class RegexError(ValueError):
     """A pattern RE2 cannot compile; the message says why, in words a client can act on."""
 
 
+def _valid(text: str) -> str:
+    """``text`` with lone surrogates (which UTF-8, and so RE2, cannot hold) as U+FFFD."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+class _Linear:
+    """A compiled RE2 pattern that also takes subjects holding lone surrogates (JSON allows
+    them; UTF-8 does not): such a subject is matched with U+FFFD in their place."""
+
+    __slots__ = ("_re",)
+
+    def __init__(self, compiled: Any) -> None:
+        self._re = compiled
+
+    def search(self, text: str) -> Any:
+        try:
+            return self._re.search(text)
+        except UnicodeEncodeError:
+            return self._re.search(_valid(text))
+
+    def fullmatch(self, text: str) -> Any:
+        try:
+            return self._re.fullmatch(text)
+        except UnicodeEncodeError:
+            return self._re.fullmatch(_valid(text))
+
+
 def _reason(exc: BaseException) -> str:
     raw = exc.args[0] if exc.args else exc
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
@@ -81,11 +108,14 @@ def compile_pattern(pattern: str, flags: str = "") -> Pattern:
     options.max_mem = _MAX_MEM
     prefix = f"(?{''.join(sorted(set(flags)))})" if flags else ""
     try:
-        return re2.compile(prefix + pattern, options)
+        return _Linear(re2.compile(prefix + pattern, options))
     except re2.error as exc:
         raise RegexError(_reason(exc)) from exc
+    except UnicodeEncodeError as exc:
+        raise RegexError("the pattern holds a lone surrogate (not valid Unicode text)") from exc
 
 
 def escape(text: str) -> str:
-    """``text`` as a pattern that matches it literally."""
-    return str(re2.escape(text))
+    """``text`` as a pattern that matches it literally (a lone surrogate as U+FFFD, as in
+    the subjects)."""
+    return str(re2.escape(_valid(text)))
