@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     tls.add_argument("--fs-tls-port", type=int, default=None, metavar="N",
                      help="also serve files over HTTPS on this port (e.g. 7568)")
     tls.add_argument("--tls-cert", metavar="PEM",
-                     help="certificate (chain); default: a self-signed one beside the database")
+                     help="certificate (chain); default: one issued by a private CA FieldACS "
+                          "makes beside the database (give CPEs fieldacs-ca.pem)")
     tls.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     tls.add_argument("--https-only", action="store_true",
                      help="no plain-HTTP CWMP listener (needs --cwmp-tls-port)")
