@@ -32,6 +32,7 @@ import aiosqlite
 
 from . import queries as q
 from .base import READ_TIME_LIMIT_S, describe
+from .connect import make_private, open_reader
 from .errors import StoreError
 from .extras import CommitExtras
 from .listing import QueryMixin
@@ -57,55 +58,6 @@ MAX_BATCH = 256
 class _Pending:
     commit: SessionCommit
     done: asyncio.Future[None]
-
-
-def _make_private(path: Path) -> None:
-    """Create the database file readable by its owner only (0600), and take group and other
-    access off an existing one and its ``-wal``/``-shm`` files: it holds CPE passwords.
-
-    SQLite creates the ``-wal`` and ``-shm`` files with the main file's mode, so creating
-    that one 0600 before SQLite opens it covers all three (no process-wide umask change).
-    POSIX only: on Windows the file inherits the user profile folder's ACL.
-    """
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise StoreError(f"cannot create {path}: {exc}") from exc
-    else:
-        os.close(fd)
-    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        try:
-            mode = name.stat().st_mode
-            if mode & 0o077:
-                name.chmod(mode & 0o700)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:  # someone else's file: SQLite says what it can and cannot do
-            log.warning("cannot make %s private: %s", name, exc)
-
-
-async def _open_reader(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
-    """The second, read-only connection for clients' searches (see ``StoreBase._read``)."""
-    reader = await aiosqlite.connect(
-        str(path), isolation_level=None, timeout=busy_timeout_ms / 1000
-    )
-    try:
-        for pragma in (
-            f"busy_timeout = {int(busy_timeout_ms)}",
-            "query_only = ON",
-            "temp_store = MEMORY",
-            "cache_size = -16384",  # 16 MiB
-        ):
-            await reader.execute(f"PRAGMA {pragma}")
-        await reader.create_function("nbi_regexp", 3, regexp_match, deterministic=True)
-    except BaseException:
-        await reader.close()
-        raise
-    return reader
 
 
 class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
@@ -182,7 +134,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
             raise StoreError(f"cannot create the folder for {db_path}: {exc}") from exc
         if db_path.is_dir():
             raise StoreError(f"{db_path} is a folder, not a database file")
-        _make_private(db_path)
+        make_private(db_path)
         try:
             conn = await aiosqlite.connect(
                 str(db_path), isolation_level=None, timeout=busy_timeout_ms / 1000
@@ -205,7 +157,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
             # the NBI's $regex (acs_engine/server/nbi_query.py)
             await conn.create_function("nbi_regexp", 3, regexp_match, deterministic=True)
             version = await migrate(conn, db_path)
-            reader = await _open_reader(db_path, busy_timeout_ms)
+            reader = await open_reader(db_path, busy_timeout_ms)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, sqlite3.Error):
