@@ -37,13 +37,13 @@ MAX_PATTERN_LENGTH = 10_000
 
 
 class Pattern(Protocol):
-    """The part of a compiled RE2 pattern the engine uses (same names as ``re.Pattern``)."""
+    """A compiled pattern, tested as a whole (no match objects: the callers need a yes/no)."""
 
-    def search(self, text: str) -> Any:
-        """A match anywhere in ``text``, or None."""
+    def contains(self, text: str) -> bool:
+        """Whether the pattern matches somewhere in ``text`` (``re.search``)."""
 
-    def fullmatch(self, text: str) -> Any:
-        """A match of the whole of ``text``, or None."""
+    def matches(self, text: str) -> bool:
+        """Whether the pattern matches the whole of ``text`` (``re.fullmatch``)."""
 
 
 class RegexError(ValueError):
@@ -55,26 +55,43 @@ def _valid(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
-class _Linear:
-    """A compiled RE2 pattern that also takes subjects holding lone surrogates (JSON allows
-    them; UTF-8 does not): such a subject is matched with U+FFFD in their place."""
+#: The binding's anchor enum (``re2._re2.RE2.Anchor``), None if this google-re2 lacks it.
+_ANCHOR: Any = getattr(getattr(getattr(re2, "_re2", None), "RE2", None), "Anchor", None)
 
-    __slots__ = ("_re",)
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _valid(text).encode("utf-8")
+
+
+class _Linear:
+    """A compiled RE2 pattern, tested through the binding's ``RE2.Match`` directly when it is
+    there (about 3x cheaper per call than the ``re``-like wrapper, which builds a match
+    object with character offsets). Subjects holding lone surrogates (JSON allows them;
+    UTF-8 does not) are matched with U+FFFD in their place."""
+
+    __slots__ = ("_compiled", "_raw")
 
     def __init__(self, compiled: Any) -> None:
-        self._re = compiled
+        self._compiled: Any = compiled
+        raw = getattr(compiled, "_regexp", None)
+        self._raw: Any = raw if _ANCHOR is not None and hasattr(raw, "Match") else None
 
-    def search(self, text: str) -> Any:
-        try:
-            return self._re.search(text)
-        except UnicodeEncodeError:
-            return self._re.search(_valid(text))
+    def _test(self, text: str, anchor: Any) -> bool:
+        data = _utf8(text)
+        return bool(self._raw.Match(anchor, data, 0, len(data))[0][0] != -1)
 
-    def fullmatch(self, text: str) -> Any:
-        try:
-            return self._re.fullmatch(text)
-        except UnicodeEncodeError:
-            return self._re.fullmatch(_valid(text))
+    def contains(self, text: str) -> bool:
+        if self._raw is not None:
+            return self._test(text, _ANCHOR.UNANCHORED)
+        return self._compiled.search(_valid(text)) is not None
+
+    def matches(self, text: str) -> bool:
+        if self._raw is not None:
+            return self._test(text, _ANCHOR.ANCHOR_BOTH)
+        return self._compiled.fullmatch(_valid(text)) is not None
 
 
 def _reason(exc: BaseException) -> str:
@@ -105,6 +122,7 @@ def compile_pattern(pattern: str, flags: str = "") -> Pattern:
         raise RegexError(f"unsupported regex option {''.join(unknown)!r} (use i, m or s)")
     options = re2.Options()
     options.log_errors = False
+    options.never_capture = True  # yes/no answers only: no submatch bookkeeping
     options.max_mem = _MAX_MEM
     prefix = f"(?{''.join(sorted(set(flags)))})" if flags else ""
     try:

@@ -185,7 +185,7 @@ class _Evaluator:
             regex = like_regex(pattern)
             if regex is None:
                 return None
-            found = regex.fullmatch(text) is not None
+            found = regex.matches(text)
             return found if node.op == "LIKE" else not found
         c = compare(left, right)
         if c is None:

@@ -143,7 +143,7 @@ def regexp_match(pattern: Any, flags: Any, value: Any) -> int | None:
         regex = compile_pattern(str(pattern), str(flags or ""))
     except RegexError:
         return 0
-    return 1 if regex.search(str(value)) else 0
+    return 1 if regex.contains(str(value)) else 0
 
 
 async def device_ids_where(
