@@ -87,10 +87,14 @@ async def test_seeds_are_inserted_once(db_path: Path) -> None:
         assert bootstrap is not None
         assert bootstrap.channel == "bootstrap"
         assert bootstrap.events == {"0_BOOTSTRAP": True}
-        assert bootstrap.provisions == [["bootstrap"]]
+        assert bootstrap.provisions == [
+            ["bootstrap"], ["refresh", "InternetGatewayDevice"], ["refresh", "Device"]
+        ]
         for preset in presets[1:]:
             assert preset.events == {} and preset.precondition == ""
-            assert preset.provisions == [[preset.id]] and preset.channel == preset.id
+            assert preset.provisions[0][0] == preset.id and preset.channel == preset.id
+        assert presets[1].provisions == [["default"]]
+        assert presets[2].provisions == [["inform", ["FUNC", "CONNECTION_REQUEST_PASSWORD"]]]
         assert not await store.seed_defaults()  # presets exist: nothing to do
     async with await Store.open(db_path) as store:  # reopening does not seed again
         assert len(await store.list_presets()) == 3
@@ -116,7 +120,8 @@ async def test_seed_scripts_run_in_the_sandbox() -> None:
     try:
         results = {}
         for name, source in scripts.items():
-            run = ScriptRun(name, source, [], data, session_timestamp=now, device_id=DEV)
+            args = ["derived-pw-7q"] if name == "inform" else []  # the preset's argument
+            run = ScriptRun(name, source, args, data, session_timestamp=now, device_id=DEV)
             for _ in range(4):  # the replay model: re-run past each commit (inform reads)
                 result = await sandbox.run(run)
                 assert result.fault is None, result.fault
@@ -130,6 +135,12 @@ async def test_seed_scripts_run_in_the_sandbox() -> None:
     clears = results["bootstrap"].clears
     assert sorted(c.path for c in clears) == ["Device", "InternetGatewayDevice"]
     assert {c.timestamp for c in clears} == {now}
+    # ...and its preset then reads the whole tree (names, writability, values) of either
+    # data model with the built-in refresh.
+    bootstrap = next(p for p in DEFAULT_PRESETS if p.id == "bootstrap")
+    assert bootstrap.provisions == [
+        ["bootstrap"], ["refresh", "InternetGatewayDevice"], ["refresh", "Device"]
+    ]
     default = {d.path: d for d in results["default"].declarations}
     version = default["InternetGatewayDevice.DeviceInfo.SoftwareVersion"]
     hour_start = version.path_get
@@ -145,7 +156,7 @@ async def test_seed_scripts_run_in_the_sandbox() -> None:
         assert inform[ms + "PeriodicInformEnable"].attr_set["value"][0] is True
         assert inform[ms + "PeriodicInformInterval"].attr_set["value"][0] == 300
         password = inform[ms + "ConnectionRequestPassword"].attr_set["value"][0]
-        assert isinstance(password, str) and password
+        assert password == "derived-pw-7q"  # the argument, not Math.random's
 
 
 async def test_presets_crud_and_order(store: Store) -> None:
