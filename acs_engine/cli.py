@@ -89,7 +89,11 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"  NBI (GenieACS API): http://{config.nbi_host}:{engine.nbi_port}/ ({guard})",
               flush=True)
     if engine.tls_fingerprint:
-        print(f"  TLS certificate SHA-256: {engine.tls_fingerprint}", flush=True)
+        print(f"  TLS certificate SHA-256: {engine.tls_fingerprint} ({engine.tls_kind})",
+              flush=True)
+        if engine.tls is not None and engine.tls.ca_path is not None:
+            print(f"  CA for CPEs to trust: {engine.tls.ca_path} "
+                  f"(SHA-256 {engine.tls.ca_fingerprint})", flush=True)
     if engine.cwmp is not None and engine.cwmp.auth.enabled:
         print("  CPE authentication: on", flush=True)
     if engine.proxy is not None:
@@ -198,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     tls.add_argument("--fs-tls-port", type=int, default=None, metavar="N",
                      help="also serve files over HTTPS on this port (e.g. 7568)")
     tls.add_argument("--tls-cert", metavar="PEM",
-                     help="certificate (chain); default: a self-signed one beside the database")
+                     help="certificate (chain); default: one issued by a private CA FieldACS "
+                          "makes beside the database (give CPEs fieldacs-ca.pem)")
     tls.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     tls.add_argument("--https-only", action="store_true",
                      help="no plain-HTTP CWMP listener (needs --cwmp-tls-port)")

@@ -10,7 +10,7 @@ Those functions and the list of settings (:data:`~app.settings_store.FIELDS`) li
 "Apply" (and "OK") hands the new settings to the running engine,
 :meth:`~acs_engine.server.controller.Engine.reconfigure`, which applies them without a
 restart: listeners move to their new address and port (CWMP, HTTPS CWMP, file server and
-its HTTPS port, NBI), HTTPS is switched on or off with the chosen or a self-signed
+its HTTPS port, NBI), HTTPS is switched on or off with the chosen or FieldACS's own
 certificate, CPE authentication is switched on, off or changed, limits and timeouts take
 effect. Sessions in flight finish undisturbed. When the engine refuses them (a port in use,
 a certificate that does not load), the reason is shown in the dialog, nothing is saved and
@@ -480,15 +480,17 @@ class SettingsDialog(QDialog):
         if not digest:
             self.fingerprint.setText("(no HTTPS listener)")
             return
-        origin = (" (self-signed, beside the database)" if getattr(tls, "self_signed", False)
-                  else "")
-        self.fingerprint.setText(f"{digest}{origin}")
+        text = f"{digest}\n{getattr(tls, 'kind', '')}"
+        ca_digest = getattr(tls, "ca_fingerprint", None)
+        if ca_digest:
+            text += f"; give CPEs that CA to trust (SHA-256 {ca_digest})"
+        self.fingerprint.setText(text)
 
     def _path_row(
         self, value: Path | None, title: str, name_filter: str
     ) -> tuple[QHBoxLayout, QLineEdit]:
         line = QLineEdit(str(value) if value is not None else "")
-        line.setPlaceholderText("(self-signed)")
+        line.setPlaceholderText("(FieldACS's own, from its private CA)")
         line.textChanged.connect(self.validate)
         browse = QPushButton("Choose\u2026")
         row = QHBoxLayout()

@@ -86,7 +86,8 @@ FIELDS: tuple[Field, ...] = (
     Field("fs_tls_port", "HTTPS file server port", int,
           "Off: downloads over plain HTTP only (7568 is usual)"),
     Field("tls_cert_path", "Certificate", Path,
-          "A PEM certificate (chain); empty: a self-signed one made beside the database"),
+          "A PEM certificate (chain); empty: one issued by FieldACS's private CA, made "
+          "beside the database (give CPEs fieldacs-ca.pem to trust)"),
     Field("tls_key_path", "Private key", Path, "The certificate's PEM private key"),
     Field("proxy_upstream", "Upstream ACS URL", str,
           "Proxy mode: forward every CPE request unchanged to this ACS (http:// or https://) "

@@ -159,6 +159,11 @@ class Engine:
         return self.tls.fingerprint if self.tls is not None else None
 
     @property
+    def tls_kind(self) -> str | None:
+        """Which certificate the HTTPS listeners use, in words (see ``TlsSetup.kind``)."""
+        return self.tls.kind if self.tls is not None else None
+
+    @property
     def fs_port(self) -> int | None:
         """The file server's port, or None when it is not running."""
         return self._fs_port
@@ -270,8 +275,8 @@ class Engine:
         self._sync_ports()
         self.cwmp.start()
         if self._cwmp_tls_port is not None and self.tls is not None:
-            log.info("CWMP over HTTPS on %s:%s (certificate SHA-256 %s)",
-                     self.config.cwmp_host, self._cwmp_tls_port, self.tls.fingerprint)
+            log.info("CWMP over HTTPS on %s:%s (%s, SHA-256 %s)", self.config.cwmp_host,
+                     self._cwmp_tls_port, self.tls.kind, self.tls.fingerprint)
         log.info("CWMP listening on %s:%s", self.config.cwmp_host, self._cwmp_port)
         for name in ("fs", "fs_tls", "nbi"):
             # A busy file-server or NBI port is a warning, not a failed start.
@@ -282,7 +287,7 @@ class Engine:
             EngineNotice(
                 time.time(), "info", f"ACS listening on port {self.cwmp_port}",
                 {"urls": self.cwmp_urls(), "tls_urls": self.cwmp_tls_urls(),
-                 "tls_fingerprint": self.tls_fingerprint},
+                 "tls_fingerprint": self.tls_fingerprint, "tls_kind": self.tls_kind},
             )
         )
 
@@ -387,7 +392,7 @@ class Engine:
         self.bus.publish(EngineNotice(
             time.time(), "info", f"Settings applied; ACS listening on port {self.cwmp_port}",
             {"urls": urls, "tls_urls": tls_urls, "tls_fingerprint": self.tls_fingerprint,
-             "changed": sorted(applied)},
+             "tls_kind": self.tls_kind, "changed": sorted(applied)},
         ))
         return later
 

@@ -26,10 +26,11 @@ Translation rules (what GenieACS's ``lib/query.ts`` + MongoDB do, written down):
   fields a number is epoch milliseconds; ``{"$date": ...}`` is a date.
 - Missing fields: ``$ne``, ``$nin``, ``$not`` and ``{f: null}`` match devices without the
   field (MongoDB semantics); an unknown ``_field`` is simply a field nobody has.
-- ``$regex`` is Python's ``re.search`` (unanchored, like MongoDB) run by the store's SQL
-  function ``nbi_regexp``, applied to the stored text of the value of any type (MongoDB
-  would skip non-strings; we are lenient). The pattern is compiled here first, so a bad
-  one is a 400, and is limited to :data:`MAX_REGEX_LENGTH` characters.
+- ``$regex`` is an unanchored search (like MongoDB) run by the store's SQL function
+  ``nbi_regexp`` on RE2, a linear-time engine (:mod:`acs_engine.regex`: no backreferences
+  or lookaround, options ``i m s``), applied to the stored text of the value of any type
+  (MongoDB would skip non-strings; we are lenient). The pattern is compiled here first, so
+  a bad or unsupported one is a 400, and is limited to :data:`MAX_REGEX_LENGTH` characters.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from acs_engine.expression.values import FLOAT_TYPES, INT_TYPES
+from acs_engine.regex import FLAGS as REGEX_FLAGS
+from acs_engine.regex import RegexError, compile_pattern
 
 __all__ = [
     "COLLECTION_FIELDS",
@@ -348,7 +351,6 @@ class _Out:
 _OPS = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _FIELD_OPS = frozenset({*_OPS, "$ne", "$in", "$nin", "$exists", "$regex", "$options",
                         "$not", "$all"})
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
 
 class _Compiler:
@@ -400,21 +402,18 @@ class _Compiler:
             pattern, options = pattern.get("$regex"), pattern.get("$options", options)
         if not isinstance(pattern, str):
             raise QueryError("$regex needs a string pattern")
-        if not isinstance(options, str) or any(ch not in _REGEX_FLAGS for ch in options):
-            raise QueryError(f"$options may only contain {''.join(_REGEX_FLAGS)}")
+        if not isinstance(options, str) or any(ch not in REGEX_FLAGS for ch in options):
+            raise QueryError(f"$options may only contain {''.join(sorted(REGEX_FLAGS))}")
         if len(pattern) > MAX_REGEX_LENGTH:
             raise QueryError(f"$regex is longer than {MAX_REGEX_LENGTH} characters")
-        flags = 0
-        for ch in options:
-            flags |= _REGEX_FLAGS[ch]
         try:
-            re.compile(pattern, flags)
-        except re.error as exc:
+            compile_pattern(pattern, "".join(sorted(set(options))))
+        except RegexError as exc:
             raise QueryError(f"invalid $regex {pattern!r}: {exc}") from exc
         if not target.text:
             return "0"
         return self._any(
-            target, f"nbi_regexp(?, ?, {target.text}) = 1", (pattern, "".join(sorted(options)))
+            target, f"nbi_regexp(?, ?, {target.text}) = 1", (pattern, "".join(sorted(set(options))))
         )
 
     def field(self, key: str, spec: Any, depth: int) -> str:

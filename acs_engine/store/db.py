@@ -31,7 +31,8 @@ from typing import Any
 import aiosqlite
 
 from . import queries as q
-from .base import describe
+from .base import READ_TIME_LIMIT_S, describe
+from .connect import make_private, open_reader
 from .errors import StoreError
 from .extras import CommitExtras
 from .listing import QueryMixin
@@ -76,11 +77,16 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         conn: aiosqlite.Connection,
         path: Path,
         *,
+        reader: aiosqlite.Connection,
         trace_sessions_per_device: int,
         group_commit: bool,
+        read_limit_s: float = READ_TIME_LIMIT_S,
     ) -> None:
-        """Use ``Store.open``; this only wires up an already prepared connection."""
+        """Use ``Store.open``; this only wires up already prepared connections."""
         self._conn = conn
+        self._reader = reader
+        self._read_lock = asyncio.Lock()
+        self._read_limit_s = read_limit_s
         self._path = path
         self._keep_sessions = max(0, trace_sessions_per_device)
         self._group_commit = group_commit
@@ -101,6 +107,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         trace_sessions_per_device: int = 20,
         busy_timeout_ms: int = 5000,
         group_commit: bool = True,
+        read_limit_s: float = READ_TIME_LIMIT_S,
     ) -> Store:
         """Open (creating if needed) and migrate the database at ``path``.
 
@@ -110,6 +117,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 per device; older ones are deleted as new ones are committed.
             busy_timeout_ms: how long to wait for another process's lock before failing.
             group_commit: write concurrent ``commit_session`` calls in shared transactions.
+            read_limit_s: longest a client's search (NBI queries) may run on the read
+                connection before it is stopped.
 
         Returns:
             The open store.
@@ -125,6 +134,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
             raise StoreError(f"cannot create the folder for {db_path}: {exc}") from exc
         if db_path.is_dir():
             raise StoreError(f"{db_path} is a folder, not a database file")
+        make_private(db_path)
         try:
             conn = await aiosqlite.connect(
                 str(db_path), isolation_level=None, timeout=busy_timeout_ms / 1000
@@ -147,6 +157,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
             # the NBI's $regex (acs_engine/server/nbi_query.py)
             await conn.create_function("nbi_regexp", 3, regexp_match, deterministic=True)
             version = await migrate(conn, db_path)
+            reader = await open_reader(db_path, busy_timeout_ms)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -156,8 +167,10 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         return cls(
             conn,
             db_path,
+            reader=reader,
             trace_sessions_per_device=trace_sessions_per_device,
             group_commit=group_commit,
+            read_limit_s=read_limit_s,
         )
 
     @property
@@ -177,6 +190,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 await self._conn.execute("PRAGMA optimize")
             except sqlite3.Error as exc:  # never keep the file open over a hint
                 log.debug("PRAGMA optimize failed on %s: %s", self._path, exc)
+            async with self._read_lock:
+                await self._reader.close()
             await self._conn.close()
         log.info("closed database %s", self._path)
 

@@ -138,7 +138,7 @@ class QueryMixin(StoreBase):
                     db.execute("COMMIT")
             return page, total
 
-        page, total = await self._run(read)
+        page, total = await self._read(read)
         out: list[dict[str, Any]] = []
         for row in page:
             doc = dict(zip(columns, row, strict=True))
