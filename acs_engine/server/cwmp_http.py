@@ -23,7 +23,9 @@ import logging
 import re
 import secrets
 import time
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -43,6 +45,7 @@ from acs_engine.store.deviceid import make_device_id
 from acs_engine.store.model import DeviceRecord
 
 log = logging.getLogger("fieldacs.server")
+_T = TypeVar("_T")
 
 XML_CONTENT_TYPE = 'text/xml; charset="utf-8"'
 SERVER_HEADER = f"FieldACS/{__version__}"
@@ -108,6 +111,7 @@ class CwmpServer:
         self.admission = Admission(config, self.active_session_count)
         #: Sessions ended because their CPE went silent (since start).
         self.timed_out = 0
+        self._body_thread: ThreadPoolExecutor | None = None
         #: Retry-After for the CPEs refused while too many sessions are starting.
         self.pacer = RetryPacer(config.max_concurrent_new_sessions)
         #: CPE authentication (off unless configured).
@@ -135,6 +139,9 @@ class CwmpServer:
                 await self._finish(session)
             else:
                 await self._end(session, "aborted", "the ACS was stopped")
+        if self._body_thread is not None:
+            self._body_thread.shutdown(wait=False, cancel_futures=True)
+            self._body_thread = None
 
     def active_session_count(self) -> int:
         return len(self.sessions)
@@ -272,7 +279,7 @@ class CwmpServer:
                 request.headers.get("Content-Type", ""), self.config.max_body_bytes,
             )
             large = len(raw) > OFFLOAD_BYTES
-            body = await asyncio.to_thread(decode_body, *args) if large else decode_body(*args)
+            body = await self._off_loop(decode_body, *args) if large else decode_body(*args)
         except BodyError as exc:
             if session is not None:
                 await self._end(session, "error", exc.reason)
@@ -280,7 +287,7 @@ class CwmpServer:
         try:
             # lxml lets go of the GIL while it parses: a large body does not stall the loop.
             if len(body) > OFFLOAD_BYTES:
-                envelope = await asyncio.to_thread(codec.parse, body)
+                envelope = await self._off_loop(codec.parse, body)
             else:
                 envelope = codec.parse(body)
         except codec.UnknownMethodError as exc:
@@ -335,6 +342,13 @@ class CwmpServer:
                 await self._end(session, "error", f"internal error: {exc}")
                 return self._reject(request, 500, "internal error; the session was ended")
             return await self._send(session, reply)
+
+    async def _off_loop(self, func: Callable[..., _T], *args: Any) -> _T:
+        """``func(*args)`` on the body thread: one thread, so large bodies are worked on
+        one at a time (bounded CPU and memory) while the loop goes on."""
+        if self._body_thread is None:
+            self._body_thread = ThreadPoolExecutor(1, thread_name_prefix="fieldacs-body")
+        return await asyncio.get_running_loop().run_in_executor(self._body_thread, func, *args)
 
     async def _read_body(self, request: web.Request) -> bytes:
         limit = self.config.max_body_bytes
