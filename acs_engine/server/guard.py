@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import resource
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +34,11 @@ from typing import Any
 from aiohttp import web
 
 from acs_engine.config import EngineConfig
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows has no rlimits; its limit is high
+    resource = None  # type: ignore[assignment]
 
 log = logging.getLogger("fieldacs.server.guard")
 
@@ -60,11 +64,18 @@ class Limits:
 def limits_for(config: EngineConfig, name: str) -> Limits:
     """The limits of listener ``name`` (``cwmp``, ``cwmp_tls``, ``fs``, ``fs_tls``, ``nbi``).
 
-    Only CWMP bodies have a total time: file uploads and NBI bodies may be large.
+    Only CWMP bodies have a total time: file uploads and NBI bodies may be large. The caps
+    are lowered so that three busy listeners together stay below the process's open-files
+    limit (with room for the database, the scripts and the console): a flood then meets a
+    cap, never "Too many open files".
     """
+    cap = max(1, config.max_connections)
+    fd_limit = open_files_limit()
+    if fd_limit:
+        cap = min(cap, max(32, (fd_limit - 256) // 3))
     return Limits(
-        max_connections=max(1, config.max_connections),
-        max_per_address=max(1, config.max_connections_per_address),
+        max_connections=cap,
+        max_per_address=max(1, min(cap, config.max_connections_per_address)),
         header_timeout=config.header_timeout,
         body_timeout=config.body_timeout + 1.0 if name.startswith("cwmp") else None,
     )
@@ -82,9 +93,22 @@ def keepalive_for(config: EngineConfig, name: str) -> float:
     return 75.0
 
 
+def open_files_limit() -> int:
+    """This process's soft limit of open files (0: unknown or unlimited)."""
+    if resource is None:  # pragma: no cover
+        return 0
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):  # pragma: no cover - not on this platform
+        return 0
+    return 0 if soft == resource.RLIM_INFINITY else int(soft)
+
+
 def raise_fd_limit(wanted: int = 8192) -> int:
     """Raise this process's soft limit of open files towards ``wanted`` (never above the
     hard limit, never lowering it); returns the soft limit now."""
+    if resource is None:  # pragma: no cover
+        return 0
     try:
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     except (OSError, ValueError):  # pragma: no cover - not on this platform

@@ -72,6 +72,7 @@ class SessionResult:
         cwmp_version: the version the ACS chose (``UseCWMPVersion``), if any.
         refused: the ACS answered the Inform with 503 (busy); the session never started.
         retry_after: the ACS's Retry-After on that 503, seconds (None: none given).
+        inform_seconds: from sending the Inform to its answer (the ACS's queue included).
     """
 
     ok: bool = False
@@ -84,6 +85,7 @@ class SessionResult:
     cwmp_version: str | None = None
     refused: bool = False
     retry_after: float | None = None
+    inform_seconds: float = 0.0
 
 
 class SessionError(Exception):
@@ -348,6 +350,7 @@ class SimCpe:
             inform_env = Envelope(inform, cwmp_id=str(next(_ids)), namespace=namespace,
                                   supported_versions=supported, session_timeout=session_timeout)
             env: Envelope | None = None
+            began = time.monotonic()
             for _attempt in range(6):  # 8005 "retry request" on the Inform
                 env = await poster.post(inform_env, first=True, max_redirects=opts.max_redirects)
                 if not (isinstance(env, Envelope) and isinstance(env.message, rpc.Fault)
@@ -360,6 +363,7 @@ class SimCpe:
                 raise SessionError(f"Inform not accepted: {got}")
             namespace = env.namespace
             result.cwmp_version = env.use_cwmp_version
+            result.inform_seconds = time.monotonic() - began
             dev.inform_accepted()
             await self._exchange(poster, namespace, bool(env.hold_requests), result)
 
