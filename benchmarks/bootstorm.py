@@ -104,6 +104,8 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--gap", type=float, default=0.01, help="seconds between boots")
     parser.add_argument("--model", default="tr098")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="do not pin the server and the CPEs to one core each")
     parser.add_argument("--set", action="append", type=_setting, default=[],
                         metavar="NAME=VALUE", help="an engine setting (JSON value; repeatable)")
     args = parser.parse_args()
@@ -118,7 +120,7 @@ def main() -> int:
         )
         try:
             cpus = sorted(os.sched_getaffinity(0))
-            if len(cpus) >= 2:
+            if len(cpus) >= 2 and not args.no_pin:
                 os.sched_setaffinity(server.pid, {cpus[0]})
                 os.sched_setaffinity(0, {cpus[1]})
             wait_for_port(port)
