@@ -7,7 +7,8 @@ answer. The server runs in its own process pinned to one core with the seeded pr
 settings of a default `serve` (as a user runs it), on a fresh database; the CPEs run in this
 process on the other core. ``--set NAME=VALUE`` changes one engine setting (JSON value), e.g.
 ``--set max_connections_per_address=2048``: every simulated CPE comes from 127.0.0.1, which
-real CPEs do not.
+real CPEs do not. ``--server-tree DIR`` runs the server from another checkout (e.g. the tree
+before a change, for a before/after comparison in one sitting; the CPEs stay the same).
 
 Reports how many completed their first session on the first try, how many were refused (503)
 or failed, the longest and p99 wait for the InformResponse (the ACS's admission queue), session
@@ -104,6 +105,8 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--gap", type=float, default=0.01, help="seconds between boots")
     parser.add_argument("--model", default="tr098")
+    parser.add_argument("--server-tree", type=Path, default=ROOT,
+                        help="checkout whose acs_engine the server runs (default: this one)")
     parser.add_argument("--no-pin", action="store_true",
                         help="do not pin the server and the CPEs to one core each")
     parser.add_argument("--set", action="append", type=_setting, default=[],
@@ -113,10 +116,12 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="fieldacs-storm-"))
     try:
         port = free_port()
+        log_file = (workdir / "server.log").open("wb")  # a pipe nobody reads would block it
         server = subprocess.Popen(
             [sys.executable, "-c", SERVER, str(workdir / "s.db"), str(port),
              json.dumps(dict(args.set))],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=args.server_tree, stdout=subprocess.DEVNULL, stderr=log_file,
+            env={**os.environ, "PYTHONPATH": str(args.server_tree.resolve())},
         )
         try:
             cpus = sorted(os.sched_getaffinity(0))
@@ -136,6 +141,7 @@ def main() -> int:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+            log_file.close()
         ok = [r for r in results if r.ok]
         refused = [r for r in results if r.refused]
         failed = [r for r in results if not r.ok and not r.refused]
@@ -154,6 +160,8 @@ def main() -> int:
             print(f"session duration: p50 {statistics.median(durations):.2f} s, "
                   f"longest {max(durations):.2f} s")
         print(f"storm over after {elapsed:.1f} s")
+        logged = (workdir / "server.log").read_text(errors="replace").splitlines()
+        print(f"server log: {len(logged)} lines" + (f", last: {logged[-1][:120]}" if logged else ""))
         print(f"server CPU: {(cpu_after - cpu_before) / 1000:.1f} s "
               f"({(cpu_after - cpu_before) / max(len(ok), 1):.0f} ms per session); "
               f"peak RSS {peak:.0f} MB")
