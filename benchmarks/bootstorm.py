@@ -131,9 +131,11 @@ def main() -> int:
             wait_for_port(port)
             load_before = os.getloadavg()[0]
             cpu_before = proc_cpu_ms(server.pid)
+            client_before = time.process_time()
             results, elapsed = asyncio.run(
                 storm(f"http://127.0.0.1:{port}/", args.count, args.gap, args.model))
             cpu_after = proc_cpu_ms(server.pid)
+            client_cpu = time.process_time() - client_before
             peak = proc_peak_rss_mb(server.pid)
         finally:
             server.send_signal(signal.SIGINT)
@@ -164,7 +166,7 @@ def main() -> int:
         print(f"server log: {len(logged)} lines" + (f", last: {logged[-1][:120]}" if logged else ""))
         print(f"server CPU: {(cpu_after - cpu_before) / 1000:.1f} s "
               f"({(cpu_after - cpu_before) / max(len(ok), 1):.0f} ms per session); "
-              f"peak RSS {peak:.0f} MB")
+              f"peak RSS {peak:.0f} MB; CPEs' CPU: {client_cpu:.1f} s")
         return 0 if len(ok) == args.count else 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
