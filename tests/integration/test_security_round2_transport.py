@@ -271,7 +271,7 @@ async def test_attack_slowloris_flood_keeps_nbi_and_file_server_answering(
                     assert guard.open <= 60  # the per-address cap holds
                 outcomes = await asyncio.gather(*clients)
         assert during[0] > 0
-        assert guard.refused >= flood - 60  # over the per-address cap: closed at once
+        assert guard.refused >= 100  # over the per-address cap: closed at once
         assert guard.timed_out >= 40  # too slow: closed by the header/body deadline
         assert "held" not in outcomes  # every slow connection was closed by the ACS
         # The log did not get a line per refused connection.
