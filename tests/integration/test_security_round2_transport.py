@@ -309,3 +309,20 @@ async def test_guard_follows_pipelined_chunked_and_sized_requests(tmp_path: Path
         finally:
             writer.close()
         assert engine.connection_guards()["cwmp"].timed_out == 0
+
+
+async def test_attack_stalled_tls_handshake_and_silent_connection_are_closed(
+    tmp_path: Path,
+) -> None:
+    async with running_engine(tmp_path, cwmp_tls_port=0, header_timeout=1.0) as engine:
+        assert engine.cwmp_tls_port is not None
+        ports = {"TLS handshake never sent": engine.cwmp_tls_port,
+                 "plain connection, no request": engine.cwmp_port}
+        for what, port in ports.items():
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                # The ACS hangs up on its own (bounded wait here; the limit is 1 s).
+                data = await asyncio.wait_for(reader.read(1), 20)
+                assert data == b"", what
+            finally:
+                writer.close()
