@@ -48,8 +48,30 @@ class EngineConfig:
     trace_enabled: bool = True
     #: Seconds a CPE is told to wait (Retry-After) when its device is already in session.
     busy_retry_after: int = 30
-    #: MAX_CONCURRENT_REQUESTS: new sessions accepted at once before 503.
+    #: MAX_CONCURRENT_REQUESTS: new sessions (Informs) worked on at once; more wait.
     max_concurrent_new_sessions: int = 20
+    # --- transport limits (acs_engine/server/admission.py, guard.py; docs/security.md)
+    #: Seconds a new session waits for a free slot before it is refused with 503 (a CPE
+    #: waits 30 s or more for an answer; a boot storm queues instead of being refused).
+    admission_wait: float = 15.0
+    #: Sessions alive at once (a new one over this waits, then gets 503 + Retry-After).
+    max_sessions: int = 2000
+    #: Bytes of waiting Informs held in memory at once (over it: 503 right away).
+    admission_queue_bytes: int = 64 * 1024 * 1024
+    #: The range a CPE's cwmp:SessionTimeout is clamped to, seconds.
+    session_timeout_min: float = 5.0
+    session_timeout_max: float = 600.0
+    #: Open connections per listener (CWMP, file server, NBI, each; lowered to fit the
+    #: process's open-files limit).
+    max_connections: int = 2048
+    #: Open connections per listener from one source address (CPEs behind one NAT address
+    #: share it; a boot storm from behind one needs this many).
+    max_connections_per_address: int = 512
+    #: Seconds a client has to send a request's headers (from its first byte, or from
+    #: opening the connection).
+    header_timeout: float = 15.0
+    #: Seconds a client has to send a request's body once its headers are in (CWMP, NBI).
+    body_timeout: float = 30.0
     #: cwmp.retryDelay, seconds.
     retry_delay: int = 300
     #: cwmp.maxCommitIterations.

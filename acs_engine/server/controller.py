@@ -34,6 +34,7 @@ from acs_engine.config import EngineConfig
 from acs_engine.scripting import Sandbox
 from acs_engine.server.auth import AuthConfigError, AuthFailure, CpeAuthenticator
 from acs_engine.server.cwmp_http import CwmpServer
+from acs_engine.server.guard import ConnectionGuard, keepalive_for, limits_for, raise_fd_limit
 from acs_engine.server.listeners import (
     PORT_LABELS,
     Listener,
@@ -46,6 +47,7 @@ from acs_engine.server.listeners import (
     swap,
     wanted_listeners,
 )
+from acs_engine.server.logfilter import install_repeat_filter
 from acs_engine.server.nbi import NbiServer, check_nbi_config
 from acs_engine.server.proxy import ProxyServer
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
@@ -180,6 +182,10 @@ class Engine:
     def active_session_count(self) -> int:
         return self.cwmp.active_session_count() if self.cwmp else 0
 
+    def connection_guards(self) -> dict[str, ConnectionGuard]:
+        """The connection guard of each open listener, by name (see guard.py)."""
+        return {n: lis.guard for n, lis in self._listeners.items() if lis.guard is not None}
+
     def auth_failures(self) -> list[AuthFailure]:
         """Copies of the latest failed CPE authentication of each device, oldest first."""
         if self.cwmp is None:
@@ -247,11 +253,14 @@ class Engine:
         self._install_handlers(self.store)
         if self.provisioning is not None:
             self.provisioning.device_secret = secret
+        install_repeat_filter()  # a flood must not fill the log with one line
+        raise_fd_limit()  # room for the connection caps (see guard.py)
         self.cwmp = CwmpServer(self.config, self.store, self.handler, self.bus)
         app = web.Application(client_max_size=self.config.max_body_bytes + 1)
         app.router.add_route("*", "/{tail:.*}", self._cwmp_handler())
         runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, auto_decompress=False
+            app, access_log=None, handle_signals=False, auto_decompress=False,
+            keepalive_timeout=keepalive_for(self.config, "cwmp"),
         )
         await runner.setup()
         self._runner = runner
@@ -376,6 +385,8 @@ class Engine:
         for name, value in applied.items():
             setattr(current, name, value)
         self.tls = tls
+        for name, guard in self.connection_guards().items():  # new caps, kept listeners too
+            guard.limits = limits_for(current, name)
         if auth is not None and self.cwmp is not None:
             self.cwmp.replace_auth(auth)
         if proxy_changed:
@@ -520,18 +531,19 @@ class Engine:
         async def open_listener(spec: ListenerSpec) -> Listener:
             secure = spec.name.endswith("_tls")
             context = tls.context if secure and tls is not None else None
+            limits = limits_for(config, spec.name)
             if spec.name in ("cwmp", "cwmp_tls"):
                 assert self._runner is not None
-                return await open_site(self._runner, spec, context)
+                return await open_site(self._runner, spec, context, limits)
             if spec.name in ("fs", "fs_tls"):
-                return await open_site(await self._file_runner(), spec, context)
+                return await open_site(await self._file_runner(), spec, context, limits)
             nbi = NbiServer(self, config=config)
             try:
                 port = await nbi.start(spec.host, spec.port)
             except OSError:
                 await nbi.stop()
                 raise
-            return Listener(spec, port, nbi.stop, nbi)
+            return Listener(spec, port, nbi.stop, nbi, nbi.guard)
 
         return open_listener
 
@@ -543,7 +555,8 @@ class Engine:
                     self.config.db_path, max_size=self.config.max_file_bytes
                 )
             runner = web.AppRunner(
-                file_server_app(self.files), access_log=None, handle_signals=False
+                file_server_app(self.files), access_log=None, handle_signals=False,
+                keepalive_timeout=keepalive_for(self.config, "fs"),
             )
             await runner.setup()
             self._fs_runner = runner

@@ -33,6 +33,7 @@ from aiohttp import web
 
 from acs_engine.expression import ExpressionError, parse
 from acs_engine.scripting import Sandbox
+from acs_engine.server.guard import ConnectionGuard, GuardedSite, keepalive_for, limits_for
 from acs_engine.server.nbi_auth import bearer_auth_middleware, is_loopback_host, open_nbi_problem
 from acs_engine.server.nbi_devices import collection_document, iter_device_documents, project
 from acs_engine.server.nbi_query import (
@@ -174,6 +175,9 @@ class NbiServer:
         self._own_sandbox: Sandbox | None = None
         self._own_files: FileStore | None = None
         config = config if config is not None else engine.config
+        self._config = config
+        #: Caps and times the NBI's connections (see guard.py).
+        self.guard = ConnectionGuard("nbi", limits_for(config, "nbi"))
         middlewares: list[Any] = [_browser_guard(config)]
         token = config.nbi_token
         if token is not None:
@@ -192,9 +196,12 @@ class NbiServer:
             OSError: the address cannot be bound (the caller reports it).
         """
         await self._sync_file_records()
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False,
+            keepalive_timeout=keepalive_for(self._config, "nbi"),
+        )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = GuardedSite(runner, host, port, self.guard)
         try:
             await site.start()
         except OSError:

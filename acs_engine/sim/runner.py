@@ -33,22 +33,26 @@ class SimSummary:
         devices: simulated CPEs.
         sessions_ok: sessions that ended normally.
         sessions_failed: sessions that failed (or vanished on purpose).
+        sessions_refused: session attempts the ACS refused with 503 (busy; tried again).
         rpcs_answered: ACS requests answered, faults included.
         duration: wall seconds of the run.
         failures: ``(serial, reason)`` for each device whose last session failed.
+        never_through: serials of the devices the ACS never let in (every attempt 503).
     """
 
     devices: int = 0
     sessions_ok: int = 0
     sessions_failed: int = 0
+    sessions_refused: int = 0
     rpcs_answered: int = 0
     duration: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    never_through: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when every session succeeded."""
-        return self.sessions_failed == 0 and self.sessions_ok > 0
+        """True when every session succeeded and every device got through."""
+        return self.sessions_failed == 0 and not self.never_through and self.sessions_ok > 0
 
     def format(self, max_failures: int = 20) -> str:
         """A short human-readable report."""
@@ -57,9 +61,16 @@ class SimSummary:
             f"devices:         {self.devices}",
             f"sessions ok:     {self.sessions_ok}",
             f"sessions failed: {self.sessions_failed}",
+            f"refused (503):   {self.sessions_refused} attempts, tried again",
+            f"never got in:    {len(self.never_through)} devices",
             f"RPCs answered:   {self.rpcs_answered}",
             f"duration:        {self.duration:.2f} s ({rate:.1f} sessions/s)",
         ]
+        if self.never_through:
+            shown = ", ".join(self.never_through[:max_failures])
+            more = len(self.never_through) - max_failures
+            lines.append(f"never got in (the ACS stayed busy): {shown}"
+                         + (f" ... and {more} more" if more > 0 else ""))
         if self.failures:
             lines.append("failures:")
             for serial, reason in self.failures[:max_failures]:
@@ -79,9 +90,12 @@ def _summarize(cpes: list[SimCpe], started: float) -> SimSummary:
     for cpe in cpes:
         summary.sessions_ok += cpe.sessions_ok
         summary.sessions_failed += cpe.sessions_failed
+        summary.sessions_refused += cpe.sessions_refused
         summary.rpcs_answered += cpe.rpcs_answered
         last = cpe.results[-1] if cpe.results else None
-        if last is not None and not last.ok:
+        if last is not None and last.refused and cpe.sessions_ok == 0:
+            summary.never_through.append(cpe.device.serial)
+        elif last is not None and not last.ok and not last.refused:
             summary.failures.append((cpe.device.serial, last.error or "failed"))
     return summary
 
@@ -160,8 +174,7 @@ async def run_sim(
     server = ConnectionRequestServer(port=connreq_port) if connection_requests else None
 
     async def first(cpe: SimCpe) -> None:
-        async with gate:
-            await cpe.session()
+        await cpe.session_until_admitted(gate)  # a busy ACS (503) is tried again
 
     async def lifetime(cpe: SimCpe) -> None:
         await first(cpe)
