@@ -65,9 +65,15 @@ async def test_same_presets_same_rpcs_then_divergence_is_located(tmp_path: Path)
     outs = [i for i, m in enumerate(messages) if m.direction == "out" and m.rpc]
     target = outs[2]
     env = codec.parse(messages[target].body)
-    assert env is not None and isinstance(env.message, rpc.GetParameterNames)
-    forged = Envelope(rpc.GetParameterNames(parameter_path="Device.Forged.", next_level=True),
-                      cwmp_id=env.cwmp_id, namespace=env.namespace)
+    assert env is not None
+    # The same RPC asking for something else (a listing, or values by partial path).
+    other: rpc.Message
+    if isinstance(env.message, rpc.GetParameterNames):
+        other = rpc.GetParameterNames(parameter_path="Device.Forged.", next_level=True)
+    else:
+        assert isinstance(env.message, rpc.GetParameterValues)
+        other = rpc.GetParameterValues(names=("Device.Forged.",))
+    forged = Envelope(other, cwmp_id=env.cwmp_id, namespace=env.namespace)
     messages[target] = replace(messages[target], body=codec.serialize(forged))
     bad = await replay_offline(replace(session, messages=tuple(messages)), pristine,
                                provisioning=True)
