@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -51,6 +52,7 @@ from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.services.files import FileStore, file_server_app
 from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.services.wake import ConnectionRequestDone, wake_device
+from acs_engine.services.xmpp import XmppConnReq
 from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
@@ -123,6 +125,10 @@ class Engine:
         #: at start leaves one closed; it is tried again when its settings change).
         self._asked: dict[str, ListenerSpec] = {}
         self._reconfiguring = asyncio.Lock()
+        #: The XMPP client of connection requests (Annex K) and the settings it was made
+        #: from; made when first needed, remade when those settings change.
+        self._xmpp: XmppConnReq | None = None
+        self._xmpp_key: tuple[Any, ...] = ()
         self._unsubscribe = self.bus.subscribe(self._on_device_updated, DeviceUpdated)
 
     # ------------------------------------------------------------------ state
@@ -212,6 +218,7 @@ class Engine:
             CpeAuthenticator(self.config, self.bus)  # the settings must make sense
             self.tls = prepare_tls(self.config, hostnames=local_addresses())
             check_nbi_config(self.config)
+            XmppConnReq.from_config(self.config)
         except (AuthConfigError, TlsError, ValueError) as exc:
             raise EngineStartError(str(exc)) from exc
         try:
@@ -321,6 +328,7 @@ class Engine:
                 CpeAuthenticator(target, self.bus) if _AUTH_FIELDS & applied.keys() else None
             )
             check_nbi_config(target)
+            XmppConnReq.from_config(target)  # XMPP settings that cannot work
             tls = await self._tls_for(target, changed=bool(_TLS_FIELDS & applied.keys()))
             asked = wanted_listeners(target, tls)
             check_ports(asked)
@@ -420,7 +428,23 @@ class Engine:
         return await wake_device(
             self.store, self.bus, self.config, device_id,
             wait_for_session=wait_for_session, in_session=in_session,
+            xmpp=await self.xmpp_client(),
         )
+
+    async def xmpp_client(self) -> XmppConnReq | None:
+        """The XMPP client the current settings ask for (None: XMPP is off).
+
+        Raises:
+            ValueError: XMPP settings that cannot work (refused at start and reconfigure).
+        """
+        c = self.config
+        key = (c.xmpp_jid, c.xmpp_password, c.xmpp_server, c.xmpp_tls, c.xmpp_ca_file)
+        if key != self._xmpp_key:
+            if self._xmpp is not None:
+                await self._xmpp.close()
+            self._xmpp = XmppConnReq.from_config(c)
+            self._xmpp_key = key
+        return self._xmpp
 
     def file_url(self, name: str, host: str = "", secure: bool = False) -> tuple[str, int]:
         """The URL a CPE downloads ``name`` from, and the file's size (0 when unknown).
@@ -525,6 +549,9 @@ class Engine:
         if self.nbi is not None:
             await self.nbi.stop()
             self.nbi = None
+        if self._xmpp is not None:
+            await self._xmpp.close()
+            self._xmpp, self._xmpp_key = None, ()
         self._listeners.clear()  # the runners' cleanup below closes their sites
         self._asked = {}
         if self.cwmp is not None:

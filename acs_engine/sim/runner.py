@@ -21,6 +21,7 @@ from acs_engine.sim.connreq import ConnectionRequestServer
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model
 from acs_engine.sim.options import SIM_VERSIONS, SimOptions
+from acs_engine.sim.xmpp import SimXmpp, SimXmppClient
 
 log = logging.getLogger("fieldacs.sim")
 
@@ -106,6 +107,7 @@ async def run_sim(
     initial: Mapping[str, str] | None = None,
     duration: float | None = None,
     stop: asyncio.Event | None = None,
+    xmpp: SimXmpp | None = None,
 ) -> SimSummary:
     """Simulate ``count`` CPEs against an ACS in this process.
 
@@ -130,6 +132,8 @@ async def run_sim(
         initial: more parameter values every device starts with.
         duration: without ``once``, stop after this many seconds.
         stop: without ``once``, stop when this event is set.
+        xmpp: log every device in to this XMPP server before its first session, to take
+            connection requests over XMPP (TR-069 Annex K) as well as HTTP.
 
     Returns:
         The run's :class:`SimSummary`.
@@ -167,11 +171,15 @@ async def run_sim(
         await first(cpe)
         await cpe.run()
 
+    jabber: list[SimXmppClient] = []
     try:
         if server is not None:
             await server.start()
             for cpe in cpes:
                 server.register(cpe)
+        if xmpp is not None:
+            jabber = [SimXmppClient(cpe, xmpp) for cpe in cpes]
+            await asyncio.gather(*(client.start() for client in jabber))
         if once:
             await asyncio.gather(*(first(cpe) for cpe in cpes))
             return _summarize(cpes, started)
@@ -187,6 +195,7 @@ async def run_sim(
             await asyncio.gather(*tasks, return_exceptions=True)
         return _summarize(cpes, started)
     finally:
+        await asyncio.gather(*(client.close() for client in jabber), return_exceptions=True)
         if server is not None:
             await server.close()
 
