@@ -8,9 +8,9 @@ load, ...). No widgets here: the dialog that edits these is
 :class:`app.settings_dialog.SettingsDialog`, and the names below are still importable from
 :mod:`app.settings_dialog`, where they lived before.
 
-The CPE password is kept in the user's QSettings file in plain text, like the command
-line's ``--cwmp-password``: use a password file (``--cwmp-password-file``) where that is not
-acceptable.
+The CPE password and the XMPP password are kept in the user's QSettings file in plain text,
+like the command line's ``--cwmp-password``: use a password file (``--cwmp-password-file``,
+``--xmpp-password-file``) where that is not acceptable.
 """
 
 from __future__ import annotations

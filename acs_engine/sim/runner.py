@@ -243,6 +243,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "self-signed cert.pem); default: the system's CAs")
     parser.add_argument("--duration", type=float, default=None,
                         help="stop after this many seconds (without --once)")
+    parser.add_argument("--xmpp-server", metavar="HOST:PORT",
+                        help="log every device in to this XMPP server (account "
+                             "<serial in lower case>@<--xmpp-domain>) to take connection "
+                             "requests over XMPP (TR-069 Annex K)")
+    parser.add_argument("--xmpp-domain", default="localhost", help="the accounts' domain")
+    parser.add_argument("--xmpp-password", default="", help="every device account's password")
+    parser.add_argument("--xmpp-tls", choices=("starttls", "direct", "none"), default="starttls")
 
 
 async def run_from_args(args: argparse.Namespace) -> int:
@@ -273,6 +280,8 @@ async def run_from_args(args: argparse.Namespace) -> int:
             start_index=args.start_index, username=args.username, password=args.password,
             cr_password=args.cr_password, connection_requests=not args.no_connreq,
             connreq_port=args.connreq_port, duration=args.duration, stop=stop,
+            xmpp=SimXmpp(args.xmpp_server, args.xmpp_domain, args.xmpp_password,
+                         tls=args.xmpp_tls) if getattr(args, "xmpp_server", None) else None,
         )
     finally:
         if installed:
