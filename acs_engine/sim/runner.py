@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -283,6 +284,9 @@ async def run_from_args(args: argparse.Namespace) -> int:
             xmpp=SimXmpp(args.xmpp_server, args.xmpp_domain, args.xmpp_password,
                          tls=args.xmpp_tls) if getattr(args, "xmpp_server", None) else None,
         )
+    except ConnectionError as exc:  # an XMPP login failed: say so, no traceback
+        print(f"fieldacs-engine sim: {exc}", file=sys.stderr, flush=True)
+        return 2
     finally:
         if installed:
             loop.remove_signal_handler(signal.SIGINT)

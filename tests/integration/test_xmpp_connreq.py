@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from acs_engine.server.controller import EngineStartError, ReconfigureError
 from acs_engine.services.xmpp import XmppConnReq
 from acs_engine.sim.xmpp import SimXmpp, sim_jid
 from acs_engine.store.model import Param
@@ -111,3 +114,19 @@ async def test_xmpp_refusals_in_plain_words(tmp_path: Path) -> None:
             await untrusted.close()
             assert outcome.outcome == "unreachable"
             assert "not trusted" in outcome.message, outcome.message
+
+
+async def test_xmpp_settings_that_cannot_work_stop_the_start(tmp_path: Path) -> None:
+    """A bad TLS mode or an account without a domain is refused when the engine starts (and
+    when the console applies it), with the reason; XMPP stays off without an account."""
+    for bad, words in (({"xmpp_jid": "acs@example.net", "xmpp_tls": "sometimes"}, "XMPP TLS"),
+                       ({"xmpp_jid": "acs"}, "name@domain"),
+                       ({"xmpp_jid": "acs@example.net", "xmpp_server": "h:0"}, "port")):
+        with pytest.raises(EngineStartError, match=words):
+            async with running_engine(tmp_path, **bad):
+                pass
+    async with running_engine(tmp_path) as engine:
+        assert await engine.xmpp_client() is None
+        with pytest.raises(ReconfigureError, match="XMPP TLS"):
+            await engine.reconfigure(engine.config.replace(xmpp_jid="a@b", xmpp_tls="x"))
+        assert engine.config.xmpp_jid == ""
