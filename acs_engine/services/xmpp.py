@@ -192,7 +192,7 @@ class XmppConnReq:
             "feature_mechanisms": {"unencrypted_scram": self.tls == "none"}})
         client.enable_direct_tls = self.tls == "direct"
         client.enable_starttls = self.tls == "starttls"
-        client.enable_plaintext = self.tls != "direct"
+        client.enable_plaintext = self.tls == "none"
         if self.ca_file is not None:
             client.ca_certs = Path(self.ca_file)
         loop = asyncio.get_running_loop()

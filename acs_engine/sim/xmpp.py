@@ -77,7 +77,7 @@ class SimXmppClient:
             "feature_mechanisms": {"unencrypted_scram": settings.tls == "none"}})
         client.enable_direct_tls = settings.tls == "direct"
         client.enable_starttls = settings.tls == "starttls"
-        client.enable_plaintext = settings.tls != "direct"
+        client.enable_plaintext = settings.tls == "none"
         if settings.ca_file is not None:
             client.ca_certs = Path(settings.ca_file)
         client.register_handler(Callback(

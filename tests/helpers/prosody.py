@@ -36,7 +36,8 @@ class Prosody:
     """A running Prosody.
 
     Attributes:
-        port: its client (c2s) port on 127.0.0.1.
+        port: its client (c2s) port on 127.0.0.1 (plain TCP, STARTTLS offered).
+        direct_port: its port for TLS from the first byte (XEP-0368).
         domain: the virtual host accounts live on.
         config: its config file.
         ca_file: the self-signed certificate it offers for STARTTLS (trust it as a CA).
@@ -44,6 +45,7 @@ class Prosody:
     """
 
     port: int
+    direct_port: int
     domain: str
     config: Path
     ca_file: Path
@@ -64,7 +66,7 @@ class Prosody:
         return f"{user}@{self.domain}"
 
 
-def _config(folder: Path, port: int, cert: Path, key: Path) -> str:
+def _config(folder: Path, port: int, direct: int, cert: Path, key: Path) -> str:
     return f"""\
 -- written by tests/helpers/prosody.py
 pidfile = "{folder}/prosody.pid"
@@ -75,7 +77,7 @@ run_as_root = true
 interfaces = {{ "127.0.0.1" }}
 local_interfaces = {{ "127.0.0.1" }}
 c2s_ports = {{ {port} }}
-c2s_direct_tls_ports = {{ }}
+c2s_direct_tls_ports = {{ {direct} }}
 legacy_ssl_ports = {{ }}
 s2s_ports = {{ }}
 http_ports = {{ }}
@@ -103,9 +105,9 @@ async def running_prosody(tmp_path: Path) -> AsyncIterator[Prosody]:
     (folder / "data").mkdir(parents=True)
     cert, key = folder / "localhost.crt", folder / "localhost.key"
     create_self_signed(cert, key, hostnames=[DOMAIN], common_name=DOMAIN)
-    port = _free_port()
+    port, direct = _free_port(), _free_port()
     config = folder / "prosody.cfg.lua"
-    config.write_text(_config(folder, port, cert, key), encoding="utf-8")
+    config.write_text(_config(folder, port, direct, cert, key), encoding="utf-8")
     log = folder / "prosody.log"
     output = (folder / "stdout.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
@@ -126,7 +128,7 @@ async def running_prosody(tmp_path: Path) -> AsyncIterator[Prosody]:
         if proc.returncode is not None:
             text = (folder / "stdout.log").read_text(errors="replace")
             raise AssertionError(f"Prosody exited ({proc.returncode}): {text[-2000:]}")
-        yield Prosody(port, DOMAIN, config, cert, log)
+        yield Prosody(port, direct, DOMAIN, config, cert, log)
     finally:
         if proc.returncode is None:
             proc.terminate()

@@ -80,6 +80,13 @@ async def test_xmpp_connection_request_wakes_the_cpe(tmp_path: Path) -> None:
             done = await engine.connection_request(dev, wait_for_session=False)
             assert not done.ok and done.result.outcome == "offline", done.message
             assert "not connected to the XMPP server" in done.message
+        # TLS from the first byte (XEP-0368) on Prosody's direct-TLS port works too.
+        direct = XmppConnReq(acs, "acs-secret", server=f"127.0.0.1:{prosody.direct_port}",
+                             tls="direct", ca_file=prosody.ca_file)
+        outcome = await direct.request("xmp000001@localhost/cwmp", [("u", "p")], 2000)
+        assert outcome.outcome == "offline", outcome.message
+        assert direct.status.startswith("connected to")
+        await direct.close()
 
 
 async def test_xmpp_refusals_in_plain_words(tmp_path: Path) -> None:
