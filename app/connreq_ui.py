@@ -47,6 +47,7 @@ HEADLINES = {
     "timeout": "No answer",
     "basic_not_allowed": "Basic authentication refused",
     "bad_url": "No usable connection-request URL",
+    "xmpp_unavailable": "XMPP server unavailable",
     "error": "Connection request failed",
 }
 

@@ -104,7 +104,8 @@ class ConnReqResult:
     Attributes:
         ok: True when the request was delivered (HTTP 200/204, or UDP datagrams sent).
         outcome: ``"sent"``, ``"offline"``, ``"wrong_credentials"``, ``"unreachable"``,
-            ``"timeout"``, ``"basic_not_allowed"``, ``"bad_url"`` or ``"error"``.
+            ``"timeout"``, ``"basic_not_allowed"``, ``"bad_url"``, ``"xmpp_unavailable"``
+            (the ACS cannot log in to its XMPP server) or ``"error"``.
         message: plain words for a technician, including what to check.
         status: the last HTTP status received, or None.
         via: ``"http"``, ``"udp"`` or ``"xmpp"``.

@@ -102,8 +102,8 @@ class XmppOutcome:
 
     Attributes:
         ok: the CPE acknowledged the request.
-        outcome: ``sent``, ``offline``, ``wrong_credentials``, ``timeout``, ``unreachable``
-            (the ACS cannot log in to its XMPP server) or ``error``.
+        outcome: ``sent``, ``offline``, ``wrong_credentials``, ``timeout``,
+            ``xmpp_unavailable`` (the ACS cannot log in to its XMPP server) or ``error``.
         message: plain words for a technician, with what to check.
     """
 
@@ -255,7 +255,7 @@ class XmppConnReq:
         async with self._lock:
             error = await self._ensure()
         if error is not None:
-            return XmppOutcome(False, "unreachable", (
+            return XmppOutcome(False, "xmpp_unavailable", (
                 f"FieldACS cannot use its XMPP server: {error}. Check the XMPP settings "
                 "(server, the ACS's JID and password, TLS)."))
         from slixmpp.exceptions import IqError, IqTimeout

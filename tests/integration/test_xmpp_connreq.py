@@ -113,13 +113,13 @@ async def test_xmpp_refusals_in_plain_words(tmp_path: Path) -> None:
             wrong = XmppConnReq(acs, "not-the-password", server=prosody.server, tls="none")
             outcome = await wrong.request(jid, [("u", "p")], 2000)
             await wrong.close()
-            assert outcome.outcome == "unreachable"
+            assert outcome.outcome == "xmpp_unavailable"
             assert "refused the ACS's JID" in outcome.message and "XMPP settings" in outcome.message
 
             untrusted = XmppConnReq(acs, "acs-secret", server=prosody.server, tls="starttls")
             outcome = await untrusted.request(jid, [("u", "p")], 2000)
             await untrusted.close()
-            assert outcome.outcome == "unreachable"
+            assert outcome.outcome == "xmpp_unavailable"
             assert "not trusted" in outcome.message, outcome.message
 
 
