@@ -254,15 +254,16 @@ class XmppConnReq:
         """
         async with self._lock:
             error = await self._ensure()
-        if error is not None:
+            client = self._client
+        if error is not None or client is None:
             return XmppOutcome(False, "xmpp_unavailable", (
-                f"FieldACS cannot use its XMPP server: {error}. Check the XMPP settings "
-                "(server, the ACS's JID and password, TLS)."))
+                f"FieldACS cannot use its XMPP server: {error or 'the connection closed'}. "
+                "Check the XMPP settings (server, the ACS's JID and password, TLS)."))
         from slixmpp.exceptions import IqError, IqTimeout
 
         conditions: list[str] = []
         for username, password in credentials or [("", "")]:
-            iq = self._client.make_iq_get(ito=to_jid)
+            iq = client.make_iq_get(ito=to_jid)
             iq.xml.append(connreq_element(username, password))
             try:
                 await iq.send(timeout=max(timeout_ms, 1) / 1000)
