@@ -60,11 +60,12 @@ async def test_inform_parents_are_objects(tmp_path: Path) -> None:
 
 
 async def test_set_parameter_values_keeps_the_parameter_type(tmp_path: Path) -> None:
-    """GenieACS sends a SetParameterValues value with the parameter's own type, whatever
-    type the task wrote, and stores the value typed (a number for xsd:unsignedInt), so a
-    numeric query still finds it afterwards (lib/session.ts generateSetRpcRequest sanitises
-    the value with the stored type). FieldACS takes the type from the BBF data model where
-    it defines the parameter, else the stored type."""
+    """Run side by side (issue 14), GenieACS 1.3 answered a task that wrote
+    ``["…PeriodicInformInterval", "1200", "xsd:string"]`` by sending the parameter's own type
+    (xsd:unsignedInt) and storing the number 1200, so a numeric query still finds the device
+    (lib/session.ts generateSetRpcRequest types each value with sanitizeParameterValue).
+    FieldACS takes the type from the BBF data model where it defines the parameter, else the
+    stored type, else the one written."""
     async with (
         running_engine(tmp_path, provisioning=True, script_timeout_ms=2000) as engine,
         sim_fleet(engine, 1, "SPV") as (dev,),
