@@ -36,9 +36,9 @@ async def test_limit_zero_means_no_limit(tmp_path: Path) -> None:
 
 
 async def test_inform_parents_are_objects(tmp_path: Path) -> None:
-    """After a CPE's first Inform GenieACS stores the parents of the Inform's parameters as
-    objects (lib/session.ts inform() declares each parameter's path, and saveDevice in
-    lib/cwmp/db.ts writes ``_object: true`` on every object node), so
+    """After a CPE's first Inform GenieACS stores ``Device``, ``Device.DeviceInfo`` and
+    ``Device.ManagementServer`` as objects (observed side by side, issue 14; saveDevice in
+    lib/cwmp/db.ts writes ``_object`` for every node it knows), so
     ``{"Device.DeviceInfo._object": true}`` finds the device before any GetParameterNames."""
     async with running_engine(tmp_path) as engine, Nbi(engine) as nbi:
         async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
@@ -111,8 +111,8 @@ async def test_fault_detail_keeps_genieacs_json_types(tmp_path: Path) -> None:
 
 async def test_delete_unknown_device_is_200(tmp_path: Path) -> None:
     """GenieACS's ``DELETE /devices/<id>`` answers 200 with an empty body whether or not the
-    device exists (lib/nbi.ts deletes by id and ends the response; docs/api-reference.rst),
-    so NBI client libraries that treat non-2xx as an error do not fail."""
+    device exists (lib/nbi.ts deletes by id; observed side by side, issue 14), so NBI client
+    libraries that treat non-2xx as an error do not fail."""
     async with running_engine(tmp_path) as engine, Nbi(engine) as nbi:
         reply = await nbi.call("DELETE", "/devices/NO-SUCH-DEVICE")
         assert reply.status == 200 and reply.body is None
@@ -120,8 +120,8 @@ async def test_delete_unknown_device_is_200(tmp_path: Path) -> None:
 
 async def test_objects_are_stored_queried_and_deleted(tmp_path: Path) -> None:
     """GenieACS's NBI has ``PUT /objects/<id>`` (the JSON body stored with ``_id`` from the
-    URL), ``DELETE /objects/<id>`` and ``GET /objects/?query=`` (lib/nbi.ts;
-    docs/api-reference.rst)."""
+    URL), ``DELETE /objects/<id>`` and ``GET /objects/?query=`` over its ``objects``
+    collection (lib/nbi.ts; behaviour reference §11)."""
     async with running_engine(tmp_path) as engine, Nbi(engine) as nbi:
         for oid, body in (("wifi-a", {"ssid": "lab", "channel": 6, "tags": ["x", "y"]}),
                           ("wifi-b", {"ssid": "office", "channel": 11, "_id": "ignored"})):
@@ -203,9 +203,9 @@ async def test_timestamp_only_on_refreshed_nodes(tmp_path: Path) -> None:
 
 async def test_empty_root_names_keep_the_inform_roots(tmp_path: Path) -> None:
     """A CPE that answers ``GetParameterNames("")`` with an empty list makes GenieACS clear
-    every root it knew (lib/session.ts prunes the children a GetParameterNames did not
-    report). FieldACS keeps a root the CPE reported in this session's Inform, and records a
-    fault that says what the CPE did."""
+    every root it knew (lib/session.ts clears the children a GetParameterNames did not
+    report; seen in the wild, issue 14). FieldACS keeps a root the CPE reported in this
+    session's Inform, and records a fault that says what the CPE did."""
     async with (
         running_engine(tmp_path, provisioning=True, script_timeout_ms=2000) as engine,
         Nbi(engine) as nbi,
