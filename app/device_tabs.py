@@ -96,6 +96,8 @@ class SessionList(QTreeWidget):
         self.setHeaderLabels(["Started", "Outcome", "RPCs", "Events"])
         self.setRootIsDecorated(False)
         self.itemDoubleClicked.connect(self._on_session_item)
+        for column in range(3):  # the date and time are never cut off
+            self.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
 
     def show_sessions(self, sessions: Sequence[SessionRecord]) -> None:
@@ -126,6 +128,10 @@ class FaultsTab(QWidget):
         self.table.setObjectName("deviceFaults")
         self.table.setHeaderLabels(["When", "Channel", "Code", "Message"])
         self.table.setRootIsDecorated(False)
+        for column in range(3):
+            self.table.header().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents
+            )
         self.table.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.no_faults = QLabel("No faults recorded")
         self.no_faults.setObjectName("noFaults")

@@ -6,8 +6,9 @@ The table shows device, channel, code, message, retries, when the channel may ru
 happened; the pane below shows the whole fault as JSON (detail, saved provisions).
 
 "Retry now" deletes the fault (so its channel runs in the device's next session) and wakes
-the device with a connection request; "Delete" only deletes it. The list is re-read,
-debounced, when sessions end or devices change.
+the device with a connection request; "Delete" only deletes it, after asking (the fault's
+detail is lost). The list is re-read, debounced, when sessions end or devices change. The
+status line is elided (the whole message in its tooltip): it never widens the dock.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 from acs_engine.services.faults import retry_at
 from acs_engine.store.records import Fault
 from app.background import Background
+from app.message_label import MessageLabel
 from app.record_table import ALIGN_RIGHT, Column, RecordTableModel
 from app.timefmt import ago, exact
 
@@ -165,8 +168,9 @@ class FaultsPanel(QWidget):
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("faultDelete")
         self.delete_button.clicked.connect(self.delete_selected)
+        self.confirm_box: QMessageBox | None = None
         self.count_label = QLabel("")
-        self.status = QLabel("")
+        self.status = MessageLabel("")  # elided, never widening the dock
         self.status.setObjectName("faultStatus")
         self.status.setStyleSheet("color: #475569;")
         buttons = QHBoxLayout()
@@ -266,10 +270,28 @@ class FaultsPanel(QWidget):
 
     # ------------------------------------------------------------------ actions
     def delete_selected(self) -> None:
-        """Delete the selected fault (its channel runs again at the next session)."""
+        """Ask, then delete the selected fault (its channel runs again at the next session)."""
         fault = self.selected()
-        if fault is not None:
-            self._jobs.spawn(self._delete(fault))
+        if fault is None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Delete fault",
+            f"Delete the fault of {fault.device_id} ({fault.channel})?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self,
+        )
+        box.setObjectName("faultDeleteConfirm")
+        box.setInformativeText(
+            "Its channel runs again at the device's next session. The fault's detail is lost."
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.accepted.connect(lambda: self.delete_fault(fault))
+        self.confirm_box = box
+        box.open()  # window-modal without a nested event loop
+
+    def delete_fault(self, fault: Fault) -> None:
+        """Delete ``fault`` without asking."""
+        self._jobs.spawn(self._delete(fault))
 
     async def _delete(self, fault: Fault) -> None:
         store = self._engine.store

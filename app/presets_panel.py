@@ -164,6 +164,7 @@ class PresetsPanel(QWidget):
         self.verdict_note = QLabel("")
         self.verdict_note.setObjectName("verdictNote")
         self.verdict_note.setStyleSheet("color: #64748b;")
+        self.verdict_note.setWordWrap(True)  # never widens the Presets dock
         why = QGroupBox("Why did it match? (the device's last session)")
         why_layout = QVBoxLayout(why)
         row = QHBoxLayout()

@@ -30,6 +30,7 @@ from typing import Any, cast
 from acs_engine.bus import EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
+from acs_engine.cwmp import values as cwmp_values
 from acs_engine.cwmp.envelope import CWMP_NAMESPACES, NS_CWMP_1_0, VERSIONS, Envelope
 from acs_engine.scripting import Sandbox, ScriptRun
 from acs_engine.scripting.model import ScriptResult
@@ -79,6 +80,9 @@ class DryRunResult:
         upserts: parameters the session would store (as the copy answered).
         deletes: paths the session would delete.
         truncated: the run was stopped after :data:`MAX_RPCS` RPCs.
+        type_warnings: values the session would set that are not valid for their type
+            (``xsd:unsignedInt "abc"``): sent as they are, as GenieACS does, but a CPE will
+            likely refuse them (fault 9007); see :func:`type_warnings`.
     """
 
     device_id: str
@@ -90,6 +94,7 @@ class DryRunResult:
     upserts: list[Param] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     truncated: bool = False
+    type_warnings: list[str] = field(default_factory=list)
 
     @property
     def methods(self) -> list[str]:
@@ -475,7 +480,26 @@ async def dry_run(
     result.faults = list(session.commit_extras.faults_put)
     result.log_lines = [line for lines in logging_sandbox.lines.values() for line in lines]
     result.upserts, result.deletes = session.tree.changes()
+    result.type_warnings = type_warnings(result.rpcs)
     log.info(
         "dry run of %s: %d RPCs, %d faults", device_id, len(result.rpcs), len(result.faults)
     )
     return result
+
+
+def type_warnings(rpcs: Iterable[rpc.Message]) -> list[str]:
+    """One line per value of a SetParameterValues in ``rpcs`` that is not valid for the type
+    it is sent with: ``'Device.X: not an integer: 'abc' (sent as xsd:unsignedInt; the CPE
+    will likely refuse it with fault 9007)'``."""
+    lines = []
+    for message in rpcs:
+        if not isinstance(message, rpc.SetParameterValues):
+            continue
+        for parameter in message.parameters:
+            reason = cwmp_values.check(parameter.value, parameter.type)
+            if reason is not None:
+                lines.append(
+                    f"{parameter.name}: {reason} (sent as {parameter.type}; the CPE will "
+                    "likely refuse it with fault 9007)"
+                )
+    return lines

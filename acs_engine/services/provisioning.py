@@ -171,6 +171,15 @@ class ProvisioningHandler(Handler):
         if run is not None:
             await run.on_response(request, response)
 
+    async def on_skipped(self, session: Session, request: rpc.Message) -> None:
+        """A technician skipped ``request``: the work that asked for it stays undone in this
+        session, without a fault (a task stays queued; presets run again next session)."""
+        run = self._runs.get(session.id)
+        if run is not None and run.work is not None:
+            if run.work.task is None:
+                run.presets_done = True
+            run.work = None
+
     async def on_cpe_request(self, session: Session, request: rpc.Message) -> None:
         run = self._runs.get(session.id)
         if run is not None and isinstance(request, rpc.TransferComplete):
