@@ -144,13 +144,18 @@ class FaultsTab(QWidget):
         self.table.hide()
 
     def show_faults(self, faults: Sequence[Any]) -> None:
-        """List ``faults`` (records with timestamp, channel, code and message attributes)."""
+        """List ``faults`` (records with timestamp, channel, code and message attributes).
+
+        One failure stored on several channels (GenieACS's model) is one row listing them.
+        """
         self.table.clear()
+        rows: dict[tuple[Any, str, str], list[str]] = {}
         for fault in faults:
-            item = QTreeWidgetItem([
-                exact(getattr(fault, "timestamp", None)), str(getattr(fault, "channel", "")),
-                str(getattr(fault, "code", "")), str(getattr(fault, "message", "")),
-            ])
+            key = (getattr(fault, "timestamp", None), str(getattr(fault, "code", "")),
+                   str(getattr(fault, "message", "")))
+            rows.setdefault(key, []).append(str(getattr(fault, "channel", "")))
+        for (timestamp, code, message), channels in rows.items():
+            item = QTreeWidgetItem([exact(timestamp), ", ".join(sorted(channels)), code, message])
             self.table.addTopLevelItem(item)
         self.table.setVisible(bool(faults))
         self.no_faults.setVisible(not faults)

@@ -281,6 +281,7 @@ class DryRunDialog(QDialog):
         self.log_text.setPlainText("\n".join(result.log_lines) or "The scripts logged nothing.")
         self.verdicts_text.setPlainText("\n".join(
             f"{'✔' if v.matched else '✘'} {v.preset} [{v.channel}]: {v.reason}"
+            + "".join(f"\n    ⚠ {note}" for note in v.notes)
             for v in result.verdicts
         ) or "No presets were matched.")
         changes = [f"{p.path} = {p.value!r}" for p in result.upserts if p.value is not None]

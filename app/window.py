@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
             self.admin = AdminDocks(
                 self, engine, bridge, None, self.file_menu, self.devices.selected_device
             )
+            self.admin.faults.deleted.connect(self.devices.fault_deleted)
+            self.devices.presetRequested.connect(self.admin.edit_preset)
         # "CPE logins" dock: devices failing CPE authentication (Ctrl+9).
         self.security: SecurityDock | None = None
         if isinstance(engine, Engine):
@@ -290,6 +292,7 @@ class MainWindow(QMainWindow):
         if self.admin is not None:
             self.admin.start()
         self._show_urls(self._urls, tls_fingerprint)
+        self.refresh_counts()  # the engine has read its device count from the database
         fields = self.overview.urls.fields()
         if fields:
             fields[0].setFocus(Qt.FocusReason.OtherFocusReason)

@@ -286,6 +286,12 @@ class SessionPanel(QWidget):
             if self.device_combo.findData(device.id) < 0:
                 self.device_combo.addItem(device.id, device.id)
         fit_popup(self.device_combo)
+        self._device_placeholder()
+
+    def _device_placeholder(self) -> None:
+        """"No device yet" only while the list is empty; otherwise ask for a choice."""
+        has = self.device_combo.count() > 0
+        self.device_combo.setPlaceholderText("Choose a device" if has else "No device yet")
 
     async def _load_sessions(self, device_id: str, keep: str = "") -> None:
         store = self._engine.store
@@ -459,6 +465,7 @@ class SessionPanel(QWidget):
             self._relabel(event.session_id)
         if self.device_combo.findData(event.device_id) < 0:
             self.device_combo.addItem(event.device_id, event.device_id)
+            self._device_placeholder()
 
     def _on_state(self, event: SessionStateChanged) -> None:
         self.live.on_state(event)
