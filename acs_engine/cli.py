@@ -99,6 +99,10 @@ async def _serve(args: argparse.Namespace) -> int:
     if engine.proxy is not None:
         print(f"  proxy mode: forwarding every CPE request to {engine.proxy.upstream}",
               flush=True)
+    if config.connection_request_allow_basic_auth:
+        print("  Connection requests: HTTP Basic allowed", flush=True)
+    if config.xmpp_jid:
+        print(f"  XMPP connection requests as {config.xmpp_jid}", flush=True)
     try:
         await stop.wait()
     finally:
@@ -136,7 +140,23 @@ def _with_security(config: EngineConfig, args: argparse.Namespace) -> EngineConf
         cwmp_auth=args.cwmp_auth,
         cwmp_digest_rfc2069=args.cwmp_digest_rfc2069,
         nbi_token=token,
+        **_connreq_settings(args),
     )
+
+
+def _connreq_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The connection-request options of ``serve`` (Basic, XMPP) as EngineConfig fields."""
+    xmpp_password = os.environ.get("FIELDACS_XMPP_PASSWORD", "")
+    if args.xmpp_password_file:
+        xmpp_password = Path(args.xmpp_password_file).read_text(encoding="utf-8").strip()
+    return {
+        "connection_request_allow_basic_auth": args.connreq_allow_basic,
+        "xmpp_jid": args.xmpp_jid or "",
+        "xmpp_password": xmpp_password,
+        "xmpp_server": args.xmpp_server or "",
+        "xmpp_tls": args.xmpp_tls,
+        "xmpp_ca_file": Path(args.xmpp_ca_file) if args.xmpp_ca_file else None,
+    }
 
 
 async def _devices(args: argparse.Namespace) -> int:
@@ -226,6 +246,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="forward every CPE request unchanged to this ACS (http/https)")
     proxy.add_argument("--proxy-upstream-ca", metavar="PEM",
                        help="CA or self-signed certificate to trust for an https upstream")
+    connreq = serve.add_argument_group("connection requests")
+    connreq.add_argument("--connreq-allow-basic", action="store_true",
+                         help="answer a CPE that offers only HTTP Basic for connection requests "
+                              "(the password travels in clear text; "
+                              "cwmp.connectionRequestAllowBasicAuth, off by default)")
+    connreq.add_argument("--xmpp-jid", metavar="JID",
+                         help="the ACS's XMPP account (acs@example.net): send connection "
+                              "requests over XMPP to CPEs that report a ConnReqJabberID")
+    connreq.add_argument("--xmpp-password-file", metavar="FILE",
+                         help="read the XMPP password from FILE (or $FIELDACS_XMPP_PASSWORD)")
+    connreq.add_argument("--xmpp-server", metavar="HOST[:PORT]",
+                         help="the XMPP server (default: the JID's domain, port 5222)")
+    connreq.add_argument("--xmpp-tls", choices=("starttls", "direct", "none"),
+                         default="starttls", help="TLS to the XMPP server (default starttls)")
+    connreq.add_argument("--xmpp-ca-file", metavar="PEM",
+                         help="CA certificate(s) that sign the XMPP server's certificate")
 
     sim = sub.add_parser("sim", help="run simulated CPEs against an ACS")
     from acs_engine.sim.runner import add_arguments

@@ -150,6 +150,18 @@ class EngineConfig:
     #: PEM file of the CA (or self-signed certificate) to trust for an https upstream
     #: (None: the system's trust store).
     proxy_upstream_ca: Path | None = None
+    # --- XMPP connection requests (TR-069 Annex K); off unless xmpp_jid is set
+    #: The ACS's own JID (GenieACS's XMPP_JID), e.g. ``acs@xmpp.example.net``.
+    xmpp_jid: str = ""
+    #: Its password (GenieACS's XMPP_PASSWORD).
+    xmpp_password: str = field(default="", repr=False)
+    #: The XMPP server as ``host`` or ``host:port`` ("" = the JID's domain, port 5222).
+    xmpp_server: str = ""
+    #: ``starttls`` (required), ``direct`` (TLS from the first byte, XEP-0368) or ``none``
+    #: (plain TCP: a lab server on a trusted network only).
+    xmpp_tls: str = "starttls"
+    #: PEM file of the CA(s) that sign the XMPP server's certificate (None: the system's).
+    xmpp_ca_file: Path | None = None
 
     def replace(self, **changes: Any) -> EngineConfig:
         """A copy with ``changes`` applied."""

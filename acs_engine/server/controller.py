@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -55,6 +56,7 @@ from acs_engine.services.device_secret import database_secret, upgrade_seeded_in
 from acs_engine.services.files import FileStore, file_server_app
 from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.services.wake import ConnectionRequestDone, wake_device
+from acs_engine.services.xmpp import XmppConnReq
 from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
@@ -129,6 +131,10 @@ class Engine:
         #: at start leaves one closed; it is tried again when its settings change).
         self._asked: dict[str, ListenerSpec] = {}
         self._reconfiguring = asyncio.Lock()
+        #: The XMPP client of connection requests (Annex K) and the settings it was made
+        #: from; made when first needed, remade when those settings change.
+        self._xmpp: XmppConnReq | None = None
+        self._xmpp_key: tuple[Any, ...] = ()
         self._unsubscribe = self.bus.subscribe(self._on_device_updated, DeviceUpdated)
 
     # ------------------------------------------------------------------ state
@@ -229,6 +235,7 @@ class Engine:
             check_nbi_config(self.config)
             self.proxy = (ProxyServer(self.config, self.bus, lambda: self.handler)
                           if self.config.proxy_upstream else None)
+            XmppConnReq.from_config(self.config)
         except (AuthConfigError, TlsError, ValueError) as exc:
             raise EngineStartError(str(exc)) from exc
         try:
@@ -355,6 +362,7 @@ class Engine:
             proxy_changed = bool(_PROXY_FIELDS & applied.keys())
             proxy = (ProxyServer(target, self.bus, lambda: self.handler)
                      if proxy_changed and target.proxy_upstream else None)
+            XmppConnReq.from_config(target)  # XMPP settings that cannot work
             tls = await self._tls_for(target, changed=bool(_TLS_FIELDS & applied.keys()))
             asked = wanted_listeners(target, tls)
             check_ports(asked)
@@ -460,7 +468,23 @@ class Engine:
         return await wake_device(
             self.store, self.bus, self.config, device_id,
             wait_for_session=wait_for_session, in_session=in_session,
+            xmpp=await self.xmpp_client(),
         )
+
+    async def xmpp_client(self) -> XmppConnReq | None:
+        """The XMPP client the current settings ask for (None: XMPP is off).
+
+        Raises:
+            ValueError: XMPP settings that cannot work (refused at start and reconfigure).
+        """
+        c = self.config
+        key = (c.xmpp_jid, c.xmpp_password, c.xmpp_server, c.xmpp_tls, c.xmpp_ca_file)
+        if key != self._xmpp_key:
+            if self._xmpp is not None:
+                await self._xmpp.close()
+            self._xmpp = XmppConnReq.from_config(c)
+            self._xmpp_key = key
+        return self._xmpp
 
     def file_url(self, name: str, host: str = "", secure: bool = False) -> tuple[str, int]:
         """The URL a CPE downloads ``name`` from, and the file's size (0 when unknown).
@@ -581,6 +605,9 @@ class Engine:
         if self.nbi is not None:
             await self.nbi.stop()
             self.nbi = None
+        if self._xmpp is not None:
+            await self._xmpp.close()
+            self._xmpp, self._xmpp_key = None, ()
         self._listeners.clear()  # the runners' cleanup below closes their sites
         self._asked = {}
         if self.cwmp is not None:

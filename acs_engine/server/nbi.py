@@ -3,14 +3,14 @@
 Existing GenieACS NBI scripts work unchanged (behaviour reference §11)::
 
     GET|HEAD /<collection>/?query=<JSON>&projection=a,b&sort=<JSON>&skip=N&limit=N
-    PUT|DELETE /presets/<id>, /provisions/<id>, /virtual_parameters/<id>
+    PUT|DELETE /presets/<id>, /objects/<id>, /provisions/<id>, /virtual_parameters/<id>
     POST|DELETE /devices/<id>/tags/<tag>        DELETE /devices/<id>
     POST /devices/<id>/tasks[?connection_request][&timeout=ms]
     DELETE /tasks/<id>    POST /tasks/<id>/retry    DELETE /faults/<id>
     PUT|DELETE /files/<name>    GET /ping/<host>    GET /openapi.json
 
-Collections: devices, tasks, presets, provisions, virtual_parameters, files, faults, and
-objects (always empty). Queries are translated by :mod:`acs_engine.server.nbi_query`.
+Collections: devices, tasks, presets, provisions, virtual_parameters, files, faults and
+objects (free-form JSON documents). Queries are translated by :mod:`acs_engine.server.nbi_query`.
 
 Errors are JSON ``{"error": reason}``: 400 for a malformed query, body, script or task
 (with ``position`` for a bad precondition, ``line``/``column`` for a bad script), 404 for
@@ -261,6 +261,8 @@ class NbiServer:
         router.add_delete("/presets/{id}", self.delete_preset)
         router.add_put("/provisions/{id}", self.put_provision)
         router.add_delete("/provisions/{id}", self.delete_provision)
+        router.add_put("/objects/{id}", self.put_object)
+        router.add_delete("/objects/{id}", self.delete_object)
         router.add_put("/virtual_parameters/{id}", self.put_virtual_parameter)
         router.add_delete("/virtual_parameters/{id}", self.delete_virtual_parameter)
         router.add_post("/devices/{id}/tags/{tag}", self.add_tag)
@@ -289,12 +291,11 @@ class NbiServer:
         sort = parse_json_param(request.query.get("sort"), "sort")
         projection = parse_projection(request.query.get("projection"))
         skip = _int_param(request, "skip") or 0
-        limit = _int_param(request, "limit")
+        # MongoDB (and so GenieACS) reads limit=0 as "no limit".
+        limit = _int_param(request, "limit") or None
         head = request.method == "HEAD"
         docs: list[dict[str, Any]] = []
-        if name == "objects":
-            total = 0
-        elif name == "devices":
+        if name == "devices":
             where, params = mongo_to_sql(query)
             order, order_params = device_sort_sql(sort)
             ids, total = await device_ids_where(
@@ -424,6 +425,19 @@ class NbiServer:
         await self.store.put_virtual_parameter(VirtualParameter(name, script))
         return web.json_response({"_id": name})
 
+    async def put_object(self, request: web.Request) -> web.Response:
+        """``PUT /objects/<id>``: a JSON object stored as given, ``_id`` from the URL (as
+        GenieACS's NBI does); listed and queried with ``GET /objects/``."""
+        doc = await self._json_body(request)
+        if not isinstance(doc, dict):
+            raise QueryError("an object must be a JSON object")
+        await self.store.put_object(request.match_info["id"], doc)
+        return web.json_response({"_id": request.match_info["id"]})
+
+    async def delete_object(self, request: web.Request) -> web.Response:
+        await self.store.delete_object(request.match_info["id"])
+        return web.json_response({})
+
     async def delete_virtual_parameter(self, request: web.Request) -> web.Response:
         await self.store.delete_virtual_parameter(request.match_info["id"])
         return web.json_response({})
@@ -450,11 +464,13 @@ class NbiServer:
         return bool(cwmp and cwmp.session_of_device(device_id))
 
     async def delete_device(self, request: web.Request) -> web.Response:
-        device_id = await self._device(request)
+        """``DELETE /devices/<id>``: 200 with an empty body, also for an unknown device
+        (GenieACS's answer); 503 while the device is in session."""
+        device_id = request.match_info["id"]
         if self._in_session(device_id):
             raise _busy(device_id)
         await self.store.delete_device(device_id)
-        return web.json_response({})
+        return web.Response(status=200)
 
     async def post_task(self, request: web.Request) -> web.Response:
         """``POST /devices/<id>/tasks`` (see :mod:`acs_engine.server.nbi_tasks`)."""

@@ -39,7 +39,7 @@ def _list_operation(name: str, head: bool) -> dict[str, Any]:
     what = {
         "devices": "Devices in GenieACS's document shape (`_id`, `_deviceId`, `_lastInform`, "
                    "`_tags`, nested parameters with `_value`, `_type`, `_timestamp`, ...).",
-        "objects": "Always empty (FieldACS has no `objects` collection).",
+        "objects": "Free-form JSON documents stored with `PUT /objects/{id}`.",
     }.get(name, f"The {name} collection in GenieACS's document shape.")
     op: dict[str, Any] = {
         "summary": f"{'Count' if head else 'Query'} {name}",
@@ -85,6 +85,17 @@ _PATHS: dict[str, dict[str, Any]] = {
         "delete": {"summary": "Delete a preset", "parameters": [_ID],
                    "responses": {"200": _OK}},
     },
+    "/objects/{id}": {
+        "put": {
+            "summary": "Create or replace a free-form object (GenieACS's `objects`)",
+            "parameters": [_ID],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object"}}}},
+            "responses": {"200": _OK, "400": _ERROR},
+        },
+        "delete": {"summary": "Delete an object", "parameters": [_ID],
+                   "responses": {"200": _OK}},
+    },
     "/provisions/{id}": {
         "put": {
             "summary": "Create or replace a provision script",
@@ -110,9 +121,10 @@ _PATHS: dict[str, dict[str, Any]] = {
                    "responses": {"200": _OK}},
     },
     "/devices/{id}": {
-        "delete": {"summary": "Delete a device with its parameters, tasks and faults",
+        "delete": {"summary": "Delete a device with its parameters, tasks and faults "
+                              "(an unknown device is no error: 200, as in GenieACS)",
                    "parameters": [_ID],
-                   "responses": {"200": _OK, "404": _ERROR,
+                   "responses": {"200": {"description": "Done (empty body)"},
                                  "503": _json_answer("The device is in session")}},
     },
     "/devices/{id}/tags/{tag}": {

@@ -572,15 +572,23 @@ class _SessionRun:
         result = planner.handle_response(request, response)
         if planner.partial_refused:
             self.owner.memos.refuse_partial(self.session.device)
+        anomalies = self.session.tree.take_anomalies()
+        if anomalies:  # what the CPE said contradicts itself: stop this work, say why
+            self._fail(work, ProvisionFault("cpe_inconsistent", "; ".join(anomalies)))
+            self.work = None
+            return
         if result.operation is not None:
             self._remember_download(result.operation, work)
         if isinstance(response, rpc.Fault) and not result.fault_cleared:
+            # GenieACS keeps the SOAP texts: codes are strings, and no
+            # SetParameterValuesFault entries is null (an unset field), not [].
+            spv_faults = [
+                {"parameterName": f.name, "faultCode": str(f.code), "faultString": f.string}
+                for f in response.set_parameter_values_faults
+            ]
             detail = {
-                "faultCode": response.code, "faultString": response.string,
-                "setParameterValuesFault": [
-                    {"parameterName": f.name, "faultCode": f.code, "faultString": f.string}
-                    for f in response.set_parameter_values_faults
-                ],
+                "faultCode": str(response.code), "faultString": response.string,
+                "setParameterValuesFault": spv_faults or None,
             }
             self._fail(work, ProvisionFault(f"cwmp.{response.code}", response.string, detail))
             self.work = None
@@ -617,7 +625,9 @@ class _SessionRun:
         channels = list(op.args.get("channels") or ["default"])
         if code is not None:
             self.faults.fail(
-                channels, ProvisionFault(code, request.fault.string, {"faultCode": request.fault.code}),
+                channels, ProvisionFault(
+                    code, request.fault.string, {"faultCode": str(request.fault.code)}
+                ),
                 op.args.get("provisions") or [],
             )
         self.data_version += 1

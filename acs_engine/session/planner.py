@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
+from acs_engine.datamodel import facts
 from acs_engine.session import special, vparams
 from acs_engine.session.coerce import parse_datetime_ms, sanitize, wire_text
 from acs_engine.session.declarations import Clear, Declaration
@@ -63,6 +64,16 @@ _WRITES = (
     rpc.SetParameterValues, rpc.SetParameterAttributes, rpc.AddObject, rpc.DeleteObject,
     rpc.Download, rpc.Reboot, rpc.FactoryReset,
 )
+
+
+def _write_type(name: str, stored: str | None, declared: str | None) -> str:
+    """The type a SetParameterValues sends: the data model's, else the stored one (as
+    GenieACS, which keeps the parameter's type whatever the caller wrote), else the one
+    declared, else xsd:string."""
+    known = facts.lookup(name)
+    if isinstance(known, facts.ParamFacts):
+        return known.xsd_type
+    return stored or declared or "xsd:string"
 
 
 class Planner:
@@ -414,7 +425,7 @@ class Planner:
             node = index.get(name)
             if node is None or node.value is None or not self._can_write(node):
                 continue
-            kind = kind or node.type or "xsd:string"
+            kind = _write_type(name, node.type, kind)
             typed = sanitize(value, kind)
             if (kind == "xsd:dateTime" and not self.config.datetime_milliseconds
                     and isinstance(typed, int) and not isinstance(typed, bool)):

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ from acs_engine.sim.connreq import ConnectionRequestServer
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model
 from acs_engine.sim.options import SIM_VERSIONS, SimOptions
+from acs_engine.sim.xmpp import SimXmpp, SimXmppClient
 
 log = logging.getLogger("fieldacs.sim")
 
@@ -120,6 +122,7 @@ async def run_sim(
     initial: Mapping[str, str] | None = None,
     duration: float | None = None,
     stop: asyncio.Event | None = None,
+    xmpp: SimXmpp | None = None,
 ) -> SimSummary:
     """Simulate ``count`` CPEs against an ACS in this process.
 
@@ -144,6 +147,8 @@ async def run_sim(
         initial: more parameter values every device starts with.
         duration: without ``once``, stop after this many seconds.
         stop: without ``once``, stop when this event is set.
+        xmpp: log every device in to this XMPP server before its first session, to take
+            connection requests over XMPP (TR-069 Annex K) as well as HTTP.
 
     Returns:
         The run's :class:`SimSummary`.
@@ -180,11 +185,15 @@ async def run_sim(
         await first(cpe)
         await cpe.run()
 
+    jabber: list[SimXmppClient] = []
     try:
         if server is not None:
             await server.start()
             for cpe in cpes:
                 server.register(cpe)
+        if xmpp is not None:
+            jabber = [SimXmppClient(cpe, xmpp) for cpe in cpes]
+            await asyncio.gather(*(client.start() for client in jabber))
         if once:
             await asyncio.gather(*(first(cpe) for cpe in cpes))
             return _summarize(cpes, started)
@@ -200,6 +209,7 @@ async def run_sim(
             await asyncio.gather(*tasks, return_exceptions=True)
         return _summarize(cpes, started)
     finally:
+        await asyncio.gather(*(client.close() for client in jabber), return_exceptions=True)
         if server is not None:
             await server.close()
 
@@ -247,6 +257,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "self-signed cert.pem); default: the system's CAs")
     parser.add_argument("--duration", type=float, default=None,
                         help="stop after this many seconds (without --once)")
+    parser.add_argument("--xmpp-server", metavar="HOST:PORT",
+                        help="log every device in to this XMPP server (account "
+                             "<serial in lower case>@<--xmpp-domain>) to take connection "
+                             "requests over XMPP (TR-069 Annex K)")
+    parser.add_argument("--xmpp-domain", default="localhost", help="the accounts' domain")
+    parser.add_argument("--xmpp-password", default="", help="every device account's password")
+    parser.add_argument("--xmpp-tls", choices=("starttls", "direct", "none"), default="starttls")
 
 
 async def run_from_args(args: argparse.Namespace) -> int:
@@ -277,7 +294,12 @@ async def run_from_args(args: argparse.Namespace) -> int:
             start_index=args.start_index, username=args.username, password=args.password,
             cr_password=args.cr_password, connection_requests=not args.no_connreq,
             connreq_port=args.connreq_port, duration=args.duration, stop=stop,
+            xmpp=SimXmpp(args.xmpp_server, args.xmpp_domain, args.xmpp_password,
+                         tls=args.xmpp_tls) if getattr(args, "xmpp_server", None) else None,
         )
+    except ConnectionError as exc:  # an XMPP login failed: say so, no traceback
+        print(f"fieldacs-engine sim: {exc}", file=sys.stderr, flush=True)
+        return 2
     finally:
         if installed:
             loop.remove_signal_handler(signal.SIGINT)

@@ -35,6 +35,7 @@ COLLECTIONS: dict[str, tuple[tuple[str, ...], frozenset[str], frozenset[str]]] =
     ),
     "provisions": (("id", "script"), frozenset(), frozenset()),
     "virtual_parameters": (("id", "script"), frozenset(), frozenset()),
+    "objects": (("id", "doc"), frozenset({"doc"}), frozenset()),
     "config": (("key", "value"), frozenset(), frozenset()),
     "tasks": (
         ("id", "device_id", "name", "args", "timestamp", "expiry"),

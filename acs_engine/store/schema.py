@@ -256,8 +256,20 @@ _V3 = Migration(
     ),
 )
 
+# GenieACS's ``objects`` collection: free-form JSON documents kept for NBI scripts (the
+# document as given, with ``_id`` taken from the URL).
+_V4 = Migration(
+    "objects (GenieACS's free-form NBI documents)",
+    (
+        """CREATE TABLE objects (
+            id TEXT PRIMARY KEY NOT NULL,
+            doc TEXT NOT NULL DEFAULT '{}'            -- JSON object, without _id
+        ) WITHOUT ROWID""",
+    ),
+)
+
 #: Every schema version this build knows, oldest first. Append; never edit a shipped entry.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 
 
 async def _pragma_int(conn: aiosqlite.Connection, name: str) -> int:
