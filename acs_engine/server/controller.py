@@ -49,6 +49,7 @@ from acs_engine.server.listeners import (
 from acs_engine.server.nbi import NbiServer, check_nbi_config
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.services.files import FileStore, file_server_app
+from acs_engine.services.history import HistoryPruner
 from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.services.wake import ConnectionRequestDone, wake_device
 from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
@@ -103,6 +104,7 @@ class Engine:
         self.handler: Handler = self.chain
         self.provisioning: ProvisioningHandler | None = None
         self.sandbox: Sandbox | None = None
+        self.history_pruner: HistoryPruner | None = None
         self.store: Store | None = None
         self.cwmp: CwmpServer | None = None
         self._runner: web.AppRunner | None = None
@@ -224,6 +226,8 @@ class Engine:
                 f"Cannot open the database {self.config.db_path}: {exc}"
             ) from exc
         self._device_count = await self.store.count_devices()
+        self.history_pruner = HistoryPruner(self.store, self.config.history_retention)
+        self.history_pruner.start()
         self._install_handlers(self.store)
         self.cwmp = CwmpServer(self.config, self.store, self.handler, self.bus)
         app = web.Application(client_max_size=self.config.max_body_bytes + 1)
@@ -540,6 +544,9 @@ class Engine:
         if self.sandbox is not None:
             await self.sandbox.close()
             self.sandbox = None
+        if self.history_pruner is not None:
+            await self.history_pruner.stop()
+            self.history_pruner = None
         if self.store is not None:
             await self.store.close()
             self.store = None

@@ -34,6 +34,7 @@ from . import queries as q
 from .base import describe
 from .errors import StoreError
 from .extras import CommitExtras
+from .history import HistoryMixin, history_context
 from .listing import QueryMixin
 from .model import DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
 from .operations import OperationsMixin
@@ -59,7 +60,7 @@ class _Pending:
     done: asyncio.Future[None]
 
 
-class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
+class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin):
     """The device database.
 
     Devices, parameters, sessions and settings are here; presets, provisions, virtual
@@ -475,10 +476,13 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 sessions.append(q.session_row(commit.session))
                 trace.extend(q.trace_row(commit.session.id, e) for e in commit.trace)
                 prune.append((device_id, self._keep_sessions))
+        context = history_context(commits)
+
         def write(db: sqlite3.Connection) -> dict[str, set[str]]:
             db.execute("BEGIN IMMEDIATE")
             try:
                 tags = extras.resolve_tags(db)
+                context.open(db)  # before the device upsert: it tells new devices apart
                 devices = [q.device_row(c.device, tags.get(c.device.id)) for c in commits]
                 db.executemany(q.UPSERT_DEVICE, devices)
                 if exact:
@@ -487,6 +491,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                     db.executemany(q.DELETE_PARAM_RANGE, ranges)
                 if params:
                     db.executemany(q.UPSERT_PARAM, params)
+                context.close(db)
                 if sessions:
                     db.executemany(q.UPSERT_SESSION, sessions)
                 if trace:
