@@ -34,6 +34,7 @@ from . import queries as q
 from .base import describe
 from .errors import StoreError
 from .extras import CommitExtras
+from .fleet import FleetMixin
 from .history import HistoryMixin, history_context
 from .listing import QueryMixin
 from .model import DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
@@ -60,12 +61,14 @@ class _Pending:
     done: asyncio.Future[None]
 
 
-class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin):
+class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin, FleetMixin):
     """The device database.
 
     Devices, parameters, sessions and settings are here; presets, provisions, virtual
     parameters and config come from ``ProvisioningMixin``, tasks, faults, operations and
-    file records from ``OperationsMixin``, NBI-style collection queries from ``QueryMixin``.
+    file records from ``OperationsMixin``, NBI-style collection queries from ``QueryMixin``,
+    the parameter history and snapshots from ``HistoryMixin``, the fleet view from
+    ``FleetMixin``.
 
     Open with ``await Store.open(path)`` and close with ``await store.close()``, or use
     ``async with await Store.open(path) as store:``. All methods are coroutines that must
@@ -342,6 +345,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin):
         drop the device's sessions (and traces) beyond ``trace_sessions_per_device``, then
         delete and upsert faults, delete finished tasks, delete and upsert operations, and
         replace the device's preset verdicts (when ``commit.preset_verdicts`` is not None).
+        Triggers record each parameter whose value, type or writability changed in the
+        parameter history (``history_schema``), in the same transaction.
         Deletes run before upserts, so a node (or fault) that is both deleted and upserted
         ends up present.
 

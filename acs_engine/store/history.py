@@ -134,18 +134,17 @@ class _Context:
         self._rows = rows
 
     def open(self, db: sqlite3.Connection) -> None:
+        """Fill ``history_ctx``; call before the device rows are upserted (a device not
+        stored yet is marked ``initial``)."""
         if not self._rows:
             return
-        ids = json.dumps([r[0] for r in self._rows])
-        known = {
-            r[0]
-            for r in db.execute(
-                "SELECT id FROM devices WHERE id IN (SELECT value FROM json_each(?))", (ids,)
-            )
-        }
-        db.executemany(
-            "INSERT INTO history_ctx (device_id, session_id, at, initial) VALUES (?, ?, ?, ?)",
-            [(d, s, at, int(d not in known)) for d, s, at in self._rows],
+        db.execute(
+            "INSERT INTO history_ctx (device_id, session_id, at, initial) "
+            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+            "json_extract(value, '$[2]'), "
+            "NOT EXISTS (SELECT 1 FROM devices WHERE id = json_extract(value, '$[0]')) "
+            "FROM json_each(?)",
+            (json.dumps(self._rows, ensure_ascii=False),),
         )
 
     def close(self, db: sqlite3.Connection) -> None:
