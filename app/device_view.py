@@ -43,6 +43,8 @@ from acs_engine.store.model import DeviceRecord, Param, SessionRecord
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
 from app.device_tabs import FaultsTab, SessionList, TagsTab
+from app.diff_view import DiffTab
+from app.history_view import HistoryTab
 from app.params_model import (
     ParamFilterProxy,
     ParamTreeModel,
@@ -293,6 +295,13 @@ class DeviceView(QWidget):
         self.faults = self.faults_tab.table
         self.no_faults = self.faults_tab.no_faults
         self.side.addTab(self.faults_tab, "Faults")
+        # Parameter history and tree diff (app/history_view.py, app/diff_view.py).
+        self.history_tab = HistoryTab(lambda: self._engine.store, self.device_id)
+        self.history_tab.message.connect(self.message)
+        self.side.addTab(self.history_tab, "History")
+        self.diff_tab = DiffTab(lambda: self._engine.store, self.device_id)
+        self.diff_tab.message.connect(self.message)
+        self.side.addTab(self.diff_tab, "Diff")
         self._on_changes()
 
     def shutdown(self) -> None:
@@ -303,6 +312,8 @@ class DeviceView(QWidget):
             self._loading.cancel()
         for task in list(self._tasks):
             task.cancel()
+        self.history_tab.shutdown()
+        self.diff_tab.shutdown()
         self.sender_.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -334,6 +345,7 @@ class DeviceView(QWidget):
         self._show_tags(device)
         self._show_sessions(sessions)
         self._show_faults(faults)
+        self.history_tab.mark_stale()
         self.loaded.emit()
 
     def _show_device(self, device: DeviceRecord | None) -> None:
@@ -532,11 +544,19 @@ class DeviceView(QWidget):
         copy_path = QAction("Copy path", menu)
         copy_path.triggered.connect(lambda: QGuiApplication.clipboard().setText(path))
         menu.addAction(copy_path)
+        if not path.endswith("."):
+            graph = menu.addAction("Show history")
+            graph.triggered.connect(lambda: self.show_history(path))
         if param is not None and param.value is not None and not is_secret(path):
             value = param.value
             copy_value = menu.addAction("Copy value")
             copy_value.triggered.connect(lambda: QGuiApplication.clipboard().setText(value))
         return menu
+
+    def show_history(self, path: str) -> None:
+        """Add ``path`` to the History tab's graph and show that tab."""
+        self.side.setCurrentWidget(self.history_tab)
+        self.history_tab.add_parameter(path)
 
     # ------------------------------------------------------------------ tags
     def _add_tag(self, tag: str) -> None:

@@ -184,10 +184,11 @@ async def part_fleet(folder: Path, devices: int) -> None:
             )
         print(f"\n## fleet view over {devices:,} devices "
               f"({len(rows):,} history rows; filled in {time.perf_counter() - began:.0f} s)")
-        print("| parameter | wall ms (median of 5) | store-thread ms | distinct values now |")
-        print("|---|---|---|---|")
+        print("| parameter | wall ms (median of 5) | store-thread wall ms | store-thread CPU ms "
+              "| distinct values now |")
+        print("|---|---|---|---|---|")
         for label, paths in (("software version", None), ("Wi-Fi channel", (CHANNEL,))):
-            walls, inner = [], []
+            walls, inner, cpu = [], [], []
             view = None
             for _ in range(5):
                 t = time.perf_counter()
@@ -195,9 +196,11 @@ async def part_fleet(folder: Path, devices: int) -> None:
                         else await store.fleet_view(paths))
                 walls.append((time.perf_counter() - t) * 1000)
                 inner.append(view.elapsed_ms)
+                cpu.append(view.cpu_ms)
             assert view is not None and view.devices == devices
             print(f"| {label} | {statistics.median(walls):.0f} | "
-                  f"{statistics.median(inner):.0f} | {len(view.now)} |")
+                  f"{statistics.median(inner):.0f} | {statistics.median(cpu):.0f} | "
+                  f"{len(view.now)} |")
 
 
 def db_bytes(path: Path) -> int:

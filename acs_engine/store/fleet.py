@@ -37,7 +37,8 @@ class FleetView:
         now: (value, devices) pairs, most common first.
         times: the sample times of ``series`` (ms), oldest first; the last one is now.
         series: value -> devices having it at each of ``times``.
-        elapsed_ms: how long the query took on the store's thread.
+        elapsed_ms: how long the query took on the store's thread (wall clock).
+        cpu_ms: the CPU time it took there (the machine's load does not count).
     """
 
     paths: tuple[str, ...]
@@ -46,6 +47,7 @@ class FleetView:
     times: list[int]
     series: dict[str, list[int]]
     elapsed_ms: float
+    cpu_ms: float = 0.0
 
 
 class FleetMixin(StoreBase):
@@ -74,7 +76,7 @@ class FleetMixin(StoreBase):
         wanted = tuple(dict.fromkeys(paths))
 
         def compute(db: sqlite3.Connection) -> FleetView:
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.thread_time()
             current: dict[str, str] = {}
             ids = [r[0] for r in db.execute("SELECT id FROM devices")]
             if set(wanted) == set(SOFTWARE_VERSION_PATHS):
@@ -120,12 +122,12 @@ class FleetMixin(StoreBase):
                     d[end] -= 1
             series: dict[str, list[int]] = {}
             for value in set(base) | set(diffs):
-                d = diffs.get(value)
+                steps = diffs.get(value)
                 row = [base[value]] * n
-                if d is not None:
+                if steps is not None:
                     running = 0
                     for k in range(n):
-                        running += d[k]
+                        running += steps[k]
                         row[k] += running
                 if any(row):
                     series[value] = row
@@ -134,7 +136,7 @@ class FleetMixin(StoreBase):
             )
             return FleetView(
                 wanted, len(ids), now_counts, times, series,
-                (time.perf_counter() - began) * 1000,
+                (time.perf_counter() - began) * 1000, (time.thread_time() - began_cpu) * 1000,
             )
 
         return await self._run(compute)
