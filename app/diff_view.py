@@ -74,7 +74,8 @@ def _shown(state: NodeState | None, path: str) -> str:
     flags = [xsd or "?"]
     if writable is not None:
         flags.append("rw" if writable else "ro")
-    return f"{value if value is not None else '∅'}  [{', '.join(flags)}]"
+    shown = "∅" if value is None else (value or '""')
+    return f"{shown}  [{', '.join(flags)}]"
 
 
 class DiffModel(QAbstractTableModel):
@@ -201,10 +202,14 @@ class DiffTab(QWidget):
         self.table.setObjectName("diffTable")
         self.table.setModel(self.proxy)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 260)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 210)
+        header.resizeSection(1, 100)
+        header.resizeSection(2, 95)
         header.setStretchLastSection(True)
         self.summary = QLabel("Choose two points and compare.")
         self.summary.setWordWrap(True)
@@ -290,6 +295,8 @@ class DiffTab(QWidget):
         store = self._store()
         if store is None:
             return
+        self.point_a.setCurrentText(a)
+        self.point_b.setCurrentText(b)
         try:
             point_a = await resolve_point(store, self.device_id, a)
             point_b = await resolve_point(store, self.device_id, b)

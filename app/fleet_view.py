@@ -31,7 +31,7 @@ log = logging.getLogger("fieldacs.app")
 SOFTWARE_VERSION = "Software version"
 TOP = 6
 _COLORS = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#94a3b8")
-_PERIODS = (("last 24 hours", 1), ("last 7 days", 7), ("last 30 days", 30))
+_PERIODS = (("last hour", 1), ("last 24 hours", 24), ("last 7 days", 168), ("last 30 days", 720))
 
 
 def top_values(view: FleetView, top: int = TOP) -> list[tuple[str, list[int]]]:
@@ -71,9 +71,9 @@ class FleetPanel(QWidget):
         self.parameter.setToolTip("Software version, or any parameter path")
         self.parameter.setMinimumWidth(300)
         self.period = QComboBox()
-        for label, days in _PERIODS:
-            self.period.addItem(label, days)
-        self.period.setCurrentIndex(1)
+        for label, hours in _PERIODS:
+            self.period.addItem(label, hours)
+        self.period.setCurrentIndex(2)
         show = QPushButton("Show")
         show.clicked.connect(self.refresh)
         self.parameter.lineEdit().returnPressed.connect(self.refresh)
@@ -129,11 +129,11 @@ class FleetPanel(QWidget):
         store = self._store()
         if store is None:
             return
-        days = int(self.period.currentData() or 7)
+        hours = int(self.period.currentData() or 168)
         now_ms = int(time.time() * 1000)
         try:
             view = await store.fleet_view(
-                self.paths(), since=now_ms - days * 86_400_000, points=60, now=now_ms
+                self.paths(), since=now_ms - hours * 3_600_000, points=60, now=now_ms
             )
         except Exception as exc:  # the store closing under us, a locked database
             log.warning("fleet view failed: %s", exc)

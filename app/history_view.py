@@ -201,10 +201,13 @@ class HistoryTab(QWidget):
         self.log_view.setObjectName("changeLog")
         self.log_view.setModel(self.log_model)
         self.log_view.verticalHeader().hide()
+        self.log_view.verticalHeader().setDefaultSectionSize(22)
         self.log_view.setWordWrap(False)
+        self.log_view.setTextElideMode(Qt.TextElideMode.ElideLeft)
         header = self.log_view.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(1, 190)
         header.setStretchLastSection(True)
 
         self.summary = QLabel("")
@@ -323,7 +326,8 @@ class HistoryTab(QWidget):
     def _show_paths(self, paths: list[str]) -> None:
         self.params.blockSignals(True)
         self.params.clear()
-        for path in dict.fromkeys([*self.chosen, *paths]):
+        # Objects (paths ending '.') appear and disappear, but have no value to draw.
+        for path in dict.fromkeys([*self.chosen, *(p for p in paths if not p.endswith("."))]):
             item = QListWidgetItem(path)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(
@@ -346,8 +350,7 @@ class HistoryTab(QWidget):
         for i, path in enumerate(self.chosen):
             xs, ys, shown, levels = series_of(rows.get(path, []), current.get(path), now, start)
             self.curves[path] = (xs, ys, shown)
-            name = path.rsplit(".", 2)
-            label = ".".join(name[-2:]) if len(name) > 1 else path
+            label = ".".join(path.split(".")[-3:])
             if levels:
                 label += " (" + ", ".join(f"{n}={v}" for v, n in list(levels.items())[:4]) + ")"
             color = _COLORS[i % len(_COLORS)]

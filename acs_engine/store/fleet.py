@@ -25,6 +25,7 @@ __all__ = ["ABSENT", "FleetMixin", "FleetView"]
 
 #: The value shown for a device that lacks the parameter.
 ABSENT = "(none)"
+_REGISTERED = -1  # a pseudo-change: the device's registration
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +66,25 @@ class FleetMixin(StoreBase):
 
         Args:
             paths: the parameter (several paths: a device's first one found counts).
-            since: the start of the time series (ms); default a week ago.
+            since: the start of the time series (ms); default a week ago. When the first
+                device registered later, the series starts a second before it did.
             points: samples in the series (at least 2).
             now: the time taken as now (ms); default the clock.
         """
         now_ms = int(time.time() * 1000) if now is None else now
         start = now_ms - 7 * 86_400_000 if since is None else since
         n = max(2, points)
-        times = [start + (now_ms - start) * i // (n - 1) for i in range(n)]
         wanted = tuple(dict.fromkeys(paths))
 
         def compute(db: sqlite3.Connection) -> FleetView:
             began, began_cpu = time.perf_counter(), time.thread_time()
             current: dict[str, str] = {}
-            ids = [r[0] for r in db.execute("SELECT id FROM devices")]
+            registered = dict(db.execute("SELECT id, registered FROM devices"))
+            ids = list(registered)
+            # Nothing to show before the first device was known: start there instead.
+            first = min(registered.values(), default=start)
+            begin = min(max(start, first - 1000), now_ms - 1000)
+            times = [begin + (now_ms - begin) * i // (n - 1) for i in range(n)]
             if set(wanted) == set(SOFTWARE_VERSION_PATHS):
                 for device_id, version in db.execute("SELECT id, software_version FROM devices"):
                     current[device_id] = version or ABSENT
@@ -99,25 +105,32 @@ class FleetMixin(StoreBase):
                     (path, times[0]),
                 ):
                     changes.setdefault(device_id, []).append((at, kind, old))
+            # A device registered after the first sample is not counted before it was.
+            for device_id, at in registered.items():
+                if at > times[0]:
+                    changes.setdefault(device_id, []).append((at, _REGISTERED, None))
             # Each device's value holds over a run of samples: add +1/-1 at the run's ends
             # (a difference array per value), then one prefix sum per value.
             base = Counter(current.get(d, ABSENT) for d in ids)
             diffs: dict[str, list[int]] = {}
             for device_id, rows in changes.items():
-                value = current.get(device_id, ABSENT)
-                base[value] -= 1
-                rows.sort(reverse=True)
+                held: str | None = current.get(device_id, ABSENT)
+                base[held or ABSENT] -= 1
+                rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
                 end = n
                 for at, kind, old in rows:
-                    lo = bisect_left(times, at)  # samples at or after the change: ``value``
-                    if lo < end:
-                        d = diffs.setdefault(value, [0] * (n + 1))
+                    lo = bisect_left(times, at)  # samples at or after the change: ``held``
+                    if lo < end and held is not None:
+                        d = diffs.setdefault(held, [0] * (n + 1))
                         d[lo] += 1
                         d[end] -= 1
-                        end = lo
-                    value = ABSENT if kind == KIND_ADDED or old is None else old
-                if end > 0:
-                    d = diffs.setdefault(value, [0] * (n + 1))
+                    end = min(end, lo)
+                    if kind == _REGISTERED:
+                        held = None  # not known to the ACS before
+                        break
+                    held = ABSENT if kind == KIND_ADDED or old is None else old
+                if end > 0 and held is not None:
+                    d = diffs.setdefault(held, [0] * (n + 1))
                     d[0] += 1
                     d[end] -= 1
             series: dict[str, list[int]] = {}

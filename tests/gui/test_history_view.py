@@ -174,9 +174,23 @@ async def test_fleet_view_counts_versions_now_and_over_time(engine: Engine, qtbo
     view = panel.view
     assert view is not None and view.devices == 2
     assert sorted(view.now) == [("2.0.0", 1), ("3.4.1-fieldacs", 1)]
-    # A week ago both ran 3.4.1 (the second device is counted from its registration on).
-    assert view.series["3.4.1-fieldacs"][0] == 2 and view.series.get("2.0.0", [0])[0] == 0
-    assert view.series["2.0.0"][-1] == 1
+    # A week ago the ACS knew neither device.
+    assert sum(series[0] for series in view.series.values()) == 0
+    assert view.series["2.0.0"][-1] == 1 and view.series["3.4.1-fieldacs"][-1] == 1
+    # Sampled finely from the first registration: one device until the second registered,
+    # and the upgraded one ran 3.4.1 until its Download.
+    first = await store.get_device(dev_id)
+    assert first is not None
+    upgrade = (await store.param_history(dev_id, [SV]))[-1].at
+    fine = await store.fleet_view(since=first.registered - 60_000, points=400)
+    assert fine.times[0] < first.registered  # the series starts just before the first device
+    start = min(i for i, t in enumerate(fine.times) if t >= first.registered)
+    before = max(i for i, t in enumerate(fine.times) if t < upgrade)
+    assert sum(s[0] for s in fine.series.values()) == 0
+    assert fine.series["3.4.1-fieldacs"][start] == 1 and "2.0.0" not in dict(
+        (v, s[before]) for v, s in fine.series.items() if s[before]
+    )
+    assert fine.series["2.0.0"][-1] == 1
     assert "2 devices" in panel.timing.text()
     panel.parameter.setCurrentText(CODE)
     await panel.refresh()
