@@ -30,7 +30,7 @@ class HistoryPruner:
         retention: Callable[[], HistoryRetention],
         *,
         interval: float = 30.0,
-        chunk: int = 2000,
+        chunk: int = 500,
         pause: float = 0.005,
     ) -> None:
         """Args:
