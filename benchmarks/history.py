@@ -210,7 +210,7 @@ def db_bytes(path: Path) -> int:
 async def part_size(folder: Path, devices: int, rounds: int, changes: int, max_mb: int) -> None:
     path = folder / "size.db"
     retention = HistoryRetention(max_bytes=max_mb * 1024 * 1024)
-    print(f"\n## size under retention: {devices:,} devices, {changes} changed values per "
+    print(f"\n## size under retention: {devices:,} devices, {changes + 2} changed values per "
           f"session, retention {retention}")
     print("| round | sessions | history rows | estimated MiB | file MiB | pruned | commits s "
           "| retention pass s | longest chunk ms |")
@@ -249,7 +249,8 @@ async def main() -> None:
     parser.add_argument("--fleet-devices", type=int, default=10_000)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=300)
-    parser.add_argument("--changes", type=int, default=8)
+    parser.add_argument("--changes", type=int, default=8,
+                        help="values changed per session besides UpTime and the local time")
     parser.add_argument("--max-mb", type=int, default=256)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -151,6 +151,10 @@ async def resolve_point(store: Store, device_id: str, spec: str) -> Point:
             return Point(
                 f"after session {session.id[:8]} ({fmt_time(at)})", await store.tree_at(device_id, at)
             )
+    at_kept = await store.session_time(device_id, session_id)
+    if at_kept is not None:  # its record was pruned, its changes are still in the history
+        return Point(f"after session {session_id[:8]} ({fmt_time(at_kept)})",
+                     await store.tree_at(device_id, at_kept))
     raise PointError(
         f"{spec!r} is not a point of device {device_id}: give now, before-download, "
         "after-download, session:ID, snapshot:NAME or time:WHEN"

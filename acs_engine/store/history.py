@@ -247,6 +247,15 @@ class HistoryMixin(StoreBase):
         )
         return [str(r[0]) for r in rows]
 
+    async def session_time(self, device_id: str, session_id: str) -> int | None:
+        """When a session's changes were committed, from the history (its session record may
+        have been pruned sooner); None when none of its changes are kept."""
+        rows = await self._fetch(
+            "SELECT max(at) FROM history WHERE device_id = ? AND session_id = ?",
+            (device_id, session_id),
+        )
+        return None if rows[0][0] is None else int(rows[0][0])
+
     async def history_stats(self) -> tuple[int, int]:
         """(rows, estimated bytes) of the whole history."""
         rows = await self._fetch("SELECT total(rows), total(bytes) FROM history_devices")

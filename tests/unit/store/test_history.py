@@ -40,6 +40,8 @@ async def test_only_what_differs_is_recorded_and_the_first_session_is_the_start(
         (A, "changed", "1", "2", "s3")
     ]
     assert rows[0].at == 3_000  # the session's time (ended, else started)
+    assert await store.session_time(dev.id, "s3") == 3_000
+    assert await store.session_time(dev.id, "s2") is None
 
 
 async def test_type_and_writability_changes_count_but_first_learning_them_does_not(
@@ -181,3 +183,19 @@ def test_times_are_iso_or_epoch_milliseconds() -> None:
     assert parse_time("2023-11-14T22:13:20") == 1_700_000_000_000  # naive = UTC
     with pytest.raises(ValueError, match="neither ISO 8601 nor epoch"):
         parse_time("yesterday")
+
+
+async def test_a_pruned_session_is_still_a_point_through_its_changes(store: Store) -> None:
+    from acs_engine.services.treediff import PointError, resolve_point
+
+    dev = device()
+    await store.commit_session(commit(dev, "s0", 1_000, [param(A, "0")]))
+    for k in range(1, 6):  # the store keeps 3 sessions per device
+        await store.commit_session(commit(dev, f"s{k}", 1_000 * k + 1_000, [param(A, str(k))]))
+    assert "s1" not in {s.id for s in await store.list_sessions(dev.id)}
+    point = await resolve_point(store, dev.id, "session:s1")
+    assert point.tree.nodes[A][0] == "1" and "after session s1" in point.label
+    with pytest.raises(PointError, match="is not a point of device"):
+        await resolve_point(store, dev.id, "session:s0")  # pruned, and changed nothing
+    with pytest.raises(PointError, match="no recorded Download"):
+        await resolve_point(store, dev.id, "before-download")
