@@ -47,7 +47,7 @@ class EngineConfig:
     #: Sessions kept with their wire trace, per device.
     trace_sessions_per_device: int = 20
     #: Parameter history: changes older than this many days are removed (0: no age limit).
-    history_max_age_days: float = 90
+    history_max_age_days: int = 90
     #: Parameter history: most changes kept per device (0: no limit).
     history_rows_per_device: int = 2000
     #: Parameter history: cap on its estimated size in MiB (0: no cap).

@@ -188,6 +188,9 @@ class SettingsDialog(QDialog):
             "cwmp_http_enabled": http, "cwmp_tls_port": spin("cwmp_tls_port", 1, 65535),
             "fs_tls_port": spin("fs_tls_port", 1, 65535), "tls_cert_path": cert,
             "tls_key_path": key,
+            "history_max_age_days": spin("history_max_age_days", 0, 36_500, " days"),
+            "history_rows_per_device": spin("history_rows_per_device", 0, 10_000_000),
+            "history_max_mb": spin("history_max_mb", 0, 1_000_000, " MiB"),
         }
         self._free_ports = [n for n in PORT_FIELDS if getattr(config, n) == 0]
         later = RESTART_FIELDS
@@ -202,6 +205,8 @@ class SettingsDialog(QDialog):
                                            "max_body_bytes", "trace_sessions_per_device",
                                            "script_timeout_ms")),
             ("CPE authentication", ("cwmp_username", "cwmp_password")),
+            ("Parameter history", ("history_max_age_days", "history_rows_per_device",
+                                   "history_max_mb")),
             ("Database — applies after a restart", ("db_path",)),
         )
         layout = QVBoxLayout(self)

@@ -196,3 +196,18 @@ async def test_fleet_view_counts_versions_now_and_over_time(engine: Engine, qtbo
     await panel.refresh()
     assert panel.view is not None and dict(panel.view.now)["code-3"] == 1
     assert dev_id
+
+
+def test_retention_settings_are_saved_and_read_back(tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from acs_engine.config import EngineConfig
+    from acs_engine.store.history import HistoryRetention
+    from app.settings_store import save_settings, saved_config
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    save_settings(settings, {
+        "history_max_age_days": 30, "history_rows_per_device": 500, "history_max_mb": 64,
+    })
+    read = saved_config(EngineConfig(), settings)
+    assert read.history_retention() == HistoryRetention(30, 500, 64 * 1024 * 1024)
