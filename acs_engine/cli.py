@@ -1,6 +1,7 @@
 """``fieldacs-engine``: the headless engine, the CPE simulator and database tools.
 
-    fieldacs-engine serve --db PATH [--host H] [--cwmp-port N] [--fs-port N] [--nbi-port N]
+    fieldacs-engine serve --db PATH [--host H] [--cwmp-port N] [--fs-port N]
+                          [--nbi-host H] [--nbi-port N] [--nbi-token-file FILE]
     fieldacs-engine sim --acs URL --count N --model tr098|tr181 [--once]
     fieldacs-engine devices --db PATH [--json]
     fieldacs-engine task DEVICE_ID JSON [--db PATH] [--connection-request]
@@ -42,9 +43,14 @@ async def _serve(args: argparse.Namespace) -> int:
         cwmp_port=args.cwmp_port,
         fs_host=args.host,
         fs_port=args.fs_port,
+        nbi_host=args.nbi_host,
         nbi_port=args.nbi_port,
     )
-    config = _with_security(config, args)
+    try:
+        config = _with_security(config, args)
+    except OSError as exc:
+        print(f"fieldacs-engine: {exc}", file=sys.stderr)
+        return 2
     engine = Engine(config)
     try:
         await engine.start()
@@ -63,7 +69,9 @@ async def _serve(args: argparse.Namespace) -> int:
         for url in engine.cwmp_tls_urls():
             print(f"  ACS URL: {url}", flush=True)
     if engine.nbi_port is not None:
-        print(f"  NBI (GenieACS API): http://{config.nbi_host}:{engine.nbi_port}/", flush=True)
+        guard = "bearer token" if config.nbi_token else "loopback only"
+        print(f"  NBI (GenieACS API): http://{config.nbi_host}:{engine.nbi_port}/ ({guard})",
+              flush=True)
     if engine.tls_fingerprint:
         print(f"  TLS certificate SHA-256: {engine.tls_fingerprint}", flush=True)
     if engine.cwmp is not None and engine.cwmp.auth.enabled:
@@ -77,7 +85,18 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def _with_security(config: EngineConfig, args: argparse.Namespace) -> EngineConfig:
-    """``config`` with the TLS and CPE-authentication options of ``serve`` applied."""
+    """``config`` with the TLS, CPE-authentication and NBI-token options of ``serve`` applied.
+
+    Raises:
+        OSError: a password or token file cannot be read.
+    """
+    from acs_engine.server.nbi_auth import TOKEN_ENV
+
+    token = args.nbi_token
+    if args.nbi_token_file:
+        token = Path(args.nbi_token_file).read_text(encoding="utf-8").strip()
+    elif token is None:
+        token = os.environ.get(TOKEN_ENV) or None
     password = args.cwmp_password
     if args.cwmp_password_file:
         password = Path(args.cwmp_password_file).read_text(encoding="utf-8").strip()
@@ -92,6 +111,8 @@ def _with_security(config: EngineConfig, args: argparse.Namespace) -> EngineConf
         cwmp_username=args.cwmp_username,
         cwmp_password=password,
         cwmp_auth=args.cwmp_auth,
+        cwmp_digest_rfc2069=args.cwmp_digest_rfc2069,
+        nbi_token=token,
     )
 
 
@@ -136,7 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="CWMP listen address (default 0.0.0.0)")
     serve.add_argument("--cwmp-port", type=int, default=7547)
     serve.add_argument("--fs-port", type=int, default=7567)
-    serve.add_argument("--nbi-port", type=int, default=7557)
+    nbi = serve.add_argument_group("NBI (GenieACS northbound API)")
+    nbi.add_argument("--nbi-host", default="127.0.0.1",
+                     help="NBI listen address (default 127.0.0.1; any other needs a token)")
+    nbi.add_argument("--nbi-port", type=int, default=7557)
+    nbi.add_argument("--nbi-token", metavar="TOKEN",
+                     help="bearer token every NBI request must carry (visible to other local "
+                          "users: prefer --nbi-token-file or $FIELDACS_NBI_TOKEN)")
+    nbi.add_argument("--nbi-token-file", metavar="FILE", help="read the NBI token from FILE")
     tls = serve.add_argument_group("TLS (HTTPS listeners)")
     tls.add_argument("--cwmp-tls-port", type=int, default=None, metavar="N",
                      help="also serve CWMP over HTTPS on this port (e.g. 7548)")
@@ -156,7 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     auth.add_argument("--cwmp-password-file", metavar="FILE", help="read the password from FILE")
     auth.add_argument("--cwmp-auth", metavar="EXPR",
                       help='per-device credentials, GenieACS cwmp.auth style, e.g. '
-                           '\'AUTH(DeviceID.SerialNumber, "secret")\'')
+                           '\'AUTH(DeviceID.SerialNumber, "secret")\'; parameters are read '
+                           'from the stored device only (see docs/security.md)')
+    auth.add_argument("--cwmp-digest-rfc2069", action="store_true",
+                      help="accept old CPEs' Digest without qop (RFC 2069; each nonce once)")
 
     sim = sub.add_parser("sim", help="run simulated CPEs against an ACS")
     from acs_engine.sim.runner import add_arguments

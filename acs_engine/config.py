@@ -109,6 +109,9 @@ class EngineConfig:
     #: cwmp.auth: an expression with AUTH(user, pass), e.g. ``AUTH(DeviceID.SerialNumber,
     #: "secret")``; takes precedence over cwmp_username. None and no username: no CPE auth.
     cwmp_auth: str | None = field(default=None, repr=False)
+    #: Accept RFC 2069 Digest (no ``qop``, no nonce count) from old CPEs. Off: Digest must
+    #: carry ``qop=auth`` (or auth-int). On: each RFC 2069 nonce is accepted once.
+    cwmp_digest_rfc2069: bool = False
     #: Plain-HTTP CWMP listener on cwmp_port (False: HTTPS only; needs cwmp_tls_port).
     cwmp_http_enabled: bool = True
     #: HTTPS CWMP listener port (e.g. 7548; 0: a free port); None: no HTTPS listener.

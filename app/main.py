@@ -132,7 +132,13 @@ def start_error_message(exc: BaseException, config: EngineConfig) -> StartErrorM
     other_port = config.cwmp_port + 1 if 0 < config.cwmp_port < 65535 else 7548
     from acs_engine.store.errors import StoreError
 
-    if isinstance(cause, StoreError) or "database" in text.lower():
+    if "nbi would listen" in text.lower():
+        hint = (
+            "The NBI address and token come from FieldACS's saved settings (group "
+            "\"engine\": nbi_host, nbi_token). Set nbi_host to 127.0.0.1 there, or give "
+            "nbi_token a random value of at least 8 characters; then start FieldACS again."
+        )
+    elif isinstance(cause, StoreError) or "database" in text.lower():
         hint = (
             f"Check that {config.db_path} is a FieldACS database and that you may read and "
             "write it, or start FieldACS with another database file:\n"

@@ -87,6 +87,21 @@ def advice(reason: str) -> str:
             "ManagementServer.Username (and Password) to the ACS's CPE credentials "
             f"({SETTINGS_HINT})."
         )
+    if "no stored credentials" in text:
+        return (
+            "The ACS's CPE authentication expression reads credentials the ACS has not "
+            "stored for this device yet (a device it has never seen, or one whose "
+            "ManagementServer.Username / Password the ACS never set). The values a CPE sends "
+            "in its own Inform are not trusted. Add a bootstrap alternative, e.g. "
+            "AUTH(...) OR AUTH(\"bootstrap-user\", \"bootstrap-secret\"), and let a provision "
+            f"set per-device credentials ({SETTINGS_HINT}); see docs/security.md."
+        )
+    if "without qop" in text:
+        return (
+            "The CPE uses the old RFC 2069 form of Digest (no qop), which can be replayed, "
+            "so the ACS refuses it. Update the CPE's firmware, or allow the old form for old "
+            f"CPEs ({SETTINGS_HINT} → \"Accept old Digest (RFC 2069)\")."
+        )
     if "no credentials" in text:
         return (
             "The CPE did not answer the ACS's challenge with a user name and password: "

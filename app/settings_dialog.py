@@ -23,7 +23,11 @@ dialog saves it and offers "Restart FieldACS now", which closes FieldACS cleanly
 flight are ended, the database is closed) and starts it again with the same options
 (:func:`app.main.relaunch_command`; a ``--db`` option is replaced by the new location).
 
-The CPE password is kept in the user's QSettings file in plain text (see
+The NBI group sets its address, port and bearer token ("Generate" makes a random one). An
+NBI on any address but a loopback one without a token is refused here (as the engine
+refuses it), since it would be open to anyone on the network.
+
+The CPE password and the NBI token are kept in the user's QSettings file in plain text (see
 :mod:`app.settings_store`).
 """
 
@@ -57,6 +61,7 @@ from PySide6.QtWidgets import (
 
 from acs_engine.config import EngineConfig
 from acs_engine.server.controller import RESTART_FIELDS, ReconfigureError
+from acs_engine.server.nbi_auth import generate_token
 from app.overview import acs_urls_of
 from app.settings_store import (
     FIELDS,
@@ -165,6 +170,20 @@ class SettingsDialog(QDialog):
         password = QLineEdit(config.cwmp_password or "")
         password.setEchoMode(QLineEdit.EchoMode.Password)
         password.textChanged.connect(self.validate)
+        rfc2069 = QCheckBox()
+        rfc2069.setChecked(config.cwmp_digest_rfc2069)
+        nbi_host = QLineEdit(config.nbi_host)
+        nbi_host.textChanged.connect(self.validate)
+        nbi_token = QLineEdit(config.nbi_token or "")
+        nbi_token.setEchoMode(QLineEdit.EchoMode.Password)
+        nbi_token.textChanged.connect(self.validate)
+        make_token = QPushButton("Generate")
+        make_token.setObjectName("generateNbiToken")
+        make_token.setToolTip("Put a new random token here (copy it into your NBI scripts)")
+        make_token.clicked.connect(lambda: self._new_token(nbi_token))
+        token_row = QHBoxLayout()
+        token_row.addWidget(nbi_token, 1)
+        token_row.addWidget(make_token)
         http = QCheckBox()
         http.setChecked(config.cwmp_http_enabled)
         http.toggled.connect(self.validate)
@@ -173,7 +192,7 @@ class SettingsDialog(QDialog):
         key_row, key = self._path_row(config.tls_key_path, "Private key",
                                       "PEM key (*.pem *.key);;All files (*)")
         rows: dict[str, QHBoxLayout] = {"db_path": db_row, "tls_cert_path": cert_row,
-                                        "tls_key_path": key_row}
+                                        "tls_key_path": key_row, "nbi_token": token_row}
         self._widgets = {
             "cwmp_host": host, "cwmp_port": spin("cwmp_port", 1, 65535),
             "fs_port": spin("fs_port", 1, 65535), "nbi_port": spin("nbi_port", 1, 65535),
@@ -184,7 +203,8 @@ class SettingsDialog(QDialog):
             "connection_request_timeout": spin("connection_request_timeout", 100, 60_000, " ms"),
             "connection_request_allow_basic_auth": basic,
             "script_timeout_ms": spin("script_timeout_ms", 10, 60_000, " ms"),
-            "cwmp_username": user, "cwmp_password": password,
+            "cwmp_username": user, "cwmp_password": password, "cwmp_digest_rfc2069": rfc2069,
+            "nbi_host": nbi_host, "nbi_token": nbi_token,
             "cwmp_http_enabled": http, "cwmp_tls_port": spin("cwmp_tls_port", 1, 65535),
             "fs_tls_port": spin("fs_tls_port", 1, 65535), "tls_cert_path": cert,
             "tls_key_path": key,
@@ -196,7 +216,8 @@ class SettingsDialog(QDialog):
         later = RESTART_FIELDS
 
         groups = (
-            ("Network", ("cwmp_host", "cwmp_port", "fs_port", "nbi_port")),
+            ("Network", ("cwmp_host", "cwmp_port", "fs_port")),
+            ("NBI (northbound API)", ("nbi_host", "nbi_port", "nbi_token")),
             ("HTTPS", ("cwmp_http_enabled", "cwmp_tls_port", "fs_tls_port", "tls_cert_path",
                        "tls_key_path")),
             ("Sessions and provisioning", ("session_timeout", "retry_delay", "download_timeout",
@@ -204,7 +225,7 @@ class SettingsDialog(QDialog):
                                            "connection_request_allow_basic_auth",
                                            "max_body_bytes", "trace_sessions_per_device",
                                            "script_timeout_ms")),
-            ("CPE authentication", ("cwmp_username", "cwmp_password")),
+            ("CPE authentication", ("cwmp_username", "cwmp_password", "cwmp_digest_rfc2069")),
             ("Parameter history", ("history_max_age_days", "history_rows_per_device",
                                    "history_max_mb")),
             ("Database — applies after a restart", ("db_path",)),
@@ -289,6 +310,10 @@ class SettingsDialog(QDialog):
         self.adjustSize()
         super().showEvent(event)
 
+    def _new_token(self, editor: QLineEdit) -> None:
+        editor.setText(generate_token())
+        editor.setEchoMode(QLineEdit.EchoMode.Normal)  # shown once, to be copied
+
     def widget(self, name: str) -> QWidget:
         """The editor of setting ``name``."""
         return self._widgets[name]
@@ -305,6 +330,7 @@ class SettingsDialog(QDialog):
                 out[name] = w.value()
         out["max_body_bytes"] = int(out["max_body_bytes"]) * 1024 * 1024
         out["db_path"] = Path(out["db_path"]).expanduser()
+        out["nbi_token"] = out["nbi_token"] or None
         for name in ("cwmp_username", "cwmp_password"):
             out[name] = out[name] or None
         for name in ("cwmp_tls_port", "fs_tls_port"):

@@ -8,9 +8,9 @@ load, ...). No widgets here: the dialog that edits these is
 :class:`app.settings_dialog.SettingsDialog`, and the names below are still importable from
 :mod:`app.settings_dialog`, where they lived before.
 
-The CPE password is kept in the user's QSettings file in plain text, like the command
-line's ``--cwmp-password``: use a password file (``--cwmp-password-file``) where that is not
-acceptable.
+The CPE password and the NBI token are kept in the user's QSettings file in plain text, like
+the command line's ``--cwmp-password``: use ``fieldacs-engine serve`` with a password or
+token file (``--cwmp-password-file``, ``--nbi-token-file``) where that is not acceptable.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from acs_engine.config import EngineConfig
+from acs_engine.server.nbi_auth import open_nbi_problem
 from acs_engine.server.tls import TlsError, ssl_context
 
 GROUP = "engine"
@@ -38,8 +39,10 @@ PORT_FIELDS = ("cwmp_port", "cwmp_tls_port", "fs_port", "fs_tls_port", "nbi_port
 #: Settings that may be None (not saved then; their editors offer "Off" or empty).
 OPTIONAL_FIELDS = frozenset({
     "cwmp_username", "cwmp_password", "cwmp_tls_port", "fs_tls_port", "tls_cert_path",
-    "tls_key_path",
+    "tls_key_path", "nbi_token",
 })
+#: Settings whose empty text means None.
+_EMPTY_IS_NONE = frozenset({"cwmp_username", "cwmp_password", "nbi_token"})
 _HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 
@@ -57,7 +60,11 @@ FIELDS: tuple[Field, ...] = (
     Field("cwmp_host", "Listen on address", str, "0.0.0.0: every address of this computer"),
     Field("cwmp_port", "CWMP port", int, "The port CPEs connect to (ACS URL)"),
     Field("fs_port", "File server port", int, "Firmware and config downloads"),
-    Field("nbi_port", "NBI port", int, "The northbound API, on 127.0.0.1"),
+    Field("nbi_host", "NBI address", str,
+          "127.0.0.1: this computer only. Any other address needs a token"),
+    Field("nbi_port", "NBI port", int, "The northbound API (GenieACS's, usually 7557)"),
+    Field("nbi_token", "NBI token", str,
+          "Bearer token every NBI request must carry; empty: none (127.0.0.1 only)"),
     Field("db_path", "Database", Path),
     Field("session_timeout", "Session timeout", float, "Seconds of CPE silence before a session is dropped"),
     Field("max_body_bytes", "Largest request body", int),
@@ -72,6 +79,9 @@ FIELDS: tuple[Field, ...] = (
     Field("script_timeout_ms", "Script time limit", int, "Milliseconds per provision run"),
     Field("cwmp_username", "CPE user name", str, "Empty: CPEs do not authenticate"),
     Field("cwmp_password", "CPE password", str),
+    Field("cwmp_digest_rfc2069", "Accept old Digest (RFC 2069)", bool,
+          "For old CPEs whose Digest has no qop: each challenge is accepted once; off "
+          "refuses it, since it can be replayed"),
     Field("cwmp_http_enabled", "Plain HTTP for CPEs", bool,
           "Off: CPEs must use the HTTPS CWMP port"),
     Field("cwmp_tls_port", "HTTPS CWMP port", int, "Off: no HTTPS listener (7548 is usual)"),
@@ -90,7 +100,7 @@ def _convert(field: Field, raw: Any) -> Any:
         return raw in (True, "true", "1", 1)
     if field.kind is Path:
         return Path(str(raw)).expanduser()
-    if field.name in ("cwmp_username", "cwmp_password"):
+    if field.name in _EMPTY_IS_NONE:
         return str(raw) or None
     if field.name in ("cwmp_tls_port", "fs_tls_port"):
         return int(raw) if int(raw) >= 0 else None
@@ -141,6 +151,19 @@ def validate(values: dict[str, Any], free_ports: Iterable[str] = ()) -> dict[str
     except ValueError:
         if not _HOST_RE.match(host):
             problems["cwmp_host"] = "Give an IP address of this computer, or 0.0.0.0 for every address."
+    nbi_host = str(values.get("nbi_host", "127.0.0.1")).strip()
+    try:
+        ipaddress.ip_address(nbi_host)
+    except ValueError:
+        if not _HOST_RE.match(nbi_host):
+            problems["nbi_host"] = "Give an IP address of this computer (127.0.0.1: this computer only)."
+    token = values.get("nbi_token")
+    if token and len(str(token)) < 8:
+        problems["nbi_token"] = "A token needs at least 8 characters (Generate makes one)."
+    elif "nbi_host" not in problems and open_nbi_problem(nbi_host, token) is not None:
+        problems["nbi_token"] = (
+            f"An NBI on {nbi_host} would be open to the network: give it a token, or use 127.0.0.1."
+        )
     ports = {n: int(values[n]) for n in PORT_FIELDS if values.get(n) is not None}
     taken: dict[int, str] = {}
     for name, port in ports.items():

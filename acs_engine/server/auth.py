@@ -7,11 +7,24 @@ Modes, from :class:`~acs_engine.config.EngineConfig`:
 - an expression (``cwmp_auth``), GenieACS style: ``AUTH(user, pass)`` is TRUE when the
   request's credentials are ``user``/``pass``, so ``AUTH(DeviceID.SerialNumber, "secret")``
   gives each device its own user name and ``AUTH("acs", "pw") OR AUTH(...)`` tries several.
-  Paths are read from the Inform's parameters, ``DeviceID.*`` and the stored device;
   ``REMOTE_ADDRESS()`` is the CPE's address.
 
-Schemes: Digest (RFC 7616; MD5 and SHA-256, their ``-sess`` forms, ``qop`` auth or auth-int,
-and the RFC 2069 form) always; Basic only on a TLS connection (plain-HTTP Basic credentials
+What the expression reads (here we differ from GenieACS on purpose): only what the ACS
+already knows. Parameter paths are read from the **stored** device, never from the Inform
+being authenticated -- its ParameterList is the client's claim, not evidence, and laying it
+over the stored values let any client log in as any device with a password of its own
+choosing. ``DeviceID.*`` names the device being claimed (the stored record when there is one),
+``Tags.*`` are the stored tags. ``AUTH(user, "")`` never matches (a CPE reads its passwords
+back as empty strings, so an empty stored value is no credential). When the expression fails
+and a path it reads has no stored value (a device never seen before, or one whose credentials
+were never set by the ACS), the login is refused with the reason "no stored credentials for
+this device yet": admit new devices with an alternative such as ``AUTH(...stored...) OR
+AUTH("bootstrap-user", "bootstrap-secret")`` and let a provision set per-device credentials.
+A refused login never reaches the session, so nothing of its Inform is written to the store.
+
+Schemes: Digest (RFC 7616; MD5 and SHA-256, their ``-sess`` forms, ``qop`` auth or auth-int)
+always -- the RFC 2069 form (no ``qop``, so no nonce count) only when ``cwmp_digest_rfc2069``
+is on, for old CPEs, and then each such nonce is accepted once; Basic only on a TLS connection (plain-HTTP Basic credentials
 are refused, and not offered). The flow is TR-069's: an Inform without valid credentials gets
 401 with the challenges; the CPE resends on the same connection; a second failure on that
 connection gets 401 with ``Connection: close``. A connection that authenticated stays
@@ -19,7 +32,8 @@ authenticated for its device; a session continued on another connection authenti
 
 Nonces carry their issue time and an HMAC over it and the client's address (a nonce from
 another address or older than :data:`NONCE_LIFETIME` is refused; an old one with ``stale=true``
-so the CPE retries without asking its user); a nonce count that does not increase is a replay.
+so the CPE retries without asking its user); a nonce count that does not increase is a replay,
+and so is a second RFC 2069 response to one nonce.
 
 Every failure with credentials is logged with the source address and the user name (never
 the password) and published as :class:`~acs_engine.bus.RequestRejected` (status 401); the
@@ -47,7 +61,6 @@ from aiohttp import web
 
 from acs_engine.bus import EventBus, RequestRejected
 from acs_engine.config import EngineConfig
-from acs_engine.cwmp import rpc
 from acs_engine.expression import Expr as _Expr
 from acs_engine.expression import ExpressionError, evaluate, make_resolver, parameters, parse
 from acs_engine.secrets import register_secret
@@ -65,6 +78,13 @@ _NC_MEMORY = 20_000
 _FAILURE_MEMORY = 500
 _ALGORITHMS = ("SHA-256", "MD5")
 _ACCEPTED = frozenset({"MD5", "MD5-SESS", "SHA-256", "SHA-256-SESS"})
+#: Why a login whose expression reads parameters the ACS has no value for is refused.
+NO_STORED_CREDENTIALS = "no stored credentials for this device yet"
+#: Why an RFC 2069 Digest response (no qop) is refused while cwmp_digest_rfc2069 is off.
+NO_QOP_REFUSED = (
+    "Digest without qop (RFC 2069) is refused: it can be replayed "
+    "(allow it for old CPEs with cwmp_digest_rfc2069)"
+)
 
 ParamsLoader = Callable[[], Awaitable[Mapping[str, Param]]]
 
@@ -125,6 +145,8 @@ class _Credentials:
         self.username = ""
         self.tried_user = False
         self.stale = False
+        #: Set by the expression check: which stored values it found missing.
+        self.missing = ""
         try:
             parsed = parse_www_authenticate([header])
         except AuthHeaderError as exc:
@@ -171,6 +193,8 @@ class _Credentials:
         qop = p.get("qop", "").lower()
         if qop not in ("", "auth", "auth-int"):
             return f"Digest qop {qop!r} is not supported"
+        if not qop and not self.owner.allow_rfc2069:
+            return NO_QOP_REFUSED
         status = self.owner.check_nonce(p["nonce"], self.request.remote or "")
         if status == "stale":
             self.stale = True
@@ -183,6 +207,8 @@ class _Credentials:
         """AUTH(user, password): do the credentials prove this user name and password?"""
         if self.error or user is None or password is None:
             return False
+        if password == "":
+            return False  # an empty password is no secret (see the module doc)
         user, password = str(user), str(password)
         if self.username != user:
             return False
@@ -219,6 +245,8 @@ class CpeAuthenticator:
     def __init__(self, config: EngineConfig, bus: EventBus, *, realm: str = REALM) -> None:
         self.realm = realm
         self.bus = bus
+        #: Accept RFC 2069 Digest (no qop), each nonce once.
+        self.allow_rfc2069 = config.cwmp_digest_rfc2069
         self._key = os.urandom(32)
         self._expr: _Expr | None = None
         self._paths: set[str] = set()
@@ -229,7 +257,10 @@ class CpeAuthenticator:
                 self._expr = parse(config.cwmp_auth)
             except ExpressionError as exc:
                 raise AuthConfigError(f"cwmp_auth does not parse: {exc}") from exc
-            self._paths = parameters(self._expr)
+            self._paths = {
+                path for path in parameters(self._expr)
+                if path.split(".", 1)[0] not in ("DeviceID", "Events", "Tags")
+            }
         elif config.cwmp_username is not None:
             self._user = config.cwmp_username
             self._password = config.cwmp_password or ""
@@ -293,14 +324,19 @@ class CpeAuthenticator:
         return "ok"
 
     def _check_nc(self, params: Mapping[str, str]) -> bool:
-        """Record the nonce count of an accepted Digest response; False on a replay."""
+        """Record the nonce count of an accepted Digest response; False on a replay.
+
+        With ``qop`` the count must grow for each use of a nonce; an RFC 2069 response has
+        no count, so its nonce is single-use (counted as 1).
+        """
         nonce = params.get("nonce", "")
-        if not params.get("qop"):
-            return True  # RFC 2069: no nonce count; the nonce lifetime bounds replays
-        try:
-            nc = int(params.get("nc", ""), 16)
-        except ValueError:
-            return False
+        if params.get("qop"):
+            try:
+                nc = int(params.get("nc", ""), 16)
+            except ValueError:
+                return False
+        else:
+            nc = 1
         last = self._nc.get(nonce, 0)
         if nc <= last:
             return False
@@ -335,7 +371,6 @@ class CpeAuthenticator:
         body: bytes,
         *,
         device: DeviceRecord,
-        inform: rpc.Inform,
         load_params: ParamsLoader | None = None,
     ) -> web.Response | None:
         """Authenticate a request for ``device``; None when it may go on, else the 401 to send.
@@ -343,10 +378,10 @@ class CpeAuthenticator:
         Args:
             request: the HTTP request (its Authorization header, address, connection).
             body: its body (for Digest ``auth-int``).
-            device: the device it speaks for (its DeviceID fields are read).
-            inform: the session's Inform (its parameters are read by ``cwmp_auth``).
-            load_params: fetches the device's stored parameters, when ``cwmp_auth`` reads a
-                path the Inform does not carry.
+            device: the device it claims to be (its DeviceID fields are read): the stored
+                record, or one made from the Inform's DeviceId for a device never seen.
+            load_params: fetches the device's stored parameters, when ``cwmp_auth`` reads
+                parameter paths (the Inform's own parameters are never read).
         """
         if not self.enabled:
             return None
@@ -358,7 +393,7 @@ class CpeAuthenticator:
         if header is None:
             verdict = _Verdict(False, "no credentials sent after the challenge")
         else:
-            verdict = await self._verify(header, request, body, device, inform, load_params)
+            verdict = await self._verify(header, request, body, device, load_params)
         if verdict.ok:
             if transport is not None:
                 self._connections[transport] = _Connection(0, device.id)
@@ -393,7 +428,6 @@ class CpeAuthenticator:
         request: web.Request,
         body: bytes,
         device: DeviceRecord,
-        inform: rpc.Inform,
         load_params: ParamsLoader | None,
     ) -> _Verdict:
         creds = _Credentials(self, header, request, body)
@@ -403,17 +437,19 @@ class CpeAuthenticator:
             ok = creds.matches(self._user, self._password)
         else:
             try:
-                ok = await self._evaluate(creds, request, device, inform, load_params)
+                ok = await self._evaluate(creds, request, device, load_params)
             except ExpressionError as exc:
                 log.error("cwmp_auth failed for %s: %s", device.id, exc)
                 return _Verdict(False, f"the cwmp_auth expression failed: {exc}", creds.username)
         if ok and creds.scheme == "digest" and not self._check_nc(creds.params):
-            return _Verdict(False, "replayed Digest credentials (nonce count reused)",
-                            creds.username)
+            reused = "nonce count reused" if creds.params.get("qop") else "nonce reused"
+            return _Verdict(False, f"replayed Digest credentials ({reused})", creds.username)
         if ok:
             return _Verdict(True, username=creds.username)
         if creds.tried_user:
             return _Verdict(False, f"wrong password for user {creds.username!r}", creds.username)
+        if creds.missing:
+            return _Verdict(False, f"{NO_STORED_CREDENTIALS} ({creds.missing})", creds.username)
         if not creds.username:
             return _Verdict(False, "no credentials: the CPE sent an empty user name", "")
         return _Verdict(False, f"unknown user {creds.username!r}", creds.username)
@@ -423,27 +459,29 @@ class CpeAuthenticator:
         creds: _Credentials,
         request: web.Request,
         device: DeviceRecord,
-        inform: rpc.Inform,
         load_params: ParamsLoader | None,
     ) -> bool:
         assert self._expr is not None
-        from_inform = {
-            p.name: Param(p.name, p.value, p.type or "xsd:string") for p in inform.parameters
-        }
-        needs_store = any(
-            path.split(".", 1)[0] not in ("DeviceID", "Events", "Tags") and path not in from_inform
-            for path in self._paths
-        )
-        params: dict[str, Param] = {}
-        if needs_store and load_params is not None:
-            params.update(await load_params())
-        params.update(from_inform)
+        # Only what the ACS knows: the stored parameters, never the Inform's (the claim).
+        params: Mapping[str, Param] = {}
+        if self._paths and load_params is not None:
+            params = await load_params()
         resolve = make_resolver(device, params)
         functions: dict[str, Callable[..., Any]] = {
             "AUTH": creds.matches,
             "REMOTE_ADDRESS": lambda: request.remote or "",
         }
         value = evaluate(self._expr, resolve, now_ms=int(time.time() * 1000), functions=functions)
+        if value is not True:
+            unknown = [
+                path for path in sorted(self._paths)
+                if all(v is None or v == "" for v in resolve(path))
+            ]
+            if unknown:
+                creds.missing = (
+                    "the ACS has never seen this device" if not params
+                    else "no value stored for " + ", ".join(unknown)
+                )
         return value is True
 
     def _record_failure(

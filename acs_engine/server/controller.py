@@ -48,6 +48,7 @@ from acs_engine.server.listeners import (
 )
 from acs_engine.server.nbi import NbiServer, check_nbi_config
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
+from acs_engine.services.device_secret import database_secret, upgrade_seeded_inform
 from acs_engine.services.files import FileStore, file_server_app
 from acs_engine.services.history import HistoryPruner
 from acs_engine.services.provisioning import ProvisioningHandler
@@ -72,7 +73,7 @@ class ReconfigureError(RuntimeError):
 RESTART_FIELDS = frozenset({
     "db_path", "provisioning", "ext_dir", "script_memory_mb", "trace_sessions_per_device",
 })
-_AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth"})
+_AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth", "cwmp_digest_rfc2069"})
 _TLS_FIELDS = frozenset({
     "cwmp_tls_port", "fs_tls_port", "tls_cert_path", "tls_key_path", "cwmp_http_enabled",
 })
@@ -226,9 +227,18 @@ class Engine:
                 f"Cannot open the database {self.config.db_path}: {exc}"
             ) from exc
         self._device_count = await self.store.count_devices()
-        self.history_pruner = HistoryPruner(self.store, self.config.history_retention)
-        self.history_pruner.start()
+        try:
+            secret = await database_secret(self.store)
+            await upgrade_seeded_inform(self.store)
+        except StoreError as exc:
+            await self.store.close()
+            self.store = None
+            raise EngineStartError(
+                f"Cannot prepare the database {self.config.db_path}: {exc}"
+            ) from exc
         self._install_handlers(self.store)
+        if self.provisioning is not None:
+            self.provisioning.device_secret = secret
         self.cwmp = CwmpServer(self.config, self.store, self.handler, self.bus)
         app = web.Application(client_max_size=self.config.max_body_bytes + 1)
         app.router.add_route("*", "/{tail:.*}", self.cwmp.handle)
@@ -265,6 +275,10 @@ class Engine:
             if name in wanted and (name != "fs_tls" or "fs" in self._listeners):
                 await self._start_optional(wanted[name], open_listener)
         self._sync_ports()
+        # Parameter history retention, in the background (started last: a failed start
+        # above closes the store).
+        self.history_pruner = HistoryPruner(self.store, self.config.history_retention)
+        self.history_pruner.start()
         self.bus.publish(
             EngineNotice(
                 time.time(), "info", f"ACS listening on port {self.cwmp_port}",

@@ -383,10 +383,8 @@ class CwmpServer:
                 request, 400, "no session: a CWMP session starts with an Inform"
             )
         if self.auth.enabled:  # a session continued on another connection authenticates again
-            inform_message = session.inform_envelope.message
-            assert isinstance(inform_message, rpc.Inform)
             denied = await self.auth.check(
-                request, body, device=session.device, inform=inform_message,
+                request, body, device=session.device,
                 load_params=lambda: self.store.load_params(session.device_id),
             )
             if denied is not None:
@@ -548,7 +546,7 @@ class CwmpServer:
                 registered=int(time.time() * 1000),
             )
         denied = await self.auth.check(
-            request, body, device=device, inform=inform,
+            request, body, device=device,
             load_params=lambda: self.store.load_params(device_id),
         )
         if denied is not None:

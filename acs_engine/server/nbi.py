@@ -33,7 +33,7 @@ from aiohttp import web
 
 from acs_engine.expression import ExpressionError, parse
 from acs_engine.scripting import Sandbox
-from acs_engine.server.nbi_auth import bearer_auth_middleware
+from acs_engine.server.nbi_auth import bearer_auth_middleware, is_loopback_host, open_nbi_problem
 from acs_engine.server.nbi_devices import collection_document, iter_device_documents, project
 from acs_engine.server.nbi_history import add_history_routes
 from acs_engine.server.nbi_query import (
@@ -73,7 +73,14 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def check_nbi_config(config: EngineConfig) -> None:
-    """Raise ValueError when the NBI settings cannot work (e.g. a too short token)."""
+    """Raise ValueError when the NBI settings cannot work or are unsafe.
+
+    A too short token, or a non-loopback address without a token (an open NBI on the
+    network: see :func:`~acs_engine.server.nbi_auth.open_nbi_problem`).
+    """
+    problem = open_nbi_problem(config.nbi_host, config.nbi_token, enabled=config.nbi_enabled)
+    if problem is not None:
+        raise ValueError(problem)
     if config.nbi_enabled and config.nbi_token is not None:
         bearer_auth_middleware(config.nbi_token)
 
@@ -108,20 +115,17 @@ def _int_param(request: web.Request, name: str) -> int | None:
     return value
 
 
-_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-
-
 def _browser_guard(config: EngineConfig) -> Callable[..., Awaitable[web.StreamResponse]]:
     """Refuse what only a web browser sends: a cross-origin ``Origin`` (a page POSTing a task
     to 127.0.0.1 without the user knowing) and, when listening on loopback, a ``Host`` that
     is not a loopback name (DNS rebinding). NBI scripts (curl, requests, node) send neither.
     """
-    loopback_only = config.nbi_host in ("127.0.0.1", "localhost", "::1")
+    loopback_only = is_loopback_host(config.nbi_host)
 
     @web.middleware
     async def guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
         host = (request.url.host or "").lower()
-        if loopback_only and host not in _LOOPBACK_NAMES:
+        if loopback_only and not is_loopback_host(host):
             return _error(403, f"the NBI only answers requests for 127.0.0.1, not {host!r}")
         origin = request.headers.get("Origin")
         if origin is not None and origin != f"{request.scheme}://{request.host}":

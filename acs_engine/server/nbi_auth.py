@@ -11,6 +11,7 @@ never logged::
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import secrets as _stdlib_secrets
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,36 @@ REALM = "FieldACS NBI"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
+#: Environment variable ``fieldacs-engine serve`` reads the NBI token from.
+TOKEN_ENV = "FIELDACS_NBI_TOKEN"
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when ``host`` is a loopback address or ``localhost`` (reachable from here only)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def open_nbi_problem(host: str, token: str | None, *, enabled: bool = True) -> str | None:
+    """Why an NBI on ``host`` with ``token`` must not start, or None when it may.
+
+    An NBI bound to anything but a loopback address without a token would let anyone on
+    the network read every device and push tasks, scripts and files: it is refused.
+    """
+    if not enabled or token or is_loopback_host(host):
+        return None
+    return (
+        f"The NBI would listen on {host or 'every address'} without a token, open to anyone "
+        "on the network. Set an NBI token (fieldacs-engine serve --nbi-token-file FILE or "
+        f"${TOKEN_ENV}; in the console Settings → NBI), or keep the NBI on 127.0.0.1."
+    )
 
 
 def generate_token() -> str:

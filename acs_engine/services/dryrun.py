@@ -33,6 +33,7 @@ from acs_engine.cwmp import rpc
 from acs_engine.cwmp.envelope import CWMP_NAMESPACES, NS_CWMP_1_0, VERSIONS, Envelope
 from acs_engine.scripting import Sandbox, ScriptRun
 from acs_engine.scripting.model import ScriptResult
+from acs_engine.services.device_secret import stored_secret
 from acs_engine.services.presets import PresetVerdict
 from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.session.session import Session
@@ -435,6 +436,7 @@ async def dry_run(
         cast(Store, snap), cast(Sandbox, logging_sandbox),
         config, bus, file_url=file_url,
     )
+    handler.device_secret = await stored_secret(store)  # the passwords a session would set
     namespace = _namespace(device.cwmp_version)
     inform = _inform(device, snap.params, cpe.model.root, events)
     session = Session(

@@ -40,6 +40,8 @@ from acs_engine.scripting import (
     cron_previous,
     ext_key,
 )
+from acs_engine.services.device_secret import FUNCTION as PASSWORD_FUNCTION
+from acs_engine.services.device_secret import password_function
 from acs_engine.services.faults import FaultRecorder, ProvisionFault
 from acs_engine.services.presets import PresetMatch, ProvisionCall, match_presets, task_provisions
 from acs_engine.session import builtins, special
@@ -133,6 +135,8 @@ class ProvisioningHandler(Handler):
         self.config = config
         self.bus = bus
         self.file_url = file_url
+        #: The database's secret behind ``CONNECTION_REQUEST_PASSWORD()`` (None: NULL).
+        self.device_secret: bytes | None = None
         self._config: _Config | None = None
         self._runs: dict[str, _SessionRun] = {}
         #: Skip a script replay whose result is already known (see :class:`_Replay`).
@@ -298,7 +302,12 @@ class _SessionRun:
         blocked = self.faults.blocked_channels()
         match = match_presets(
             self.config.presets, events=self.session.events, now_ms=self.now,
-            resolve=self._resolver(), functions={"REMOTE_ADDRESS": lambda: self.session.remote},
+            resolve=self._resolver(), functions={
+                "REMOTE_ADDRESS": lambda: self.session.remote,
+                PASSWORD_FUNCTION: password_function(
+                    self.owner.device_secret, self.session.device_id
+                ),
+            },
             channels_blocked=blocked, only_channel=retry,
         )
         if retry is not None:  # replay the fault's saved provisions, then newly matched ones

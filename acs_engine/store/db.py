@@ -536,6 +536,15 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin, FleetM
             (key, value),
         )
 
+    async def setting_once(self, key: str, value: str) -> str:
+        """Store ``value`` under ``key`` unless a value is there already; the stored value."""
+        rows = await self._fetch(
+            "INSERT INTO settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = value RETURNING value",
+            (key, value),
+        )
+        return str(rows[0][0])
+
     async def delete_setting(self, key: str) -> bool:
         """Remove a setting. Returns True if it existed."""
         rows = await self._fetch("DELETE FROM settings WHERE key = ? RETURNING key", (key,))

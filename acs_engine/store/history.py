@@ -34,6 +34,9 @@ __all__ = [
 NodeState = tuple[str | None, str | None, bool | None]
 
 DAY_MS = 86_400_000
+#: Retention trims to this share of a limit once the limit is passed: fewer, larger passes,
+#: which empty whole index pages instead of touching every device's pages for a few rows.
+LOW_WATER = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,10 @@ class HistoryRetention:
 
     Attributes:
         max_age_days: rows older than this are removed.
-        rows_per_device: a device's oldest rows beyond this count are removed.
+        rows_per_device: when a device has more rows than this, its oldest are removed
+            down to ``LOW_WATER`` (90 %) of it.
         max_bytes: when the history's estimated size passes this, the oldest rows of the
-            whole fleet are removed.
+            whole fleet are removed, down to ``LOW_WATER`` of it.
     """
 
     max_age_days: float = 90
@@ -190,6 +194,9 @@ def decode_nodes(text: str | bytes) -> dict[str, NodeState]:
 
 class HistoryMixin(StoreBase):
     """The history part of ``Store``."""
+
+    #: A size trim in progress: (cutoff time, last device trimmed), between chunks.
+    _history_trim: tuple[int, str] | None = None
 
     # ------------------------------------------------------------------ reading
     async def param_history(
@@ -385,7 +392,7 @@ class HistoryMixin(StoreBase):
                         (cap,),
                     ).fetchall()
                     for device_id, rows in over:
-                        n = min(int(rows) - cap, budget - done)
+                        n = min(int(rows) - int(cap * LOW_WATER), budget - done)
                         if n <= 0:
                             break
                         done += db.execute(
@@ -394,17 +401,50 @@ class HistoryMixin(StoreBase):
                             (device_id, n),
                         ).rowcount
                 if retention.max_bytes > 0 and done < budget:
-                    count, size = db.execute(
-                        "SELECT total(rows), total(bytes) FROM history_devices"
-                    ).fetchone()
-                    if size > retention.max_bytes and count > 0:
-                        per_row = size / count
-                        n = min(budget - done, int((size - retention.max_bytes) / per_row) + 1)
-                        done += db.execute(
-                            "DELETE FROM history WHERE id IN "
-                            "(SELECT id FROM history ORDER BY id LIMIT ?)",
-                            (n,),
-                        ).rowcount
+                    done += self._trim_to_size(db, retention.max_bytes, budget - done)
             return done
 
         return await self._run(prune)
+
+    def _trim_to_size(self, db: sqlite3.Connection, max_bytes: int, budget: int) -> int:
+        """Remove up to ``budget`` of the fleet's oldest rows while the size is over the cap
+        (then down to ``LOW_WATER`` of it). Runs inside the caller's transaction.
+
+        The oldest rows are those up to a cutoff time, found once per trim (the time of the
+        row that many rows into the id order: ids follow commit order); they are removed
+        device by device (a range of each device's ``(device_id, at)`` keys), continuing
+        from the last device of the previous chunk.
+        """
+        done = 0
+        for _ in range(2):  # the current cutoff's last devices, then a new cutoff
+            count, size = db.execute(
+                "SELECT total(rows), total(bytes) FROM history_devices"
+            ).fetchone()
+            state = self._history_trim  # a trim in progress runs to the end of its cutoff
+            if count <= 0 or (state is None and size <= max_bytes):
+                self._history_trim = None
+                return done
+            if state is None:
+                excess = int((size - max_bytes * LOW_WATER) / (size / count)) + 1
+                row = db.execute(
+                    "SELECT at FROM history ORDER BY id LIMIT 1 OFFSET ?",
+                    (min(excess, int(count) - 1),),
+                ).fetchone()
+                state = (int(row[0]) if row else 2**62, "")
+            cutoff, cursor = state
+            devices = db.execute(
+                "SELECT device_id FROM history_devices WHERE device_id > ? ORDER BY device_id",
+                (cursor,),
+            ).fetchall()
+            for (device_id,) in devices:
+                done += db.execute(
+                    "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE device_id = ? "
+                    "AND at <= ? ORDER BY at LIMIT ?)",
+                    (device_id, cutoff, budget - done),
+                ).rowcount
+                cursor = device_id
+                if done >= budget:
+                    self._history_trim = (cutoff, cursor)
+                    return done
+            self._history_trim = None  # every device is trimmed to this cutoff
+        return done

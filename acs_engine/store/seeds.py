@@ -9,13 +9,23 @@ the same name); the script text is FieldACS's own:
 - ``inform`` (every session): once a day, make sure the connection-request credentials
   (the device id and a per-device password) and a periodic inform every 300 s, at a
   per-device time of day, are set.
+
+The connection-request password differs from GenieACS's (there ``Math.random`` seeded with
+the device id, so anyone who knows a device id can compute it): the ``inform`` preset passes
+``CONNECTION_REQUEST_PASSWORD()`` to the provision, an HMAC of the device id under a secret
+of this database (:mod:`acs_engine.services.device_secret`). ``Math.random`` keeps its
+GenieACS semantics for every script. :data:`LEGACY_INFORM_SCRIPT` is the earlier script,
+recognised when an existing database is upgraded.
 """
 
 from __future__ import annotations
 
 from .records import Preset, Provision
 
-__all__ = ["DEFAULT_PRESETS", "DEFAULT_PROVISIONS"]
+__all__ = [
+    "DEFAULT_PRESETS", "DEFAULT_PROVISIONS", "INFORM_CALLS", "LEGACY_INFORM_CALLS",
+    "LEGACY_INFORM_SCRIPT",
+]
 
 _BOOTSTRAP = """\
 // A new or factory-reset CPE: drop what is cached of its data model so that
@@ -49,7 +59,7 @@ for (const path of keep) {
 declare(igd + "LANDevice.*.WLANConfiguration.*.KeyPassphrase", {path: hourly, value: 1});
 """
 
-_INFORM = """\
+_INFORM_V1 = """\
 // Connection-request credentials and periodic inform, checked once a day.
 const daily = Date.now(86400000);
 // The user name is the device id. Math.random() is seeded with the device id, so the
@@ -71,6 +81,40 @@ for (const root of ["InternetGatewayDevice", "Device"]) {
 }
 """
 
+_INFORM = """\
+// Connection-request credentials and periodic inform, checked once a day.
+const daily = Date.now(86400000);
+// The user name is the device id. The password is this provision's argument: the "inform"
+// preset passes CONNECTION_REQUEST_PASSWORD(), derived from the device id and a secret of
+// this database, so it stays the same for a device and cannot be guessed from its id.
+const username = declare("DeviceID.ID", {value: 1}).value[0];
+const password = args[0];
+const wanted = {
+  ConnectionRequestUsername: username,
+  PeriodicInformEnable: true,
+  PeriodicInformInterval: 300,
+  // Daily timestamps are offset per device: this spreads informs over the day.
+  PeriodicInformTime: daily % 86400000,
+};
+if (typeof password === "string" && password !== "") {
+  wanted.ConnectionRequestPassword = password;
+} else {
+  log("inform: no password argument; ConnectionRequestPassword is left as it is");
+}
+for (const root of ["InternetGatewayDevice", "Device"]) {
+  for (const name of Object.keys(wanted)) {
+    declare(root + ".ManagementServer." + name, {value: daily}, {value: wanted[name]});
+  }
+}
+"""
+
+#: The seeded ``inform`` provision of databases made before the password was derived from
+#: a per-database secret (its password could be computed from the device id).
+LEGACY_INFORM_SCRIPT = _INFORM_V1
+#: The provision calls of the seeded ``inform`` preset, before and now.
+LEGACY_INFORM_CALLS: list[list[object]] = [["inform"]]
+INFORM_CALLS: list[list[object]] = [["inform", ["FUNC", "CONNECTION_REQUEST_PASSWORD"]]]
+
 #: The seeded presets, in id order.
 DEFAULT_PRESETS: tuple[Preset, ...] = (
     Preset(
@@ -80,7 +124,7 @@ DEFAULT_PRESETS: tuple[Preset, ...] = (
         provisions=[["bootstrap"]],
     ),
     Preset(id="default", channel="default", provisions=[["default"]]),
-    Preset(id="inform", channel="inform", provisions=[["inform"]]),
+    Preset(id="inform", channel="inform", provisions=[list(c) for c in INFORM_CALLS]),
 )
 
 #: The seeded provisions the presets run.

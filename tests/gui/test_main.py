@@ -206,3 +206,15 @@ def test_fieldacs_without_a_display_exits_2_with_the_packages_to_install(tmp_pat
     assert "libxcb-cursor0" in result.stderr and "libegl1" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "f.db").exists()  # nothing was started
+
+
+async def test_an_open_nbi_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    config = EngineConfig(db_path=tmp_path / "f.db", cwmp_host="127.0.0.1", cwmp_port=0,
+                          fs_port=0, nbi_host="0.0.0.0", nbi_port=0)
+    engine = Engine(config)
+    with pytest.raises(EngineStartError) as caught:
+        await engine.start()
+    assert not engine.running
+    message = start_error_message(caught.value, config)
+    assert "without a token, open to anyone on the network" in message.text
+    assert "nbi_host" in message.hint and "nbi_token" in message.hint

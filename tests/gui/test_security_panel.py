@@ -78,6 +78,29 @@ def test_advice_names_what_to_check() -> None:
     assert "https://" in advice("Basic authentication refused over plain HTTP (use Digest or HTTPS)")
     assert "empty" in advice("no credentials sent after the challenge")
     assert "Settings → CPE authentication" in advice("something new")
+    assert "bootstrap" in advice("no stored credentials for this device yet (x)")
+    assert "RFC 2069" in advice("Digest without qop (RFC 2069) is refused: it can be replayed")
+
+
+async def test_a_device_without_stored_credentials_is_listed_with_that_reason(
+    tmp_path: Path, qtbot
+) -> None:
+    expression = "AUTH(Device.ManagementServer.Username, Device.ManagementServer.Password)"
+    async with running_engine(tmp_path, cwmp_auth=expression) as engine:
+        bridge = EngineBridge(engine.bus)
+        panel = SecurityPanel(engine, bridge)
+        qtbot.addWidget(panel)
+        newcomer, newcomer_id = _cpe(engine.cwmp_urls()[-1], "NEW00001", PASSWORD)
+        assert not (await newcomer.session()).ok
+        await wait_until(lambda: panel.model.rowCount() == 1, what="the new CPE listed")
+        row = _row(panel.model, 0)
+        assert row["Device"] == newcomer_id and row["User name"] == USER
+        assert row["Reason"] == (
+            "no stored credentials for this device yet (the ACS has never seen this device)"
+        )
+        assert panel.select_device(newcomer_id)
+        assert "not trusted" in panel.check.text() and "bootstrap" in panel.check.text()
+        await settle()
 
 
 async def test_a_cpe_with_the_wrong_password_is_listed_with_its_address(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit, QPushButton, QSpinBox
 
 from acs_engine.config import EngineConfig
 from acs_engine.server.tls import create_self_signed
@@ -273,3 +273,50 @@ async def test_the_dialog_fits_a_laptop_screen(tmp_path: Path, qtbot) -> None:
         await settle()
         assert not box.visibleRegion().isEmpty()
         dialog.close()
+
+
+def test_nbi_validation_rules(tmp_path: Path) -> None:
+    good = {"cwmp_host": "0.0.0.0", "cwmp_port": 7547, "fs_port": 7567, "nbi_port": 7557,
+            "db_path": tmp_path / "x.db", "session_timeout": 30, "nbi_host": "127.0.0.1"}
+    assert validate(good) == {}
+    assert set(validate({**good, "nbi_host": "0.0.0.0"})) == {"nbi_token"}
+    assert "open to the network" in validate({**good, "nbi_host": "0.0.0.0"})["nbi_token"]
+    assert validate({**good, "nbi_host": "0.0.0.0", "nbi_token": "long-enough-token"}) == {}
+    assert set(validate({**good, "nbi_token": "short"})) == {"nbi_token"}
+    assert set(validate({**good, "nbi_host": "not a host!"})) == {"nbi_host"}
+
+
+async def test_an_open_nbi_is_refused_by_the_dialog_until_it_has_a_token(
+    tmp_path: Path, qtbot
+) -> None:
+    import aiohttp
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    async with running_engine(tmp_path) as engine:
+        dialog = SettingsDialog(engine, settings)
+        qtbot.addWidget(dialog)
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        host = dialog.widget("nbi_host")
+        assert isinstance(host, QLineEdit) and host.text() == "127.0.0.1"
+        host.setText("0.0.0.0")
+        assert not ok.isEnabled() and "nbi_token" in dialog.problems
+        assert "NBI token: An NBI on 0.0.0.0 would be open" in dialog.problem_label.text()
+        assert dialog.apply() is None  # not handed to the engine
+        assert engine.config.nbi_host == "127.0.0.1"
+        dialog.findChild(QPushButton, "generateNbiToken").click()
+        token = dialog.widget("nbi_token").text()  # type: ignore[attr-defined]
+        assert len(token) >= 32 and ok.isEnabled()
+        dialog.widget("cwmp_digest_rfc2069").setChecked(True)  # type: ignore[attr-defined]
+        assert dialog.apply() == []
+        assert dialog.pending is not None and await dialog.pending
+        assert engine.config.nbi_host == "0.0.0.0" and engine.config.nbi_token == token
+        assert engine.cwmp is not None and engine.cwmp.auth.allow_rfc2069
+        url = f"http://127.0.0.1:{engine.nbi_port}/devices/"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as resp:
+                assert resp.status == 401
+            async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as resp:
+                assert resp.status == 200
+        restored = saved_config(EngineConfig(db_path=tmp_path / "fieldacs.db"), settings)
+        assert restored.nbi_host == "0.0.0.0" and restored.nbi_token == token
+        assert restored.cwmp_digest_rfc2069

@@ -36,6 +36,8 @@ async def _bootstrap(tmp_path: Path, skip: bool) -> tuple[list[str], dict[str, A
         store = engine.store
         assert store is not None and engine.provisioning is not None
         engine.provisioning.skip_replays = skip
+        # Both databases derive the same connection-request password (it is per database).
+        engine.provisioning.device_secret = bytes(range(32))
         await store.put_provision(Provision("literal", _LITERAL))
         await store.put_provision(Provision("wildcard", _WILDCARD))
         await store.put_preset(Preset(

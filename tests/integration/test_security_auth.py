@@ -219,13 +219,12 @@ async def test_per_device_credentials_from_an_expression(tmp_path: Path) -> None
     expression = (
         'AUTH("acs", "not-this-one") OR '
         '(REMOTE_ADDRESS() = "127.0.0.1" AND AUTH(DeviceID.SerialNumber, '
-        '"pw-" || Device.DeviceInfo.HardwareVersion))'
+        '"pw-" || DeviceID.ProductClass))'
     )
     async with running_engine(tmp_path, cwmp_auth=expression) as engine:
         rejected: list[RequestRejected] = []
         engine.bus.subscribe(rejected.append, RequestRejected)
         base = load_model("tr181")
-        model_name = base.root + "DeviceInfo.HardwareVersion"
         cpes = []
         for i, wrong in enumerate([False, False, True]):
             serial = f"EXPR{i:03d}"
@@ -233,8 +232,8 @@ async def test_per_device_credentials_from_an_expression(tmp_path: Path) -> None
                 base, serial, index=i, options=SimOptions(), context={"acs_url": "x"},
                 initial={
                     base.root + "ManagementServer.Username": serial,
-                    base.root + "ManagementServer.Password": "bad" if wrong else "pw-FieldGW",
-                    model_name: "FieldGW",
+                    base.root + "ManagementServer.Password":
+                        "bad" if wrong else "pw-" + base.product_class,
                 },
             )
             cpes.append(SimCpe(device, engine.cwmp_urls()[-1]))

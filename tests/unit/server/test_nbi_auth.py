@@ -10,7 +10,12 @@ from aiohttp import web
 
 from acs_engine.config import EngineConfig
 from acs_engine.secrets import SecretFilter, forget_secret
-from acs_engine.server.nbi_auth import bearer_auth_middleware, generate_token
+from acs_engine.server.nbi_auth import (
+    bearer_auth_middleware,
+    generate_token,
+    is_loopback_host,
+    open_nbi_problem,
+)
 
 TOKEN = "nbi-token-0123456789"
 
@@ -98,3 +103,19 @@ def test_nbi_defaults_to_loopback_and_no_token_in_repr() -> None:
     config = EngineConfig(nbi_token=TOKEN, cwmp_password="pw-12345", cwmp_auth='AUTH("a","b")')
     assert config.nbi_host == "127.0.0.1"
     assert TOKEN not in repr(config) and "pw-12345" not in repr(config)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.9", "localhost", "LocalHost", "::1",
+                                  "[::1]"])
+def test_loopback_hosts_need_no_token(host: str) -> None:
+    assert is_loopback_host(host)
+    assert open_nbi_problem(host, None) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "", "192.168.1.10", "acs.lan", "127.example"])
+def test_other_hosts_need_a_token(host: str) -> None:
+    assert not is_loopback_host(host)
+    problem = open_nbi_problem(host, None)
+    assert problem is not None and "without a token" in problem and "127.0.0.1" in problem
+    assert open_nbi_problem(host, "a-long-token") is None
+    assert open_nbi_problem(host, None, enabled=False) is None

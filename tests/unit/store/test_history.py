@@ -116,7 +116,8 @@ async def test_retention_by_age_rows_per_device_and_total_size(store: Store) -> 
     devs = [device(f"0011AA-Box-SN{i}", serial_number=f"SN{i}") for i in range(3)]
     for d in devs:
         await store.commit_session(commit(d, f"{d.id}-0", 1_000, [param(A, "0")]))
-        for k in range(1, 11):
+    for k in range(1, 11):  # as time goes: each device's session k, then k + 1
+        for d in devs:
             await store.commit_session(commit(d, f"{d.id}-{k}", 1_000 * k + 1_000,
                                               [param(A, str(k))]))
     rows, size = await store.history_stats()
@@ -127,23 +128,31 @@ async def test_retention_by_age_rows_per_device_and_total_size(store: Store) -> 
         HistoryRetention(max_age_days=1, rows_per_device=0, max_bytes=0), now=day + 6_000
     )
     assert gone == 12 and (await store.history_stats())[0] == 18
-    # By rows per device, in chunks of at most ``budget``.
-    keep3 = HistoryRetention(max_age_days=0, rows_per_device=3, max_bytes=0)
-    assert await store.prune_history(keep3, budget=4) == 4
-    while await store.prune_history(keep3, budget=4):
+    # By rows per device, in chunks of at most ``budget``: a device over the limit is
+    # trimmed to 90 % of it (here 4 of 5), its oldest rows first.
+    keep5 = HistoryRetention(max_age_days=0, rows_per_device=5, max_bytes=0)
+    assert await store.prune_history(keep5, budget=4) == 4
+    while await store.prune_history(keep5, budget=4):
         pass
     for d in devs:
-        assert [r.new[0] for r in await store.param_history(d.id, [A])] == ["8", "9", "10"]
-    # By total size: the fleet's oldest rows go first.
+        assert [r.new[0] for r in await store.param_history(d.id, [A])] == ["7", "8", "9", "10"]
+    # By total size: the fleet's oldest rows go first, down to 90 % of the cap, in chunks.
     rows, size = await store.history_stats()
     cap = HistoryRetention(max_age_days=0, rows_per_device=0, max_bytes=size // 2)
-    while await store.prune_history(cap):
+    while await store.prune_history(cap, budget=2):
         pass
     rows_after, size_after = await store.history_stats()
-    assert size_after <= size // 2 and rows_after < rows
+    assert size_after <= size // 2 * 0.9 and rows_after < rows
+    assert await store.prune_history(cap) == 0  # under the cap: nothing more
+    kept = [[r.new[0] for r in await store.param_history(d.id, [A])] for d in devs]
+    assert all(k == kept[0] for k in kept) and kept[0][-1] == "10"  # the oldest went, alike
     # What a rebuild needs was pruned: the tree then says so.
     assert not (await store.tree_at(devs[0].id, 3_000)).complete
     assert (await store.tree_at(devs[0].id, 11_000)).complete
+    # Over the cap again: trimmed again (a new cutoff).
+    for d in devs:
+        await store.commit_session(commit(d, f"{d.id}-x", 12_000, [param(A, "x" * 400)]))
+    assert await store.prune_history(cap) > 0
 
 
 async def test_snapshots_are_named_kept_exported_and_imported(store: Store) -> None:

@@ -90,7 +90,9 @@ async def test_seeds_are_inserted_once(db_path: Path) -> None:
         assert bootstrap.provisions == [["bootstrap"]]
         for preset in presets[1:]:
             assert preset.events == {} and preset.precondition == ""
-            assert preset.provisions == [[preset.id]] and preset.channel == preset.id
+            assert preset.provisions[0][0] == preset.id and preset.channel == preset.id
+        assert presets[1].provisions == [["default"]]
+        assert presets[2].provisions == [["inform", ["FUNC", "CONNECTION_REQUEST_PASSWORD"]]]
         assert not await store.seed_defaults()  # presets exist: nothing to do
     async with await Store.open(db_path) as store:  # reopening does not seed again
         assert len(await store.list_presets()) == 3
@@ -116,7 +118,8 @@ async def test_seed_scripts_run_in_the_sandbox() -> None:
     try:
         results = {}
         for name, source in scripts.items():
-            run = ScriptRun(name, source, [], data, session_timestamp=now, device_id=DEV)
+            args = ["derived-pw-7q"] if name == "inform" else []  # the preset's argument
+            run = ScriptRun(name, source, args, data, session_timestamp=now, device_id=DEV)
             for _ in range(4):  # the replay model: re-run past each commit (inform reads)
                 result = await sandbox.run(run)
                 assert result.fault is None, result.fault
@@ -145,7 +148,7 @@ async def test_seed_scripts_run_in_the_sandbox() -> None:
         assert inform[ms + "PeriodicInformEnable"].attr_set["value"][0] is True
         assert inform[ms + "PeriodicInformInterval"].attr_set["value"][0] == 300
         password = inform[ms + "ConnectionRequestPassword"].attr_set["value"][0]
-        assert isinstance(password, str) and password
+        assert password == "derived-pw-7q"  # the argument, not Math.random's
 
 
 async def test_presets_crud_and_order(store: Store) -> None:
