@@ -411,7 +411,7 @@ class HistoryMixin(StoreBase):
         (then down to ``LOW_WATER`` of it). Runs inside the caller's transaction.
 
         The oldest rows are those up to a cutoff time, found once per trim (the time of the
-        row that many rows into the id order: ids follow commit order); they are removed
+        row that many ids after the first: ids follow commit order); they are removed
         device by device (a range of each device's ``(device_id, at)`` keys), continuing
         from the last device of the previous chunk.
         """
@@ -426,10 +426,14 @@ class HistoryMixin(StoreBase):
                 return done
             if state is None:
                 excess = int((size - max_bytes * LOW_WATER) / (size / count)) + 1
+                # ids are handed out in commit order and retention removes mostly the
+                # oldest: the row ``excess`` ids after the first is about ``excess`` rows in
+                # (fewer with gaps: then the next pass trims again). One seek, no scan.
                 row = db.execute(
-                    "SELECT at FROM history ORDER BY id LIMIT 1 OFFSET ?",
-                    (min(excess, int(count) - 1),),
-                ).fetchone()
+                    "SELECT at FROM history WHERE id >= (SELECT min(id) FROM history) + ? "
+                    "ORDER BY id LIMIT 1",
+                    (excess,),
+                ).fetchone() or db.execute("SELECT max(at) FROM history").fetchone()
                 state = (int(row[0]) if row else 2**62, "")
             cutoff, cursor = state
             devices = db.execute(
