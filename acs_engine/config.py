@@ -48,9 +48,11 @@ class EngineConfig:
     trace_sessions_per_device: int = 20
     #: Parameter history: changes older than this many days are removed (0: no age limit).
     history_max_age_days: int = 90
-    #: Parameter history: most changes kept per device (0: no limit).
+    #: Parameter history: most changes kept per device; a device over it is trimmed to
+    #: 90 % (0: no limit).
     history_rows_per_device: int = 2000
-    #: Parameter history: cap on its estimated size in MiB (0: no cap).
+    #: Parameter history: cap on its estimated size in MiB; over it, the fleet's oldest
+    #: changes are removed down to 90 % (0: no cap).
     history_max_mb: int = 256
     #: Keep every session's wire trace (bodies included).
     trace_enabled: bool = True
