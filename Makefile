@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# On Debian/Ubuntu, first install the Qt system libraries that are missing (as root, or
+# with sudo after asking; otherwise it prints the apt-get line): installer/qt-deps.sh.
 run: $(STAMP)
+	@installer/qt-deps.sh $(PY)
 	$(VENV)/bin/fieldacs
 
 engine: $(STAMP)
@@ -34,12 +37,15 @@ bench: $(STAMP)
 
 # docs/screenshots/*.png from the running console with a few simulated CPEs; under a
 # virtual X display (xvfb-run) when there is no display.
+# At a laptop's 1280x800 (docs/screenshots/) and at 1920x1080 (docs/screenshots/1920x1080/).
 screenshots: $(STAMP)
-	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && command -v xvfb-run >/dev/null; then \
-		xvfb-run -a -s "-screen 0 1920x1200x24" $(PY) docs/screenshots/make_screenshots.py; \
-	else \
-		$(PY) docs/screenshots/make_screenshots.py; \
-	fi
+	@for size in 1280x800 1920x1080; do \
+		if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && command -v xvfb-run >/dev/null; then \
+			FIELDACS_SHOT_SIZE=$$size xvfb-run -a -s "-screen 0 1920x1200x24" $(PY) docs/screenshots/make_screenshots.py || exit 1; \
+		else \
+			FIELDACS_SHOT_SIZE=$$size $(PY) docs/screenshots/make_screenshots.py || exit 1; \
+		fi; \
+	done
 
 # dist/FieldACS/ (fieldacs + fieldacs-engine, one onedir bundle) and, on Linux, the tarball
 # dist/FieldACS-<version>-linux-<arch>.tar.gz; see docs/installing.md.

@@ -202,8 +202,10 @@ class ActivityModel(QAbstractTableModel):
         entry = self._entries[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if column == self.COLUMN_TIME:
-                return QDateTime.fromMSecsSinceEpoch(int(entry.at * 1000)).toString("HH:mm:ss")
+            if column == self.COLUMN_TIME:  # dated unless it happened today
+                when = QDateTime.fromMSecsSinceEpoch(int(entry.at * 1000))
+                today = when.date() == QDateTime.currentDateTime().date()
+                return when.toString("HH:mm:ss" if today else "yyyy-MM-dd HH:mm:ss")
             if column == self.COLUMN_DEVICE:
                 return entry.device
             if column == self.COLUMN_TEXT:

@@ -68,6 +68,9 @@ class AdminDocks(QObject):
         self.presets = PresetsPanel(engine, bridge)
         self.scripts = ScriptEditor(engine)
         self.faults = FaultsPanel(engine, bridge)
+        # A provision saved or deleted in Scripts is offered (or not) by the preset editor.
+        self.scripts.saved.connect(lambda _kind, _name: self.presets.refresh())
+        self.scripts.deleted.connect(lambda _kind, _name: self.presets.refresh())
         self.presets_dock = make_dock(window, "Presets", "presetsDock", self.presets)
         self.scripts_dock = make_dock(window, "Scripts", "scriptsDock", self.scripts)
         self.faults_dock = make_dock(window, "Faults", "faultsDock", self.faults)
@@ -124,6 +127,11 @@ class AdminDocks(QObject):
         dock.show()
         dock.raise_()
         widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def edit_preset(self, preset_id: str) -> None:
+        """Show the Presets dock with ``preset_id`` selected and its editor open."""
+        self.focus(self.presets_dock, self.presets.table)
+        self.presets.edit_preset(preset_id)
 
     def open_settings(self) -> SettingsDialog:
         """Open the settings dialog (window-modal, no nested event loop)."""

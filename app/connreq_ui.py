@@ -137,6 +137,10 @@ class ConnectionRequester(QObject):
             log.exception("connection request to %s failed", device_id)
             report = ConnReqReport(device_id, False, "error", HEADLINES["error"], str(exc))
         self.last[device_id] = report
+        # Not busy any more by the time anyone hears of the end (the task itself is done
+        # only after this returns): the toolbar's action is enabled again.
+        if self._tasks.get(device_id) is asyncio.current_task():
+            del self._tasks[device_id]
         self.finished.emit(report)
         return report
 

@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QShowEvent
+from PySide6.QtGui import QColor, QFont, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -213,6 +214,8 @@ def _tile(caption: str) -> tuple[QFrame, QLabel]:
     value.setObjectName("dashValue")
     label = QLabel(caption)
     label.setObjectName("dashCaption")
+    # As tall as its text: the tiles never stretch to fill the dock (the charts do).
+    frame.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
     layout = QVBoxLayout(frame)
     layout.setContentsMargins(12, 8, 12, 8)
     layout.setSpacing(0)
@@ -277,6 +280,7 @@ class Dashboard(QWidget):
         self._layout.setContentsMargins(8, 8, 8, 8)
         self._layout.setSpacing(8)
         self._layout.addLayout(tiles)
+        self._layout.addStretch(1)  # below the tiles until the charts take the room
         self._plots_built = False  # built on first show: pyqtgraph plots are slow to make
 
         self._redraw_timer = QTimer(self)
@@ -347,6 +351,8 @@ class Dashboard(QWidget):
         )
         self.version_plot.addItem(self._version_bars)
 
+        stretch = self._layout.takeAt(self._layout.count() - 1)  # the charts take the room
+        del stretch
         self._layout.addLayout(grid, 1)
         self._draw_versions()
 
@@ -391,10 +397,21 @@ class Dashboard(QWidget):
         if not self._plots_built:
             QTimer.singleShot(0, self._build_if_seen)
 
+    def build_when_seen(self) -> None:
+        """Build the charts a turn later if the dashboard is on screen by then (its dock was
+        raised, or the dock tabbed in front of it was closed)."""
+        if not self._plots_built:
+            QTimer.singleShot(0, self._build_if_seen)
+
     def _build_if_seen(self) -> None:
         if not self._plots_built and self.isVisible() and not self.visibleRegion().isEmpty():
             self._build_plots()
             self.redraw()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A dashboard given room for the first time (its dock laid out anew) builds too."""
+        super().resizeEvent(event)
+        self.build_when_seen()
 
     @property
     def plots_built(self) -> bool:

@@ -1,8 +1,10 @@
 """The device search box: what a search text means, and where its error is.
 
 A search text is a GenieACS expression compiled to SQL (:func:`build_query`), or one word
-matched against device id, product class and serial number. :class:`SearchField` underlines
-an expression error at its position with a red wave.
+matched as a substring against the columns the device list shows (id, product class, serial,
+software version, address, tags). A parameter that is not a full path (``PeriodicInformInterval
+= 300``) gets a hint: expressions match parameters by their whole path, as in GenieACS.
+:class:`SearchField` underlines an expression error at its position with a red wave.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ class Query:
         where: the condition (``"1"`` for every device).
         args: its placeholder values.
         label: how the filter reads to a user.
+        hint: advice shown under the search box ("" for none), e.g. that a bare parameter
+            name needs its full path or a wildcard.
     """
 
     where: str = "1"
     args: tuple[Any, ...] = ()
     label: str = ""
+    hint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +85,45 @@ def build_query(text: str, now: int | None = None) -> Query | SearchProblem:
         where, args = expression.compile_sql(tree, now_ms=now_ms() if now is None else now)
     except expression.ExpressionError as exc:
         return SearchProblem(str(exc), None)
-    return Query(where, tuple(args), stripped)
+    return Query(where, tuple(args), stripped, _path_hint(expression.parameters(tree)))
+
+
+#: First path segments a device's parameters (and the expression language's fields) start with.
+ROOTS = frozenset(
+    {"Device", "InternetGatewayDevice", "DeviceID", "Tags", "Events", "VirtualParameters",
+     "Downloads", "Reboot", "FactoryReset"}
+)
+
+#: The syntax help one click away from the search box (plain text, shown in a dialog).
+SYNTAX_HELP = """A word (no spaces) finds devices whose id, product class, serial number, software version,
+address or tags contain it:  3.4.1   HGW   lab
+
+An expression filters on parameters by their full path (GenieACS's language):
+  Device.ManagementServer.PeriodicInformInterval = 300
+  InternetGatewayDevice.DeviceInfo.SoftwareVersion LIKE "3.4%"
+  *.ManagementServer.PeriodicInformInterval > 60      (* stands for one level)
+  DeviceID.ProductClass = "SimGW-181" AND Tags.lab IS NOT NULL
+  DeviceID.SerialNumber, DeviceID.OUI, DeviceID.ID, Events.Inform > NOW() - 3600000
+
+Operators: = <> < <= > >= LIKE (with % and _), NOT LIKE, IS NULL, IS NOT NULL,
+AND, OR, NOT, parentheses. Strings in "double" or 'single' quotes.
+"""
+
+
+def _path_hint(paths: set[str]) -> str:
+    """Advice for parameters named without their full path (they match nothing)."""
+    bare = sorted(
+        p for p in paths
+        if p.split(".", 1)[0] not in ROOTS and not p.split(".", 1)[0].startswith("*")
+    )
+    if not bare:
+        return ""
+    name = bare[0]
+    return (
+        f"“{name}” is not a full parameter path, so it matches no device. Write the whole "
+        f"path (e.g. Device.ManagementServer.{name.rsplit('.', 1)[-1]}) or a wildcard for "
+        f"each level before it (*.*.{name.rsplit('.', 1)[-1]})."
+    )
 
 
 def _shift(position: int | None, text: str) -> int | None:

@@ -96,6 +96,8 @@ class SessionList(QTreeWidget):
         self.setHeaderLabels(["Started", "Outcome", "RPCs", "Events"])
         self.setRootIsDecorated(False)
         self.itemDoubleClicked.connect(self._on_session_item)
+        for column in range(3):  # the date and time are never cut off
+            self.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
 
     def show_sessions(self, sessions: Sequence[SessionRecord]) -> None:
@@ -126,6 +128,10 @@ class FaultsTab(QWidget):
         self.table.setObjectName("deviceFaults")
         self.table.setHeaderLabels(["When", "Channel", "Code", "Message"])
         self.table.setRootIsDecorated(False)
+        for column in range(3):
+            self.table.header().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents
+            )
         self.table.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.no_faults = QLabel("No faults recorded")
         self.no_faults.setObjectName("noFaults")
@@ -138,13 +144,18 @@ class FaultsTab(QWidget):
         self.table.hide()
 
     def show_faults(self, faults: Sequence[Any]) -> None:
-        """List ``faults`` (records with timestamp, channel, code and message attributes)."""
+        """List ``faults`` (records with timestamp, channel, code and message attributes).
+
+        One failure stored on several channels (GenieACS's model) is one row listing them.
+        """
         self.table.clear()
+        rows: dict[tuple[Any, str, str], list[str]] = {}
         for fault in faults:
-            item = QTreeWidgetItem([
-                exact(getattr(fault, "timestamp", None)), str(getattr(fault, "channel", "")),
-                str(getattr(fault, "code", "")), str(getattr(fault, "message", "")),
-            ])
+            key = (getattr(fault, "timestamp", None), str(getattr(fault, "code", "")),
+                   str(getattr(fault, "message", "")))
+            rows.setdefault(key, []).append(str(getattr(fault, "channel", "")))
+        for (timestamp, code, message), channels in rows.items():
+            item = QTreeWidgetItem([exact(timestamp), ", ".join(sorted(channels)), code, message])
             self.table.addTopLevelItem(item)
         self.table.setVisible(bool(faults))
         self.no_faults.setVisible(not faults)

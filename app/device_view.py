@@ -16,7 +16,7 @@ import logging
 from typing import Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acs_engine.bus import DeviceUpdated, EventBus
+from acs_engine.bus import DeviceUpdated, EventBus, SessionEnded, SessionStarted
 from acs_engine.config import EngineConfig
+from acs_engine.scripting import Sandbox
 from acs_engine.server.cwmp_http import CwmpServer
 from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
 from acs_engine.session.handler import RpcQueue
@@ -45,21 +46,27 @@ from app.connreq_ui import ConnectionRequester, ConnReqButton
 from app.device_tabs import FaultsTab, SessionList, TagsTab
 from app.diff_view import DiffTab
 from app.history_view import HistoryTab
+from app.managed import PresetGuard, PresetNotice
+from app.param_menu import param_menu
 from app.params_model import (
     ParamFilterProxy,
     ParamTreeModel,
     ParamValueDelegate,
     expand_paths,
-    is_secret,
 )
 from app.staging import CommandSender, StagedChanges
 from app.timefmt import ago, exact, now_ms
+from app.tree_columns import ValueColumnKeeper
 
 log = logging.getLogger("fieldacs.app")
 
 #: Expand every match when a filter leaves at most this many nodes.
 _EXPAND_MATCHES = 300
 _ONLINE_WINDOW_MS = 5 * 60 * 1000
+#: The Name column's width when there is room.
+_NAME_WIDTH = 250
+#: Below this width the side tabs go under the tree instead of beside it.
+_SIDE_BY_SIDE_MIN = 900
 
 
 class DeviceEngine(Protocol):
@@ -70,6 +77,7 @@ class DeviceEngine(Protocol):
     manual: RpcQueue
     config: EngineConfig
     cwmp: CwmpServer | None
+    sandbox: Sandbox | None
 
     async def connection_request(self, device_id: str, *, wait_for_session: bool = True) -> Any:
         """Wake the device now."""
@@ -89,12 +97,14 @@ class DeviceView(QWidget):
         loaded(): the device's data was (re)loaded and shown.
         message(str): something to tell the user in the status bar.
         tagsChanged(str): the device's tags were changed here (its id).
+        presetRequested(str): the user wants to change this preset (it sets a value back).
     """
 
     sessionChosen = Signal(str)
     loaded = Signal()
     message = Signal(str)
     tagsChanged = Signal(str)
+    presetRequested = Signal(str)
 
     def __init__(
         self,
@@ -124,13 +134,19 @@ class DeviceView(QWidget):
             engine, device_id, self.changes, bridge, self, wake=self._wake
         )
         self.changes.changed.connect(self._on_changes)
+        # Staged values a preset would set back: found before Commit, told after it.
+        self.guard = PresetGuard(engine, device_id, self.changes, self.tree_model.param, self)
+        self.preset_notice = PresetNotice()
+        self.preset_notice.changePreset.connect(self.presetRequested)
+        for signal in (self.changes.changed, self.changes.managedChanged):
+            signal.connect(lambda: self.preset_notice.show_for(self.changes.entries()))
         self.tree_model.valueEdited.connect(self._stage_value)
         self.tree_model.editRejected.connect(self._show_rejection)
 
         self._build_header()
         self._build_tree()
         self._build_side()
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter = self.splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self._tree_pane)
         splitter.addWidget(self.side)
@@ -142,6 +158,7 @@ class DeviceView(QWidget):
         layout.setSpacing(8)
         layout.addWidget(self._header)
         layout.addWidget(self.notice)
+        layout.addWidget(self.preset_notice)
         layout.addWidget(splitter, 1)
 
         self._reload_timer = QTimer(self)
@@ -149,6 +166,8 @@ class DeviceView(QWidget):
         self._reload_timer.setInterval(250)
         self._reload_timer.timeout.connect(self.reload)
         bridge.deviceUpdated.connect(self._on_device_updated)
+        bridge.sessionStarted.connect(self._on_session_started)
+        bridge.sessionEnded.connect(self._on_session_ended)
         self._clock = QTimer(self)
         self._clock.setInterval(30_000)
         self._clock.timeout.connect(self._tick)
@@ -226,17 +245,30 @@ class DeviceView(QWidget):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((250, 190, 80, 64, 90)):
+        for column, width in enumerate((_NAME_WIDTH, 190, 70, 60, 80)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(ParamTreeModel.VALUE, QHeaderView.ResizeMode.Stretch)
+        self.columns = ValueColumnKeeper(  # Value is never squeezed to "Valu"
+            self.tree, ParamTreeModel.NAME, ParamTreeModel.VALUE, name_width=_NAME_WIDTH
+        )
         self.tree_status = QLabel()
         self.tree_status.setStyleSheet("color: #64748b;")
+        self.read_all_button = QPushButton("Read all values")
+        self.read_all_button.setObjectName("readAllValues")
+        self.read_all_button.setToolTip(
+            "Stage a refresh of the whole tree (names, writability, values); Commit sends it"
+        )
+        self.read_all_button.clicked.connect(self.read_all_values)
+        self.read_all_button.hide()
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.tree_status, 1)
+        status_row.addWidget(self.read_all_button)
         layout = QVBoxLayout(self._tree_pane)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree, 1)
-        layout.addWidget(self.tree_status)
+        layout.addLayout(status_row)
 
     def _build_side(self) -> None:
         self.side = QTabWidget()
@@ -315,6 +347,20 @@ class DeviceView(QWidget):
         self.history_tab.shutdown()
         self.diff_tab.shutdown()
         self.sender_.shutdown()
+        self.guard.shutdown()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Narrow (docks beside it at 1280 px): the side tabs go below the tree, so the
+        tree keeps the whole width and its Value column stays readable."""
+        super().resizeEvent(event)
+        wanted = (Qt.Orientation.Vertical if event.size().width() < _SIDE_BY_SIDE_MIN
+                  else Qt.Orientation.Horizontal)
+        if wanted != self.splitter.orientation():
+            self.splitter.setOrientation(wanted)
+            total = max(self.splitter.height() if wanted == Qt.Orientation.Vertical
+                        else self.splitter.width(), 2)
+            side = min(170, total // 2) if wanted == Qt.Orientation.Vertical else total * 2 // 5
+            self.splitter.setSizes([total - side, side])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop background work when the view closes."""
@@ -400,9 +446,19 @@ class DeviceView(QWidget):
         if device is not None:
             self._show_device(device)
 
+    def read_all_values(self) -> None:
+        """Stage a refresh of each root of the tree (names, writability and values)."""
+        roots = {p.split(".", 1)[0] + "." for p in self.tree_model.params()}
+        for root in sorted(roots & {"Device.", "InternetGatewayDevice."}):
+            self.stage(RefreshSubtree(root))
+
     def _device_param_summary(self, params: dict[str, Param]) -> None:
         leaves = sum(1 for p in params if not p.endswith("."))
+        unread = self.tree_model.never_read_count()
+        self.read_all_button.setVisible(unread > 0)
         text = f"{leaves} parameters"
+        if unread:
+            text += f" · {unread} never read"
         if self.proxy.text:
             matches = self.proxy.match_count()
             text += f" · {max(matches, 0)} nodes match “{self.proxy.text}”"
@@ -416,10 +472,21 @@ class DeviceView(QWidget):
 
     def _show_faults(self, faults: list[Any]) -> None:
         self.faults_tab.show_faults(faults)
-        self.side.setTabText(3, FaultsTab.title(len(faults)))
+        self.side.setTabText(3, FaultsTab.title(self.faults_tab.table.topLevelItemCount()))
 
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.device_id == self.device_id:
+            self._reload_timer.start()
+
+    def _on_session_started(self, event: SessionStarted) -> None:
+        """The device informed: the header says so now, not at the session's commit."""
+        if event.device_id == self.device_id and self._device is not None:
+            self._device.last_inform = int(event.at * 1000)
+            self._tick()
+
+    def _on_session_ended(self, event: SessionEnded) -> None:
+        if event.device_id == self.device_id:
+            self._tick()  # no longer "in session now"
             self._reload_timer.start()
 
     # ------------------------------------------------------------------ tree helpers
@@ -521,36 +588,10 @@ class DeviceView(QWidget):
 
     def context_menu(self, path: str, index: QModelIndex | None = None) -> QMenu:
         """The tree's context menu for ``path`` (built, not shown)."""
-        menu = QMenu(self.tree)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        model = self.tree_model
-        param = model.param(path)
-        if not path.endswith(".") and index is not None:
-            edit = menu.addAction("Edit value…")
-            edit.setEnabled(bool(param and param.writable))
-            value_index = index.siblingAtColumn(ParamTreeModel.VALUE)
-            edit.triggered.connect(lambda: self.tree.edit(value_index))
-        if model.is_table(path):
-            add = menu.addAction(f"Add instance to {path}")
-            add.setEnabled(model.can_add_instance(path))
-            add.triggered.connect(lambda: self.stage(AddInstance(path)))
-        if path.endswith(".") and path.rstrip(".").rsplit(".", 1)[-1].isdigit():
-            delete = menu.addAction(f"Delete instance {path}")
-            delete.setEnabled(model.can_delete_instance(path))
-            delete.triggered.connect(lambda: self.stage(DeleteInstance(path)))
-        refresh = menu.addAction("Refresh subtree" if path.endswith(".") else "Refresh value")
-        refresh.triggered.connect(lambda: self.stage(RefreshSubtree(path)))
-        menu.addSeparator()
-        copy_path = QAction("Copy path", menu)
-        copy_path.triggered.connect(lambda: QGuiApplication.clipboard().setText(path))
-        menu.addAction(copy_path)
+        menu = param_menu(self.tree, self.tree_model, self.stage, path, index)
         if not path.endswith("."):
             graph = menu.addAction("Show history")
             graph.triggered.connect(lambda: self.show_history(path))
-        if param is not None and param.value is not None and not is_secret(path):
-            value = param.value
-            copy_value = menu.addAction("Copy value")
-            copy_value.triggered.connect(lambda: QGuiApplication.clipboard().setText(value))
         return menu
 
     def show_history(self, path: str) -> None:

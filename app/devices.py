@@ -36,7 +36,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -44,7 +46,7 @@ from PySide6.QtWidgets import (
 from acs_engine.store import search
 from acs_engine.store.db import Store
 from acs_engine.store.queries import DeviceSummary
-from app.device_search import Query, SearchField, SearchProblem, build_query
+from app.device_search import SYNTAX_HELP, Query, SearchField, SearchProblem, build_query
 from app.timefmt import ago, exact, now_ms
 
 __all__ = [
@@ -404,10 +406,7 @@ class DevicesPage(QWidget):
         self.search = SearchField()
         self.search.setObjectName("deviceSearch")
         self.search.setClearButtonEnabled(True)
-        self.search.setPlaceholderText(
-            'Search: a word (id, product class, serial) or an expression, '
-            'e.g. DeviceID.ProductClass = "SimGW-181" AND Tags.lab IS NOT NULL'
-        )
+        self.search.setPlaceholderText("Search: a word or an expression (syntax: ? button)")
         self.search.returnPressed.connect(self.apply_search)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -446,8 +445,17 @@ class DevicesPage(QWidget):
         open_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         open_shortcut.activated.connect(lambda: self._on_activated(self.table.currentIndex()))
 
+        self.help_button = QToolButton()
+        self.help_button.setObjectName("searchHelpButton")
+        self.help_button.setText("?")
+        self.help_button.setToolTip("Search syntax and examples")
+        self.help_button.clicked.connect(self.show_syntax_help)
+        self.help_box: QMessageBox | None = None
+        self._invalid = False
+
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
+        top.addWidget(self.help_button)
         top.addWidget(self.count)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -478,14 +486,21 @@ class DevicesPage(QWidget):
         if isinstance(result, SearchProblem):
             self.search.show_error(result.position, result.text)
             self._set_message(result.text, error=True)
+            self._invalid = True
+            self.count.setText("search not applied")
             return
         self.search.clear_error()
-        if result.label.startswith("contains"):
-            self._set_message(f"Plain text search: device id, product class or serial "
-                              f"{result.label}.")
+        self._invalid = False
+        if result.hint:
+            self._set_message(result.hint, error=True)
+        elif result.label.startswith("contains"):
+            self._set_message(f"Plain text search: id, product class, serial, software, "
+                              f"address or tags {result.label}.")
         else:
             self._set_message("")
-        if result != self.model.query:
+        if result == self.model.query:
+            self._update_count()
+        else:
             self.model.set_query(result)
 
     def _on_load_failed(self, text: str) -> None:
@@ -496,7 +511,20 @@ class DevicesPage(QWidget):
         self.message.setStyleSheet("color: #b91c1c;" if error else "color: #475569;")
         self.message.setVisible(bool(text))
 
+    def show_syntax_help(self) -> None:
+        """The search syntax, with examples, in a small non-modal dialog."""
+        box = QMessageBox(QMessageBox.Icon.Information, "Searching devices", SYNTAX_HELP,
+                          QMessageBox.StandardButton.Close, self)
+        box.setObjectName("searchHelp")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        self.help_box = box
+
     def _update_count(self) -> None:
+        if self._invalid:
+            return
         model = self.model
         total = model.total
         word = "device" if total == 1 else "devices"

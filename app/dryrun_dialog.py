@@ -266,16 +266,22 @@ class DryRunDialog(QDialog):
             text += f"; {len(result.faults)} fault{'s' if len(result.faults) != 1 else ''}"
         if result.truncated:
             text += " (stopped: too many RPCs)"
+        warnings = result.type_warnings
+        if warnings:
+            text += f"; {len(warnings)} value{'s' if len(warnings) != 1 else ''} of the wrong type"
         self.status.setText(text + ".")
         self.model.set_result(result)
         self.faults_text.setPlainText("\n\n".join(
-            f"[{f.channel}] {f.code}: {f.message}\n"
-            + json.dumps(f.detail, indent=2, default=str, ensure_ascii=False)
-            for f in result.faults
+            [f"Wrong type: {line}" for line in warnings] + [
+                f"[{f.channel}] {f.code}: {f.message}\n"
+                + json.dumps(f.detail, indent=2, default=str, ensure_ascii=False)
+                for f in result.faults
+            ]
         ) or "No faults.")
         self.log_text.setPlainText("\n".join(result.log_lines) or "The scripts logged nothing.")
         self.verdicts_text.setPlainText("\n".join(
             f"{'✔' if v.matched else '✘'} {v.preset} [{v.channel}]: {v.reason}"
+            + "".join(f"\n    ⚠ {note}" for note in v.notes)
             for v in result.verdicts
         ) or "No presets were matched.")
         changes = [f"{p.path} = {p.value!r}" for p in result.upserts if p.value is not None]
@@ -283,7 +289,7 @@ class DryRunDialog(QDialog):
         self.changes_text.setPlainText("\n".join(changes) or "Nothing.")
         if count:
             self.table.selectRow(0)
-        elif result.faults:
+        if warnings or (result.faults and not count):
             self.tabs.setCurrentWidget(self.faults_text)
         self.finished_run.emit(result)
 

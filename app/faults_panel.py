@@ -6,14 +6,22 @@ The table shows device, channel, code, message, retries, when the channel may ru
 happened; the pane below shows the whole fault as JSON (detail, saved provisions).
 
 "Retry now" deletes the fault (so its channel runs in the device's next session) and wakes
-the device with a connection request; "Delete" only deletes it. The list is re-read,
-debounced, when sessions end or devices change.
+the device with a connection request; "Delete" only deletes it, after asking (the fault's
+detail is lost). The list is re-read, debounced, when sessions end or devices change. The
+status line is elided (the whole message in its tooltip): it never widens the dock.
+
+One failure is one row. The engine, like GenieACS, stores a fault on *every* channel whose
+provisions ran together when a CWMP fault came back (a new device's first session runs the
+``bootstrap``, ``default`` and ``inform`` channels together, so one refused SetParameterValues
+is three stored faults). The table groups the faults of one device with the same code, message
+and time into one row whose Channel column lists them all; Delete and Retry act on the group.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
@@ -23,6 +31,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -34,6 +43,7 @@ from PySide6.QtWidgets import (
 from acs_engine.services.faults import retry_at
 from acs_engine.store.records import Fault
 from app.background import Background
+from app.message_label import MessageLabel
 from app.record_table import ALIGN_RIGHT, Column, RecordTableModel
 from app.timefmt import ago, exact
 
@@ -54,22 +64,58 @@ def _until(ms: int, now_ms: int) -> str:
     return f"in {seconds // 86400} d"
 
 
-class FaultTableModel(RecordTableModel[Fault]):
-    """Faults as rows: device, channel, code, message, retries, next retry, when."""
+@dataclass(frozen=True, slots=True)
+class FaultGroup:
+    """The faults one failure left on several channels of a device (one or more).
+
+    Attributes:
+        faults: the stored faults, by channel name.
+    """
+
+    faults: tuple[Fault, ...]
+
+    @property
+    def first(self) -> Fault:
+        """The group's representative fault (the first channel by name)."""
+        return self.faults[0]
+
+    @property
+    def channels(self) -> str:
+        """The channels, comma-separated."""
+        return ", ".join(f.channel for f in self.faults)
+
+
+def group_faults(faults: list[Fault]) -> list[FaultGroup]:
+    """Faults grouped by (device, code, message, time), newest group first."""
+    groups: dict[tuple[str, str, str, int], list[Fault]] = {}
+    for fault in faults:
+        groups.setdefault((fault.device_id, fault.code, fault.message, fault.timestamp), []).append(
+            fault
+        )
+    found = [FaultGroup(tuple(sorted(g, key=lambda f: f.channel))) for g in groups.values()]
+    return sorted(found, key=lambda g: (-g.first.timestamp, g.first.device_id, g.first.code))
+
+
+class FaultTableModel(RecordTableModel[FaultGroup]):
+    """Faults as rows (one row per failure, see :class:`FaultGroup`): device, channel(s), code,
+    message, retries, next retry, when."""
 
     def __init__(self, retry_delay_s: int = 300, parent: QWidget | None = None) -> None:
         super().__init__((
-            Column("Device", lambda f: f.device_id),
-            Column("Channel", lambda f: f.channel),
-            Column("Code", lambda f: f.code, colour=lambda _f: QColor("#b91c1c")),
+            Column("Device", lambda g: g.first.device_id),
+            Column("Channel", lambda g: g.channels, tooltip=self._channels_tooltip),
+            Column("Code", lambda g: g.first.code, colour=lambda _g: QColor("#b91c1c")),
             Column(
-                "Message", lambda f: f.message.splitlines()[0] if f.message else "",
-                tooltip=lambda f: f.message,
+                "Message", lambda g: g.first.message.splitlines()[0] if g.first.message else "",
+                tooltip=lambda g: g.first.message,
             ),
-            Column("Retries", lambda f: str(f.retries), alignment=ALIGN_RIGHT),
-            Column("Next retry", self._next_retry, tooltip=lambda f: exact(self._retry_at(f))),
+            Column("Retries", lambda g: str(max(f.retries for f in g.faults)),
+                   alignment=ALIGN_RIGHT),
+            Column("Next retry", lambda g: self._next_retry(g.first),
+                   tooltip=lambda g: exact(self._retry_at(g.first))),
             Column(
-                "When", lambda f: ago(f.timestamp, self._now_ms), tooltip=lambda f: exact(f.timestamp)
+                "When", lambda g: ago(g.first.timestamp, self._now_ms),
+                tooltip=lambda g: exact(g.first.timestamp),
             ),
         ), parent)
         self.retry_delay_s = retry_delay_s
@@ -83,18 +129,33 @@ class FaultTableModel(RecordTableModel[Fault]):
             return "when retried"
         return _until(self._retry_at(fault), self._now_ms)
 
+    @staticmethod
+    def _channels_tooltip(group: FaultGroup) -> str:
+        if len(group.faults) == 1:
+            return f"Channel {group.first.channel}"
+        return (
+            f"One failure, stored on the {len(group.faults)} channels whose provisions ran "
+            f"together ({group.channels}), as GenieACS does; each retries on its own."
+        )
+
     def set_faults(self, faults: list[Fault], now_ms: int | None = None) -> None:
-        """Show ``faults`` (newest first), judging "next retry" at ``now_ms``."""
+        """Show ``faults`` (one row per failure, newest first), judging "next retry" at
+        ``now_ms``."""
         self._now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        self.set_records(sorted(faults, key=lambda f: f.timestamp, reverse=True))
+        self.set_records(group_faults(faults))
 
     def fault(self, row: int) -> Fault | None:
-        """The fault of ``row``."""
+        """The representative fault of ``row``."""
+        group = self.record(row)
+        return group.first if group is not None else None
+
+    def group(self, row: int) -> FaultGroup | None:
+        """Every fault of ``row``."""
         return self.record(row)
 
     def row_of(self, fault_id: str) -> int:
         """The row of the fault with ``fault_id`` (-1 when not listed)."""
-        return self.find(lambda f: f.id == fault_id)
+        return self.find(lambda g: any(f.id == fault_id for f in g.faults))
 
 
 def fault_json(fault: Fault) -> str:
@@ -165,8 +226,9 @@ class FaultsPanel(QWidget):
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("faultDelete")
         self.delete_button.clicked.connect(self.delete_selected)
+        self.confirm_box: QMessageBox | None = None
         self.count_label = QLabel("")
-        self.status = QLabel("")
+        self.status = MessageLabel("")  # elided, never widening the dock
         self.status.setObjectName("faultStatus")
         self.status.setStyleSheet("color: #475569;")
         buttons = QHBoxLayout()
@@ -231,7 +293,7 @@ class FaultsPanel(QWidget):
         selected = self.selected()
         self.model.retry_delay_s = self._retry_delay()
         self.model.set_faults(faults)
-        count = len(faults)
+        count = self.model.rowCount()
         self.count_label.setText(f"{count} fault{'s' if count != 1 else ''}")
         row = self.model.row_of(selected.id) if selected is not None else -1
         if row >= 0:
@@ -254,9 +316,17 @@ class FaultsPanel(QWidget):
             self.table.selectRow(row)
         return row >= 0
 
+    def selected_group(self) -> list[Fault]:
+        """Every fault of the current row (one failure on one or more channels)."""
+        index = self.table.currentIndex()
+        group = self.model.group(index.row()) if index.isValid() else None
+        return list(group.faults) if group is not None else []
+
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        fault = self.model.fault(current.row())
-        self.detail.setPlainText(fault_json(fault) if fault is not None else "")
+        group = self.model.group(current.row())
+        self.detail.setPlainText(
+            "\n".join(fault_json(f) for f in group.faults) if group is not None else ""
+        )
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -266,33 +336,63 @@ class FaultsPanel(QWidget):
 
     # ------------------------------------------------------------------ actions
     def delete_selected(self) -> None:
-        """Delete the selected fault (its channel runs again at the next session)."""
-        fault = self.selected()
-        if fault is not None:
-            self._jobs.spawn(self._delete(fault))
+        """Ask, then delete the selected fault, on every channel it was stored on (each
+        channel runs again at the next session)."""
+        group = self.selected_group()
+        if not group:
+            return
+        channels = ", ".join(f.channel for f in group)
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Delete fault",
+            f"Delete the fault of {group[0].device_id} ({channels})?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self,
+        )
+        box.setObjectName("faultDeleteConfirm")
+        box.setInformativeText(
+            "Its channel runs again at the device's next session. The fault's detail is lost."
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.accepted.connect(lambda: self.delete_faults(group))
+        self.confirm_box = box
+        box.open()  # window-modal without a nested event loop
 
-    async def _delete(self, fault: Fault) -> None:
+    def delete_fault(self, fault: Fault) -> None:
+        """Delete ``fault`` without asking."""
+        self.delete_faults([fault])
+
+    def delete_faults(self, group: list[Fault]) -> None:
+        """Delete the faults of one failure without asking."""
+        self._jobs.spawn(self._delete(group))
+
+    async def _delete(self, group: list[Fault]) -> None:
         store = self._engine.store
         if store is None:
             return
-        await store.delete_fault(fault.id)
-        self.status.setText(f"Deleted the fault of {fault.device_id} ({fault.channel}).")
-        self.deleted.emit(fault.id)
+        for fault in group:
+            await store.delete_fault(fault.id)
+        channels = ", ".join(f.channel for f in group)
+        self.status.setText(f"Deleted the fault of {group[0].device_id} ({channels}).")
+        for fault in group:
+            self.deleted.emit(fault.id)
         await self._load()
 
     def retry_selected(self) -> None:
         """Delete the selected fault and wake its device with a connection request."""
-        fault = self.selected()
-        if fault is not None:
+        group = self.selected_group()
+        if group:
+            fault = group[0]
             self.retry_button.setEnabled(False)
-            self._jobs.spawn(self._retry(fault), on_error=lambda e: self._retry_failed(fault, e))
+            self._jobs.spawn(self._retry(group), on_error=lambda e: self._retry_failed(fault, e))
 
-    async def _retry(self, fault: Fault) -> None:
+    async def _retry(self, group: list[Fault]) -> None:
         store = self._engine.store
         if store is None:
             return
-        await store.delete_fault(fault.id)
-        self.deleted.emit(fault.id)
+        fault = group[0]
+        for each in group:
+            await store.delete_fault(each.id)
+            self.deleted.emit(each.id)
         await self._load()
         self.status.setText(f"Waking {fault.device_id}…")
         try:
@@ -306,7 +406,8 @@ class FaultsPanel(QWidget):
             return
         text = "woken" if result is None else (result.message or result.outcome)
         self.status.setText(
-            f"{fault.device_id}: {text}. The {fault.channel} channel runs at its next session."
+            f"{fault.device_id}: {text}. The {', '.join(f.channel for f in group)} "
+            f"channel{'s run' if len(group) > 1 else ' runs'} at its next session."
         )
         self.retried.emit(fault.id, str(text))
 

@@ -362,6 +362,9 @@ def _configure_logging(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from app.logfile import install_log_file
+
+    install_log_file()  # the platform's log folder; Help > Open log folder shows it
 
 
 def _print_smoke_report(window: Any, config: EngineConfig) -> None:

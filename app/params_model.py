@@ -41,6 +41,12 @@ _ModelIndex = QModelIndex | QPersistentModelIndex
 
 #: Shown for unknown (vendor) parameters.
 UNKNOWN_TIP = "Not in the Broadband Forum data model — value not checked"
+#: Shown (muted, italic) for a value never read from the device.
+NOT_READ = "(not read yet)"
+NOT_READ_TIP = (
+    "This value was never read from the device. Right-click › Read value (or Read all values "
+    "below the tree), then Commit."
+)
 #: Shown instead of a secret value.
 MASK = "••••••••"
 
@@ -263,6 +269,32 @@ class ParamTreeModel(QAbstractItemModel):
             self._unknown[path] = cached
         return cached
 
+    def edit_problem(self, path: str) -> str | None:
+        """Why the value at ``path`` cannot be edited (None when it can).
+
+        A parameter whose writability the device never reported (it came in an Inform, or
+        the tree was never read) is editable unless the data model says it is read-only.
+        """
+        stored = self._params.get(path)
+        if stored is None or path.endswith("."):
+            return "is not a parameter of this device"
+        if stored.writable is False:
+            return "is read-only on this device"
+        if stored.writable is None:
+            known = facts.lookup(path)
+            if isinstance(known, facts.ParamFacts) and not known.writable:
+                return "is read-only in the Broadband Forum data model"
+        return None
+
+    def never_read(self, path: str) -> bool:
+        """A parameter whose value was never read from the device."""
+        stored = self._params.get(path)
+        return stored is not None and not path.endswith(".") and stored.value is None
+
+    def never_read_count(self) -> int:
+        """How many parameters were never read."""
+        return sum(1 for p in self._params.values() if p.value is None and not p.path.endswith("."))
+
     def validate(self, path: str, text: str) -> str | None:
         """Why ``text`` cannot be written to ``path`` (None when it may be staged).
 
@@ -341,10 +373,8 @@ class ParamTreeModel(QAbstractItemModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == self.VALUE:
-            param = self._params.get(self._node(index).path)
-            if param is not None and param.writable and not param.path.endswith("."):
-                base |= Qt.ItemFlag.ItemIsEditable
+        if index.column() == self.VALUE and self.edit_problem(self._node(index).path) is None:
+            base |= Qt.ItemFlag.ItemIsEditable
         if not self.hasChildren(index):
             base |= Qt.ItemFlag.ItemNeverHasChildren
         return base
@@ -384,10 +414,14 @@ class ParamTreeModel(QAbstractItemModel):
             staged = column == self.VALUE and path in self._staged
             if staged or (column == self.NAME and self.is_unknown(path)):
                 return self._italic
+            if column == self.VALUE and self.never_read(path):
+                return self._italic
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == self.VALUE and path in self._staged:
                 return self._staged_brush
+            if column == self.VALUE and self.never_read(path):
+                return self._muted
             if column in (self.TYPE, self.WRITABLE, self.REFRESHED) or path.endswith("."):
                 return self._muted
             return None
@@ -408,8 +442,10 @@ class ParamTreeModel(QAbstractItemModel):
                     count = len(self._kids.get(path, ()))
                     return f"{count} instance{'' if count == 1 else 's'}"
                 return ""
-            if param is None or param.value is None:
+            if param is None:
                 return ""
+            if param.value is None:
+                return NOT_READ
             return mask_value(param.value) if is_secret(path) else param.value
         if column == self.TYPE:
             if path.endswith("."):
@@ -453,6 +489,8 @@ class ParamTreeModel(QAbstractItemModel):
             if state == "staged":
                 return f"Staged: {shown!r} will be sent when you commit"
             return f"Pending: {shown!r} was sent; waiting for the device to answer"
+        if column == self.VALUE and self.never_read(path):
+            return NOT_READ_TIP
         if column == self.VALUE and self.is_unknown(path):
             return UNKNOWN_TIP
         if column == self.REFRESHED and param is not None:

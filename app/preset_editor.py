@@ -286,6 +286,27 @@ class PresetEditor(QDialog):
         self.provisions_table.setItem(row, 1, QTableWidgetItem(format_arguments(args)))
         self.validate()
 
+    def set_provision_names(self, provisions: list[str]) -> None:
+        """The stored provisions changed (one was saved in Scripts): offer the new list."""
+        names = sorted(set(provisions) | set(BUILTINS))
+        if names == self._names:
+            return
+        self._names = names
+        for row in range(self.provisions_table.rowCount()):
+            combo = self.provisions_table.cellWidget(row, 0)
+            if isinstance(combo, QComboBox):
+                text = combo.currentText()
+                combo.blockSignals(True)
+                combo.clear()
+                combo.addItems(names)
+                combo.setCurrentText(text)
+                combo.blockSignals(False)
+        self.validate()
+
+    def provision_names(self) -> list[str]:
+        """The names offered in the Provision drop-downs."""
+        return list(self._names)
+
     def _remove_provision(self) -> None:
         row = self.provisions_table.currentRow()
         if row >= 0:

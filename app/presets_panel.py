@@ -164,6 +164,7 @@ class PresetsPanel(QWidget):
         self.verdict_note = QLabel("")
         self.verdict_note.setObjectName("verdictNote")
         self.verdict_note.setStyleSheet("color: #64748b;")
+        self.verdict_note.setWordWrap(True)  # never widens the Presets dock
         why = QGroupBox("Why did it match? (the device's last session)")
         why_layout = QVBoxLayout(why)
         row = QHBoxLayout()
@@ -209,6 +210,8 @@ class PresetsPanel(QWidget):
         selected = self.selected()
         presets = await store.list_presets()
         self._provision_names = [p.id for p in await store.list_provisions()]
+        if self.editor is not None:
+            self.editor.set_provision_names(self._provision_names)
         self.model.set_presets(presets)
         row = self.model.row_of(selected.id) if selected is not None else -1
         if row < 0 and presets:
@@ -265,8 +268,11 @@ class PresetsPanel(QWidget):
             applied.setForeground(QColor("#15803d" if v.matched else "#b91c1c"))
             self.verdicts.setItem(row, 0, QTableWidgetItem(f"{v.preset} [{v.channel}]"))
             self.verdicts.setItem(row, 1, applied)
-            reason = QTableWidgetItem(v.reason)
-            reason.setToolTip(v.reason)
+            why = "; ".join((v.reason, *(f"⚠ {note}" for note in v.notes)))
+            reason = QTableWidgetItem(why)
+            reason.setToolTip("\n".join((v.reason, *(f"⚠ {note}" for note in v.notes))))
+            if v.notes:
+                reason.setForeground(QColor("#b45309"))
             self.verdicts.setItem(row, 2, reason)
         self.verdicts.resizeColumnToContents(0)
         self.verdict_note.setToolTip(f"Session {stored.session_id}" if stored is not None else "")
@@ -287,6 +293,17 @@ class PresetsPanel(QWidget):
     def add(self) -> PresetEditor:
         """Open the editor for a new preset."""
         return self._open_editor(None)
+
+    def edit_preset(self, preset_id: str) -> None:
+        """Select ``preset_id`` and open its editor (after a re-read of the presets)."""
+        self._jobs.spawn(self._edit_preset(preset_id))
+
+    async def _edit_preset(self, preset_id: str) -> None:
+        await self._load()
+        row = self.model.row_of(preset_id)
+        if row >= 0:
+            self.table.selectRow(row)
+            self.edit_selected()
 
     def edit_selected(self) -> PresetEditor | None:
         """Open the editor for the selected preset."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -84,17 +85,19 @@ class ScriptEditor(QWidget):
         self._check_generation = 0
         self._current_device = ""
         self.dialog: DryRunDialog | None = None
+        self._after_save: Any = None
 
         self.kind_combo = QComboBox()
         self.kind_combo.setObjectName("scriptKind")
         self.kind_combo.addItem("Provisions", PROVISIONS)
         self.kind_combo.addItem("Virtual parameters", VIRTUAL_PARAMETERS)
-        self.kind_combo.currentIndexChanged.connect(lambda _i: self.reload())
+        self.kind_combo.currentIndexChanged.connect(self._on_kind)
+        self._kind_index = 0
         self.list = QListWidget()
         self.list.setObjectName("scriptList")
         self.list.currentItemChanged.connect(self._on_current)
         self.new_button = QPushButton("New")
-        self.new_button.clicked.connect(self.new_script)
+        self.new_button.clicked.connect(lambda: self._unless_unsaved(self.new_script))
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self._confirm_delete)
         left = QWidget()
@@ -113,6 +116,11 @@ class ScriptEditor(QWidget):
         self.editor = CodeEditor()
         self.editor.setObjectName("scriptText")
         self.editor.textChanged.connect(self._schedule_check)
+        self.editor.document().modificationChanged.connect(self._show_modified)
+        #: The "unsaved changes" question while it is open (tests answer it).
+        self.unsaved_box: QMessageBox | None = None
+        self.saved_label = QLabel("")
+        self.saved_label.setObjectName("scriptSaved")
         self.problem = QLabel("")
         self.problem.setObjectName("scriptProblem")
         self.problem.setWordWrap(True)
@@ -141,7 +149,7 @@ class ScriptEditor(QWidget):
         right_layout.addWidget(self.editor, 1)
         right_layout.addWidget(self.problem)
         buttons = QHBoxLayout()
-        buttons.addStretch(1)
+        buttons.addWidget(self.saved_label, 1)
         buttons.addWidget(self.dry_run_button)
         buttons.addWidget(self.save_button)
         right_layout.addLayout(buttons)
@@ -208,16 +216,89 @@ class ScriptEditor(QWidget):
             self.new_script()
         self.loaded.emit()
 
-    def _on_current(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+    def _on_current(self, item: QListWidgetItem | None, previous: QListWidgetItem | None) -> None:
         if item is None:
             return
+        if previous is not None and self.editor.document().isModified():
+            self.list.blockSignals(True)
+            self.list.setCurrentItem(previous)  # stay until the user answers
+            self.list.blockSignals(False)
+            name = item.text()
+
+            def switch() -> None:
+                matches = self.list.findItems(name, Qt.MatchFlag.MatchExactly)
+                self.list.blockSignals(True)
+                if matches:
+                    self.list.setCurrentItem(matches[0])
+                self.list.blockSignals(False)
+                self.open_script(name)
+
+            self._unless_unsaved(switch)
+            return
         self.open_script(item.text())
+
+    def _on_kind(self, index: int) -> None:
+        if index == self._kind_index:
+            return
+        if self.editor.document().isModified():
+            self.kind_combo.blockSignals(True)
+            self.kind_combo.setCurrentIndex(self._kind_index)
+            self.kind_combo.blockSignals(False)
+
+            def switch() -> None:
+                self.kind_combo.blockSignals(True)
+                self.kind_combo.setCurrentIndex(index)
+                self.kind_combo.blockSignals(False)
+                self._kind_index = index
+                self.editor.document().setModified(False)
+                self.name_edit.clear()
+                self.reload()
+
+            self._unless_unsaved(switch)
+            return
+        self._kind_index = index
+        self.reload()
+
+    def _unless_unsaved(self, then: Any) -> None:
+        """Run ``then`` now, or after asking what to do with unsaved edits (Save first,
+        Discard them, or Cancel and stay)."""
+        if not self.editor.document().isModified():
+            then()
+            return
+        name = self.name_edit.text().strip() or "the new script"
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Unsaved changes",
+            f"{name} has changes that are not saved.",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, self,
+        )
+        box.setObjectName("scriptUnsaved")
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(result: int) -> None:
+            self.unsaved_box = None
+            if result == QMessageBox.StandardButton.Discard:
+                self.editor.document().setModified(False)
+                then()
+            elif result == QMessageBox.StandardButton.Save and self.save():
+                self._after_save = then
+
+        box.finished.connect(answered)
+        self.unsaved_box = box
+        box.open()
+
+    def _show_modified(self, modified: bool) -> None:
+        if modified:
+            self.saved_label.setText("● Unsaved changes")
+            self.saved_label.setStyleSheet("color: #b45309;")
 
     def open_script(self, name: str) -> None:
         """Show the stored script ``name`` of the current kind."""
         self.name_edit.setText(name)
         self.editor.setPlainText(self._scripts.get(name, ""))
         self.editor.document().setModified(False)
+        self.saved_label.setText("")
 
     def new_script(self) -> None:
         """Start a new script of the current kind."""
@@ -225,6 +306,8 @@ class ScriptEditor(QWidget):
         self.name_edit.clear()
         self.name_edit.setFocus()
         self.editor.setPlainText(_NEW_PROVISION if self.kind == PROVISIONS else _NEW_VPARAM)
+        self.editor.document().setModified(False)
+        self.saved_label.setText("")
 
     # ------------------------------------------------------------------ checking
     def _schedule_check(self) -> None:
@@ -260,15 +343,23 @@ class ScriptEditor(QWidget):
         self.problem.setStyleSheet("color: #b91c1c;")
 
     # ------------------------------------------------------------------ saving
-    def save(self) -> None:
-        """Save the text under the name given (checked first: a broken script is not saved)."""
+    def save(self) -> bool:
+        """Save the text under the name given (checked first: a broken script is not saved).
+
+        Returns:
+            False when the name is not valid (nothing is saved; the user is told).
+        """
         name = self.name_edit.text().strip()
         if not _NAME_RE.match(name):
             self.problem.setText("✘ Give the script a name: letters, digits, _ . -")
             self.problem.setStyleSheet("color: #b91c1c;")
+            self.saved_label.setText("✘ Not saved: the script needs a name")
+            self.saved_label.setStyleSheet("color: #b91c1c;")
             self.name_edit.setFocus()
-            return
+            return False
+        self.saved_label.setText(f"Saving {name}…")
         self._jobs.spawn(self._save(self.kind, name, self.editor.toPlainText()))
+        return True
 
     async def _save(self, kind: str, name: str, text: str) -> None:
         store, sandbox = self._engine.store, self._engine.sandbox
@@ -279,6 +370,9 @@ class ScriptEditor(QWidget):
             if fault is not None:
                 self._set_problem(fault)
                 self.problem.setText(self.problem.text() + " — not saved.")
+                self.saved_label.setText("✘ Not saved: the script does not compile")
+                self.saved_label.setStyleSheet("color: #b91c1c;")
+                self._after_save = None
                 return
         if kind == PROVISIONS:
             await store.put_provision(Provision(name, text))
@@ -289,6 +383,12 @@ class ScriptEditor(QWidget):
         self.problem.setStyleSheet("color: #15803d;")
         self.saved.emit(kind, name)
         await self._load()
+        then, self._after_save = self._after_save, None
+        if then is not None:
+            then()
+        # After the reload (which re-opens the script): the feedback stays until the next edit.
+        self.saved_label.setText(f"✔ Saved {name} at {time.strftime('%H:%M:%S')}")
+        self.saved_label.setStyleSheet("color: #15803d;")
 
     def _confirm_delete(self) -> None:
         name = self.name_edit.text().strip()

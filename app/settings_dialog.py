@@ -305,8 +305,20 @@ class SettingsDialog(QDialog):
         self.scroll.setMinimumWidth(content.minimumSizeHint().width() + scrollbar)
         screen = self.screen() or QGuiApplication.primaryScreen()
         room = screen.availableGeometry().height() - _CHROME_PX if screen else 600
-        self.scroll.setMinimumHeight(min(content.sizeHint().height(), max(240, room)))
-        self.setMinimumSize(max(600, self.minimumSizeHint().width()), 0)
+        width = max(600, self.minimumSizeHint().width())
+        # The footer's wrapped lines get their height (a QLabel's minimum is one line, and
+        # the groups would be drawn under it): measured at the narrowest the dialog gets.
+        margins = self.layout().contentsMargins()
+        inner = width - margins.left() - margins.right()
+        footer = 0
+        for label in (self.note, self.problem_label):
+            height = label.heightForWidth(inner) if label.text() else 0
+            label.setMinimumHeight(max(0, height))
+            footer += max(0, height)
+        self.scroll.setMinimumHeight(
+            min(content.sizeHint().height(), max(240, room - footer))
+        )
+        self.setMinimumSize(width, 0)
         self.adjustSize()
         super().showEvent(event)
 

@@ -6,7 +6,8 @@ them into GenieACS tasks (:func:`~acs_engine.services.commands.to_tasks`), queue
 ``store.add_task`` and wakes the device with a connection request. Each command is *pending*
 until a session of the device has run its task: *done* when the task is gone from the queue
 and its channel (``task_<id>``) has no fault, *faulted* with the fault's code and text when
-it has one.
+it has one. A set value that the same session's presets set back is *done* with the words
+"Set, then overwritten by preset X" (see :mod:`app.managed`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from acs_engine.services.commands import (
     RefreshSubtree,
     SetValue,
 )
+from acs_engine.services.presets import PresetSetting
+from acs_engine.session.coerce import sanitize
 from acs_engine.store.db import Store
 from acs_engine.store.model import Param
 from app.bridge import EngineBridge
@@ -59,12 +62,17 @@ class StagedEntry:
         state: ``"staged"``, ``"pending"``, ``"done"`` or ``"faulted"``.
         message: the outcome in words (empty while staged).
         waiting: ids of the queued tasks that carry it and are not finished yet.
+        managed_by: the preset that would set this value back (a SetValue only), when
+            known (:class:`app.managed.PresetGuard`).
+        overwritten: done, but the device's value afterwards is not the one set.
     """
 
     command: Command
     state: str = STAGED
     message: str = ""
     waiting: set[str] = field(default_factory=set)
+    managed_by: PresetSetting | None = None
+    overwritten: bool = False
 
 
 class StagedChanges(QAbstractTableModel):
@@ -72,9 +80,11 @@ class StagedChanges(QAbstractTableModel):
 
     Signals:
         changed(): commands were staged, removed, or changed state.
+        managedChanged(): the preset known to set a staged value back changed.
     """
 
     changed = Signal()
+    managedChanged = Signal()
 
     COLUMNS = ("Change", "Status")
 
@@ -116,6 +126,8 @@ class StagedChanges(QAbstractTableModel):
                 and entry.command.path == command.path
             )
             if same_path or entry.command == command:
+                if entry.command != command:
+                    entry.managed_by = None  # a new value: checked again
                 entry.command = command
                 self.dataChanged.emit(self.index(row, 0), self.index(row, 1))
                 self.changed.emit()
@@ -151,6 +163,16 @@ class StagedChanges(QAbstractTableModel):
             self.dataChanged.emit(self.index(row, 0), self.index(row, 1))
         self.changed.emit()
 
+    def set_managed(self, entry: StagedEntry, setting: PresetSetting | None) -> None:
+        """Note the preset that would set ``entry``'s value back (None: none does)."""
+        if entry.managed_by == setting:
+            return
+        entry.managed_by = setting
+        if entry in self._entries:
+            row = self._entries.index(entry)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, 1))
+        self.managedChanged.emit()
+
     def overlay(self) -> dict[str, tuple[str, str]]:
         """Values to show in the tree: path -> (value, "staged" | "pending")."""
         shown: dict[str, tuple[str, str]] = {}
@@ -185,11 +207,17 @@ class StagedChanges(QAbstractTableModel):
             if index.column() == 0:
                 return cmd.describe(entry.command)
             words = _STATE_WORDS[entry.state]
+            if entry.state == STAGED and entry.managed_by is not None:
+                return f"{words} — ⚠ preset {entry.managed_by.preset} sets it back to " \
+                    f"{entry.managed_by.value}"
             return f"{words}: {entry.message}" if entry.message else words
         if role == Qt.ItemDataRole.ToolTipRole:
+            if entry.state == STAGED and entry.managed_by is not None:
+                return entry.managed_by.words[0].upper() + entry.managed_by.words[1:] + "."
             return entry.message or cmd.describe(entry.command)
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1:
-            return QBrush(QColor(_STATE_COLOURS[entry.state]))
+            warn = entry.overwritten or (entry.state == STAGED and entry.managed_by is not None)
+            return QBrush(QColor("#b45309" if warn else _STATE_COLOURS[entry.state]))
         return None
 
 
@@ -220,6 +248,14 @@ def _carries(task: dict[str, Any], command: Command) -> bool:
     if target is None or not isinstance(command, target[0]):
         return False
     return str(getattr(command, target[1])).rstrip(".") == task.get("objectName")
+
+
+def _same(stored: str, sent: str, xsd_type: str | None) -> bool:
+    """The stored value is the one sent (``true`` and ``1`` alike for a boolean...)."""
+    try:
+        return bool(sanitize(stored, xsd_type or "xsd:string") == sanitize(sent, xsd_type or "xsd:string"))
+    except (TypeError, ValueError):
+        return stored == sent
 
 
 def fault_words(code: str, message: str) -> str:
@@ -413,15 +449,25 @@ class CommandSender(QObject):
                 for entry in carried:
                     entry.waiting.discard(task_id)
                     if entry.state == PENDING and not entry.waiting:
-                        message = await self._done_words(store, entry.command)
+                        message = await self._done_words(store, entry)
                         self._changes.set_state(entry, DONE, message)
             if not self._recheck:
                 break
         self._finish()
 
-    async def _done_words(self, store: Store, command: Command) -> str:
+    async def _done_words(self, store: Store, entry: StagedEntry) -> str:
+        command = entry.command
         if isinstance(command, SetValue):
-            return "Set"
+            now = (await store.load_param_values(self._device_id, [command.path])).get(
+                command.path
+            )
+            if now is None or now.value is None or _same(now.value, command.value, now.type):
+                return "Set"
+            entry.overwritten = True
+            setting = entry.managed_by
+            if setting is not None and setting.value == now.value:
+                return f"Set, then overwritten by preset {setting.preset} (now {now.value})"
+            return f"Set, then changed to {now.value} in the same session"
         if isinstance(command, AddInstance):
             table = command.table
             after = _instances(await store.load_params(self._device_id, table), table)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -34,8 +33,10 @@ from app import APP_NAME
 from app.activity import ActivityDescriber, ActivityModel, ActivityView
 from app.admin_docks import AdminDocks
 from app.bridge import EngineBridge
+from app.help import HelpMenu
 from app.icons import app_icon
 from app.live.docks import LiveDocks
+from app.logfile import installed_folder
 from app.overview import OverviewPage, merge_urls
 from app.security_panel import SecurityDock
 from app.workspace import DeviceWorkspace
@@ -148,21 +149,26 @@ class MainWindow(QMainWindow):
         # Live session and Dashboard docks, "Step mode" on the toolbar (Ctrl+4, Ctrl+5).
         self.live: LiveDocks | None = None
         if isinstance(engine, Engine):
-            self.live = LiveDocks(self, engine, bridge, self.view_menu, self.devices.toolbar)
+            self.live = LiveDocks(self, engine, bridge, None, self.devices.toolbar)
             self.devices.refresh_action.triggered.connect(self.live.refresh)
             self.devices.sessionChosen.connect(self._open_session)
         # Presets, Scripts, Faults docks (Ctrl+6/7/8) and File > Settings… (Ctrl+Alt+S).
         self.admin: AdminDocks | None = None
         if isinstance(engine, Engine):
             self.admin = AdminDocks(
-                self, engine, bridge, self.view_menu, self.file_menu, self.devices.selected_device
+                self, engine, bridge, None, self.file_menu, self.devices.selected_device
             )
+            self.admin.faults.deleted.connect(self.devices.fault_deleted)
+            self.devices.presetRequested.connect(self.admin.edit_preset)
         # "CPE logins" dock: devices failing CPE authentication (Ctrl+9).
         self.security: SecurityDock | None = None
         if isinstance(engine, Engine):
             self.security = SecurityDock(
-                self, engine, bridge, self.view_menu, beside=self.activity_dock
+                self, engine, bridge, None, beside=self.activity_dock
             )
+        self._build_view_menu()
+        # Help: getting started (F1), keyboard shortcuts (Ctrl+/), log folder, About.
+        self.help = HelpMenu(self, installed_folder)
         bridge.sessionStarted.connect(self._on_session_started)
         bridge.sessionEnded.connect(self._on_session_ended)
         bridge.deviceUpdated.connect(self._on_device_updated)
@@ -191,17 +197,38 @@ class MainWindow(QMainWindow):
         self.copy_url_action.triggered.connect(self._copy_first_url)
         edit_menu.addAction(self.copy_url_action)
 
-        view_menu = self.view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.activity_dock.toggleViewAction())
-        clear = QAction("C&lear recent activity", self)
-        clear.triggered.connect(self.activity_model.clear)
-        view_menu.addAction(clear)
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.show_activity_action = QAction("Recent activity", self)
+        self.show_activity_action.setObjectName("showActivityAction")
+        self.show_activity_action.setShortcut(QKeySequence("Ctrl+3"))
+        self.show_activity_action.setStatusTip("Show the recent activity")
+        self.show_activity_action.triggered.connect(self._focus_activity)
+        self.addAction(self.show_activity_action)
+        self.clear_activity_action = QAction("C&lear recent activity", self)
+        self.clear_activity_action.triggered.connect(self.activity_model.clear)
 
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction(f"&About {APP_NAME}", self)
-        about.setMenuRole(QAction.MenuRole.AboutRole)
-        about.triggered.connect(self._show_about)
-        help_menu.addAction(about)
+
+    def _build_view_menu(self) -> None:
+        """One entry per dock, with its key shown: it shows, raises and focuses the dock
+        (a dock's own close button hides it)."""
+        menu = self.view_menu
+        menu.addAction(self.show_activity_action)
+        if self.security is not None:
+            menu.addAction(self.security.show_action)
+        menu.addAction(self.clear_activity_action)
+        if self.live is not None:
+            menu.addSeparator()
+            menu.addAction(self.live.show_live_action)
+            menu.addAction(self.live.show_dashboard_action)
+        if self.admin is not None:
+            menu.addSeparator()
+            for action in self.admin.actions:
+                menu.addAction(action)
+
+    def _focus_activity(self) -> None:
+        self.activity_dock.show()
+        self.activity_dock.raise_()
+        self.activity_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _restore_layout(self) -> bool:
         geometry = self._settings.value(_GEOMETRY_KEY)
@@ -265,6 +292,7 @@ class MainWindow(QMainWindow):
         if self.admin is not None:
             self.admin.start()
         self._show_urls(self._urls, tls_fingerprint)
+        self.refresh_counts()  # the engine has read its device count from the database
         fields = self.overview.urls.fields()
         if fields:
             fields[0].setFocus(Qt.FocusReason.OtherFocusReason)
@@ -359,13 +387,3 @@ class MainWindow(QMainWindow):
             QGuiApplication.clipboard().setText(self._urls[0])
             self._on_url_copied(self._urls[0])
 
-    def _show_about(self) -> None:
-        box = QMessageBox(self)
-        box.setWindowTitle(f"About {APP_NAME}")
-        box.setIconPixmap(app_icon().pixmap(64, 64))
-        box.setText(f"<b>{APP_NAME}</b>")
-        box.setInformativeText(
-            "A desktop TR-069 (CWMP) management console with the ACS built in."
-        )
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()  # window-modal without a nested event loop

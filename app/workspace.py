@@ -37,10 +37,12 @@ class DeviceWorkspace(QObject):
         sessionChosen(str): a stored session was chosen in a device tab (its id), for the
             live-session panel.
         deviceOpened(str): a device tab was opened or raised.
+        presetRequested(str): a device tab asks to change this preset.
     """
 
     sessionChosen = Signal(str)
     deviceOpened = Signal(str)
+    presetRequested = Signal(str)
 
     def __init__(
         self,
@@ -150,6 +152,7 @@ class DeviceWorkspace(QObject):
         if view is None:
             view = DeviceView(self._engine, self._bridge, self.requester, device_id)
             view.sessionChosen.connect(self.sessionChosen)
+            view.presetRequested.connect(self.presetRequested)
             view.message.connect(lambda text: self._window.statusBar().showMessage(text, _STATUS_MS))
             view.tagsChanged.connect(self._on_tags_changed)
             self.views[device_id] = view
@@ -241,6 +244,15 @@ class DeviceWorkspace(QObject):
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if self.model is not None:
             self.model.device_updated(event.device_id)
+
+    def fault_deleted(self, fault_id: str) -> None:
+        """A fault (``<device id>:<channel>``) was deleted: its device's tab and the
+        device list's fault counts are re-read."""
+        for device_id, view in self.views.items():
+            if fault_id.startswith(f"{device_id}:"):
+                view.reload()
+        if not self._fault_timer.isActive():
+            self._fault_timer.start()
 
     def _on_session_ended(self, _event: SessionEnded) -> None:
         if not self._fault_timer.isActive():

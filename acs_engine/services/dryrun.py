@@ -30,12 +30,20 @@ from typing import Any, cast
 from acs_engine.bus import EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
+from acs_engine.cwmp import values as cwmp_values
 from acs_engine.cwmp.envelope import CWMP_NAMESPACES, NS_CWMP_1_0, VERSIONS, Envelope
 from acs_engine.scripting import Sandbox, ScriptRun
 from acs_engine.scripting.model import ScriptResult
 from acs_engine.services.device_secret import stored_secret
-from acs_engine.services.presets import PresetVerdict
+from acs_engine.services.presets import (
+    PresetSetting,
+    PresetVerdict,
+    declared_values,
+    preset_settings,
+)
 from acs_engine.services.provisioning import ProvisioningHandler
+from acs_engine.session.coerce import sanitize
+from acs_engine.session.paths import PathError, match
 from acs_engine.session.session import Session
 from acs_engine.session.tree import ACS_ROOTS
 from acs_engine.sim.device import SimDevice
@@ -79,6 +87,9 @@ class DryRunResult:
         upserts: parameters the session would store (as the copy answered).
         deletes: paths the session would delete.
         truncated: the run was stopped after :data:`MAX_RPCS` RPCs.
+        type_warnings: values the session would set that are not valid for their type
+            (``xsd:unsignedInt "abc"``): sent as they are, as GenieACS does, but a CPE will
+            likely refuse them (fault 9007); see :func:`type_warnings`.
     """
 
     device_id: str
@@ -90,6 +101,11 @@ class DryRunResult:
     upserts: list[Param] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     truncated: bool = False
+    #: (channel, provision, parameter, value) of every value the completed runs declared.
+    declared: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: The presets the run matched (stored, given, or the provisions' wrapper).
+    presets: list[Preset] = field(default_factory=list)
+    type_warnings: list[str] = field(default_factory=list)
 
     @property
     def methods(self) -> list[str]:
@@ -337,6 +353,7 @@ async def snapshot(
     provisions: list[list[Any]] | None = None,
     scripts_override: Mapping[str, str] | None = None,
     vparams_override: Mapping[str, str] | None = None,
+    params_override: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> SnapshotStore:
     """Read what a dry run of ``device_id`` needs from ``store`` into a :class:`SnapshotStore`.
 
@@ -351,6 +368,11 @@ async def snapshot(
     params = await store.load_params(device_id)
     if not params:
         raise DryRunError(f"device {device_id!r} has no stored parameters yet")
+    now = int(time.time() * 1000)
+    for path, (value, xsd_type) in (params_override or {}).items():
+        if path in params:  # as if just set and read back (a staged edit, committed)
+            old = params[path]
+            params[path] = replace(old, value=value, type=xsd_type or old.type, value_ts=now)
     scripts = {p.id: p.script for p in await store.list_provisions()}
     scripts.update(scripts_override or {})
     vparams = {v.id: v.script for v in await store.list_virtual_parameters()}
@@ -395,6 +417,7 @@ async def dry_run(
     scripts_override: Mapping[str, str] | None = None,
     vparams_override: Mapping[str, str] | None = None,
     file_url: Callable[[str, str, bool], tuple[str, int]] | None = None,
+    params_override: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> DryRunResult:
     """Run one session of a copy of ``device_id`` and list the RPCs the ACS would send.
 
@@ -415,6 +438,8 @@ async def dry_run(
             ones, e.g. the editor's unsaved text.
         vparams_override: the same for virtual-parameter scripts.
         file_url: the engine's ``file_url`` (for Download RPCs); None plans none.
+        params_override: parameter -> (value, type) the copy has instead of the stored
+            value, read just now (e.g. staged edits, to see what the presets do to them).
 
     Returns:
         The RPCs with the copy's answers, faults, preset verdicts, script logs and the
@@ -426,6 +451,7 @@ async def dry_run(
     snap = await snapshot(
         store, device_id, presets=presets, provisions=provisions,
         scripts_override=scripts_override, vparams_override=vparams_override,
+        params_override=params_override,
     )
     device = snap.device
     cpe = copy_of_device(device, snap.params)
@@ -437,6 +463,7 @@ async def dry_run(
         config, bus, file_url=file_url,
     )
     handler.device_secret = await stored_secret(store)  # the passwords a session would set
+    handler.declared = []
     namespace = _namespace(device.cwmp_version)
     inform = _inform(device, snap.params, cpe.model.root, events)
     session = Session(
@@ -475,7 +502,72 @@ async def dry_run(
     result.faults = list(session.commit_extras.faults_put)
     result.log_lines = [line for lines in logging_sandbox.lines.values() for line in lines]
     result.upserts, result.deletes = session.tree.changes()
+    result.type_warnings = type_warnings(result.rpcs)
+    result.presets = list(snap.presets)
+
+    def expand(path: str) -> list[str]:
+        try:
+            return match(path, session.tree)
+        except PathError:
+            return []
+
+    result.declared = declared_values(handler.declared, expand)
     log.info(
         "dry run of %s: %d RPCs, %d faults", device_id, len(result.rpcs), len(result.faults)
     )
     return result
+
+
+def type_warnings(rpcs: Iterable[rpc.Message]) -> list[str]:
+    """One line per value of a SetParameterValues in ``rpcs`` that is not valid for the type
+    it is sent with: ``'Device.X: not an integer: 'abc' (sent as xsd:unsignedInt; the CPE
+    will likely refuse it with fault 9007)'``."""
+    lines = []
+    for message in rpcs:
+        if not isinstance(message, rpc.SetParameterValues):
+            continue
+        for parameter in message.parameters:
+            reason = cwmp_values.check(parameter.value, parameter.type)
+            if reason is not None:
+                lines.append(
+                    f"{parameter.name}: {reason} (sent as {parameter.type}; the CPE will "
+                    "likely refuse it with fault 9007)"
+                )
+    return lines
+
+
+async def presets_that_set(
+    store: Store,
+    config: EngineConfig,
+    sandbox: Sandbox,
+    device_id: str,
+    values: Mapping[str, tuple[str, str | None]],
+) -> list[PresetSetting]:
+    """The presets whose provisions would set these parameters back in the device's next
+    session, once they have these values (a technician's staged edits).
+
+    A dry run of the next session on a copy of the device that already has ``values``; a
+    preset counts when it matched and one of its provisions declares a different value.
+
+    Args:
+        store, config, sandbox: the engine's.
+        device_id: the device.
+        values: parameter -> (value, type or None).
+
+    Raises:
+        DryRunError: the device is unknown or has no stored tree.
+    """
+    result = await dry_run(store, config, sandbox, device_id, params_override=values)
+    types = {p.path: p.type for p in result.upserts}
+    settings = preset_settings(result.declared, result.verdicts, result.presets, values)
+    out = []
+    for setting in settings:
+        value, xsd_type = values[setting.path]
+        kind = xsd_type or types.get(setting.path) or "xsd:string"
+        try:
+            same = sanitize(setting.value, kind) == sanitize(value, kind)
+        except (TypeError, ValueError):
+            same = setting.value == value
+        if not same:
+            out.append(setting)
+    return out

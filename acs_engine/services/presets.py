@@ -16,6 +16,11 @@ from typing import Any
 from acs_engine.expression import ExpressionError, evaluate, parse, to_bool
 from acs_engine.expression.genieacs import is_expression, to_text
 from acs_engine.scripting import cron_previous
+from acs_engine.session.coerce import sanitize
+from acs_engine.session.declarations import Declaration
+from acs_engine.session.index import Index
+from acs_engine.session.paths import PathError, match_source
+from acs_engine.session.paths import parse as parse_path
 from acs_engine.store.records import Preset, PresetVerdict, Task
 
 log = logging.getLogger("fieldacs.presets")
@@ -255,3 +260,186 @@ TASK_NAMES = (
     "getParameterValues", "setParameterValues", "refreshObject", "reboot", "factoryReset",
     "download", "addObject", "deleteObject", "provisions",
 )
+
+
+# --------------------------------------------------------------------------- skipped values
+
+#: Why a declared value was not sent to the device.
+NOT_WRITABLE = "not writable: skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedValue:
+    """A value a provision declared that the session did not send, and why.
+
+    Attributes:
+        channel: the channel of the provision.
+        provision: the provision's name.
+        path: the parameter.
+        value: the value declared.
+        current: the device's value.
+        reason: why it was not sent (:data:`NOT_WRITABLE`).
+    """
+
+    channel: str
+    provision: str
+    path: str
+    value: Any
+    current: str
+    reason: str = NOT_WRITABLE
+
+    @property
+    def note(self) -> str:
+        """One line for a verdict, a log or the dry run."""
+        return (
+            f"{self.path} = {_shown(self.value)} (provision {self.provision}; the device has "
+            f"{_shown(self.current)}): {self.reason}"
+        )
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+def skipped_values(
+    declared: Iterable[tuple[str, str, Declaration]], index: Index
+) -> list[SkippedValue]:
+    """The declared values the planner leaves out because their parameter is known not to
+    be writable, while the device's value differs (GenieACS leaves them out silently).
+
+    Args:
+        declared: (channel, provision, declaration) of one finished provision run.
+        index: the session's view of the device after it.
+    """
+    out: list[SkippedValue] = []
+    seen: set[tuple[str, str, str]] = set()
+    for channel, provision, declaration in declared:
+        wanted = declaration.attr_set.get("value")
+        if wanted is None:
+            continue
+        value, kind = wanted if isinstance(wanted, tuple) else (wanted, None)
+        path = declaration.path
+        if "*" in path or "[" in path:
+            try:
+                names = match_source(parse_path(path), index)
+            except PathError:
+                continue
+        else:
+            names = [path]
+        for name in names:
+            node = index.get(name)
+            if node is None or node.writable is not False or node.value is None:
+                continue
+            try:
+                same = sanitize(value, kind or node.type or "xsd:string") == node.typed()
+            except (TypeError, ValueError):
+                same = False
+            key = (channel, provision, name)
+            if same or key in seen:
+                continue
+            seen.add(key)
+            out.append(SkippedValue(channel, provision, name, value, node.value))
+    return out
+
+
+def note_skipped(
+    verdicts: Sequence[PresetVerdict], presets: Sequence[Preset], skipped: Sequence[SkippedValue]
+) -> list[PresetVerdict]:
+    """``verdicts`` with each skipped value noted on the matched preset(s) of its channel
+    that run its provision."""
+    runs = {p.id: {str(call[0]) for call in p.provisions if call} for p in presets}
+    out: list[PresetVerdict] = []
+    for verdict in verdicts:
+        notes = [
+            s.note for s in skipped
+            if verdict.matched and s.channel == verdict.channel
+            and s.provision in runs.get(verdict.preset, ())
+        ]
+        new = tuple(n for n in notes if n not in verdict.notes)
+        out.append(
+            PresetVerdict(verdict.preset, verdict.channel, verdict.matched, verdict.reason,
+                          verdict.notes + new)
+            if new else verdict
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- who sets what
+
+@dataclass(frozen=True, slots=True)
+class PresetSetting:
+    """A preset whose provision sets a parameter (what a preset will set).
+
+    Attributes:
+        preset: the preset's id.
+        provision: the provision (script or built-in) that declares the value.
+        channel: the preset's channel.
+        path: the parameter.
+        value: the value it sets, as text.
+    """
+
+    preset: str
+    provision: str
+    channel: str
+    path: str
+    value: str
+
+    @property
+    def words(self) -> str:
+        """``preset inform (provision inform) manages this parameter and will set it back
+        to 300``."""
+        return (
+            f"preset {self.preset} (provision {self.provision}) manages this parameter "
+            f"and will set it back to {self.value}"
+        )
+
+
+def declared_values(
+    declared: Iterable[tuple[str, str, Declaration]], expand: Callable[[str], list[str]]
+) -> list[tuple[str, str, str, str]]:
+    """(channel, provision, parameter, value as text) of every value the runs declared.
+
+    Args:
+        declared: (channel, provision, declaration) of provision runs.
+        expand: the parameter names a path with wildcards or aliases matches.
+    """
+    out: list[tuple[str, str, str, str]] = []
+    for channel, provision, declaration in declared:
+        value = declaration.attr_set.get("value")
+        if value is None:
+            continue
+        raw = value[0] if isinstance(value, tuple) else value
+        text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        path = declaration.path
+        names = expand(path) if ("*" in path or "[" in path) else [path]
+        out.extend((channel, provision, name, text) for name in names)
+    return out
+
+
+def preset_settings(
+    values: Iterable[tuple[str, str, str, str]],
+    verdicts: Sequence[PresetVerdict],
+    presets: Sequence[Preset],
+    paths: Iterable[str],
+) -> list[PresetSetting]:
+    """Which matched presets declare a value for ``paths`` (the last declaration wins).
+
+    Args:
+        values: :func:`declared_values` of a session's provision runs.
+        verdicts: the session's preset verdicts (only matched presets count).
+        presets: the presets (their provision lists).
+        paths: the parameters asked about.
+    """
+    wanted = set(paths)
+    runs = {p.id: {str(call[0]) for call in p.provisions if call} for p in presets}
+    found: dict[tuple[str, str], PresetSetting] = {}
+    for channel, provision, name, text in values:
+        if name not in wanted:
+            continue
+        for verdict in verdicts:
+            if (verdict.matched and verdict.channel == channel
+                    and provision in runs.get(verdict.preset, ())):
+                found[(verdict.preset, name)] = PresetSetting(
+                    verdict.preset, provision, channel, name, text
+                )
+    return list(found.values())

@@ -43,7 +43,14 @@ from acs_engine.scripting import (
 from acs_engine.services.device_secret import FUNCTION as PASSWORD_FUNCTION
 from acs_engine.services.device_secret import password_function
 from acs_engine.services.faults import FaultRecorder, ProvisionFault
-from acs_engine.services.presets import PresetMatch, ProvisionCall, match_presets, task_provisions
+from acs_engine.services.presets import (
+    PresetMatch,
+    ProvisionCall,
+    match_presets,
+    note_skipped,
+    skipped_values,
+    task_provisions,
+)
 from acs_engine.session import builtins, special
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.handler import Handler, Outgoing
@@ -106,6 +113,8 @@ class _Work:
     channels: dict[str, list[ProvisionCall]]
     task: Task | None = None
     provisions: list[_Provision] = field(default_factory=list)
+    #: (channel, provision, declaration) of the last run of the provisions.
+    declared: list[tuple[str, str, Declaration]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.provisions = [
@@ -144,6 +153,9 @@ class ProvisioningHandler(Handler):
         #: Script runs done in the sandbox, and replays skipped, since the engine started.
         self.script_runs = 0
         self.replays_skipped = 0
+        #: When a list (the dry run sets one): (channel, provision, declaration) of every
+        #: provision run that completed, to tell which preset sets what.
+        self.declared: list[tuple[str, str, Declaration]] | None = None
 
     async def load_config(self) -> _Config:
         """Presets, provisions and virtual parameters, reloaded only when they changed."""
@@ -170,6 +182,15 @@ class ProvisioningHandler(Handler):
         run = self._runs.get(session.id)
         if run is not None:
             await run.on_response(request, response)
+
+    async def on_skipped(self, session: Session, request: rpc.Message) -> None:
+        """A technician skipped ``request``: the work that asked for it stays undone in this
+        session, without a fault (a task stays queued; presets run again next session)."""
+        run = self._runs.get(session.id)
+        if run is not None and run.work is not None:
+            if run.work.task is None:
+                run.presets_done = True
+            run.work = None
 
     async def on_cpe_request(self, session: Session, request: rpc.Message) -> None:
         run = self._runs.get(session.id)
@@ -361,6 +382,7 @@ class _SessionRun:
         all_done = True
         snapshot: dict[str, dict[str, Any]] | None = None
         data_key = ""
+        work.declared = []
         for p in work.provisions:
             script = self.config.scripts.get(p.name)
             if script is None:
@@ -370,6 +392,7 @@ class _SessionRun:
                     fault.channel = p.channel
                     raise
                 declarations.extend(decls)
+                work.declared.extend((p.channel, p.name, d) for d in decls)
                 all_done = all_done and done
                 p.done = done
                 continue
@@ -383,6 +406,7 @@ class _SessionRun:
                 fault.channel = p.channel
                 raise
             declarations.extend(result.declarations)
+            work.declared.extend((p.channel, p.name, d) for d in result.declarations)
             clears.extend(result.clears)
             p.done = result.done
             all_done = all_done and result.done
@@ -609,7 +633,23 @@ class _SessionRun:
         if work.task is None:
             self.presets_done = True  # GenieACS stops the presets after a fault
 
+    def _note_skipped(self, work: _Work) -> None:
+        """Say which declared values were not sent because the parameter is read-only."""
+        if self.planner is None or self.owner.config.skip_writable_check:
+            return
+        skipped = skipped_values(work.declared, self.planner.index())
+        for s in skipped:
+            log.info("device %s: %s", self.session.device_id, s.note)
+        if skipped and work.task is None:
+            self.verdicts.verdicts = note_skipped(
+                self.verdicts.verdicts, self.config.presets, skipped
+            )
+            self.session.commit_extras.preset_verdicts = list(self.verdicts.verdicts)
+
     def _succeed(self, work: _Work) -> None:
+        self._note_skipped(work)
+        if self.owner.declared is not None:
+            self.owner.declared.extend(work.declared)
         for channel in work.channels:
             self.faults.clear(channel)
         if work.task is not None:

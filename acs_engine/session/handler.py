@@ -42,6 +42,10 @@ class Handler:
     async def on_cpe_request(self, session: Session, request: rpc.Message) -> None:
         """The CPE sent a request (TransferComplete, RequestDownload, ...); it is answered."""
 
+    async def on_skipped(self, session: Session, request: rpc.Message) -> None:
+        """``request``, which :meth:`next_rpc` gave, will not be sent (a technician skipped
+        it in step mode): do not wait for its answer."""
+
     async def on_end(self, session: Session, outcome: str) -> None:
         """The session is over (``outcome``: "ok", "timeout", "fault", "aborted", "error")."""
 
@@ -128,6 +132,11 @@ class HandlerChain(Handler):
     async def on_cpe_request(self, session: Session, request: rpc.Message) -> None:
         for handler in self.handlers:
             await handler.on_cpe_request(session, request)
+
+    async def on_skipped(self, session: Session, request: rpc.Message) -> None:
+        owner = self._owner.pop(session.id, None)
+        if owner is not None:
+            await owner.on_skipped(session, request)
 
     async def on_end(self, session: Session, outcome: str) -> None:
         self._owner.pop(session.id, None)

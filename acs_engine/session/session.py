@@ -384,11 +384,18 @@ class Session:
         """
         upserts, deletes = self.tree.changes()
         extras = self.commit_extras
+        # A session that recorded a fault (a CWMP fault answered by the CPE, a script
+        # error...) committed its data but did not do what was asked: its outcome says so.
+        outcome = "fault" if extras.faults_put else "ok"
+        if extras.faults_put and not self.detail:
+            first = extras.faults_put[0]
+            channels = ", ".join(sorted({f.channel for f in extras.faults_put}))
+            self.detail = f"{first.code}: {first.message} (channel {channels})"
         commit = SessionCommit(
             device=self.device,
             upserts=upserts,
             deletes=deletes,
-            session=self._record("ok"),
+            session=self._record(outcome),
             trace=list(self.trace),
             faults_put=list(extras.faults_put),
             faults_deleted=list(extras.faults_deleted),
@@ -408,10 +415,10 @@ class Session:
             log.exception("session %s: commit failed", self.id)
             await self.abort("error", f"commit failed: {exc}")
             return
-        self.outcome = "ok"
+        self.outcome = outcome
         self._fire(Trigger.COMMITTED)
         self._publish_end()
-        await self.handler.on_end(self, "ok")
+        await self.handler.on_end(self, outcome)
 
     async def abort(self, outcome: str, detail: str) -> None:
         """End the session abnormally: keep its record and trace, drop its parameter changes."""

@@ -5,14 +5,21 @@ For a device in step mode, every time the session asks what to send next the gat
 inner handler's answer, publishes :class:`StepPending` and waits for the technician:
 
 - :meth:`StepGate.send`: send the held RPC as it is.
-- :meth:`StepGate.skip`: drop the held RPC and ask the inner handler again. The inner handler
-  never hears about the drop, so a policy handler that still wants the data (provisioning)
-  may well produce the same RPC again; a manual RPC (an :class:`RpcQueue` entry) is gone.
+- :meth:`StepGate.skip`: drop the held RPC, tell the inner handler so
+  (:meth:`~acs_engine.session.handler.Handler.on_skipped`: provisioning leaves the work that
+  asked for it undone in this session, without a fault) and ask it again. Should the inner
+  handler offer the very RPC it was just told was skipped, the gate does not hold it again:
+  it asks no more in this session (the session's end is held instead), so a skipped RPC is
+  never sent.
 - :meth:`StepGate.edit`: send another RPC in its place; its response goes to the inner
   handler as the answer to the edited request.
 - :meth:`StepGate.insert`: send an ad-hoc RPC (GetParameterValues, SetParameterValues, ...)
   *before* the held one. Its response is kept in :attr:`StepGate.results` and is *not* given
   to the inner handler; the held RPC stays held and is offered again.
+
+While the technician edits the held RPC (:meth:`StepGate.pause`), its countdown stops;
+:meth:`StepGate.resume` gives back the seconds that were left (at least
+:data:`RESUME_SECONDS`). The CPE's own HTTP timeout still runs meanwhile.
 
 When the inner handler has nothing more (the session would end), the gate holds too, with
 ``rpc=None``: the technician may still insert RPCs; Send or Skip then ends the session.
@@ -34,7 +41,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from acs_engine.bus import EventBus
@@ -49,6 +56,8 @@ log = logging.getLogger("fieldacs.session.step")
 
 #: Inserted RPCs' (request, response) pairs kept per device.
 RESULTS_KEPT = 50
+#: Seconds a hold is given at least when its paused countdown resumes.
+RESUME_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,8 @@ class StepPending:
         deadline: when the gate sends it anyway (``time.time()`` seconds), so that the
             CPE's session does not time out.
         hold_requests: whether the RPC goes out with ``cwmp:HoldRequests``.
+        paused: the countdown is stopped (the technician is editing the RPC); ``deadline``
+            then says when it would have been sent.
     """
 
     session_id: str
@@ -69,6 +80,7 @@ class StepPending:
     rpc: rpc.Message | None
     deadline: float
     hold_requests: bool = False
+    paused: bool = False
 
     @property
     def ending(self) -> bool:
@@ -116,6 +128,10 @@ class _Steps:
     pending: StepPending | None = None
     decision: asyncio.Future[_Decision] | None = None
     sent: list[rpc.Message] = field(default_factory=list)
+    skipped: rpc.Message | None = None  # the RPC skipped last, until another is offered
+    given_up: bool = False  # the inner handler insisted on a skipped RPC: ask it no more
+    paused_left: float | None = None  # seconds left when the countdown was paused
+    rearm: asyncio.Future[None] | None = None  # set when the deadline or pause changes
 
 
 def default_margin(timeout: float) -> float:
@@ -226,6 +242,32 @@ class StepGate(Handler):
         _check_request(message)
         self._decide(steps, _Decision("insert", message))
 
+    def pause(self, device_id: str) -> None:
+        """Stop the held RPC's countdown (the technician is editing it); a no-op when
+        nothing is held or it is paused already."""
+        steps = self._held_steps(device_id)
+        if steps is None or steps.pending is None or steps.paused_left is not None:
+            return
+        steps.paused_left = max(0.0, steps.pending.deadline - self._clock())
+        self._republish(steps, steps.pending.deadline, paused=True)
+
+    def resume(self, device_id: str) -> None:
+        """Restart a paused countdown with the seconds it had left (at least
+        :data:`RESUME_SECONDS`)."""
+        steps = self._held_steps(device_id)
+        if steps is None or steps.pending is None or steps.paused_left is None:
+            return
+        left = max(steps.paused_left, RESUME_SECONDS)
+        steps.paused_left = None
+        self._republish(steps, self._clock() + left, paused=False)
+
+    def _republish(self, steps: _Steps, deadline: float, *, paused: bool) -> None:
+        assert steps.pending is not None
+        steps.pending = replace(steps.pending, deadline=deadline, paused=paused)
+        if steps.rearm is not None and not steps.rearm.done():
+            steps.rearm.set_result(None)
+        self.bus.publish(steps.pending)
+
     def _held_steps(self, device_id: str) -> _Steps | None:
         session_id = self._session_of.get(device_id)
         steps = self._steps.get(session_id) if session_id else None
@@ -281,9 +323,19 @@ class StepGate(Handler):
             steps = self._steps[session.id] = _Steps()
             self._session_of[session.device_id] = session.id
         while True:
-            if not steps.has_held:
+            if not steps.has_held and not steps.given_up:
                 steps.held = await self.inner.next_rpc(session)
                 steps.has_held = steps.held is not None
+                if steps.held is not None and steps.held.message == steps.skipped:
+                    # The inner handler still wants what was skipped: end its work here.
+                    log.info(
+                        "session %s: %s was skipped; asking the handler for no more RPCs",
+                        session.id, steps.held.message.METHOD,
+                    )
+                    steps.given_up = True
+                    steps.held = None
+                    steps.has_held = False
+                steps.skipped = None
             if session.finished:
                 return None
             decision = await self._hold(session, steps)
@@ -306,12 +358,16 @@ class StepGate(Handler):
                 outgoing = Outgoing(decision.message)
                 self._resolved(session, "insert", outgoing)
                 return outgoing
-            # skip: forget the held RPC; the session ends when there was none.
+            # skip: forget the held RPC (its owner is told); the session ends when there was
+            # none.
             ending = not steps.has_held
-            self._take_held(steps)
+            skipped = self._take_held(steps)
             self._resolved(session, "skip", None)
             if ending:
                 return None
+            if skipped is not None:
+                steps.skipped = skipped.message
+                await self.inner.on_skipped(session, skipped.message)
 
     @staticmethod
     def _take_held(steps: _Steps) -> Outgoing | None:
@@ -338,21 +394,41 @@ class StepGate(Handler):
             deadline,
             held.hold_requests if held is not None else False,
         )
-        future: asyncio.Future[_Decision] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_Decision] = loop.create_future()
         steps.pending = pending
         steps.decision = future
+        steps.paused_left = None
         self.bus.publish(pending)
         try:
-            return await asyncio.wait_for(future, max(0.0, deadline - self._clock()))
-        except TimeoutError:
+            while True:
+                rearm: asyncio.Future[None] = loop.create_future()
+                steps.rearm = rearm
+                current = steps.pending
+                assert current is not None
+                timeout = (
+                    None if current.paused else max(0.0, current.deadline - self._clock())
+                )
+                waiting: set[asyncio.Future[Any]] = {future, rearm}
+                done, _ = await asyncio.wait(
+                    waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if future in done:
+                    return future.result()
+                if rearm not in done:
+                    break
             log.info(
                 "session %s: step hold reached its deadline; sending %s",
                 session.id, held.message.METHOD if held else "the end of the session",
             )
             return _Decision("auto")
         finally:
+            if steps.rearm is not None and not steps.rearm.done():
+                steps.rearm.cancel()
+            steps.rearm = None
             steps.pending = None
             steps.decision = None
+            steps.paused_left = None
 
     def _resolved(self, session: Session, action: str, outgoing: Outgoing | None) -> None:
         self.bus.publish(

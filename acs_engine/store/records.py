@@ -206,12 +206,18 @@ class FileRecord:
 
 @dataclass(frozen=True, slots=True)
 class PresetVerdict:
-    """Whether one preset applied to a session, and why (plain words)."""
+    """Whether one preset applied to a session, and why (plain words).
+
+    ``notes`` says what its provisions asked for that was not done and why, e.g.
+    ``"Device.DeviceInfo.Manufacturer = 'X': not writable: skipped"`` (GenieACS skips
+    such declarations too, without a word).
+    """
 
     preset: str
     channel: str
     matched: bool
     reason: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

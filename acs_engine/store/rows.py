@@ -281,7 +281,10 @@ def verdicts_row(
         device_id,
         session_id,
         at,
-        dumps([[v.preset, v.channel, bool(v.matched), v.reason] for v in verdicts]),
+        dumps([
+            [v.preset, v.channel, bool(v.matched), v.reason, *([list(v.notes)] if v.notes else [])]
+            for v in verdicts
+        ]),
     )
 
 
@@ -289,5 +292,11 @@ def verdicts_from_row(row: Row) -> SessionVerdicts:
     """A ``SessionVerdicts`` from a ``SELECT_VERDICTS`` row."""
     return SessionVerdicts(
         row[0], row[1], row[2],
-        tuple(PresetVerdict(str(p), str(c), bool(m), str(r)) for p, c, m, r in json.loads(row[3])),
+        tuple(
+            PresetVerdict(
+                str(v[0]), str(v[1]), bool(v[2]), str(v[3]),
+                tuple(str(n) for n in v[4]) if len(v) > 4 else (),  # notes: schema v3 rows too
+            )
+            for v in json.loads(row[3])
+        ),
     )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SORT_COLUMNS",
+    "TEXT_COLUMNS",
     "count_devices_where",
     "device_ids_where",
     "devices_by_id",
@@ -37,6 +38,11 @@ SORT_COLUMNS = frozenset(
      "serial_number", "registered", "param_count"}
 )
 
+#: Columns a plain-word search looks in (what the device list shows).
+TEXT_COLUMNS = (
+    "id", "product_class", "serial_number", "software_version", "remote_address", "tags"
+)
+
 _COLUMNS = ", ".join(f"d.{c.strip()}" for c in q.SUMMARY_COLUMNS.split(","))
 
 
@@ -45,8 +51,9 @@ def _escape_like(text: str) -> str:
 
 
 def text_condition(text: str) -> tuple[str, list[Any]]:
-    """A condition matching devices whose id, product class or serial number contains
-    ``text`` (case-insensitive for ASCII).
+    """A condition matching devices whose id, product class, serial number, software
+    version, remote address or tags contain ``text`` (case-insensitive for ASCII): the
+    columns the device list shows.
 
     Returns:
         ``(fragment, args)`` for :func:`search_devices`; an empty text matches everything.
@@ -55,11 +62,8 @@ def text_condition(text: str) -> tuple[str, list[Any]]:
     if not text:
         return "1", []
     pattern = f"%{_escape_like(text)}%"
-    fragment = (
-        "(d.id LIKE ? ESCAPE '\\' OR d.product_class LIKE ? ESCAPE '\\' "
-        "OR d.serial_number LIKE ? ESCAPE '\\')"
-    )
-    return fragment, [pattern, pattern, pattern]
+    fragment = "(" + " OR ".join(f"d.{column} LIKE ? ESCAPE '\\'" for column in TEXT_COLUMNS) + ")"
+    return fragment, [pattern] * len(TEXT_COLUMNS)
 
 
 def _order(order_by: str, descending: bool) -> str:

@@ -1,10 +1,18 @@
 """The presets and provisions a new database starts with.
 
-They do what GenieACS seeds on a fresh install (three presets, each running the provision of
-the same name); the script text is FieldACS's own:
+They follow what GenieACS seeds on a fresh install (three presets, each running the provision
+of the same name); the script text is FieldACS's own:
 
 - ``bootstrap`` (channel ``bootstrap``, on ``0 BOOTSTRAP``): forget the cached data model of
-  a new or factory-reset CPE, so that it is discovered again;
+  a new or factory-reset CPE (the ``bootstrap`` provision), then read it all again with the
+  built-in ``refresh`` of each root: every parameter's name, writability and value (the root
+  the CPE does not have is not asked for). **Differs from GenieACS on purpose**: GenieACS's
+  seeded bootstrap preset only clears the cache, so a new device shows just the few values
+  the ``default`` and ``inform`` provisions read until someone refreshes the tree; a
+  technician expects to see the whole CPE after its first session (issue 18). It costs that
+  first session the GetParameterNames walk and GetParameterValues batches of the whole tree
+  (simulator: 29 RPCs for TR-098's 857 parameters, 42 for TR-181's 1,281); later sessions
+  are unchanged. Databases created before this change keep the presets they were seeded with;
 - ``default`` (every session): re-read a few key parameters once an hour;
 - ``inform`` (every session): once a day, make sure the connection-request credentials
   (the device id and a per-device password) and a periodic inform every 300 s, at a
@@ -121,7 +129,10 @@ DEFAULT_PRESETS: tuple[Preset, ...] = (
         id="bootstrap",
         channel="bootstrap",
         events={"0_BOOTSTRAP": True},
-        provisions=[["bootstrap"]],
+        # Then read the whole tree: every name, its writability and value (GenieACS's
+        # seed stops at the clear). The built-in refresh of the root the CPE does not have
+        # finds nothing and sends nothing.
+        provisions=[["bootstrap"], ["refresh", "InternetGatewayDevice"], ["refresh", "Device"]],
     ),
     Preset(id="default", channel="default", provisions=[["default"]]),
     Preset(id="inform", channel="inform", provisions=[list(c) for c in INFORM_CALLS]),

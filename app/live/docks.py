@@ -62,6 +62,10 @@ class LiveDocks(QObject):
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dashboard_dock)
         window.tabifyDockWidget(self.live_dock, self.dashboard_dock)
         self.live_dock.raise_()
+        # Its charts are built when first seen: raised, or left alone when Live closes.
+        self.dashboard_dock.visibilityChanged.connect(
+            lambda visible: self.dashboard.build_when_seen() if visible else None
+        )
 
         self.show_live_action = QAction("Live session", window)
         self.show_live_action.setObjectName("showLiveSessionAction")

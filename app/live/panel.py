@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -54,8 +55,9 @@ LISTED_DEVICES = 500
 def session_label(
     started: float, events: tuple[str, ...], outcome: str, rpc_count: int | None = None
 ) -> str:
-    """A session picker line: ``"● 14:03:07 live — 0 BOOTSTRAP"``, ``"14:03:07 ok · 3 RPCs"``."""
-    when = time_label(started)[:8]
+    """A session picker line, dated: ``"● 2026-12-07 14:03:07 live — 0 BOOTSTRAP"``,
+    ``"2026-12-07 14:03:07 ok · 3 RPCs"``."""
+    when = time.strftime("%Y-%m-%d ", time.localtime(started)) + time_label(started)[:8]
     what = ", ".join(events)
     if not outcome:
         return f"● {when} live" + (f" — {what}" if what else "")
@@ -63,6 +65,17 @@ def session_label(
     if rpc_count is not None:
         text += f" · {rpc_count} RPC{'s' if rpc_count != 1 else ''}"
     return text + (f" — {what}" if what else "")
+
+
+def fit_popup(combo: QComboBox) -> None:
+    """Let ``combo``'s drop-down list be as wide as its longest line (the closed box stays
+    narrow, its current line in the tooltip), up to 800 px."""
+    metrics = combo.fontMetrics()
+    widest = max(
+        (metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0
+    )
+    combo.view().setMinimumWidth(min(widest + 48, 800))
+    combo.setToolTip(combo.currentText())
 
 
 class SessionPanel(QWidget):
@@ -102,7 +115,7 @@ class SessionPanel(QWidget):
 
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("deviceCombo")
-        self.device_combo.setMinimumContentsLength(14)
+        self.device_combo.setMinimumContentsLength(8)
         self.device_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -110,7 +123,7 @@ class SessionPanel(QWidget):
         self.device_combo.setAccessibleName("Device")
         self.session_combo = QComboBox()
         self.session_combo.setObjectName("sessionCombo")
-        self.session_combo.setMinimumContentsLength(14)
+        self.session_combo.setMinimumContentsLength(8)
         self.session_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -272,6 +285,13 @@ class SessionPanel(QWidget):
         for device in devices:
             if self.device_combo.findData(device.id) < 0:
                 self.device_combo.addItem(device.id, device.id)
+        fit_popup(self.device_combo)
+        self._device_placeholder()
+
+    def _device_placeholder(self) -> None:
+        """"No device yet" only while the list is empty; otherwise ask for a choice."""
+        has = self.device_combo.count() > 0
+        self.device_combo.setPlaceholderText("Choose a device" if has else "No device yet")
 
     async def _load_sessions(self, device_id: str, keep: str = "") -> None:
         store = self._engine.store
@@ -323,6 +343,7 @@ class SessionPanel(QWidget):
                 self.session_combo.addItem(label, session_id)
         finally:
             self._filling = False
+        fit_popup(self.session_combo)
         if not ordered:
             self._set_session("")
             return
@@ -351,6 +372,7 @@ class SessionPanel(QWidget):
         self._update_step_bar()
 
     def _on_session_picked(self, index: int) -> None:
+        self.session_combo.setToolTip(self.session_combo.currentText())
         if self._filling:
             return
         data = self.session_combo.itemData(index) if index >= 0 else None
@@ -432,6 +454,8 @@ class SessionPanel(QWidget):
 
     def _follow(self, device_id: str, session_id: str) -> None:
         if device_id != self._device_id:
+            if self._device_id and self._gate.pending(self._device_id) is not None:
+                return  # a held session waits for the technician: it stays in view
             self.show_device(device_id)
         self._fill_sessions(session_id)
 
@@ -441,6 +465,7 @@ class SessionPanel(QWidget):
             self._relabel(event.session_id)
         if self.device_combo.findData(event.device_id) < 0:
             self.device_combo.addItem(event.device_id, event.device_id)
+            self._device_placeholder()
 
     def _on_state(self, event: SessionStateChanged) -> None:
         self.live.on_state(event)
@@ -461,6 +486,7 @@ class SessionPanel(QWidget):
         label = session_label(live.started, live.events, live.outcome)
         if index >= 0:
             self.session_combo.setItemText(index, label)
+            fit_popup(self.session_combo)
         else:
             self._fill_sessions(self._session_id)
 
@@ -471,6 +497,13 @@ class SessionPanel(QWidget):
         self._update_step_bar()
 
     def _on_step_event(self, event: StepPending | StepResolved) -> None:
+        if (
+            isinstance(event, StepPending) and event.device_id != self._device_id
+            and self.follow_box.isChecked()
+            and not (self._device_id and self._gate.pending(self._device_id) is not None)
+        ):
+            self.show_device(event.device_id, event.session_id)  # show what waits
+            return
         if event.device_id == self._device_id:
             self._update_step_bar()
             if isinstance(event, StepPending) and event.session_id != self._session_id:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QSizePolicy,
     QTextEdit,
     QToolButton,
     QVBoxLayout,
@@ -282,6 +283,10 @@ class SoapViewer(QWidget):
         self.caption = QLabel()
         self.caption.setObjectName("soapCaption")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Wraps rather than widening the Live session dock past a laptop's window.
+        self.caption.setWordWrap(True)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setMinimumWidth(120)
         self.note = QLabel()
         self.note.setObjectName("soapNote")
         self.note.setStyleSheet("color: #b45309;")

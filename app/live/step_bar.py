@@ -3,7 +3,10 @@
 Shown while the selected device is in step mode. It reads holds from the
 :class:`~acs_engine.session.step.StepGate` (told by the bridge's ``stepPending`` /
 ``stepResolved`` signals) and offers Send, Skip, Edit…, Insert GPV… and Insert SPV…, with a
-countdown to the moment the gate sends the RPC by itself so the CPE's session lives on.
+countdown to the moment the gate sends the RPC by itself so the CPE's session lives on. The
+countdown stops while Edit… or an Insert form is open (:meth:`StepGate.pause`) and resumes
+with the seconds it had left when the form closes. Its messages are elided (full text in the
+tooltip) so they never widen the Live session dock.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QVBoxLayout,
     QWidget,
 )
 
 from acs_engine.cwmp import rpc
 from acs_engine.session.step import StepError, StepGate, StepPending
 from app.live.dialogs import InsertGpvDialog, InsertSpvDialog, RpcEditorDialog
+from app.message_label import MessageLabel
 
 _STYLE = """
 QFrame#stepBar { background: #fffbeb; border: 1px solid #f59e0b; border-radius: 6px; }
@@ -45,7 +50,9 @@ def describe_rpc(message: rpc.Message | None) -> str:
         count = len(message.parameters)
         detail = f"{count} value{'s' if count != 1 else ''}"
     elif isinstance(message, rpc.GetParameterNames):
-        detail = message.parameter_path or "(root)"
+        detail = (message.parameter_path or "the whole tree") + (
+            ", next level" if message.next_level else ""
+        )
     return f"{message.METHOD} ({detail})" if detail else message.METHOD
 
 
@@ -68,6 +75,7 @@ class StepBar(QFrame):
         self._gate = gate
         self._device_id = ""
         self._pending: StepPending | None = None
+        self._pending_seen = 0.0
         self._root = "Device."
 
         self.title = QLabel()
@@ -79,8 +87,9 @@ class StepBar(QFrame):
         self.title.setMinimumWidth(160)
         self.countdown = QLabel()
         self.countdown.setObjectName("stepCountdown")
-        self.error = QLabel()
+        self.error = MessageLabel()  # elided with a tooltip: never widens the dock
         self.error.setObjectName("stepError")
+        self.error.hide()
         self.send_button = QPushButton("Send")
         self.send_button.setToolTip("Send the held RPC to the CPE (Ctrl+Return)")
         self.send_button.setShortcut("Ctrl+Return")
@@ -96,13 +105,22 @@ class StepBar(QFrame):
         self._buttons = (
             self.send_button, self.skip_button, self.edit_button, self.gpv_button, self.spv_button
         )
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
-        layout.addWidget(self.title, 1)
-        layout.addWidget(self.error)
-        layout.addWidget(self.countdown)
+        # Two rows (what is held, then the buttons) and the error under them, so the bar
+        # fits a narrow dock on a laptop screen.
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.countdown)
+        row = QHBoxLayout()
         for button in self._buttons:
-            layout.addWidget(button)
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
+            row.addWidget(button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addLayout(row)
+        layout.addWidget(self.error)
         self.send_button.clicked.connect(self.send)
         self.skip_button.clicked.connect(self.skip)
         self.edit_button.clicked.connect(self.open_edit)
@@ -128,6 +146,8 @@ class StepBar(QFrame):
     def set_device(self, device_id: str, root: str = "Device.") -> None:
         """Show ``device_id``'s holds; ``root`` ("Device." or "InternetGatewayDevice.")
         prefills the GetParameterValues form."""
+        if device_id != self._device_id:
+            self.show_error("")  # an error belongs to the device it happened on
         self._device_id = device_id
         self._root = root
         self.refresh()
@@ -136,6 +156,7 @@ class StepBar(QFrame):
         """Re-read the gate: whether the device is in step mode and what is held."""
         enabled = bool(self._device_id) and self._gate.is_enabled(self._device_id)
         self._pending = self._gate.pending(self._device_id) if self._device_id else None
+        self._pending_seen = time.time()
         self.setVisible(enabled or self._pending is not None)
         held = self._pending
         for button in self._buttons:
@@ -152,13 +173,20 @@ class StepBar(QFrame):
             self._tick()
 
     def remaining(self) -> float:
-        """Seconds until the gate sends the held RPC by itself (0 when nothing is held)."""
+        """Seconds until the gate sends the held RPC by itself (0 when nothing is held;
+        those it had left when paused while the technician edits)."""
         if self._pending is None:
             return 0.0
+        if self._pending.paused:
+            return max(0.0, self._pending.deadline - self._pending_seen)
         return max(0.0, self._pending.deadline - time.time())
 
     def _tick(self) -> None:
         if self._pending is None:
+            return
+        if self._pending.paused:
+            self.countdown.setText("paused while you edit")
+            self.countdown.setStyleSheet("color: #1f2937;")
             return
         seconds = self.remaining()
         self.countdown.setText(f"auto-send in {seconds:.0f} s")
@@ -166,8 +194,13 @@ class StepBar(QFrame):
         self.countdown.setStyleSheet(f"color: {colour};")
 
     # ------------------------------------------------------------------ actions
+    def show_error(self, text: str) -> None:
+        """Show ``text`` under the buttons (elided, full text in the tooltip); "" hides it."""
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
     def _do(self, action: str, message: rpc.Message | None = None) -> bool:
-        self.error.setText("")
+        self.show_error("")
         try:
             if action == "send":
                 self._gate.send(self._device_id)
@@ -178,7 +211,7 @@ class StepBar(QFrame):
             elif action == "insert" and message is not None:
                 self._gate.insert(self._device_id, message)
         except StepError as exc:
-            self.error.setText(str(exc))
+            self.show_error(str(exc))
             self.failed.emit(str(exc))
             self.refresh()
             return False
@@ -209,6 +242,10 @@ class StepBar(QFrame):
             dialog.rpcAccepted.connect(self.edit)
         else:
             dialog.rpcAccepted.connect(self.insert)
+        # The countdown waits while the technician types (the gate resumes it after).
+        device_id = self._device_id
+        self._gate.pause(device_id)
+        dialog.finished.connect(lambda _result: self._gate.resume(device_id))
         dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
         dialog.open()
 

@@ -28,8 +28,12 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-WINDOW_SIZE = (1440, 900)
-STEP_WINDOW_SIZE = (1560, 900)
+#: The main window's size: a laptop's 1280x800 by default; ``FIELDACS_SHOT_SIZE=1920x1080``
+#: makes the set at another size, written to a folder of that name beside this file.
+DEFAULT_SIZE = (1280, 800)
+_size = os.environ.get("FIELDACS_SHOT_SIZE", "").lower().split("x")
+WINDOW_SIZE = (int(_size[0]), int(_size[1])) if len(_size) == 2 else DEFAULT_SIZE
+OUT = HERE if WINDOW_SIZE == DEFAULT_SIZE else HERE / f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}"
 
 
 async def settle(seconds: float = 0.4) -> None:
@@ -61,7 +65,8 @@ def save(widget: object, name: str, height: int | None = None) -> None:
     """Write ``widget`` as ``name``.png (only its top ``height`` pixels when given)."""
     from PySide6.QtCore import QRect
 
-    path = HERE / f"{name}.png"
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{name}.png"
     width = widget.width()  # type: ignore[attr-defined]
     area = QRect(0, 0, width, height) if height else QRect(0, 0, -1, -1)
     # Quality 0: the strongest PNG compression (the files are committed).
@@ -84,7 +89,7 @@ async def running(cpe: object) -> AsyncIterator[None]:
 
 async def shoot(app: object, folder: Path) -> None:
     """The lab: plain HTTP, five CPEs, a task that faults, step mode; then :func:`shoot_secure`."""
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import QSettings
 
     from acs_engine.config import EngineConfig
     from acs_engine.cwmp import rpc
@@ -189,14 +194,9 @@ async def shoot(app: object, folder: Path) -> None:
             await settle(0.6)
             await save_dock(window.live.live_dock, "live-session")
             window.live.focus_live()  # back in its tab group, in front of the dashboard
-            # The device view beside the held step bar needs more than WINDOW_SIZE's width
-            # (at 1440 px the live panel is cut off on the right).
-            window.resize(STEP_WINDOW_SIZE[0], STEP_WINDOW_SIZE[1])
-            await settle(0.3)
-            window.resizeDocks([window.live.live_dock], [880], Qt.Orientation.Horizontal)
+            # The device view beside the held step bar, at the window's own size.
             await settle(0.6)
             save(window, "main-window-step")
-            window.resize(*WINDOW_SIZE)
             panel.step_action.setChecked(False)  # releases the held RPC
             await session
 
@@ -316,7 +316,7 @@ async def shoot_secure(folder: Path) -> None:
         for dock in docks:
             dock.hide()
         window.tabs.setCurrentIndex(0)
-        window.resize(1160, 620)
+        window.resize(min(1160, WINDOW_SIZE[0]), 620)
         await settle(0.8)
         counters = window.overview.counters
         save(window.overview, "overview", counters.geometry().bottom() + 16)

@@ -67,6 +67,11 @@ def test_faults_tab_shows_the_list_or_says_there_are_none(qtbot: QtBot) -> None:
     assert tab.table.topLevelItemCount() == 1
     assert tab.table.topLevelItem(0).text(2) == "9005"
     assert tab.table.isVisible() and not tab.no_faults.isVisible()
+    # one failure stored on three channels (GenieACS's model) is one row (issue 18, bug 7)
+    tab.show_faults([_Fault(2_000, c, "cwmp.9002", "Internal error")
+                     for c in ("inform", "bootstrap", "default")])
+    assert tab.table.topLevelItemCount() == 1
+    assert tab.table.topLevelItem(0).text(1) == "bootstrap, default, inform"
     tab.show_faults([])
     assert tab.no_faults.isVisible() and not tab.table.isVisible()
     assert (FaultsTab.title(0), FaultsTab.title(2)) == ("Faults", "Faults (2)")

@@ -157,6 +157,60 @@ async def test_search_errors_are_shown_at_their_position(store: Store, qtbot) ->
     assert isinstance(not_sql, SearchProblem) and not_sql.position is None
 
 
+async def test_search_as_a_technician_types_it(store: Store, qtbot) -> None:
+    """Issue 18, bug 9: a version found by a plain word, a bare parameter name explained,
+    an invalid expression clears the old count, help one click away, placeholder fits."""
+    model = DeviceTableModel(store)
+    page = DevicesPage(model)
+    qtbot.addWidget(page)
+    page.resize(570, 600)  # the Devices tab at 1280 px, beside the Live session dock
+    page.show()
+    await _loaded(model)
+    # a plain word also searches the Software column by substring
+    page.search.setText("1.6.0")
+    page.apply_search()
+    await _loaded(model)
+    assert model.total == len([i for i in range(DEVICES) if i % 7 == 6])
+    assert page.count.text().startswith(f"{model.total} devices match")
+    assert "software" in page.message.text()
+    # a bare parameter name is valid but matches nothing: the user is told why
+    page.search.setText("PeriodicInformInterval = 300")
+    page.apply_search()
+    await _loaded(model)
+    assert model.total == 0
+    hint = page.message.text()
+    assert "not a full parameter path" in hint
+    assert "Device.ManagementServer.PeriodicInformInterval" in hint
+    assert "*.*.PeriodicInformInterval" in hint
+    # a full path gives no hint
+    assert build_query("Device.DeviceInfo.SoftwareVersion = '1.0.0'").hint == ""  # type: ignore[union-attr]
+    # an invalid expression must not leave the previous count on screen
+    page.search.setText("sn00012")
+    page.apply_search()
+    await _loaded(model)
+    assert page.count.text() == "1 device match"
+    page.search.setText("DeviceID.SerialNumber = ")
+    page.apply_search()
+    assert "match" not in page.count.text()
+    assert page.count.text() == "search not applied"
+    # a valid search brings the count back
+    page.search.setText("sn00012")
+    page.apply_search()
+    await _loaded(model)
+    assert page.count.text() == "1 device match"
+    # syntax help is one click away
+    qtbot.mouseClick(page.help_button, Qt.MouseButton.LeftButton)
+    assert page.help_box is not None and page.help_box.isVisible()
+    assert "*.ManagementServer.PeriodicInformInterval" in page.help_box.text()
+    page.help_box.close()
+    # the placeholder is not cut off
+    page.search.clear()
+    placeholder = page.search.placeholderText()
+    assert page.search.fontMetrics().horizontalAdvance(placeholder) < (
+        page.search.width() - 40
+    )
+
+
 def test_build_query_words_and_expressions() -> None:
     assert build_query("  ") == Query()
     word = build_query("HGW-A")

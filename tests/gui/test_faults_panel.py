@@ -96,6 +96,43 @@ async def test_hidden_panel_reads_when_shown(tmp_path: Path, qtbot) -> None:
         panel.shutdown()
 
 
+async def test_one_failure_on_three_channels_is_one_row(tmp_path: Path, qtbot) -> None:
+    """Issue 18, bug 7: a new device's refused SetParameterValues is stored on the bootstrap,
+    default and inform channels (GenieACS's model); the panel shows it once."""
+    async with running_engine(tmp_path, provisioning=True) as engine:
+        store = engine.store
+        assert store is not None
+        base = load_model("tr181")
+        device = SimDevice(
+            base, "TRIPLE001", options=SimOptions(fault_methods={"SetParameterValues": 9002})
+        )
+        dev_id = make_device_id(base.oui, base.product_class, "TRIPLE001")
+        assert (await SimCpe(device, engine.cwmp_urls()[-1]).session()).ok
+        stored = await store.list_faults(dev_id)
+        assert sorted(f.channel for f in stored) == ["bootstrap", "default", "inform"]
+        panel = FaultsPanel(engine, EngineBridge(engine.bus))
+        qtbot.addWidget(panel)
+        panel.show()
+        panel.refresh()
+        await wait_until(lambda: panel.model.rowCount() == 1 and panel.pending() == 0)
+        assert panel.model.index(0, 1).data() == "bootstrap, default, inform"
+        assert panel.model.index(0, 2).data() == "cwmp.9002"
+        assert panel.count_label.text() == "1 fault"
+        assert "GenieACS" in panel.model.index(0, 1).data(Qt.ItemDataRole.ToolTipRole)
+        assert panel.select_fault(f"{dev_id}:inform")
+        assert panel.detail.toPlainText().count('"channel"') == 3
+        deleted: list[str] = []
+        panel.deleted.connect(deleted.append)
+        panel.delete_selected()
+        assert panel.confirm_box is not None
+        assert "(bootstrap, default, inform)" in panel.confirm_box.text()
+        panel.confirm_box.accept()  # "Delete the fault of …?" Yes
+        await wait_until(lambda: panel.model.rowCount() == 0 and panel.pending() == 0)
+        assert sorted(deleted) == sorted(f.id for f in stored)
+        assert await store.list_faults(dev_id) == []
+        panel.shutdown()
+
+
 def test_model_next_retry_and_delete_button_state(qapp, qtmodeltester) -> None:
     model = FaultTableModel(retry_delay_s=60)
     now = 1_800_000_000_000

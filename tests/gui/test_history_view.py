@@ -7,7 +7,6 @@ Diff tab compares before and after the Download, the dashboard's fleet view coun
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -77,8 +76,11 @@ async def test_history_tab_graphs_logs_and_exports(
     assert view.side.currentWidget() is tab
     await tab._task
     xs, ys, shown = tab.curves[UPTIME]
-    assert math.isnan(ys[0]) and ys[1:] == [100.0, 200.0, 300.0, 300.0]  # unknown, then read
-    assert shown[1:] == ["100", "200", "300", "300"]
+    # The seeded bootstrap read the whole tree: the value then, the three changes, now.
+    first = tab.rows[UPTIME][0]
+    assert first.kind_name == "changed" and first.old[0] is not None
+    assert ys == [float(first.old[0]), 100.0, 200.0, 300.0, 300.0]
+    assert shown == [first.old[0], "100", "200", "300", "300"]
     await tab.add_parameter(SV)
     _, sv_y, sv_shown = tab.curves[SV]
     assert sv_shown[0] == "3.4.1-fieldacs" and sv_shown[-1] == "2.0.0"

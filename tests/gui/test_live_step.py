@@ -148,3 +148,79 @@ async def test_the_deadline_sends_by_itself(tmp_path: Path, qtbot) -> None:
         assert [e.action for e in resolved] == ["auto", "auto"]
         await wait_until(lambda: panel.machine.state() == "END", what="a clean end")
         assert panel.step_bar.pending is None
+
+
+async def test_the_countdown_waits_while_edit_is_open(tmp_path: Path, qtbot) -> None:
+    """Issue 18: the countdown kept running (and sent the RPC) while Edit… was open."""
+    async with running_engine(tmp_path, session_timeout=1.0) as engine:
+        panel, resolved = make_panel(engine, qtbot)
+        bar = panel.step_bar
+        panel.show_device(DEVICE)
+        panel.step_action.setChecked(True)
+        engine.manual.put(DEVICE, GPV)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform())
+            task = asyncio.create_task(cpe.send(None))
+            await wait_until(lambda: bar.pending is not None, what="the hold")
+            bar.open_edit()
+            await wait_until(
+                lambda: bar.pending is not None and bar.pending.paused, what="paused"
+            )
+            assert bar.countdown.text() == "paused while you edit"
+            await asyncio.sleep(1.2)  # longer than the whole session timeout
+            assert resolved == [] and not task.done()  # nothing was sent by itself
+            dialog = bar.dialog
+            assert isinstance(dialog, RpcEditorDialog)
+            assert dialog.try_accept()
+            _, reply, _ = await task
+            assert reply is not None and reply.message == GPV
+            panel.step_action.setChecked(False)
+            status, _, _ = await cpe.send(answer(GPV), cwmp_id=reply.cwmp_id)
+            assert status == 204
+        assert resolved and resolved[0].action == "edit"
+
+
+async def test_follow_keeps_a_held_session_in_view(engine: Engine, qtbot) -> None:
+    """Issue 18: Follow moved the panel away from the device whose session was held."""
+    panel, _resolved = make_panel(engine, qtbot)
+    assert panel.follow_box.isChecked()
+    panel.show_device(DEVICE)
+    panel.step_action.setChecked(True)
+    engine.manual.put(DEVICE, GPV)
+    async with RawCpe(engine.cwmp_urls()[-1]) as held_cpe, RawCpe(
+        engine.cwmp_urls()[-1]
+    ) as other_cpe:
+        await held_cpe.send(inform())
+        task = asyncio.create_task(held_cpe.send(None))
+        await wait_until(lambda: panel.step_bar.pending is not None, what="the hold")
+        # Another CPE informs meanwhile: the panel stays on the held device.
+        status, _, _ = await other_cpe.send(inform("SN0002"))
+        assert status == 200
+        assert (await other_cpe.send(None))[0] == 204
+        await wait_until(
+            lambda: panel.device_combo.findData("F1E1D0-TestGW-SN0002") >= 0,
+            what="the other device listed",
+        )
+        assert panel.device_id == DEVICE and panel.step_bar.isVisible()
+        assert panel.step_bar.pending is not None
+        # An error of this device is not shown for another one.
+        panel.step_bar.show_error("the session is about to end: " + "insert an RPC " * 20)
+        assert panel.step_bar.error.toolTip().startswith("the session is about to end")
+        assert panel.step_bar.error.is_elided()
+        assert panel.step_bar.sizeHint().width() < panel.width()
+        assert panel.step_bar.send()
+        _, reply, _ = await task
+        assert reply is not None
+        panel.step_action.setChecked(False)
+        assert (await held_cpe.send(answer(GPV), cwmp_id=reply.cwmp_id))[0] == 204
+    panel.show_device("F1E1D0-TestGW-SN0002")
+    assert panel.step_bar.error.isHidden() and panel.step_bar.error.text() == ""
+
+
+def test_a_held_gpn_reads_plainly() -> None:
+    assert describe_rpc(rpc.GetParameterNames(parameter_path="", next_level=True)) == (
+        "GetParameterNames (the whole tree, next level)"
+    )
+    assert describe_rpc(rpc.GetParameterNames(parameter_path="Device.WiFi.")) == (
+        "GetParameterNames (Device.WiFi.)"
+    )

@@ -90,10 +90,10 @@ async def test_dry_run_of_unsaved_text_and_virtual_parameters(
         dialog.run()
         await wait_until(lambda: results, timeout=15, what="the dry run")
         assert dialog.result is not None
-        # Its writability was never learned: the ACS would ask before it sets.
-        assert dialog.result.methods == ["GetParameterNames", "SetParameterValues"]
-        assert dialog.model.rowCount() == 2
-        assert "ProvisioningCode = 'X1'" in dialog.model.index(1, 2).data()
+        # The seeded bootstrap read the whole tree, writability included: it just sets.
+        assert dialog.result.methods == ["SetParameterValues"]
+        assert dialog.model.rowCount() == 1
+        assert "ProvisioningCode = 'X1'" in dialog.model.index(0, 2).data()
         assert "draft: dry" in dialog.log_text.toPlainText()
         qtmodeltester.check(dialog.model)
         assert await engine.store.get_provision("draft") is None  # type: ignore[union-attr]

@@ -242,3 +242,101 @@ async def test_answers_to_queued_rpcs_are_kept_within_bounds() -> None:
     await queue.on_response(SimpleNamespace(device_id="D1"), GPV, answer)  # type: ignore[arg-type]
     await queue.on_response(SimpleNamespace(device_id="NEW"), GPV, answer)  # type: ignore[arg-type]
     assert "D1" in queue.results and "D2" not in queue.results  # the least recent goes
+
+
+async def test_skip_on_a_provisioning_gpn_really_skips_it(tmp_path: Path) -> None:
+    """Issue 18: Skip on a held GetParameterNames (asked by a seeded preset) left the same
+    RPC held, and the countdown later sent it anyway."""
+    async with running_engine(tmp_path, provisioning=True) as engine:
+        gate = install_step_gate(engine)
+        gate.enable(DEVICE)
+        rec = Recorder(engine)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform())
+            task = asyncio.create_task(cpe.send(None))
+            await _until(lambda: rec.pending_count() == 1)
+            held = gate.pending(DEVICE)
+            assert held is not None and isinstance(held.rpc, rpc.GetParameterNames)
+            gate.skip(DEVICE)
+            await _until(lambda: rec.pending_count() == 2)
+            again = gate.pending(DEVICE)
+            assert again is not None and again.rpc != held.rpc
+            while not again.ending:  # whatever else is asked: skip it too
+                count = rec.pending_count()
+                gate.skip(DEVICE)
+                await _until(lambda n=count: rec.pending_count() > n)
+                again = gate.pending(DEVICE)
+                assert again is not None and not isinstance(again.rpc, rpc.GetParameterNames)
+            gate.send(DEVICE)
+            status, reply, _ = await task
+            assert status == 204 and reply is None  # the skipped GPN never went out
+        await _until(lambda: rec.of(SessionEnded))
+        assert rec.of(SessionEnded)[0].outcome == "ok"
+        assert engine.store is not None
+        assert await engine.store.list_faults(DEVICE) == []  # skipped is not a fault
+
+
+async def test_a_handler_insisting_on_a_skipped_rpc_gets_no_more_asks(engine: Engine) -> None:
+    """A handler that offers the very RPC it was told was skipped: the gate asks it no more
+    in this session, so the skipped RPC is never sent."""
+    from acs_engine.session.handler import Handler, HandlerChain, Outgoing
+
+    class Stubborn(Handler):
+        skipped: list[rpc.Message] = []
+
+        async def next_rpc(self, session: Any) -> Outgoing | None:
+            return Outgoing(GPV)
+
+        async def on_skipped(self, session: Any, request: rpc.Message) -> None:
+            self.skipped.append(request)
+
+    stubborn = Stubborn()
+    chain = engine.handler
+    assert isinstance(chain, HandlerChain)
+    chain.handlers.append(stubborn)
+    gate = install_step_gate(engine)
+    gate.enable(DEVICE)
+    rec = Recorder(engine)
+    async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+        await cpe.send(inform())
+        task = asyncio.create_task(cpe.send(None))
+        await _until(lambda: rec.pending_count() == 1)
+        gate.skip(DEVICE)
+        await _until(lambda: rec.pending_count() == 2)
+        final = gate.pending(DEVICE)
+        assert final is not None and final.ending
+        gate.send(DEVICE)
+        status, reply, _ = await task
+        assert status == 204 and reply is None
+    assert stubborn.skipped == [GPV]
+
+
+async def test_a_paused_countdown_does_not_send(tmp_path: Path) -> None:
+    """Issue 18: the countdown kept running while Edit… was open."""
+    async with running_engine(tmp_path, session_timeout=1.0) as engine:
+        gate = install_step_gate(engine, margin=0.4)
+        gate.enable(DEVICE)
+        rec = Recorder(engine)
+        engine.manual.put(DEVICE, GPV)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform())
+            task = asyncio.create_task(cpe.send(None))
+            await _until(lambda: rec.pending_count() == 1)
+            gate.pause(DEVICE)
+            paused = gate.pending(DEVICE)
+            assert paused is not None and paused.paused and paused.rpc == GPV
+            assert rec.of(StepPending)[-1].paused  # the console hears of it
+            await asyncio.sleep(1.2)  # past the deadline the hold had
+            assert not task.done() and gate.pending(DEVICE) is not None
+            assert rec.of(StepResolved) == []
+            gate.resume(DEVICE)
+            resumed = gate.pending(DEVICE)
+            assert resumed is not None and not resumed.paused
+            assert resumed.deadline > paused.deadline
+            gate.send(DEVICE)
+            status, reply, _ = await task
+            assert status == 200 and reply is not None and reply.message == GPV
+            gate.disable(DEVICE)
+            status, _, _ = await cpe.send(_answer(GPV), cwmp_id=reply.cwmp_id)
+            assert status == 204
+        assert rec.of(StepResolved)[0].action == "send"

@@ -110,7 +110,12 @@ def test_seeded_presets_export_like_genieacs() -> None:
         "channel": "bootstrap",
         "events": {"0_BOOTSTRAP": True},
         "precondition": "",
-        "configurations": [{"type": "provision", "name": "bootstrap", "args": None}],
+        "configurations": [
+            {"type": "provision", "name": "bootstrap", "args": None},
+            # FieldACS's seed also reads the whole tree (GenieACS's built-in refresh)
+            {"type": "provision", "name": "refresh", "args": ["InternetGatewayDevice"]},
+            {"type": "provision", "name": "refresh", "args": ["Device"]},
+        ],
     }
 
 

@@ -87,7 +87,9 @@ async def test_seeds_are_inserted_once(db_path: Path) -> None:
         assert bootstrap is not None
         assert bootstrap.channel == "bootstrap"
         assert bootstrap.events == {"0_BOOTSTRAP": True}
-        assert bootstrap.provisions == [["bootstrap"]]
+        assert bootstrap.provisions == [
+            ["bootstrap"], ["refresh", "InternetGatewayDevice"], ["refresh", "Device"]
+        ]
         for preset in presets[1:]:
             assert preset.events == {} and preset.precondition == ""
             assert preset.provisions[0][0] == preset.id and preset.channel == preset.id
@@ -133,6 +135,12 @@ async def test_seed_scripts_run_in_the_sandbox() -> None:
     clears = results["bootstrap"].clears
     assert sorted(c.path for c in clears) == ["Device", "InternetGatewayDevice"]
     assert {c.timestamp for c in clears} == {now}
+    # ...and its preset then reads the whole tree (names, writability, values) of either
+    # data model with the built-in refresh.
+    bootstrap = next(p for p in DEFAULT_PRESETS if p.id == "bootstrap")
+    assert bootstrap.provisions == [
+        ["bootstrap"], ["refresh", "InternetGatewayDevice"], ["refresh", "Device"]
+    ]
     default = {d.path: d for d in results["default"].declarations}
     version = default["InternetGatewayDevice.DeviceInfo.SoftwareVersion"]
     hour_start = version.path_get
