@@ -30,7 +30,7 @@ class HistoryPruner:
         retention: Callable[[], HistoryRetention],
         *,
         interval: float = 30.0,
-        chunk: int = 500,
+        chunk: int = 200,
         pause: float = 0.005,
     ) -> None:
         """Args:
