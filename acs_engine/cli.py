@@ -282,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     from acs_engine import cli_inspect
 
     cli_inspect.add_subcommands(sub)
+    from acs_engine import cli_history
+
+    cli_history.add_subcommands(sub)
     return parser
 
 
@@ -310,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in cli_inspect.COMMANDS:
         return asyncio.run(cli_inspect.run(args))
+    from acs_engine import cli_history
+
+    if args.command in cli_history.COMMANDS:
+        return asyncio.run(cli_history.run(args))
     if args.command == "sim":
         from acs_engine.sim.runner import run_from_args
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import platformdirs
 
+from acs_engine.store.history import HistoryRetention
+
 APP_NAME = "FieldACS"
 
 
@@ -44,6 +46,14 @@ class EngineConfig:
     max_body_bytes: int = 4 * 1024 * 1024
     #: Sessions kept with their wire trace, per device.
     trace_sessions_per_device: int = 20
+    #: Parameter history: changes older than this many days are removed (0: no age limit).
+    history_max_age_days: int = 90
+    #: Parameter history: most changes kept per device; a device over it is trimmed to
+    #: 90 % (0: no limit).
+    history_rows_per_device: int = 2000
+    #: Parameter history: cap on its estimated size in MiB; over it, the fleet's oldest
+    #: changes are removed down to 90 % (0: no cap).
+    history_max_mb: int = 256
     #: Keep every session's wire trace (bodies included).
     trace_enabled: bool = True
     #: Seconds a CPE is told to wait (Retry-After) when its device is already in session.
@@ -162,6 +172,14 @@ class EngineConfig:
     xmpp_tls: str = "starttls"
     #: PEM file of the CA(s) that sign the XMPP server's certificate (None: the system's).
     xmpp_ca_file: Path | None = None
+
+    def history_retention(self) -> HistoryRetention:
+        """The parameter history's retention, from the three ``history_*`` settings."""
+        return HistoryRetention(
+            max_age_days=self.history_max_age_days,
+            rows_per_device=self.history_rows_per_device,
+            max_bytes=self.history_max_mb * 1024 * 1024,
+        )
 
     def replace(self, **changes: Any) -> EngineConfig:
         """A copy with ``changes`` applied."""

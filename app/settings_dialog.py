@@ -234,6 +234,9 @@ class SettingsDialog(QDialog):
             "tls_key_path": key, "proxy_upstream": upstream, "proxy_upstream_ca": upstream_ca,
             "xmpp_jid": xmpp_jid, "xmpp_password": xmpp_password,
             "xmpp_server": xmpp_server, "xmpp_tls": xmpp_tls, "xmpp_ca_file": xmpp_ca,
+            "history_max_age_days": spin("history_max_age_days", 0, 36_500, " days"),
+            "history_rows_per_device": spin("history_rows_per_device", 0, 10_000_000),
+            "history_max_mb": spin("history_max_mb", 0, 1_000_000, " MiB"),
         }
         self._free_ports = [n for n in PORT_FIELDS if getattr(config, n) == 0]
         later = RESTART_FIELDS
@@ -253,6 +256,8 @@ class SettingsDialog(QDialog):
             ("CPE authentication", ("cwmp_username", "cwmp_password", "cwmp_digest_rfc2069")),
             ("Proxy mode (watch a CPE with another ACS)",
              ("proxy_upstream", "proxy_upstream_ca")),
+            ("Parameter history", ("history_max_age_days", "history_rows_per_device",
+                                   "history_max_mb")),
             ("Database — applies after a restart", ("db_path",)),
         )
         layout = QVBoxLayout(self)

@@ -54,6 +54,7 @@ from acs_engine.server.proxy import ProxyServer
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.services.device_secret import database_secret, upgrade_seeded_inform
 from acs_engine.services.files import FileStore, file_server_app
+from acs_engine.services.history import HistoryPruner
 from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.services.wake import ConnectionRequestDone, wake_device
 from acs_engine.services.xmpp import XmppConnReq
@@ -110,6 +111,7 @@ class Engine:
         self.handler: Handler = self.chain
         self.provisioning: ProvisioningHandler | None = None
         self.sandbox: Sandbox | None = None
+        self.history_pruner: HistoryPruner | None = None
         self.store: Store | None = None
         self.cwmp: CwmpServer | None = None
         self.proxy: ProxyServer | None = None
@@ -299,6 +301,10 @@ class Engine:
             if name in wanted and (name != "fs_tls" or "fs" in self._listeners):
                 await self._start_optional(wanted[name], open_listener)
         self._sync_ports()
+        # Parameter history retention, in the background (started last: a failed start
+        # above closes the store).
+        self.history_pruner = HistoryPruner(self.store, self.config.history_retention)
+        self.history_pruner.start()
         self.bus.publish(
             EngineNotice(
                 time.time(), "info", f"ACS listening on port {self.cwmp_port}",
@@ -626,6 +632,9 @@ class Engine:
         if self.sandbox is not None:
             await self.sandbox.close()
             self.sandbox = None
+        if self.history_pruner is not None:
+            await self.history_pruner.stop()
+            self.history_pruner = None
         if self.store is not None:
             await self.store.close()
             self.store = None

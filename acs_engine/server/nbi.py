@@ -36,6 +36,7 @@ from acs_engine.scripting import Sandbox
 from acs_engine.server.guard import ConnectionGuard, GuardedSite, keepalive_for, limits_for
 from acs_engine.server.nbi_auth import bearer_auth_middleware, is_loopback_host, open_nbi_problem
 from acs_engine.server.nbi_devices import collection_document, iter_device_documents, project
+from acs_engine.server.nbi_history import add_history_routes
 from acs_engine.server.nbi_query import (
     QueryError,
     collection_sort,
@@ -276,6 +277,7 @@ class NbiServer:
         router.add_delete("/files/{name}", self.delete_file)
         router.add_get("/ping/{host}", self.ping, allow_head=False)
         router.add_get("/openapi.json", self.openapi, allow_head=False)
+        add_history_routes(router, lambda: self.store)
 
     def _collection_handler(self, name: str) -> _Handler:
         async def handler(request: web.Request) -> web.StreamResponse:

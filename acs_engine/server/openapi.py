@@ -9,6 +9,7 @@ import copy
 from typing import Any
 
 from acs_engine import __version__
+from acs_engine.server.nbi_history import HISTORY_OPENAPI
 
 __all__ = ["openapi_document"]
 
@@ -257,6 +258,7 @@ def openapi_document() -> dict[str, Any]:
             paths[path] = {"get": _list_operation(name, False),
                            "head": _list_operation(name, True)}
     paths.update(copy.deepcopy(_PATHS))
+    paths.update(copy.deepcopy(HISTORY_OPENAPI))
     return {
         "openapi": "3.0.3",
         "info": {

@@ -35,6 +35,8 @@ from .base import READ_TIME_LIMIT_S, describe
 from .connect import make_private, open_reader
 from .errors import StoreError
 from .extras import CommitExtras
+from .fleet import FleetMixin
+from .history import HistoryMixin, history_context
 from .listing import QueryMixin
 from .model import DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
 from .operations import OperationsMixin
@@ -60,12 +62,14 @@ class _Pending:
     done: asyncio.Future[None]
 
 
-class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
+class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin, FleetMixin):
     """The device database.
 
     Devices, parameters, sessions and settings are here; presets, provisions, virtual
     parameters and config come from ``ProvisioningMixin``, tasks, faults, operations and
-    file records from ``OperationsMixin``, NBI-style collection queries from ``QueryMixin``.
+    file records from ``OperationsMixin``, NBI-style collection queries from ``QueryMixin``,
+    the parameter history and snapshots from ``HistoryMixin``, the fleet view from
+    ``FleetMixin``.
 
     Open with ``await Store.open(path)`` and close with ``await store.close()``, or use
     ``async with await Store.open(path) as store:``. All methods are coroutines that must
@@ -356,6 +360,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         drop the device's sessions (and traces) beyond ``trace_sessions_per_device``, then
         delete and upsert faults, delete finished tasks, delete and upsert operations, and
         replace the device's preset verdicts (when ``commit.preset_verdicts`` is not None).
+        Triggers record each parameter whose value, type or writability changed in the
+        parameter history (``history_schema``), in the same transaction.
         Deletes run before upserts, so a node (or fault) that is both deleted and upserted
         ends up present.
 
@@ -490,10 +496,13 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 sessions.append(q.session_row(commit.session))
                 trace.extend(q.trace_row(commit.session.id, e) for e in commit.trace)
                 prune.append((device_id, self._keep_sessions))
+        context = history_context(commits)
+
         def write(db: sqlite3.Connection) -> dict[str, set[str]]:
             db.execute("BEGIN IMMEDIATE")
             try:
                 tags = extras.resolve_tags(db)
+                context.open(db)  # before the device upsert: it tells new devices apart
                 devices = [q.device_row(c.device, tags.get(c.device.id)) for c in commits]
                 db.executemany(q.UPSERT_DEVICE, devices)
                 if exact:
@@ -502,6 +511,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                     db.executemany(q.DELETE_PARAM_RANGE, ranges)
                 if params:
                     db.executemany(q.UPSERT_PARAM, params)
+                context.close(db)
                 if sessions:
                     db.executemany(q.UPSERT_SESSION, sessions)
                 if trace:

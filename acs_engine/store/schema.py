@@ -18,6 +18,7 @@ from pathlib import Path
 import aiosqlite
 
 from .errors import StoreError
+from .history_schema import HISTORY_STATEMENTS
 from .queries import rollback_quietly
 from .rows import PRESET_COLUMNS, REVISION_KEY, preset_row, sql_literal
 from .seeds import DEFAULT_PRESETS, DEFAULT_PROVISIONS
@@ -268,8 +269,10 @@ _V4 = Migration(
     ),
 )
 
+_V5 = Migration("parameter history, its retention counters, snapshots", HISTORY_STATEMENTS)
+
 #: Every schema version this build knows, oldest first. Append; never edit a shipped entry.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 async def _pragma_int(conn: aiosqlite.Connection, name: str) -> int:
