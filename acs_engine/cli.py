@@ -6,6 +6,8 @@
     fieldacs-engine devices --db PATH [--json]
     fieldacs-engine task DEVICE_ID JSON [--db PATH] [--connection-request]
     fieldacs-engine connreq DEVICE_ID [--db PATH]
+    fieldacs-engine session-save DEVICE_ID [SESSION_ID] -o FILE [--har] | session-show FILE
+    fieldacs-engine lint FILE [--json]
     fieldacs-engine backup DEST [--db PATH] [--force]
     fieldacs-engine export-genieacs --nbi URL [--token T] [--dry-run] [--db PATH]
 """
@@ -36,6 +38,16 @@ def _fmt_ms(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
 async def _serve(args: argparse.Namespace) -> int:
     from acs_engine.server.controller import Engine, EngineStartError
 
@@ -47,6 +59,10 @@ async def _serve(args: argparse.Namespace) -> int:
         fs_port=args.fs_port,
         nbi_host=args.nbi_host,
         nbi_port=args.nbi_port,
+        proxy_upstream=args.proxy_upstream or "",
+        proxy_upstream_ca=Path(args.proxy_upstream_ca) if args.proxy_upstream_ca else None,
+        gpv_batch_size=args.gpv_batch_size,
+        gpv_partial_path=args.gpv_partial_path,
     )
     try:
         config = _with_security(config, args)
@@ -82,9 +98,20 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"  NBI (GenieACS API): http://{config.nbi_host}:{engine.nbi_port}/ ({guard})",
               flush=True)
     if engine.tls_fingerprint:
-        print(f"  TLS certificate SHA-256: {engine.tls_fingerprint}", flush=True)
+        print(f"  TLS certificate SHA-256: {engine.tls_fingerprint} ({engine.tls_kind})",
+              flush=True)
+        if engine.tls is not None and engine.tls.ca_path is not None:
+            print(f"  CA for CPEs to trust: {engine.tls.ca_path} "
+                  f"(SHA-256 {engine.tls.ca_fingerprint})", flush=True)
     if engine.cwmp is not None and engine.cwmp.auth.enabled:
         print("  CPE authentication: on", flush=True)
+    if engine.proxy is not None:
+        print(f"  proxy mode: forwarding every CPE request to {engine.proxy.upstream}",
+              flush=True)
+    if config.connection_request_allow_basic_auth:
+        print("  Connection requests: HTTP Basic allowed", flush=True)
+    if config.xmpp_jid:
+        print(f"  XMPP connection requests as {config.xmpp_jid}", flush=True)
     try:
         await stop.wait()
     finally:
@@ -125,7 +152,23 @@ def _with_security(config: EngineConfig, args: argparse.Namespace) -> EngineConf
         cwmp_auth=args.cwmp_auth,
         cwmp_digest_rfc2069=args.cwmp_digest_rfc2069,
         nbi_token=token,
+        **_connreq_settings(args),
     )
+
+
+def _connreq_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The connection-request options of ``serve`` (Basic, XMPP) as EngineConfig fields."""
+    xmpp_password = os.environ.get("FIELDACS_XMPP_PASSWORD", "")
+    if args.xmpp_password_file:
+        xmpp_password = Path(args.xmpp_password_file).read_text(encoding="utf-8").strip()
+    return {
+        "connection_request_allow_basic_auth": args.connreq_allow_basic,
+        "xmpp_jid": args.xmpp_jid or "",
+        "xmpp_password": xmpp_password,
+        "xmpp_server": args.xmpp_server or "",
+        "xmpp_tls": args.xmpp_tls,
+        "xmpp_ca_file": Path(args.xmpp_ca_file) if args.xmpp_ca_file else None,
+    }
 
 
 async def _devices(args: argparse.Namespace) -> int:
@@ -181,13 +224,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help="bearer token every NBI request must carry (visible to other local "
                           "users: prefer --nbi-token-file or $FIELDACS_NBI_TOKEN)")
     nbi.add_argument("--nbi-token-file", metavar="FILE", help="read the NBI token from FILE")
+    serve.add_argument("--gpv-batch-size", type=_positive, default=32, metavar="N",
+                       help="names per GetParameterValues (cwmp.gpvBatchSize, default 32)")
+    serve.add_argument("--gpv-partial-path", action=argparse.BooleanOptionalAction,
+                       default=True,
+                       help="read a whole object's values with one partial path where every "
+                            "parameter under it is wanted (default; a CPE that refuses is "
+                            "asked by full names from then on); --no-gpv-partial-path: full "
+                            "names only, as GenieACS")
     tls = serve.add_argument_group("TLS (HTTPS listeners)")
     tls.add_argument("--cwmp-tls-port", type=int, default=None, metavar="N",
                      help="also serve CWMP over HTTPS on this port (e.g. 7548)")
     tls.add_argument("--fs-tls-port", type=int, default=None, metavar="N",
                      help="also serve files over HTTPS on this port (e.g. 7568)")
     tls.add_argument("--tls-cert", metavar="PEM",
-                     help="certificate (chain); default: a self-signed one beside the database")
+                     help="certificate (chain); default: one issued by a private CA FieldACS "
+                          "makes beside the database (give CPEs fieldacs-ca.pem)")
     tls.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     tls.add_argument("--https-only", action="store_true",
                      help="no plain-HTTP CWMP listener (needs --cwmp-tls-port)")
@@ -204,6 +256,28 @@ def build_parser() -> argparse.ArgumentParser:
                            'from the stored device only (see docs/security.md)')
     auth.add_argument("--cwmp-digest-rfc2069", action="store_true",
                       help="accept old CPEs' Digest without qop (RFC 2069; each nonce once)")
+
+    proxy = serve.add_argument_group("proxy mode (watch a CPE with another ACS; docs/proxy.md)")
+    proxy.add_argument("--proxy-upstream", metavar="URL",
+                       help="forward every CPE request unchanged to this ACS (http/https)")
+    proxy.add_argument("--proxy-upstream-ca", metavar="PEM",
+                       help="CA or self-signed certificate to trust for an https upstream")
+    connreq = serve.add_argument_group("connection requests")
+    connreq.add_argument("--connreq-allow-basic", action="store_true",
+                         help="answer a CPE that offers only HTTP Basic for connection requests "
+                              "(the password travels in clear text; "
+                              "cwmp.connectionRequestAllowBasicAuth, off by default)")
+    connreq.add_argument("--xmpp-jid", metavar="JID",
+                         help="the ACS's XMPP account (acs@example.net): send connection "
+                              "requests over XMPP to CPEs that report a ConnReqJabberID")
+    connreq.add_argument("--xmpp-password-file", metavar="FILE",
+                         help="read the XMPP password from FILE (or $FIELDACS_XMPP_PASSWORD)")
+    connreq.add_argument("--xmpp-server", metavar="HOST[:PORT]",
+                         help="the XMPP server (default: the JID's domain, port 5222)")
+    connreq.add_argument("--xmpp-tls", choices=("starttls", "direct", "none"),
+                         default="starttls", help="TLS to the XMPP server (default starttls)")
+    connreq.add_argument("--xmpp-ca-file", metavar="PEM",
+                         help="CA certificate(s) that sign the XMPP server's certificate")
 
     sim = sub.add_parser("sim", help="run simulated CPEs against an ACS")
     from acs_engine.sim.runner import add_arguments
@@ -224,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     from acs_engine import cli_service
 
     cli_service.add_subcommands(sub)
+    from acs_engine import cli_inspect
+
+    cli_inspect.add_subcommands(sub)
+    from acs_engine import cli_history
+
+    cli_history.add_subcommands(sub)
     return parser
 
 
@@ -252,6 +332,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in cli_service.COMMANDS:
         return asyncio.run(cli_service.run(args))
+    from acs_engine import cli_inspect
+
+    if args.command in cli_inspect.COMMANDS:
+        return asyncio.run(cli_inspect.run(args))
+    from acs_engine import cli_history
+
+    if args.command in cli_history.COMMANDS:
+        return asyncio.run(cli_history.run(args))
     if args.command == "sim":
         from acs_engine.sim.runner import run_from_args
 

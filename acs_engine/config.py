@@ -9,6 +9,8 @@ from typing import Any
 
 import platformdirs
 
+from acs_engine.store.history import HistoryRetention
+
 APP_NAME = "FieldACS"
 
 
@@ -44,12 +46,42 @@ class EngineConfig:
     max_body_bytes: int = 4 * 1024 * 1024
     #: Sessions kept with their wire trace, per device.
     trace_sessions_per_device: int = 20
+    #: Parameter history: changes older than this many days are removed (0: no age limit).
+    history_max_age_days: int = 90
+    #: Parameter history: most changes kept per device; a device over it is trimmed to
+    #: 90 % (0: no limit).
+    history_rows_per_device: int = 2000
+    #: Parameter history: cap on its estimated size in MiB; over it, the fleet's oldest
+    #: changes are removed down to 90 % (0: no cap).
+    history_max_mb: int = 256
     #: Keep every session's wire trace (bodies included).
     trace_enabled: bool = True
     #: Seconds a CPE is told to wait (Retry-After) when its device is already in session.
     busy_retry_after: int = 30
-    #: MAX_CONCURRENT_REQUESTS: new sessions accepted at once before 503.
+    #: MAX_CONCURRENT_REQUESTS: new sessions (Informs) worked on at once; more wait.
     max_concurrent_new_sessions: int = 20
+    # --- transport limits (acs_engine/server/admission.py, guard.py; docs/security.md)
+    #: Seconds a new session waits for a free slot before it is refused with 503 (a CPE
+    #: waits 30 s or more for an answer; a boot storm queues instead of being refused).
+    admission_wait: float = 15.0
+    #: Sessions alive at once (a new one over this waits, then gets 503 + Retry-After).
+    max_sessions: int = 2000
+    #: Bytes of waiting Informs held in memory at once (over it: 503 right away).
+    admission_queue_bytes: int = 64 * 1024 * 1024
+    #: The range a CPE's cwmp:SessionTimeout is clamped to, seconds.
+    session_timeout_min: float = 5.0
+    session_timeout_max: float = 600.0
+    #: Open connections per listener (CWMP, file server, NBI, each; lowered to fit the
+    #: process's open-files limit).
+    max_connections: int = 2048
+    #: Open connections per listener from one source address (CPEs behind one NAT address
+    #: share it; a boot storm from behind one needs this many).
+    max_connections_per_address: int = 512
+    #: Seconds a client has to send a request's headers (from its first byte, or from
+    #: opening the connection).
+    header_timeout: float = 15.0
+    #: Seconds a client has to send a request's body once its headers are in (CWMP, NBI).
+    body_timeout: float = 30.0
     #: cwmp.retryDelay, seconds.
     retry_delay: int = 300
     #: cwmp.maxCommitIterations.
@@ -58,6 +90,11 @@ class EngineConfig:
     gpn_next_level: int = 0
     #: cwmp.gpvBatchSize.
     gpv_batch_size: int = 32
+    #: Ask for a whole object's values with one partial path (``Obj.``) in GetParameterValues
+    #: when every parameter under it is wanted (TR-069 A.3.2.2). A CPE that faults on it, or
+    #: leaves wanted parameters out, is asked by full names from then on (remembered per
+    #: device while the engine runs). False: full names in batches, as GenieACS does.
+    gpv_partial_path: bool = True
     #: cwmp.skipWritableCheck.
     skip_writable_check: bool = False
     #: cwmp.datetimeMilliseconds.
@@ -116,6 +153,33 @@ class EngineConfig:
     tls_key_path: Path | None = None
     #: NBI bearer token (None: no token; the NBI then relies on listening on 127.0.0.1).
     nbi_token: str | None = field(default=None, repr=False)
+    # --- proxy mode (acs_engine/server/proxy.py, docs/proxy.md)
+    #: Upstream ACS URL (http:// or https://): when set, the CWMP listeners forward every CPE
+    #: request there unchanged and only watch; "" runs FieldACS's own ACS.
+    proxy_upstream: str = ""
+    #: PEM file of the CA (or self-signed certificate) to trust for an https upstream
+    #: (None: the system's trust store).
+    proxy_upstream_ca: Path | None = None
+    # --- XMPP connection requests (TR-069 Annex K); off unless xmpp_jid is set
+    #: The ACS's own JID (GenieACS's XMPP_JID), e.g. ``acs@xmpp.example.net``.
+    xmpp_jid: str = ""
+    #: Its password (GenieACS's XMPP_PASSWORD).
+    xmpp_password: str = field(default="", repr=False)
+    #: The XMPP server as ``host`` or ``host:port`` ("" = the JID's domain, port 5222).
+    xmpp_server: str = ""
+    #: ``starttls`` (required), ``direct`` (TLS from the first byte, XEP-0368) or ``none``
+    #: (plain TCP: a lab server on a trusted network only).
+    xmpp_tls: str = "starttls"
+    #: PEM file of the CA(s) that sign the XMPP server's certificate (None: the system's).
+    xmpp_ca_file: Path | None = None
+
+    def history_retention(self) -> HistoryRetention:
+        """The parameter history's retention, from the three ``history_*`` settings."""
+        return HistoryRetention(
+            max_age_days=self.history_max_age_days,
+            rows_per_device=self.history_rows_per_device,
+            max_bytes=self.history_max_mb * 1024 * 1024,
+        )
 
     def replace(self, **changes: Any) -> EngineConfig:
         """A copy with ``changes`` applied."""

@@ -37,6 +37,7 @@ __all__ = [
     "is_secret",
     "mask",
     "mask_soap",
+    "mask_url_passwords",
     "redact_text",
     "register_secret",
 ]
@@ -71,8 +72,9 @@ _EXACT = frozenset(
 #: Suffixes (lower-cased) of a last segment that hold secrets: ``X_ACME_AdminPassword``,
 #: ``RadiusSecret``, ``X_HW_PreSharedKey``, ``WEPKey1``...
 _SUFFIXES = ("password", "passwd", "passphrase", "presharedkey", "secret", "privatekey")
-#: Vendor spellings matched anywhere in the last segment (``WEPKey1``, ``X_WEPKeyValue``).
-_CONTAINS = ("wepkey", "presharedkey", "passphrase")
+#: Spellings matched anywhere in the last segment (``WEPKey1``, ``X_WEPKeyValue``,
+#: ``X_HW_PSKValue``, ``X_ACME_SecretValue``, ``X_ACME_Password_Hash``).
+_CONTAINS = ("wepkey", "presharedkey", "passphrase", "psk", "secret", "password", "passwd")
 #: Last segments that look like secrets but are not (a flag or a policy, not the secret).
 _NOT_SECRET = frozenset(
     {
@@ -91,6 +93,14 @@ _NOT_SECRET = frozenset(
         "psknumberofentries",
         "keypassphrasenumberofentries",
     }
+)
+
+
+#: Endings of a flag, count or policy (``X_ACME_SecretEnable``, ``X_ACME_KeyIndex``), never
+#: the secret itself, whatever secret word comes before them.
+_FLAG_SUFFIXES = (
+    "numberofentries", "enable", "enabled", "required", "policy", "minlength", "expiry",
+    "index", "selected", "reset",
 )
 
 
@@ -119,9 +129,11 @@ def is_secret(path: str) -> bool:
     if not path or path.rstrip().endswith("."):
         return False
     name = _last_segment(path)
-    if not name or name in _NOT_SECRET or name.endswith("numberofentries"):
+    if not name or name in _NOT_SECRET or name.endswith(_FLAG_SUFFIXES):
         return False
     if name in _EXACT or name.endswith(_SUFFIXES):
+        return True
+    if name.startswith("x_") and name.endswith("key"):  # X_ACME_WPAKey, X_TP_APIKey
         return True
     return any(part in name for part in _CONTAINS)
 
@@ -136,17 +148,11 @@ def mask(value: object) -> str:
 # --------------------------------------------------------------------------- SOAP masking
 _P = r"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix
 _CONTENT = rb"(?:<!\[CDATA\[.*?\]\]>|<!--.*?-->|[^<])*"
-_GAP = rb"(?:\s|<!--.*?-->)*"
-_NAME_THEN_VALUE = re.compile(
-    rb"(<" + _P.encode() + rb"Name\b[^>]*>)(" + _CONTENT + rb")(</" + _P.encode()
-    + rb"Name\s*>" + _GAP + rb"<" + _P.encode() + rb"Value\b[^>]*?>)(" + _CONTENT
-    + rb")(?=</" + _P.encode() + rb"Value\s*>)",
-    re.S,
-)
-_VALUE_THEN_NAME = re.compile(
-    rb"(<" + _P.encode() + rb"Value\b[^>]*?>)(" + _CONTENT + rb")(</" + _P.encode()
-    + rb"Value\s*>" + _GAP + rb"<" + _P.encode() + rb"Name\b[^>]*>)(" + _CONTENT
-    + rb")(?=</" + _P.encode() + rb"Name\s*>)",
+#: A ``<Name>`` or ``<Value>`` element (group 3: its content), or a struct's start or end tag
+#: (group 5), in document order.
+_TOKEN = re.compile(
+    rb"(<(" + _P.encode() + rb")(Name|Value)\b(?:[^>]*[^>/])?>)(" + _CONTENT + rb")</\2\3\s*>"
+    rb"|(</?" + _P.encode() + rb"\w*Struct\b[^>]*>)",
     re.S,
 )
 #: Elements whose own name marks them secret: Download/Upload ``<Password>``.
@@ -156,6 +162,10 @@ _SECRET_ELEMENT = re.compile(
 )
 _CDATA = re.compile(rb"<!\[CDATA\[(.*?)\]\]>", re.S)
 _COMMENT = re.compile(rb"<!--.*?-->", re.S)
+#: The password of ``scheme://user:password@host`` (only ever tried right after ``://``).
+_URL_PASSWORD = r"(?<=://)(?P<user>[^\s/@<>\"':]*):(?P<pw>[^\s/<>\"']*)(?=@)"
+_URL_PASSWORD_B = re.compile(_URL_PASSWORD.encode())
+_URL_PASSWORD_S = re.compile(_URL_PASSWORD)
 
 
 def _text_of(raw: bytes) -> str:
@@ -175,14 +185,55 @@ def _masked_content(raw: bytes) -> bytes:
     return mask(_text_of(raw)).encode()
 
 
+def _secret_value_spans(body: bytes) -> list[tuple[int, int]]:
+    """The content spans of ``<Value>`` elements paired with a secret ``<Name>``.
+
+    A Name pairs with the next Name-or-Value element if that is a Value, and an unpaired
+    Value with the next one if that is a Name, as long as no struct's start or end tag comes
+    between them; other elements between the two (a vendor's ``<Type>``, ``<Notification>``)
+    do not break the pair. One linear pass over the tokens.
+    """
+    tokens: list[tuple[str, int, int, bytes]] = []
+    for m in _TOKEN.finditer(body):
+        if m.group(5) is not None:
+            tokens.append(("|", 0, 0, b""))
+        else:
+            tokens.append((m.group(3).decode(), m.start(4), m.end(4), m.group(4)))
+    spans: list[tuple[int, int]] = []
+    used = [False] * len(tokens)
+    for i in range(len(tokens) - 1):
+        kind, _, _, content = tokens[i]
+        nxt = tokens[i + 1]
+        if kind == "Name" and nxt[0] == "Value" and not used[i + 1]:
+            used[i] = used[i + 1] = True
+            if is_secret(_text_of(content)):
+                spans.append((nxt[1], nxt[2]))
+    for i in range(len(tokens) - 1):
+        kind, start, end, _ = tokens[i]
+        nxt = tokens[i + 1]
+        if kind == "Value" and not used[i] and nxt[0] == "Name" and not used[i + 1]:
+            used[i] = used[i + 1] = True
+            if is_secret(_text_of(nxt[3])):
+                spans.append((start, end))
+    return sorted(spans)
+
+
+def mask_url_passwords(text: str) -> str:
+    """``scheme://user:password@host`` with the password masked (every URL in ``text``)."""
+    if "://" not in text:
+        return text
+    return _URL_PASSWORD_S.sub(lambda m: f"{m.group('user')}:{MASK}", text)
+
+
 def mask_soap(body: bytes) -> bytes:
     """Mask the values of secret parameters in a SOAP envelope, for showing or exporting.
 
     Masks ``<Value>`` of every ``ParameterValueStruct`` whose ``<Name>`` is secret (Inform,
-    GetParameterValuesResponse, SetParameterValues, whichever order Name and Value come in)
-    and the content of every element whose own name is secret (``<Password>`` of Download,
-    Upload, ScheduleDownload). Works on malformed or truncated bodies too, by pattern; every
-    other byte is kept as it was.
+    GetParameterValuesResponse, SetParameterValues, whichever order Name and Value come in,
+    other elements between them or not), the content of every element whose own name is
+    secret (``<Password>`` of Download, Upload, ScheduleDownload), and the password of every
+    ``scheme://user:password@`` URL anywhere. Works on malformed or truncated bodies too, by
+    pattern; every other byte is kept as it was.
 
     Args:
         body: the raw HTTP body (UTF-8 or ASCII-compatible).
@@ -192,16 +243,12 @@ def mask_soap(body: bytes) -> bytes:
     """
     if not body or b"<" not in body:
         return body
-
-    def name_first(m: re.Match[bytes]) -> bytes:
-        if not is_secret(_text_of(m.group(2))):
-            return m.group(0)
-        return m.group(1) + m.group(2) + m.group(3) + _masked_content(m.group(4))
-
-    def value_first(m: re.Match[bytes]) -> bytes:
-        if not is_secret(_text_of(m.group(4))):
-            return m.group(0)
-        return m.group(1) + _masked_content(m.group(2)) + m.group(3) + m.group(4)
+    out = bytearray()
+    pos = 0
+    for start, end in _secret_value_spans(body):
+        out += body[pos:start] + _masked_content(body[start:end])
+        pos = end
+    out += body[pos:]
 
     def element(m: re.Match[bytes]) -> bytes:
         name = m.group(3).decode("ascii", "replace")
@@ -209,9 +256,10 @@ def mask_soap(body: bytes) -> bytes:
             return m.group(0)
         return m.group(1) + _masked_content(m.group(4)) + m.group(5)
 
-    out = _NAME_THEN_VALUE.sub(name_first, body)
-    out = _VALUE_THEN_NAME.sub(value_first, out)
-    return _SECRET_ELEMENT.sub(element, out)
+    masked = _SECRET_ELEMENT.sub(element, bytes(out))
+    if b"://" in masked:
+        masked = _URL_PASSWORD_B.sub(lambda m: m.group("user") + b":" + MASK.encode(), masked)
+    return masked
 
 
 # --------------------------------------------------------------------------- log redaction
@@ -225,7 +273,7 @@ _PATH = rf"(?:{_SEG}|\d+|\{{i\}})(?:\.(?:{_SEG}|\d+|\{{i\}}))*"
 #: A last segment that may be secret (checked with is_secret before masking).
 _SECRETISH = (
     r"(?i:[\w-]*?(?:passw(?:or)?d|passphrase|presharedkey|psk|wepkey|secret"
-    r"|privatekey|pin)[\w-]*)"
+    r"|privatekey|pin|key)[\w-]*)"
 )
 _ASSIGN = re.compile(
     rf"(?P<key>\b(?:{_PATH}\.)?{_SECRETISH})(?P<sep>\s*(?:=|:)\s*)"
@@ -312,6 +360,7 @@ def redact_text(text: str) -> str:
     text = _REPR.sub(repl_repr, text)
     text = _PAIR.sub(repl_pair, text)
     text = _ASSIGN.sub(repl_assign, text)
+    text = mask_url_passwords(text)
     return _AUTH_HEADER.sub(lambda m: m.group("key") + MASK, text)
 
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 from acs_engine.bus import EventBus, SessionStarted
 from acs_engine.config import EngineConfig
 from acs_engine.services.connreq import send_connection_request, target_from_params
+from acs_engine.services.xmpp import XmppConnReq
 from acs_engine.store.db import Store
 
 log = logging.getLogger("fieldacs.app")
@@ -33,7 +34,7 @@ _MS_PATHS = tuple(
     for root in ("InternetGatewayDevice.ManagementServer.", "Device.ManagementServer.")
     for name in (
         "ConnectionRequestURL", "ConnectionRequestUsername", "ConnectionRequestPassword",
-        "UDPConnectionRequestAddress", "STUNEnable", "URL",
+        "UDPConnectionRequestAddress", "STUNEnable", "URL", "ConnReqJabberID",
     )
 )
 
@@ -46,6 +47,7 @@ HEADLINES = {
     "timeout": "No answer",
     "basic_not_allowed": "Basic authentication refused",
     "bad_url": "No usable connection-request URL",
+    "xmpp_unavailable": "XMPP server unavailable",
     "error": "Connection request failed",
 }
 
@@ -81,6 +83,9 @@ class EngineLike(Protocol):
     bus: EventBus
     store: Store | None
     config: EngineConfig
+
+    async def xmpp_client(self) -> XmppConnReq | None:
+        """The engine's XMPP client for connection requests (None: XMPP is off)."""
 
 
 class ConnectionRequester(QObject):
@@ -178,6 +183,7 @@ class ConnectionRequester(QObject):
                 timeout_ms=config.connection_request_timeout,
                 allow_basic=config.connection_request_allow_basic_auth,
                 udp_source_port=config.udp_connection_request_port,
+                xmpp=await engine.xmpp_client(),
             )
             if not result.ok:
                 headline = HEADLINES.get(result.outcome, HEADLINES["error"])

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +45,7 @@ from acs_engine.bus import (
 from acs_engine.cwmp import rpc
 from acs_engine.server.controller import Engine
 from app.bridge import EngineBridge
+from app.fleet_view import FleetPanel
 
 log = logging.getLogger("fieldacs.app.dashboard")
 
@@ -313,7 +315,13 @@ class Dashboard(QWidget):
         grid.addWidget(self.fault_plot, 0, 1)
         grid.addWidget(self.duration_plot, 1, 0)
         grid.addWidget(self.latency_plot, 1, 1)
-        grid.addWidget(self.version_plot, 2, 0, 1, 2)
+        # The fleet view (app/fleet_view.py) beside the software-version bars, as tabs.
+        self.fleet = FleetPanel(lambda: self._engine.store if self._engine else None)
+        self.fleet_tabs = QTabWidget()
+        self.fleet_tabs.setDocumentMode(True)
+        self.fleet_tabs.addTab(self.version_plot, "Software versions")
+        self.fleet_tabs.addTab(self.fleet, "Fleet view")
+        grid.addWidget(self.fleet_tabs, 2, 0, 1, 2)
 
         self._informs = pg.BarGraphItem(
             x=[], height=[], width=0.8, brush=QColor(BLUE).lighter(150), pen=pg.mkPen(None),
@@ -484,6 +492,8 @@ class Dashboard(QWidget):
         self._version_timer.stop()
         if self._task is not None:
             self._task.cancel()
+        if self._plots_built:
+            self.fleet.shutdown()
 
     def export_png(self, path: Path) -> bool:
         """Save the dashboard as a PNG image (never SVG: it crashes on PySide6)."""

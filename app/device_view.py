@@ -44,6 +44,8 @@ from acs_engine.store.model import DeviceRecord, Param, SessionRecord
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
 from app.device_tabs import FaultsTab, SessionList, TagsTab
+from app.diff_view import DiffTab
+from app.history_view import HistoryTab
 from app.managed import PresetGuard, PresetNotice
 from app.param_menu import param_menu
 from app.params_model import (
@@ -325,6 +327,13 @@ class DeviceView(QWidget):
         self.faults = self.faults_tab.table
         self.no_faults = self.faults_tab.no_faults
         self.side.addTab(self.faults_tab, "Faults")
+        # Parameter history and tree diff (app/history_view.py, app/diff_view.py).
+        self.history_tab = HistoryTab(lambda: self._engine.store, self.device_id)
+        self.history_tab.message.connect(self.message)
+        self.side.addTab(self.history_tab, "History")
+        self.diff_tab = DiffTab(lambda: self._engine.store, self.device_id)
+        self.diff_tab.message.connect(self.message)
+        self.side.addTab(self.diff_tab, "Diff")
         self._on_changes()
 
     def shutdown(self) -> None:
@@ -335,6 +344,8 @@ class DeviceView(QWidget):
             self._loading.cancel()
         for task in list(self._tasks):
             task.cancel()
+        self.history_tab.shutdown()
+        self.diff_tab.shutdown()
         self.sender_.shutdown()
         self.guard.shutdown()
 
@@ -380,6 +391,7 @@ class DeviceView(QWidget):
         self._show_tags(device)
         self._show_sessions(sessions)
         self._show_faults(faults)
+        self.history_tab.mark_stale()
         self.loaded.emit()
 
     def _show_device(self, device: DeviceRecord | None) -> None:
@@ -576,7 +588,16 @@ class DeviceView(QWidget):
 
     def context_menu(self, path: str, index: QModelIndex | None = None) -> QMenu:
         """The tree's context menu for ``path`` (built, not shown)."""
-        return param_menu(self.tree, self.tree_model, self.stage, path, index)
+        menu = param_menu(self.tree, self.tree_model, self.stage, path, index)
+        if not path.endswith("."):
+            graph = menu.addAction("Show history")
+            graph.triggered.connect(lambda: self.show_history(path))
+        return menu
+
+    def show_history(self, path: str) -> None:
+        """Add ``path`` to the History tab's graph and show that tab."""
+        self.side.setCurrentWidget(self.history_tab)
+        self.history_tab.add_parameter(path)
 
     # ------------------------------------------------------------------ tags
     def _add_tag(self, tag: str) -> None:

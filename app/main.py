@@ -313,7 +313,9 @@ async def run_console(
             await show_start_error(start_error_message(exc, config))
             return EXIT_START_FAILED
         # Listing local addresses may resolve the host name: keep it off the loop.
-        window.set_acs_urls(await asyncio.to_thread(acs_urls_of, engine), engine.tls_fingerprint)
+        window.set_acs_urls(
+            await asyncio.to_thread(acs_urls_of, engine), engine.tls_fingerprint, engine.tls_kind
+        )
         window.show()
         window.raise_()
         window.activateWindow()

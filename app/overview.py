@@ -174,6 +174,12 @@ class AcsUrlPanel(QFrame):
         row.addWidget(self.fingerprint_copy)
         layout.addWidget(self.fingerprint_row)
         self.fingerprint_row.hide()
+        # Which certificate that is: FieldACS's (issued by its private CA) or the user's own.
+        self.fingerprint_kind = QLabel()
+        self.fingerprint_kind.setObjectName("tlsKind")
+        self.fingerprint_kind.setWordWrap(True)
+        layout.addWidget(self.fingerprint_kind)
+        self.fingerprint_kind.hide()
 
     def _copy_button(self, what: str) -> QToolButton:
         button = QToolButton()
@@ -189,8 +195,11 @@ class AcsUrlPanel(QFrame):
         """The certificate fingerprint shown ("" when none)."""
         return self.fingerprint_field.text() if not self.fingerprint_row.isHidden() else ""
 
-    def set_fingerprint(self, fingerprint: str | None) -> None:
-        """Show the HTTPS certificate's SHA-256 ``fingerprint`` (None or "": hide the row)."""
+    def set_fingerprint(self, fingerprint: str | None, kind: str | None = None) -> None:
+        """Show the HTTPS certificate's SHA-256 ``fingerprint`` (None or "": hide the row)
+        and ``kind``, which certificate it is (FieldACS's own or the user's)."""
+        self.fingerprint_kind.setText(f"Certificate in use: {kind}" if kind else "")
+        self.fingerprint_kind.setHidden(not (fingerprint and kind))
         self.fingerprint_field.setText(fingerprint or "")
         self.fingerprint_field.setCursorPosition(0)
         # Wide enough to read whole: it is compared by eye with what a CPE or browser shows.

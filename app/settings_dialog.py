@@ -10,7 +10,7 @@ Those functions and the list of settings (:data:`~app.settings_store.FIELDS`) li
 "Apply" (and "OK") hands the new settings to the running engine,
 :meth:`~acs_engine.server.controller.Engine.reconfigure`, which applies them without a
 restart: listeners move to their new address and port (CWMP, HTTPS CWMP, file server and
-its HTTPS port, NBI), HTTPS is switched on or off with the chosen or a self-signed
+its HTTPS port, NBI), HTTPS is switched on or off with the chosen or FieldACS's own
 certificate, CPE authentication is switched on, off or changed, limits and timeouts take
 effect. Sessions in flight finish undisturbed. When the engine refuses them (a port in use,
 a certificate that does not load), the reason is shown in the dialog, nothing is saved and
@@ -42,6 +42,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -62,6 +63,7 @@ from PySide6.QtWidgets import (
 from acs_engine.config import EngineConfig
 from acs_engine.server.controller import RESTART_FIELDS, ReconfigureError
 from acs_engine.server.nbi_auth import generate_token
+from acs_engine.services.xmpp import TLS_MODES
 from app.overview import acs_urls_of
 from app.settings_store import (
     FIELDS,
@@ -170,6 +172,18 @@ class SettingsDialog(QDialog):
         password = QLineEdit(config.cwmp_password or "")
         password.setEchoMode(QLineEdit.EchoMode.Password)
         password.textChanged.connect(self.validate)
+        xmpp_jid = QLineEdit(config.xmpp_jid)
+        xmpp_jid.setPlaceholderText("acs@example.net (empty: XMPP off)")
+        xmpp_password = QLineEdit(config.xmpp_password)
+        xmpp_password.setEchoMode(QLineEdit.EchoMode.Password)
+        xmpp_server = QLineEdit(config.xmpp_server)
+        xmpp_server.setPlaceholderText("the account's domain, port 5222")
+        xmpp_tls = QComboBox()
+        xmpp_tls.addItems(list(TLS_MODES))
+        xmpp_tls.setCurrentText(config.xmpp_tls)
+        xmpp_tls.currentTextChanged.connect(self.validate)
+        for edit in (xmpp_jid, xmpp_password, xmpp_server):
+            edit.textChanged.connect(self.validate)
         rfc2069 = QCheckBox()
         rfc2069.setChecked(config.cwmp_digest_rfc2069)
         nbi_host = QLineEdit(config.nbi_host)
@@ -191,8 +205,18 @@ class SettingsDialog(QDialog):
                                         "PEM certificate (*.pem *.crt *.cer);;All files (*)")
         key_row, key = self._path_row(config.tls_key_path, "Private key",
                                       "PEM key (*.pem *.key);;All files (*)")
+        upstream = QLineEdit(config.proxy_upstream)
+        upstream.setPlaceholderText("empty: FieldACS is the ACS")
+        upstream.textChanged.connect(self.validate)
+        ca_row, upstream_ca = self._path_row(config.proxy_upstream_ca, "Upstream CA certificate",
+                                             "PEM certificate (*.pem *.crt *.cer);;All files (*)")
+        xmpp_ca_row, xmpp_ca = self._path_row(config.xmpp_ca_file, "XMPP server CA",
+                                              "PEM certificate (*.pem *.crt *.cer);;All files (*)")
+        xmpp_ca.setPlaceholderText("(the system's CAs)")
         rows: dict[str, QHBoxLayout] = {"db_path": db_row, "tls_cert_path": cert_row,
-                                        "tls_key_path": key_row, "nbi_token": token_row}
+                                        "tls_key_path": key_row, "nbi_token": token_row,
+                                        "proxy_upstream_ca": ca_row,
+                                        "xmpp_ca_file": xmpp_ca_row}
         self._widgets = {
             "cwmp_host": host, "cwmp_port": spin("cwmp_port", 1, 65535),
             "fs_port": spin("fs_port", 1, 65535), "nbi_port": spin("nbi_port", 1, 65535),
@@ -207,7 +231,12 @@ class SettingsDialog(QDialog):
             "nbi_host": nbi_host, "nbi_token": nbi_token,
             "cwmp_http_enabled": http, "cwmp_tls_port": spin("cwmp_tls_port", 1, 65535),
             "fs_tls_port": spin("fs_tls_port", 1, 65535), "tls_cert_path": cert,
-            "tls_key_path": key,
+            "tls_key_path": key, "proxy_upstream": upstream, "proxy_upstream_ca": upstream_ca,
+            "xmpp_jid": xmpp_jid, "xmpp_password": xmpp_password,
+            "xmpp_server": xmpp_server, "xmpp_tls": xmpp_tls, "xmpp_ca_file": xmpp_ca,
+            "history_max_age_days": spin("history_max_age_days", 0, 36_500, " days"),
+            "history_rows_per_device": spin("history_rows_per_device", 0, 10_000_000),
+            "history_max_mb": spin("history_max_mb", 0, 1_000_000, " MiB"),
         }
         self._free_ports = [n for n in PORT_FIELDS if getattr(config, n) == 0]
         later = RESTART_FIELDS
@@ -218,11 +247,17 @@ class SettingsDialog(QDialog):
             ("HTTPS", ("cwmp_http_enabled", "cwmp_tls_port", "fs_tls_port", "tls_cert_path",
                        "tls_key_path")),
             ("Sessions and provisioning", ("session_timeout", "retry_delay", "download_timeout",
-                                           "connection_request_timeout",
-                                           "connection_request_allow_basic_auth",
                                            "max_body_bytes", "trace_sessions_per_device",
                                            "script_timeout_ms")),
+            ("Connection requests", ("connection_request_timeout",
+                                     "connection_request_allow_basic_auth", "xmpp_jid",
+                                     "xmpp_password", "xmpp_server", "xmpp_tls",
+                                     "xmpp_ca_file")),
             ("CPE authentication", ("cwmp_username", "cwmp_password", "cwmp_digest_rfc2069")),
+            ("Proxy mode (watch a CPE with another ACS)",
+             ("proxy_upstream", "proxy_upstream_ca")),
+            ("Parameter history", ("history_max_age_days", "history_rows_per_device",
+                                   "history_max_mb")),
             ("Database — applies after a restart", ("db_path",)),
         )
         layout = QVBoxLayout(self)
@@ -330,7 +365,10 @@ class SettingsDialog(QDialog):
         out: dict[str, Any] = {}
         for name, w in self._widgets.items():
             if isinstance(w, QLineEdit):
-                out[name] = w.text().strip() if name != "cwmp_password" else w.text()
+                out[name] = w.text() if name in ("cwmp_password", "xmpp_password") else (
+                    w.text().strip())
+            elif isinstance(w, QComboBox):
+                out[name] = w.currentText()
             elif isinstance(w, QCheckBox):
                 out[name] = w.isChecked()
             elif isinstance(w, QSpinBox | QDoubleSpinBox):
@@ -342,7 +380,7 @@ class SettingsDialog(QDialog):
             out[name] = out[name] or None
         for name in ("cwmp_tls_port", "fs_tls_port"):
             out[name] = out[name] if out[name] >= 0 else None
-        for name in ("tls_cert_path", "tls_key_path"):
+        for name in ("tls_cert_path", "tls_key_path", "proxy_upstream_ca", "xmpp_ca_file"):
             out[name] = Path(out[name]).expanduser() if out[name] else None
         return out
 
@@ -472,15 +510,17 @@ class SettingsDialog(QDialog):
         if not digest:
             self.fingerprint.setText("(no HTTPS listener)")
             return
-        origin = (" (self-signed, beside the database)" if getattr(tls, "self_signed", False)
-                  else "")
-        self.fingerprint.setText(f"{digest}{origin}")
+        text = f"{digest}\n{getattr(tls, 'kind', '')}"
+        ca_digest = getattr(tls, "ca_fingerprint", None)
+        if ca_digest:
+            text += f"; give CPEs that CA to trust (SHA-256 {ca_digest})"
+        self.fingerprint.setText(text)
 
     def _path_row(
         self, value: Path | None, title: str, name_filter: str
     ) -> tuple[QHBoxLayout, QLineEdit]:
         line = QLineEdit(str(value) if value is not None else "")
-        line.setPlaceholderText("(self-signed)")
+        line.setPlaceholderText("(FieldACS's own, from its private CA)")
         line.textChanged.connect(self.validate)
         browse = QPushButton("Choose\u2026")
         row = QHBoxLayout()

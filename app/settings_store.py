@@ -8,9 +8,10 @@ load, ...). No widgets here: the dialog that edits these is
 :class:`app.settings_dialog.SettingsDialog`, and the names below are still importable from
 :mod:`app.settings_dialog`, where they lived before.
 
-The CPE password and the NBI token are kept in the user's QSettings file in plain text, like
-the command line's ``--cwmp-password``: use ``fieldacs-engine serve`` with a password or
-token file (``--cwmp-password-file``, ``--nbi-token-file``) where that is not acceptable.
+The CPE password, the XMPP password and the NBI token are kept in the user's QSettings file
+in plain text, like the command line's ``--cwmp-password``: use ``fieldacs-engine serve`` with
+a password or token file (``--cwmp-password-file``, ``--xmpp-password-file``,
+``--nbi-token-file``) where that is not acceptable.
 """
 
 from __future__ import annotations
@@ -26,20 +27,23 @@ from PySide6.QtCore import QSettings
 
 from acs_engine.config import EngineConfig
 from acs_engine.server.nbi_auth import open_nbi_problem
+from acs_engine.server.proxy import check_upstream
 from acs_engine.server.tls import TlsError, ssl_context
+from acs_engine.services.xmpp import TLS_MODES, split_server
 
 GROUP = "engine"
 #: Settings the engine reads per session or request (no listener or store is rebuilt).
 LIVE_FIELDS = frozenset({
     "session_timeout", "retry_delay", "download_timeout", "connection_request_timeout",
-    "connection_request_allow_basic_auth",
+    "connection_request_allow_basic_auth", "xmpp_jid", "xmpp_password", "xmpp_server",
+    "xmpp_tls", "xmpp_ca_file",
 })
 #: Port settings, as :func:`validate` names them.
 PORT_FIELDS = ("cwmp_port", "cwmp_tls_port", "fs_port", "fs_tls_port", "nbi_port")
 #: Settings that may be None (not saved then; their editors offer "Off" or empty).
 OPTIONAL_FIELDS = frozenset({
     "cwmp_username", "cwmp_password", "cwmp_tls_port", "fs_tls_port", "tls_cert_path",
-    "tls_key_path", "nbi_token",
+    "tls_key_path", "nbi_token", "proxy_upstream_ca", "xmpp_ca_file",
 })
 #: Settings whose empty text means None.
 _EMPTY_IS_NONE = frozenset({"cwmp_username", "cwmp_password", "nbi_token"})
@@ -69,10 +73,24 @@ FIELDS: tuple[Field, ...] = (
     Field("session_timeout", "Session timeout", float, "Seconds of CPE silence before a session is dropped"),
     Field("max_body_bytes", "Largest request body", int),
     Field("trace_sessions_per_device", "Sessions kept per device", int, "With their wire traces"),
+    Field("history_max_age_days", "Keep changes for", int, "Parameter history; 0: no age limit"),
+    Field("history_rows_per_device", "Changes kept per device", int, "0: no limit"),
+    Field("history_max_mb", "Parameter history size cap", int, "Estimated MiB; 0: no cap"),
     Field("retry_delay", "Fault retry delay", int, "A faulted channel retries after delay × 2^retries"),
     Field("download_timeout", "Download timeout", int, "Seconds to wait for TransferComplete"),
     Field("connection_request_timeout", "Connection request timeout", int, "Milliseconds"),
-    Field("connection_request_allow_basic_auth", "Allow Basic auth for connection requests", bool),
+    Field("connection_request_allow_basic_auth", "Allow Basic auth for connection requests", bool,
+          "For CPEs that offer only HTTP Basic: their password then crosses the network "
+          "in clear text (cwmp.connectionRequestAllowBasicAuth)"),
+    Field("xmpp_jid", "ACS XMPP account", str,
+          "acs@example.net: connection requests go over XMPP (TR-069 Annex K) to CPEs that "
+          "report a ConnReqJabberID; empty: XMPP is off"),
+    Field("xmpp_password", "XMPP password", str),
+    Field("xmpp_server", "XMPP server", str, "host or host:port; empty: the account's domain"),
+    Field("xmpp_tls", "XMPP TLS", str,
+          "starttls (port 5222), direct (TLS from the start, port 5223) or none (a lab server)"),
+    Field("xmpp_ca_file", "XMPP server CA", Path,
+          "PEM certificate(s) that sign the XMPP server's certificate; empty: the system's"),
     Field("script_timeout_ms", "Script time limit", int, "Milliseconds per provision run"),
     Field("cwmp_username", "CPE user name", str, "Empty: CPEs do not authenticate"),
     Field("cwmp_password", "CPE password", str),
@@ -85,8 +103,15 @@ FIELDS: tuple[Field, ...] = (
     Field("fs_tls_port", "HTTPS file server port", int,
           "Off: downloads over plain HTTP only (7568 is usual)"),
     Field("tls_cert_path", "Certificate", Path,
-          "A PEM certificate (chain); empty: a self-signed one made beside the database"),
+          "A PEM certificate (chain); empty: one issued by FieldACS's private CA, made "
+          "beside the database (give CPEs fieldacs-ca.pem to trust)"),
     Field("tls_key_path", "Private key", Path, "The certificate's PEM private key"),
+    Field("proxy_upstream", "Upstream ACS URL", str,
+          "Proxy mode: forward every CPE request unchanged to this ACS (http:// or https://) "
+          "and only watch. Empty: FieldACS is the ACS"),
+    Field("proxy_upstream_ca", "Upstream CA certificate", Path,
+          "PEM certificate to trust for an https upstream (its self-signed certificate or "
+          "its CA); empty: the system's trusted CAs"),
 )
 #: :data:`FIELDS` by EngineConfig name.
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
@@ -95,6 +120,8 @@ FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 def _convert(field: Field, raw: Any) -> Any:
     if field.kind is bool:
         return raw in (True, "true", "1", 1)
+    if field.name in ("proxy_upstream_ca", "xmpp_ca_file") and not str(raw):
+        return None
     if field.kind is Path:
         return Path(str(raw)).expanduser()
     if field.name in _EMPTY_IS_NONE:
@@ -172,6 +199,15 @@ def validate(values: dict[str, Any], free_ports: Iterable[str] = ()) -> dict[str
     if values.get("cwmp_http_enabled") is False and values.get("cwmp_tls_port") is None:
         problems["cwmp_tls_port"] = "Plain HTTP is off: CPEs need an HTTPS port."
     problems.update(_tls_problems(values))
+    upstream = str(values.get("proxy_upstream") or "").strip()
+    if upstream:
+        try:
+            check_upstream(upstream)
+        except ValueError:
+            problems["proxy_upstream"] = "Give the other ACS's URL: http://host:port/path or https://…"
+    ca = values.get("proxy_upstream_ca")
+    if ca is not None and not Path(ca).is_file():
+        problems["proxy_upstream_ca"] = f"{ca} is not a file."
     db = Path(str(values.get("db_path", ""))).expanduser()
     if not str(values.get("db_path", "")).strip():
         problems["db_path"] = "Choose a database file."
@@ -181,7 +217,30 @@ def validate(values: dict[str, Any], free_ports: Iterable[str] = ()) -> dict[str
         problems["session_timeout"] = "At least one second."
     if values.get("cwmp_password") and not values.get("cwmp_username"):
         problems["cwmp_username"] = "A password needs a user name."
+    problems.update(_xmpp_problems(values))
     return problems
+
+
+def _xmpp_problems(values: dict[str, Any]) -> dict[str, str]:
+    """Problems with the XMPP settings (only when an ACS account is given)."""
+    jid = str(values.get("xmpp_jid") or "").strip()
+    if not jid:
+        return {}
+    if "@" not in jid or jid.startswith("@"):
+        return {"xmpp_jid": "An XMPP account looks like acs@example.net."}
+    if not values.get("xmpp_password"):
+        return {"xmpp_password": "The XMPP account needs its password."}
+    tls = str(values.get("xmpp_tls") or "starttls")
+    if tls not in TLS_MODES:
+        return {"xmpp_tls": f"One of {', '.join(TLS_MODES)}."}
+    try:
+        split_server(str(values.get("xmpp_server") or ""), jid, tls)
+    except ValueError as exc:
+        return {"xmpp_server": f"{exc}."}
+    ca = values.get("xmpp_ca_file")
+    if ca is not None and not Path(ca).is_file():
+        return {"xmpp_ca_file": f"{ca} is not a file."}
+    return {}
 
 
 def _tls_problems(values: dict[str, Any]) -> dict[str, str]:

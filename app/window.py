@@ -282,24 +282,28 @@ class MainWindow(QMainWindow):
         self._settings.sync()
 
     # ------------------------------------------------------------------ state shown
-    def set_acs_urls(self, urls: list[str], tls_fingerprint: str | None = None) -> None:
+    def set_acs_urls(
+        self, urls: list[str], tls_fingerprint: str | None = None, tls_kind: str | None = None
+    ) -> None:
         """Show the URLs a CPE should be given (the engine is listening), and the HTTPS
-        certificate's SHA-256 fingerprint when there are https:// ones."""
+        certificate's SHA-256 fingerprint and kind when there are https:// ones."""
         self._urls = list(urls)
         self.devices.start()  # the engine listens, so its store is open
         if self.live is not None:
             self.live.start()
         if self.admin is not None:
             self.admin.start()
-        self._show_urls(self._urls, tls_fingerprint)
+        self._show_urls(self._urls, tls_fingerprint, tls_kind)
         self.refresh_counts()  # the engine has read its device count from the database
         fields = self.overview.urls.fields()
         if fields:
             fields[0].setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def _show_urls(self, urls: list[str], tls_fingerprint: str | None) -> None:
+    def _show_urls(
+        self, urls: list[str], tls_fingerprint: str | None, tls_kind: str | None = None
+    ) -> None:
         self._urls = list(urls)
-        self.overview.urls.set_fingerprint(tls_fingerprint)
+        self.overview.urls.set_fingerprint(tls_fingerprint, tls_kind)
         self.overview.urls.set_urls(self._urls)
         self.copy_url_action.setEnabled(bool(self._urls))
         if self._urls:
@@ -373,7 +377,8 @@ class MainWindow(QMainWindow):
         data = event.data
         if self._urls and isinstance(data.get("urls"), list):  # new listeners (settings)
             self._show_urls(
-                merge_urls(data["urls"], data.get("tls_urls") or []), data.get("tls_fingerprint")
+                merge_urls(data["urls"], data.get("tls_urls") or []), data.get("tls_fingerprint"),
+                data.get("tls_kind"),
             )
         if event.level == "error":
             self.statusBar().showMessage(event.message, _STATUS_TIMEOUT_MS * 2)

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from acs_engine.sim.client import SimCpe  # noqa: E402
 from acs_engine.sim.device import SimDevice  # noqa: E402
 from acs_engine.sim.model import load_model  # noqa: E402
+from acs_engine.sim.options import SimOptions  # noqa: E402
 from acs_engine.store.db import Store  # noqa: E402
 from acs_engine.store.deviceid import make_device_id  # noqa: E402
 from acs_engine.store.records import Preset  # noqa: E402
@@ -51,13 +52,13 @@ async def prepare(db: Path, model: str) -> None:
 
 
 async def run_devices(
-    url: str, model: str, count: int, prefix: str = "BOOTB"
+    url: str, model: str, count: int, prefix: str = "BOOTB", latency: float = 0.0
 ) -> tuple[list[float], list[int]]:
     base = load_model(model)
     walls: list[float] = []
     rpcs: list[int] = []
     for i in range(count):
-        device = SimDevice(base, f"{prefix}{i:05d}")
+        device = SimDevice(base, f"{prefix}{i:05d}", options=SimOptions(latency=latency))
         start = time.perf_counter()
         result = await SimCpe(device, url).session()
         walls.append(time.perf_counter() - start)
@@ -89,6 +90,13 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=20)
     parser.add_argument("--model", choices=sorted(ROOTS), default="tr098")
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile into FILE")
+    parser.add_argument("--gpv-batch-size", type=int, default=32, help="the server's batch size")
+    parser.add_argument("--no-gpv-partial-path", action="store_true",
+                        help="the server reads full names only (as GenieACS)")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds the CPE waits before each POST after the Inform")
+    parser.add_argument("--server-root", type=Path, default=ROOT,
+                        help="the checkout whose acs_engine the server runs")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="fieldacs-bootstrap-"))
     db = workdir / "bench.db"
@@ -98,8 +106,10 @@ def main() -> int:
         profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
         server = subprocess.Popen(
             [sys.executable, *profile, "-m", "acs_engine.cli", "serve", "--db", str(db), "--host",
-             "127.0.0.1", "--cwmp-port", str(port), "--fs-port", "0", "--nbi-port", "0"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+             "127.0.0.1", "--cwmp-port", str(port), "--fs-port", "0", "--nbi-port", "0",
+             *(["--gpv-batch-size", str(args.gpv_batch_size)] if args.gpv_batch_size != 32 else []),
+             *(["--no-gpv-partial-path"] if args.no_gpv_partial_path else [])],
+            cwd=args.server_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:
             cpus = sorted(os.sched_getaffinity(0))
@@ -110,7 +120,9 @@ def main() -> int:
             url = f"http://127.0.0.1:{port}/"
             asyncio.run(run_devices(url, args.model, 1, "WARMUP"))  # not counted
             cpu_before = proc_cpu_ms(server.pid)
-            walls, rpcs = asyncio.run(run_devices(url, args.model, args.devices))
+            walls, rpcs = asyncio.run(
+                run_devices(url, args.model, args.devices, latency=args.latency)
+            )
             cpu = (proc_cpu_ms(server.pid) - cpu_before) / args.devices
             peak = proc_peak_rss_mb(server.pid)
         finally:

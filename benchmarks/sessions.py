@@ -202,6 +202,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=10000, help="devices already in the database")
     parser.add_argument("--params", type=int, default=50, help="parameters per seeded device")
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile into FILE")
+    parser.add_argument("--server-root", type=Path, default=ROOT,
+                        help="the checkout whose acs_engine the server runs")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="fieldacs-bench-"))
@@ -215,7 +217,7 @@ def main() -> int:
         server = subprocess.Popen(
             [sys.executable, *profile, "-m", "acs_engine.cli", "serve", "--db", str(db), "--host",
              "127.0.0.1", "--cwmp-port", str(port), "--fs-port", "0"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=args.server_root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         try:
             cpus = sorted(os.sched_getaffinity(0))

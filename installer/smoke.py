@@ -9,7 +9,8 @@ Standard library only, so any Python 3.11 can run it (CI runs it after ``make di
 2. ``fieldacs-engine sim --count 1 --once --model tr181`` runs one simulated CPE's whole
    bootstrap session against it (both programs' engine code, V8 provisions included);
 3. ``serve`` stops cleanly on SIGTERM, and ``fieldacs-engine devices --json`` lists the device;
-4. the ``ext()`` child process starts from both programs (``--run-ext-child``);
+4. the ``ext()`` child process starts from both programs (``--run-ext-child``), and the
+   simulator's XMPP client (slixmpp) runs;
 5. ``fieldacs`` starts offscreen with no options but free ports, in an empty home folder,
    shows its main window with the ACS URL, closes it by itself and exits 0; its database
    was created in the platform's user data folder (first run needs no setup).
@@ -129,6 +130,19 @@ def check_engine(engine: Path, tmp: Path) -> None:
            f"({devices[0]['param_count'] if devices else 0} parameters)", listing.stdout)
 
 
+def check_xmpp_client(engine: Path) -> None:
+    """slixmpp is in the bundle: the simulator's XMPP login runs and reports the refused
+    connection (a closed loopback port) in words, not an ImportError."""
+    port = free_port()
+    sim = run([str(engine), "sim", "--acs", "http://127.0.0.1:9/", "--count", "1", "--once",
+               "--no-connreq", "--xmpp-server", f"127.0.0.1:{port}", "--xmpp-tls", "none",
+               "--xmpp-password", "x"], timeout=60)
+    out = sim.stdout + sim.stderr
+    expect(sim.returncode == 2 and f"XMPP login to 127.0.0.1:{port} failed" in out
+           and "Traceback" not in out,
+           "the XMPP client (slixmpp) runs in the bundle", out)
+
+
 def check_ext_child(program: Path, tmp: Path) -> None:
     ext = tmp / "ext"
     ext.mkdir(exist_ok=True)
@@ -177,6 +191,7 @@ def main(argv: list[str]) -> int:
         with tempfile.TemporaryDirectory(prefix="fieldacs-smoke-") as name:
             tmp = Path(name)
             check_engine(engine, tmp)
+            check_xmpp_client(engine)
             check_ext_child(engine, tmp)
             check_ext_child(console, tmp)
             check_console(console, tmp)

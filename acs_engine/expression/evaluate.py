@@ -182,7 +182,10 @@ class _Evaluator:
             text, pattern = to_text(left), to_text(right)
             if text is None or pattern is None:
                 return None
-            found = like_regex(pattern).fullmatch(text) is not None
+            regex = like_regex(pattern)
+            if regex is None:
+                return None
+            found = regex.matches(text)
             return found if node.op == "LIKE" else not found
         c = compare(left, right)
         if c is None:

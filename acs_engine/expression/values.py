@@ -33,6 +33,8 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from ..regex import Pattern, RegexError, compile_pattern, escape
+
 __all__ = [
     "FLOAT_TYPES",
     "INT_TYPES",
@@ -280,10 +282,15 @@ def round_value(value: Any, digits: Any = 0) -> float | None:
 
 
 @functools.lru_cache(maxsize=512)
-def like_regex(pattern: str) -> re.Pattern[str]:
-    """The anchored, case-sensitive regex of a LIKE pattern."""
-    parts = [".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern]
-    return re.compile("".join(parts), re.DOTALL)
+def like_regex(pattern: str) -> Pattern | None:
+    """The anchored, case-sensitive regex of a LIKE pattern, or None when the pattern is too
+    long to compile (over ``MAX_PATTERN_LENGTH``; LIKE is then NULL, as SQLite errs past its
+    own GLOB limit). RE2 is linear-time: ``%a%a%a%a%b`` costs no more than its length."""
+    parts = [".*" if c == "%" else "." if c == "_" else escape(c) for c in pattern]
+    try:
+        return compile_pattern("".join(parts), "s")
+    except RegexError:
+        return None
 
 
 def like_to_glob(pattern: str) -> str:

@@ -107,6 +107,7 @@ def script_result(raw: dict[str, Any]) -> ScriptResult:
     cron_needed = [str(cron_raw)] if status == "cron" and cron_raw is not None else []
     fault_raw = raw.get("fault")
     reads_raw = raw.get("reads")
+    time_raw = raw.get("time")
     return ScriptResult(
         declarations=decls,
         clears=clears,
@@ -118,7 +119,18 @@ def script_result(raw: dict[str, Any]) -> ScriptResult:
         fault=script_fault(fault_raw) if isinstance(fault_raw, dict) else None,
         return_value=raw.get("ret") if done else None,
         reads=frozenset(str(k) for k in reads_raw) if isinstance(reads_raw, list) else None,
+        time=_buckets(time_raw),
     )
+
+
+def _buckets(raw: Any) -> tuple[tuple[int, int], ...] | None:
+    """The prelude's ``"interval|offset"`` strings, sorted; None for the exact time."""
+    if not isinstance(raw, list):
+        return None
+    try:
+        return tuple(sorted({(int(a), int(b)) for a, _, b in (str(x).partition("|") for x in raw)}))
+    except ValueError:
+        return None
 
 
 def syntax_fault(message: str, prefix_len: int, source: str) -> ScriptFault:

@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,22 @@ def _child_command() -> list[str]:
     return [sys.executable, "-I", str(_CHILD)]
 
 
+#: Environment variables an extension's process keeps (names compared upper-case): what
+#: Python and the OS need to start, find temp folders and the time zone, and the system's
+#: proxy settings. Everything else, FIELDACS_* passwords and tokens included, is dropped.
+_ENV_KEEP = frozenset({
+    "PATH", "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP",
+    "TMPDIR", "HOME", "USERPROFILE", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR",
+})
+
+
+def child_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The scrubbed environment an extension runs with: only ``_ENV_KEEP`` names."""
+    source = os.environ if environ is None else environ
+    return {k: v for k, v in source.items() if k.upper() in _ENV_KEEP}
+
+
 def _resolve(ext_dir: Path, call: ExtCall) -> Path | ScriptFault:
     name = call.file[:-3] if call.file.endswith(".py") else call.file
     if not _FILE_NAME.match(name) or ".." in name:
@@ -99,6 +117,7 @@ async def run_extension(ext_dir: Path | None, call: ExtCall, timeout_ms: int) ->
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=str(ext_dir),
+        env=child_environment(),
     )
     try:
         stdout, stderr = await asyncio.wait_for(

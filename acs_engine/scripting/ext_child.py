@@ -4,6 +4,9 @@ Run as ``python ext_child.py <module_path> <function>`` with the JSON list of st
 arguments on stdin. Writes one JSON object to stdout: ``{"ok": result}`` or
 ``{"error": {"name": ..., "message": ...}}``. Anything the extension prints goes to stderr.
 This file is executed by path, never imported by the engine.
+
+Only functions defined in the extension file itself may be called; the engine starts this
+process with a scrubbed environment (see ``acs_engine.scripting.ext.child_environment``).
 """
 
 from __future__ import annotations
@@ -25,8 +28,14 @@ def _call(module_path: str, fn_name: str, args: list[str]) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     fn = getattr(module, fn_name, None)
-    if fn is None or not callable(fn) or fn_name.startswith("_"):
-        raise AttributeError(f"Extension has no function {fn_name!r}")
+    # Only a function the extension itself defines (def or async def in this file): not a
+    # name it imported (``from subprocess import check_output``), a class, or a builtin.
+    if (
+        not inspect.isfunction(fn)
+        or getattr(fn, "__module__", None) != module.__name__
+        or fn_name.startswith("_")
+    ):
+        raise AttributeError(f"Extension has no function {fn_name!r} of its own")
     result = fn(*args)
     if inspect.isawaitable(result):
         result = asyncio.run(_await(result))

@@ -106,6 +106,10 @@ class ScriptResult:
             when it depended on the whole key set (wildcards, aliases) or is unknown. A run
             with the same inputs over data whose entries under these keys are unchanged
             gives the same result (``Date`` and ``Math.random`` depend only on the run).
+        time: what the run saw of the session time: the ``Date.now(interval)`` buckets it
+            used, as ``(interval, offset)`` pairs (cron times are in the cron cache), or None
+            when it saw the exact time (``Date.now()``, ``new Date()``, a declared timestamp
+            capped at it). A later session in the same buckets sees the same times.
     """
 
     declarations: list[Declaration]
@@ -118,3 +122,4 @@ class ScriptResult:
     fault: ScriptFault | None
     return_value: Any = None
     reads: frozenset[str] | None = None
+    time: tuple[tuple[int, int], ...] | None = None

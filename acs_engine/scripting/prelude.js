@@ -6,7 +6,7 @@
 // parameters of their wrapper function: args, declare, clear, commit, ext, log; `Date` and
 // `Math.random` are replaced with deterministic versions. Built-ins are frozen afterwards so
 // that no script can leave state behind for the next device.
-(function (NONCE) {
+(function (NONCE, MAX_BUFFER_BYTES) {
   "use strict";
 
   const G = globalThis;
@@ -283,6 +283,7 @@
   function toTimestamp(t) {
     const n = t instanceof RealDate ? t.getTime() : Number(t);
     if (!Number.isFinite(n) || n < 1) return null;
+    if (Math.trunc(n) > st.now) st.exact = true; // capped: depends on the session time
     return Math.min(Math.trunc(n), st.now);
   }
 
@@ -416,6 +417,7 @@
       if (variance == null) variance = intervalOrCron;
       const offset = variance ? st.hash % variance : 0;
       t = Math.trunc((t + offset) / intervalOrCron) * intervalOrCron - offset;
+      st.buckets.add(intervalOrCron + "|" + offset);
     } else if (typeof intervalOrCron === "string") {
       guard();
       const offset = variance ? st.hash % variance : 0;
@@ -427,12 +429,15 @@
       t = st.cron[key];
     } else if (intervalOrCron) {
       throw new Error("Invalid Date.now() argument");
+    } else {
+      st.exact = true;
     }
     return t;
   }
 
   function SandboxDate(...a) {
     const when = st ? st.now : RealDate.now();
+    if (st && (!new.target || !a.length)) st.exact = true;
     if (!new.target) return new RealDate(when).toString();
     return Reflect.construct(RealDate, a.length ? a : [when], new.target);
   }
@@ -563,11 +568,12 @@
   function run(p) {
     const script = scripts.get(p.id);
     if (!script) throw new Error("script not compiled: " + p.id);
+    bufferBytes = 0;
     st = {
       now: p.now, hash: p.hash, deviceId: p.deviceId, revision: 0, maxRevision: p.commitsDone,
       uncommitted: false, stopped: null, swallowed: false, declarations: [], clears: [],
       logs: [], ext: new Map(), cron: p.cron || {}, extNeeded: null, cronNeeded: null, rng: null,
-      reads: new Set(), structural: false,
+      reads: new Set(), structural: false, buckets: new Set(), exact: false,
     };
     for (const [call, value] of p.ext || []) st.ext.set(stringify(call.map(String)), value);
     const out = { status: "done", commits: 0, fault: null, ret: null };
@@ -598,6 +604,9 @@
     out.ext = st.extNeeded;
     out.cron = st.cronNeeded;
     out.reads = st.structural ? null : Array.from(st.reads);
+    // What of the session time the run saw: Date.now(interval) buckets ("interval|offset"),
+    // or the exact time (Date.now(), new Date(), a declared timestamp past it).
+    out.time = st.exact ? null : Array.from(st.buckets);
     st = null;
     return stringify(out, (k, v) => (typeof v === "bigint" ? String(v) : v));
   }
@@ -650,10 +659,98 @@
     },
   });
 
+  // ---- memory outside the heap limit ---------------------------------------------------------
+  // ArrayBuffer memory (typed arrays, DataView's buffers) lives outside V8's heap, so the heap
+  // limit does not bound it, and built-ins over huge typed arrays (sort, fill) run long without
+  // checking the time limit. Every constructor that allocates one is replaced by a wrapper
+  // that charges a per-run budget (MAX_BUFFER_BYTES, all buffers of one run together) before
+  // allocating; from/of/map/filter/slice go through the wrapper (species), and the copying
+  // methods that do not (toReversed, toSorted, with, transfer) are charged explicitly. The
+  // real constructors stay unreachable: their prototypes' `constructor` is the wrapper.
+  // SharedArrayBuffer and WebAssembly (whose Memory is also outside the heap) are removed.
+  let bufferBytes = 0;
+  function charge(bytes) {
+    const n = Number(bytes);
+    if (!(n > 0)) return;
+    if (bufferBytes + n > MAX_BUFFER_BYTES)
+      throw new RangeError(
+        `ArrayBuffer memory limit exceeded: a script may allocate ${MAX_BUFFER_BYTES} bytes`);
+    bufferBytes += n;
+  }
+  const hardened = [];
+  function defineGlobal(name, value) {
+    Object.defineProperty(G, name, { value, writable: false, configurable: false });
+  }
+  const RealArrayBuffer = G.ArrayBuffer;
+  const SandboxArrayBuffer = function ArrayBuffer(length, options) {
+    if (new.target === undefined) throw new TypeError("Constructor ArrayBuffer requires 'new'");
+    const max = options != null && typeof options === "object" ? options.maxByteLength : 0;
+    charge(Math.max(Number(length) || 0, Number(max) || 0));
+    return Reflect.construct(RealArrayBuffer, [length, options],
+      new.target === SandboxArrayBuffer ? RealArrayBuffer : new.target);
+  };
+  SandboxArrayBuffer.prototype = RealArrayBuffer.prototype;
+  Object.setPrototypeOf(SandboxArrayBuffer, Object.getPrototypeOf(RealArrayBuffer));
+  SandboxArrayBuffer.isView = RealArrayBuffer.isView;
+  Object.defineProperty(SandboxArrayBuffer, Symbol.species, { get() { return this; } });
+  Object.defineProperty(RealArrayBuffer.prototype, "constructor",
+    { value: SandboxArrayBuffer, writable: false, configurable: false });
+  for (const name of ["transfer", "transferToFixedLength"]) {
+    const real = RealArrayBuffer.prototype[name];
+    if (typeof real !== "function") continue;
+    Object.defineProperty(RealArrayBuffer.prototype, name, {
+      value: { [name](length) { charge(length === undefined ? this.byteLength : length);
+        return Reflect.apply(real, this, arguments); } }[name],
+      writable: false, configurable: false,
+    });
+  }
+  defineGlobal("ArrayBuffer", SandboxArrayBuffer);
+  hardened.push(SandboxArrayBuffer, RealArrayBuffer.prototype);
+  const TypedArrayProto = Object.getPrototypeOf(Int8Array.prototype);
+  for (const name of ["toReversed", "toSorted", "with"]) {
+    const real = TypedArrayProto[name];
+    if (typeof real !== "function") continue;
+    Object.defineProperty(TypedArrayProto, name, {
+      value: { [name]() { charge(this.byteLength); return Reflect.apply(real, this, arguments); } }[name],
+      writable: false, configurable: false,
+    });
+  }
+  hardened.push(Object.getPrototypeOf(Int8Array), TypedArrayProto);
+  for (const name of ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array",
+    "Uint16Array", "Int32Array", "Uint32Array", "Float16Array", "Float32Array",
+    "Float64Array", "BigInt64Array", "BigUint64Array"]) {
+    const Real = G[name];
+    if (typeof Real !== "function") continue;
+    const size = Real.BYTES_PER_ELEMENT;
+    const Wrapped = { [name]: function (first) {
+      if (new.target === undefined) throw new TypeError(`Constructor ${name} requires 'new'`);
+      const target = new.target === Wrapped ? Real : new.target;
+      if (first === null || typeof first !== "object") {
+        charge((Number(first) || 0) * size);
+        return Reflect.construct(Real, arguments, target);
+      }
+      if (first instanceof RealArrayBuffer) return Reflect.construct(Real, arguments, target);
+      const length = Number(first.length);
+      if (length >= 0) charge(length * size);
+      const made = Reflect.construct(Real, arguments, target);
+      if (!(length >= 0)) charge(made.byteLength);  // an iterable without a length
+      return made;
+    } }[name];
+    Wrapped.prototype = Real.prototype;
+    Object.setPrototypeOf(Wrapped, Object.getPrototypeOf(Real));
+    Object.defineProperty(Wrapped, "BYTES_PER_ELEMENT", { value: size });
+    Object.defineProperty(Real.prototype, "constructor",
+      { value: Wrapped, writable: false, configurable: false });
+    defineGlobal(name, Wrapped);
+    hardened.push(Wrapped, Real.prototype);
+  }
+  hardened.push(DataView, DataView.prototype);
+
   // ---- lock the realm down ------------------------------------------------------------------
   Math.random = random;
   Object.defineProperty(G, "Date", { value: SandboxDate, writable: false, configurable: false });
-  for (const name of ["console", "__timer_manager", "setTimeout", "clearTimeout", "Atomics"]) {
+  for (const name of ["console", "__timer_manager", "setTimeout", "clearTimeout", "Atomics",
+    "SharedArrayBuffer", "WebAssembly"]) {
     const desc = Object.getOwnPropertyDescriptor(G, name);
     if (!desc) continue;
     if (desc.configurable) delete G[name];
@@ -671,7 +768,7 @@
     genProto, Object.getPrototypeOf(genProto), Error, TypeError, RangeError, SyntaxError,
     ReferenceError, EvalError, URIError,
   ];
-  for (const o of frozen) Object.freeze(o);
+  for (const o of [...frozen, ...hardened]) Object.freeze(o);
   Object.preventExtensions(G);
   return inbox;
 });

@@ -79,7 +79,8 @@ class _Engine:
         self._mr.set_hard_memory_limit(memory_limit_bytes)
         self._nonce = secrets.token_hex(16)
         install = cast(JSFunction, self._mr.eval(prelude))
-        self._inbox = cast(JSMappedObject, install(self._nonce))
+        # ArrayBuffer memory is outside the heap limit: a run may allocate a quarter of it.
+        self._inbox = cast(JSMappedObject, install(self._nonce, memory_limit_bytes // 4))
         self._compiled: set[str] = set()
         self._data_json: str | None = None
         self._data_key: str | int | None = None
@@ -156,8 +157,19 @@ class _Engine:
         return None
 
     async def settle(self, timeout_s: float) -> None:
-        """Wait until jobs queued by the last run are done (raises TimeoutError if not)."""
+        """Wait until jobs queued by the last run are done (raises TimeoutError if not).
+
+        A job that hit the heap limit is stopped by V8 without an error reaching this eval:
+        the limit flag tells, and the context is reported poisoned (charged to the run that
+        queued the job, never to the next script).
+        """
         await self._eval("0", timeout_s)
+        if self.poisoned():
+            raise _ContextPoisoned
+
+    def poisoned(self) -> bool:
+        """Whether the isolate has hit its heap limit (the context must be rebuilt)."""
+        return bool(self._mr.was_hard_memory_limit_reached())
 
     async def load(self, run: ScriptRun) -> None:
         """Inject the device data unless the same data is already loaded.
@@ -294,13 +306,30 @@ class Sandbox:
             self._engine = _Engine(self.memory_limit_mb * 1024 * 1024, self._prelude)
         return self._engine
 
-    def _discard_engine(self) -> None:
+    def _discard_engine(self, *, after_reply: bool = False) -> None:
+        """Drop the current context. With ``after_reply`` it is closed only once the run's
+        result has been handed back: closing waits for V8 to stop, and a built-in that does
+        not check for termination (a sort with a native comparator, say) may still be busy;
+        the run that overran is answered at its limit, and the next run starts after."""
         engine, self._engine = self._engine, None
-        if engine is not None:
-            try:
-                engine.close()
-            except Exception:  # closing a broken context must not fail the run
-                logger.exception("closing a V8 context failed")
+        if engine is None:
+            return
+        if after_reply:
+            self._loop.create_task(self._close_soon(engine))
+            return
+        self._close_engine(engine)
+
+    @staticmethod
+    def _close_engine(engine: _Engine) -> None:
+        try:
+            engine.close()
+        except Exception:  # closing a broken context must not fail the run
+            logger.exception("closing a V8 context failed")
+
+    async def _close_soon(self, engine: _Engine) -> None:
+        async with self._guarded_lock():  # after the reply; before the next run's context
+            await asyncio.sleep(0)
+            self._close_engine(engine)
 
     def _guarded_lock(self) -> asyncio.Lock:
         if self._lock is None:
@@ -323,7 +352,7 @@ class Sandbox:
             script_id = _script_id(run.name, run.source)
             try:
                 engine = self._get_engine()
-                if (
+                if engine.poisoned() or (
                     script_id not in engine._compiled
                     and len(engine._compiled) >= MAX_COMPILED_SCRIPTS
                 ):
@@ -350,13 +379,13 @@ class Sandbox:
                 logger.warning(
                     "script %r hit the memory limit; rebuilding the V8 context", run.name
                 )
-                self._discard_engine()
+                self._discard_engine(after_reply=True)
                 return convert.empty_result(self._fault_for_limit("memory"))
             except (TimeoutError, JSTimeoutException):
                 logger.warning("script %r timed out after %d ms", run.name, self.timeout_ms)
                 # The context is usable after a terminated run, but not after a runaway
                 # promise job; rebuilding costs a few ms and covers both.
-                self._discard_engine()
+                self._discard_engine(after_reply=True)
                 return convert.empty_result(self._fault_for_limit("timeout"))
             except JSEvalException as exc:
                 # Not a script error (those are caught in JS): the sandbox itself broke.

@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -35,6 +36,7 @@ from acs_engine.scripting import Sandbox
 from acs_engine.server.auth import AuthConfigError, AuthFailure, CpeAuthenticator
 from acs_engine.server.cwmp_http import CwmpServer
 from acs_engine.server.drain import draining_middleware, wait_for_sessions
+from acs_engine.server.guard import ConnectionGuard, keepalive_for, limits_for, raise_fd_limit
 from acs_engine.server.listeners import (
     PORT_LABELS,
     Listener,
@@ -47,13 +49,17 @@ from acs_engine.server.listeners import (
     swap,
     wanted_listeners,
 )
+from acs_engine.server.logfilter import install_repeat_filter
 from acs_engine.server.metrics import EngineMetrics
 from acs_engine.server.nbi import NbiServer, check_nbi_config
+from acs_engine.server.proxy import ProxyServer
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.services.device_secret import database_secret, upgrade_seeded_inform
 from acs_engine.services.files import FileStore, file_server_app
+from acs_engine.services.history import HistoryPruner
 from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.services.wake import ConnectionRequestDone, wake_device
+from acs_engine.services.xmpp import XmppConnReq
 from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
@@ -75,6 +81,7 @@ RESTART_FIELDS = frozenset({
     "db_path", "provisioning", "ext_dir", "script_memory_mb", "trace_sessions_per_device",
 })
 _AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth", "cwmp_digest_rfc2069"})
+_PROXY_FIELDS = frozenset({"proxy_upstream", "proxy_upstream_ca"})
 _TLS_FIELDS = frozenset({
     "cwmp_tls_port", "fs_tls_port", "tls_cert_path", "tls_key_path", "cwmp_http_enabled",
 })
@@ -106,8 +113,10 @@ class Engine:
         self.handler: Handler = self.chain
         self.provisioning: ProvisioningHandler | None = None
         self.sandbox: Sandbox | None = None
+        self.history_pruner: HistoryPruner | None = None
         self.store: Store | None = None
         self.cwmp: CwmpServer | None = None
+        self.proxy: ProxyServer | None = None
         self._runner: web.AppRunner | None = None
         self._fs_runner: web.AppRunner | None = None
         self._cwmp_port: int | None = None
@@ -126,6 +135,10 @@ class Engine:
         #: at start leaves one closed; it is tried again when its settings change).
         self._asked: dict[str, ListenerSpec] = {}
         self._reconfiguring = asyncio.Lock()
+        #: The XMPP client of connection requests (Annex K) and the settings it was made
+        #: from; made when first needed, remade when those settings change.
+        self._xmpp: XmppConnReq | None = None
+        self._xmpp_key: tuple[Any, ...] = ()
         self._unsubscribe = self.bus.subscribe(self._on_device_updated, DeviceUpdated)
         #: Counters for ``/metrics`` (fed by the bus for the engine's whole life).
         self.metrics = EngineMetrics(self.bus)
@@ -162,6 +175,11 @@ class Engine:
         return self.tls.fingerprint if self.tls is not None else None
 
     @property
+    def tls_kind(self) -> str | None:
+        """Which certificate the HTTPS listeners use, in words (see ``TlsSetup.kind``)."""
+        return self.tls.kind if self.tls is not None else None
+
+    @property
     def fs_port(self) -> int | None:
         """The file server's port, or None when it is not running."""
         return self._fs_port
@@ -177,6 +195,10 @@ class Engine:
 
     def active_session_count(self) -> int:
         return self.cwmp.active_session_count() if self.cwmp else 0
+
+    def connection_guards(self) -> dict[str, ConnectionGuard]:
+        """The connection guard of each open listener, by name (see guard.py)."""
+        return {n: lis.guard for n, lis in self._listeners.items() if lis.guard is not None}
 
     def auth_failures(self) -> list[AuthFailure]:
         """Copies of the latest failed CPE authentication of each device, oldest first."""
@@ -219,6 +241,9 @@ class Engine:
             CpeAuthenticator(self.config, self.bus)  # the settings must make sense
             self.tls = prepare_tls(self.config, hostnames=local_addresses())
             check_nbi_config(self.config)
+            self.proxy = (ProxyServer(self.config, self.bus, lambda: self.handler)
+                          if self.config.proxy_upstream else None)
+            XmppConnReq.from_config(self.config)
         except (AuthConfigError, TlsError, ValueError) as exc:
             raise EngineStartError(str(exc)) from exc
         try:
@@ -243,14 +268,17 @@ class Engine:
         self._install_handlers(self.store)
         if self.provisioning is not None:
             self.provisioning.device_secret = secret
+        install_repeat_filter()  # a flood must not fill the log with one line
+        raise_fd_limit()  # room for the connection caps (see guard.py)
         self.cwmp = CwmpServer(self.config, self.store, self.handler, self.bus)
         app = web.Application(
             client_max_size=self.config.max_body_bytes + 1,
             middlewares=[draining_middleware(self)],
         )
-        app.router.add_route("*", "/{tail:.*}", self.cwmp.handle)
+        app.router.add_route("*", "/{tail:.*}", self._cwmp_handler())
         runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, auto_decompress=False
+            app, access_log=None, handle_signals=False, auto_decompress=False,
+            keepalive_timeout=keepalive_for(self.config, "cwmp"),
         )
         await runner.setup()
         self._runner = runner
@@ -274,21 +302,25 @@ class Engine:
         self._sync_ports()
         self.cwmp.start()
         if self._cwmp_tls_port is not None and self.tls is not None:
-            log.info("CWMP over HTTPS on %s:%s (certificate SHA-256 %s)",
-                     self.config.cwmp_host, self._cwmp_tls_port, self.tls.fingerprint)
+            log.info("CWMP over HTTPS on %s:%s (%s, SHA-256 %s)", self.config.cwmp_host,
+                     self._cwmp_tls_port, self.tls.kind, self.tls.fingerprint)
         log.info("CWMP listening on %s:%s", self.config.cwmp_host, self._cwmp_port)
         for name in ("fs", "fs_tls", "nbi"):
             # A busy file-server or NBI port is a warning, not a failed start.
             if name in wanted and (name != "fs_tls" or "fs" in self._listeners):
                 await self._start_optional(wanted[name], open_listener)
         self._sync_ports()
+        # Parameter history retention, in the background (started last: a failed start
+        # above closes the store).
+        self.history_pruner = HistoryPruner(self.store, self.config.history_retention)
+        self.history_pruner.start()
         self.draining = False
         self.metrics.start_lag_monitor()
         self.bus.publish(
             EngineNotice(
                 time.time(), "info", f"ACS listening on port {self.cwmp_port}",
                 {"urls": self.cwmp_urls(), "tls_urls": self.cwmp_tls_urls(),
-                 "tls_fingerprint": self.tls_fingerprint},
+                 "tls_fingerprint": self.tls_fingerprint, "tls_kind": self.tls_kind},
             )
         )
 
@@ -344,6 +376,10 @@ class Engine:
                 CpeAuthenticator(target, self.bus) if _AUTH_FIELDS & applied.keys() else None
             )
             check_nbi_config(target)
+            proxy_changed = bool(_PROXY_FIELDS & applied.keys())
+            proxy = (ProxyServer(target, self.bus, lambda: self.handler)
+                     if proxy_changed and target.proxy_upstream else None)
+            XmppConnReq.from_config(target)  # XMPP settings that cannot work
             tls = await self._tls_for(target, changed=bool(_TLS_FIELDS & applied.keys()))
             asked = wanted_listeners(target, tls)
             check_ports(asked)
@@ -374,8 +410,14 @@ class Engine:
         for name, value in applied.items():
             setattr(current, name, value)
         self.tls = tls
+        for name, guard in self.connection_guards().items():  # new caps, kept listeners too
+            guard.limits = limits_for(current, name)
         if auth is not None and self.cwmp is not None:
             self.cwmp.replace_auth(auth)
+        if proxy_changed:
+            old, self.proxy = self.proxy, proxy
+            if old is not None:
+                await old.stop()
         if self.sandbox is not None:
             self.sandbox.timeout_ms = current.script_timeout_ms
             self.sandbox.ext_timeout_ms = current.ext_timeout_ms
@@ -386,7 +428,7 @@ class Engine:
         self.bus.publish(EngineNotice(
             time.time(), "info", f"Settings applied; ACS listening on port {self.cwmp_port}",
             {"urls": urls, "tls_urls": tls_urls, "tls_fingerprint": self.tls_fingerprint,
-             "changed": sorted(applied)},
+             "tls_kind": self.tls_kind, "changed": sorted(applied)},
         ))
         return later
 
@@ -443,7 +485,23 @@ class Engine:
         return await wake_device(
             self.store, self.bus, self.config, device_id,
             wait_for_session=wait_for_session, in_session=in_session,
+            xmpp=await self.xmpp_client(),
         )
+
+    async def xmpp_client(self) -> XmppConnReq | None:
+        """The XMPP client the current settings ask for (None: XMPP is off).
+
+        Raises:
+            ValueError: XMPP settings that cannot work (refused at start and reconfigure).
+        """
+        c = self.config
+        key = (c.xmpp_jid, c.xmpp_password, c.xmpp_server, c.xmpp_tls, c.xmpp_ca_file)
+        if key != self._xmpp_key:
+            if self._xmpp is not None:
+                await self._xmpp.close()
+            self._xmpp = XmppConnReq.from_config(c)
+            self._xmpp_key = key
+        return self._xmpp
 
     def file_url(self, name: str, host: str = "", secure: bool = False) -> tuple[str, int]:
         """The URL a CPE downloads ``name`` from, and the file's size (0 when unknown).
@@ -491,6 +549,20 @@ class Engine:
             return
         log.info("%s listening on %s:%s", spec.name, spec.host, self._listeners[spec.name].port)
 
+    def _cwmp_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The CWMP port's handler: our ACS, or in proxy mode the pass-through proxy (chosen
+        per request, so that a new upstream setting applies without reopening the port)."""
+        if self.proxy is not None:
+            log.info("proxy mode: forwarding CWMP to %s", self.config.proxy_upstream)
+
+        async def dispatch(request: web.Request) -> web.StreamResponse:
+            if self.proxy is not None:
+                return await self.proxy.handle(request)
+            assert self.cwmp is not None
+            return await self.cwmp.handle(request)
+
+        return dispatch
+
     def _opener(
         self, config: EngineConfig, tls: TlsSetup | None
     ) -> Callable[[ListenerSpec], Awaitable[Listener]]:
@@ -500,18 +572,19 @@ class Engine:
         async def open_listener(spec: ListenerSpec) -> Listener:
             secure = spec.name.endswith("_tls")
             context = tls.context if secure and tls is not None else None
+            limits = limits_for(config, spec.name)
             if spec.name in ("cwmp", "cwmp_tls"):
                 assert self._runner is not None
-                return await open_site(self._runner, spec, context)
+                return await open_site(self._runner, spec, context, limits)
             if spec.name in ("fs", "fs_tls"):
-                return await open_site(await self._file_runner(), spec, context)
+                return await open_site(await self._file_runner(), spec, context, limits)
             nbi = NbiServer(self, config=config)
             try:
                 port = await nbi.start(spec.host, spec.port)
             except OSError:
                 await nbi.stop()
                 raise
-            return Listener(spec, port, nbi.stop, nbi)
+            return Listener(spec, port, nbi.stop, nbi, nbi.guard)
 
         return open_listener
 
@@ -523,7 +596,8 @@ class Engine:
                     self.config.db_path, max_size=self.config.max_file_bytes
                 )
             runner = web.AppRunner(
-                file_server_app(self.files), access_log=None, handle_signals=False
+                file_server_app(self.files), access_log=None, handle_signals=False,
+                keepalive_timeout=keepalive_for(self.config, "fs"),
             )
             await runner.setup()
             self._fs_runner = runner
@@ -569,10 +643,16 @@ class Engine:
         if self.nbi is not None:
             await self.nbi.stop()
             self.nbi = None
+        if self._xmpp is not None:
+            await self._xmpp.close()
+            self._xmpp, self._xmpp_key = None, ()
         self._listeners.clear()  # the runners' cleanup below closes their sites
         self._asked = {}
         if self.cwmp is not None:
             await self.cwmp.stop()
+        if self.proxy is not None:
+            await self.proxy.stop()
+            self.proxy = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -584,6 +664,9 @@ class Engine:
         if self.sandbox is not None:
             await self.sandbox.close()
             self.sandbox = None
+        if self.history_pruner is not None:
+            await self.history_pruner.stop()
+            self.history_pruner = None
         if self.store is not None:
             await self.store.close()
             self.store = None

@@ -4,24 +4,28 @@ Leniency (DESIGN.md): any Content-Type, cookies with attributes or comma separat
 at all (the TCP connection finds the session), a stale cookie on a new Inform (a new Inform
 always starts a new session), gzip/deflate bodies. Strictness: bodies over the limit get 413,
 malformed XML 400 with the reason (and the connection's session ends cleanly), a device already
-in session 503 with Retry-After, too many new sessions at once 503 with ``Connection: close``
-and a Retry-After that grows with the load (:class:`RetryPacer`), so a burst spreads out.
+in session 503 with Retry-After. New sessions pass :class:`~acs_engine.server.admission.Admission`:
+a boot storm waits briefly in a queue; only past ``admission_wait`` (or over the caps on live
+sessions and on queued bytes) does a CPE get 503 with ``Connection: close`` and a Retry-After
+that grows with the load (:class:`RetryPacer`), so a burst spreads out.
+
+Before authentication every step is linear in the body (see :mod:`acs_engine.server.body`);
+large bodies are decoded and parsed off the event loop. A CPE's cwmp:SessionTimeout is clamped
+to ``session_timeout_min``..``session_timeout_max``; a session that times out is forgotten and
+its connection closed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import logging
-import math
-import random
 import re
 import secrets
 import time
-import zlib
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -30,7 +34,9 @@ from acs_engine.bus import EventBus, RequestRejected
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import codec, faults, rpc
 from acs_engine.cwmp.envelope import Envelope
+from acs_engine.server.admission import Admission, Refused, RetryPacer
 from acs_engine.server.auth import CpeAuthenticator
+from acs_engine.server.body import OFFLOAD_BYTES, BodyError, decode_body
 from acs_engine.session.handler import Handler
 from acs_engine.session.machine import State
 from acs_engine.session.session import Reply, Session
@@ -39,85 +45,14 @@ from acs_engine.store.deviceid import make_device_id
 from acs_engine.store.model import DeviceRecord
 
 log = logging.getLogger("fieldacs.server")
+_T = TypeVar("_T")
 
 XML_CONTENT_TYPE = 'text/xml; charset="utf-8"'
 SERVER_HEADER = f"FieldACS/{__version__}"
 _COOKIE_RE = re.compile(r'(?:^|[;,]\s*)session\s*=\s*"?([0-9A-Za-z]+)"?')
 #: How long a session that told its CPE to hold requests stays open after the ACS's 204.
 LINGER_SECONDS = 3.0
-_CHARSET_RE = re.compile(r'charset\s*=\s*"?([A-Za-z0-9._:-]+)"?', re.IGNORECASE)
 _DIGEST_RESPONSE_RE = re.compile(r'(response\s*=\s*"?)[0-9A-Fa-f]*')
-
-
-#: Bounds of the Retry-After sent when too many sessions are starting (seconds).
-OVERLOAD_RETRY_MIN = 5
-OVERLOAD_RETRY_MAX = 120
-
-
-class RetryPacer:
-    """Retry-After for CPEs refused because too many sessions are starting at once.
-
-    The refused CPEs form a backlog (refusals in the last ``window`` seconds, decaying
-    exponentially); the ACS admits ``limit`` Informs at a time, each taking about
-    ``inform_seconds`` (a moving average of real ones). Clearing the backlog takes about
-    ``backlog * inform_seconds / limit`` seconds; each CPE is told to come back at a random
-    time between that and twice that, at least :data:`OVERLOAD_RETRY_MIN` later, so a burst
-    of a thousand CPEs spreads over the following minutes instead of coming back together.
-    Never more than :data:`OVERLOAD_RETRY_MAX`.
-
-    Args:
-        limit: new sessions admitted at once (``max_concurrent_new_sessions``).
-        window: seconds over which refusals are remembered.
-        rng: the source of the jitter (tests pass a seeded one).
-        clock: the time source.
-    """
-
-    def __init__(
-        self, limit: int, *, window: float = 30.0, rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit = max(1, limit)
-        self.window = window
-        self.rng = rng or random.Random()
-        self.clock = clock
-        self.backlog = 0.0
-        #: Moving average of how long an admitted Inform takes (seconds).
-        self.inform_seconds = 0.5
-        self._at = clock()
-
-    def _decay(self) -> None:
-        now = self.clock()
-        if now > self._at:
-            self.backlog *= math.exp(-(now - self._at) / self.window)
-        self._at = now
-
-    def inform_took(self, seconds: float) -> None:
-        """Record how long an admitted Inform took to answer."""
-        self.inform_seconds += 0.2 * (max(0.0, seconds) - self.inform_seconds)
-
-    def refused(self, limit: int | None = None) -> int:
-        """Count one more refused CPE; the Retry-After (whole seconds) to tell it.
-
-        Args:
-            limit: the admission limit now (it may have changed since construction).
-        """
-        if limit is not None:
-            self.limit = max(1, limit)
-        self._decay()
-        self.backlog += 1.0
-        drain = self.backlog * self.inform_seconds / self.limit
-        base = max(float(OVERLOAD_RETRY_MIN), drain)
-        wait = self.rng.uniform(base, 2 * base)
-        return int(min(OVERLOAD_RETRY_MAX, max(OVERLOAD_RETRY_MIN, round(wait))))
-
-
-class BodyError(Exception):
-    """A request body we refuse before parsing it."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 def session_cookie(request: web.Request) -> str | None:
@@ -127,39 +62,6 @@ def session_cookie(request: web.Request) -> str | None:
         if match:
             return match.group(1)
     return None
-
-
-def _decompress(data: bytes, encoding: str, limit: int) -> bytes:
-    if encoding in ("gzip", "x-gzip"):
-        decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        # RFC 9110 says zlib-wrapped; some clients send raw deflate.
-        raw = data[:1] and (data[0] & 0x0F) != 8
-        decoder = zlib.decompressobj(wbits=-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
-    else:
-        raise BodyError(415, f"unsupported Content-Encoding {encoding!r} (use gzip or deflate)")
-    try:
-        out = decoder.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise BodyError(400, f"body is not valid {encoding} data: {exc}") from None
-    if len(out) > limit or decoder.unconsumed_tail:
-        raise BodyError(413, f"decompressed body is larger than {limit} bytes")
-    return out
-
-
-def _transcode(data: bytes, content_type: str) -> bytes:
-    """Re-encode a body whose charset is given only in Content-Type (no XML declaration)."""
-    match = _CHARSET_RE.search(content_type)
-    if not match or data.lstrip()[:5] == b"<?xml":
-        return data
-    charset = match.group(1).lower()
-    if charset in ("utf-8", "utf8", "us-ascii", "ascii"):
-        return data
-    try:
-        codecs.lookup(charset)
-        return data.decode(charset).encode("utf-8")
-    except (LookupError, UnicodeDecodeError) as exc:
-        raise BodyError(400, f"cannot decode body as {charset}: {exc}") from None
 
 
 def _trace_headers(request: web.Request) -> tuple[tuple[str, str], ...]:
@@ -205,7 +107,11 @@ class CwmpServer:
         self._transport_of: dict[str, Any] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._finishing: dict[str, asyncio.Future[None]] = {}
-        self._new_in_flight = 0
+        #: The gate new sessions wait at (boot storm queue, live-session cap).
+        self.admission = Admission(config, self.active_session_count)
+        #: Sessions ended because their CPE went silent (since start).
+        self.timed_out = 0
+        self._body_thread: ThreadPoolExecutor | None = None
         #: Retry-After for the CPEs refused while too many sessions are starting.
         self.pacer = RetryPacer(config.max_concurrent_new_sessions)
         #: CPE authentication (off unless configured).
@@ -233,9 +139,17 @@ class CwmpServer:
                 await self._finish(session)
             else:
                 await self._end(session, "aborted", "the ACS was stopped")
+        if self._body_thread is not None:
+            self._body_thread.shutdown(wait=False, cancel_futures=True)
+            self._body_thread = None
 
     def active_session_count(self) -> int:
         return len(self.sessions)
+
+    @property
+    def new_in_flight(self) -> int:
+        """Informs admitted and not yet answered."""
+        return self.admission.in_flight
 
     def replace_auth(self, auth: CpeAuthenticator) -> None:
         """Authenticate with ``auth`` from now on (the settings changed while running).
@@ -272,9 +186,13 @@ class CwmpServer:
                 # Only CPE silence counts: a session whose request we are still working
                 # on (a slow provision, a busy store) is not timed out under it.
                 log.info("session %s of %s timed out", session.id, session.device_id)
+                transport = self._transport_of.get(session.id)
+                self.timed_out += 1
                 await self._end(
                     session, "timeout", f"no message from the CPE for {session.timeout:g} s"
                 )
+                if transport is not None:  # the silent CPE's socket goes too
+                    transport.close()
 
     def _busy(self, session: Session) -> bool:
         lock = self._locks.get(session.id)
@@ -297,6 +215,7 @@ class CwmpServer:
         transport = self._transport_of.pop(session.id, None)
         if transport is not None and self._by_transport.get(transport) is session:
             del self._by_transport[transport]
+        self.admission.pump()  # a session slot is free
 
     async def _end(self, session: Session, outcome: str, detail: str) -> None:
         self._forget(session)
@@ -354,13 +273,23 @@ class CwmpServer:
             return self._reject(request, 405, "only POST is accepted", headers={"Allow": "POST"})
         session = self._find(request)
         try:
-            body = await self._read_body(request)
+            raw = await self._read_body(request)
+            args = (
+                raw, request.headers.get("Content-Encoding", "identity"),
+                request.headers.get("Content-Type", ""), self.config.max_body_bytes,
+            )
+            large = len(raw) > OFFLOAD_BYTES
+            body = await self._off_loop(decode_body, *args) if large else decode_body(*args)
         except BodyError as exc:
             if session is not None:
                 await self._end(session, "error", exc.reason)
             return self._reject(request, exc.status, exc.reason)
         try:
-            envelope = codec.parse(body)
+            # lxml lets go of the GIL while it parses: a large body does not stall the loop.
+            if len(body) > OFFLOAD_BYTES:
+                envelope = await self._off_loop(codec.parse, body)
+            else:
+                envelope = codec.parse(body)
         except codec.UnknownMethodError as exc:
             if session is None:
                 return self._reject(request, 400, str(exc))
@@ -412,20 +341,29 @@ class CwmpServer:
                 return self._reject(request, 500, "internal error; the session was ended")
             return await self._send(session, reply)
 
+    async def _off_loop(self, func: Callable[..., _T], *args: Any) -> _T:
+        """``func(*args)`` on the body thread: one thread, so large bodies are worked on
+        one at a time (bounded CPU and memory) while the loop goes on."""
+        if self._body_thread is None:
+            self._body_thread = ThreadPoolExecutor(1, thread_name_prefix="fieldacs-body")
+        return await asyncio.get_running_loop().run_in_executor(self._body_thread, func, *args)
+
     async def _read_body(self, request: web.Request) -> bytes:
         limit = self.config.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             raise BodyError(413, f"body of {request.content_length} bytes is over the {limit}-byte limit")
         data = bytearray()
-        async for chunk in request.content.iter_chunked(65536):
-            data += chunk
-            if len(data) > limit:
-                raise BodyError(413, f"body is over the {limit}-byte limit")
-        body = bytes(data)
-        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
-        if body and encoding not in ("", "identity"):
-            body = _decompress(body, encoding, limit)
-        return _transcode(body, request.headers.get("Content-Type", ""))
+        try:
+            async with asyncio.timeout(self.config.body_timeout):
+                async for chunk in request.content.iter_chunked(65536):
+                    data += chunk
+                    if len(data) > limit:
+                        raise BodyError(413, f"body is over the {limit}-byte limit")
+        except TimeoutError:
+            raise BodyError(
+                408, f"body not received within {self.config.body_timeout:g} s"
+            ) from None
+        return bytes(data)
 
     async def _unknown_method(
         self, request: web.Request, session: Session, body: bytes, exc: codec.UnknownMethodError
@@ -451,14 +389,6 @@ class CwmpServer:
                 await self._finish(current)
             else:
                 await self._end(current, "aborted", "the CPE started a new session")
-        if self._new_in_flight >= self.config.max_concurrent_new_sessions:
-            # Close the connection: a refused CPE must not hold one of our sockets open.
-            retry_after = self.pacer.refused(self.config.max_concurrent_new_sessions)
-            return self._reject(
-                request, 503,
-                f"too many sessions are starting; retry in {retry_after} s",
-                headers={"Retry-After": str(retry_after), "Connection": "close"},
-            )
         try:
             namespace, use_version = codec.negotiate(envelope)
         except codec.VersionMismatch as exc:
@@ -477,9 +407,20 @@ class CwmpServer:
                 device_id=device_id,
                 headers={"Retry-After": str(self.config.busy_retry_after)},
             )
-        self._new_in_flight += 1
+        try:
+            await self.admission.enter(len(body))
+        except Refused as exc:
+            # Close the connection: a refused CPE must not hold one of our sockets open.
+            retry_after = self.pacer.refused(self.config.max_concurrent_new_sessions)
+            return self._reject(
+                request, 503, f"{exc.reason}; retry in {retry_after} s", device_id=device_id,
+                headers={"Retry-After": str(retry_after), "Connection": "close"},
+            )
         began = time.monotonic()
         try:
+            transport = request.transport
+            if transport is None or transport.is_closing():  # the CPE gave up waiting
+                return self._reject(request, 400, "the CPE closed the connection")
             device = await self.store.get_device(device_id)
             created = device is None
             if device is None:
@@ -515,6 +456,11 @@ class CwmpServer:
                 local_host=_local_host(request),
                 secure=request.secure,
             )
+            if envelope.session_timeout is not None:  # the CPE's own value, within bounds
+                session.timeout = min(
+                    max(session.timeout, self.config.session_timeout_min),
+                    self.config.session_timeout_max,
+                )
             self._register(session, request.transport)
             async with self._locks[session.id]:
                 session.record(
@@ -529,7 +475,7 @@ class CwmpServer:
                     return self._reject(request, 500, "internal error; the session was ended")
                 return await self._send(session, reply, cookie=session.id)
         finally:
-            self._new_in_flight -= 1
+            self.admission.leave()
             self.pacer.inform_took(time.monotonic() - began)
 
     async def _authenticate_inform(

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from acs_engine.config import EngineConfig
+from acs_engine.server.guard import ConnectionGuard, GuardedSite, Limits
 from acs_engine.server.tls import TlsSetup
 
 log = logging.getLogger("fieldacs.engine")
@@ -58,13 +59,15 @@ class ListenerSpec:
 
 @dataclass(slots=True)
 class Listener:
-    """An open listener: its spec, the port it is bound to, how to close it, and the object
-    that serves it when it has one of its own (the NBI server)."""
+    """An open listener: its spec, the port it is bound to, how to close it, the object
+    that serves it when it has one of its own (the NBI server), and the guard that caps and
+    times its connections."""
 
     spec: ListenerSpec
     port: int
     close: Callable[[], Awaitable[None]]
     handle: object = None
+    guard: ConnectionGuard | None = None
 
 
 #: Opens a listener for a spec; raises OSError when the address cannot be bound.
@@ -198,23 +201,23 @@ def local_addresses() -> list[str]:
 
 
 async def open_site(
-    runner: web.BaseRunner, spec: ListenerSpec, context: object | None = None
+    runner: web.BaseRunner, spec: ListenerSpec, context: object | None = None,
+    limits: Limits | None = None,
 ) -> Listener:
-    """A TCP (with ``context``: TLS) site of ``runner`` for ``spec``.
+    """A TCP (with ``context``: TLS) site of ``runner`` for ``spec``, its connections
+    capped and timed by a :class:`~acs_engine.server.guard.ConnectionGuard` with ``limits``.
 
     Raises:
         OSError: the address cannot be bound (the runner is left as it was).
     """
-    site = web.TCPSite(
-        runner, spec.host, spec.port, ssl_context=context,  # type: ignore[arg-type]
-        reuse_address=True,
-    )
+    guard = ConnectionGuard(spec.name, limits or Limits())
+    site = GuardedSite(runner, spec.host, spec.port, guard, ssl_context=context)
     try:
         await site.start()
     except OSError:
         await site.stop()  # a failed site stays registered with its runner otherwise
         raise
-    return Listener(spec, int(site.port), site.stop)
+    return Listener(spec, int(site.port), site.stop, guard=guard)
 
 
 async def swap(

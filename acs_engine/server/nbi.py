@@ -3,14 +3,14 @@
 Existing GenieACS NBI scripts work unchanged (behaviour reference §11)::
 
     GET|HEAD /<collection>/?query=<JSON>&projection=a,b&sort=<JSON>&skip=N&limit=N
-    PUT|DELETE /presets/<id>, /provisions/<id>, /virtual_parameters/<id>
+    PUT|DELETE /presets/<id>, /objects/<id>, /provisions/<id>, /virtual_parameters/<id>
     POST|DELETE /devices/<id>/tags/<tag>        DELETE /devices/<id>
     POST /devices/<id>/tasks[?connection_request][&timeout=ms]
     DELETE /tasks/<id>    POST /tasks/<id>/retry    DELETE /faults/<id>
     PUT|DELETE /files/<name>    GET /ping/<host>    GET /openapi.json
 
-Collections: devices, tasks, presets, provisions, virtual_parameters, files, faults, and
-objects (always empty). Queries are translated by :mod:`acs_engine.server.nbi_query`.
+Collections: devices, tasks, presets, provisions, virtual_parameters, files, faults and
+objects (free-form JSON documents). Queries are translated by :mod:`acs_engine.server.nbi_query`.
 
 Errors are JSON ``{"error": reason}``: 400 for a malformed query, body, script or task
 (with ``position`` for a bad precondition, ``line``/``column`` for a bad script), 404 for
@@ -33,8 +33,10 @@ from aiohttp import web
 
 from acs_engine.expression import ExpressionError, parse
 from acs_engine.scripting import Sandbox
+from acs_engine.server.guard import ConnectionGuard, GuardedSite, keepalive_for, limits_for
 from acs_engine.server.nbi_auth import bearer_auth_middleware, is_loopback_host, open_nbi_problem
 from acs_engine.server.nbi_devices import collection_document, iter_device_documents, project
+from acs_engine.server.nbi_history import add_history_routes
 from acs_engine.server.nbi_query import (
     QueryError,
     collection_sort,
@@ -175,6 +177,9 @@ class NbiServer:
         self._own_sandbox: Sandbox | None = None
         self._own_files: FileStore | None = None
         config = config if config is not None else engine.config
+        self._config = config
+        #: Caps and times the NBI's connections (see guard.py).
+        self.guard = ConnectionGuard("nbi", limits_for(config, "nbi"))
         middlewares: list[Any] = [_browser_guard(config)]
         token = config.nbi_token
         if token is not None:
@@ -193,9 +198,12 @@ class NbiServer:
             OSError: the address cannot be bound (the caller reports it).
         """
         await self._sync_file_records()
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False,
+            keepalive_timeout=keepalive_for(self._config, "nbi"),
+        )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = GuardedSite(runner, host, port, self.guard)
         try:
             await site.start()
         except OSError:
@@ -255,6 +263,8 @@ class NbiServer:
         router.add_delete("/presets/{id}", self.delete_preset)
         router.add_put("/provisions/{id}", self.put_provision)
         router.add_delete("/provisions/{id}", self.delete_provision)
+        router.add_put("/objects/{id}", self.put_object)
+        router.add_delete("/objects/{id}", self.delete_object)
         router.add_put("/virtual_parameters/{id}", self.put_virtual_parameter)
         router.add_delete("/virtual_parameters/{id}", self.delete_virtual_parameter)
         router.add_post("/devices/{id}/tags/{tag}", self.add_tag)
@@ -269,6 +279,7 @@ class NbiServer:
         router.add_get("/ping/{host}", self.ping, allow_head=False)
         router.add_get("/openapi.json", self.openapi, allow_head=False)
         add_service_routes(router, self.engine)  # /health, /metrics
+        add_history_routes(router, lambda: self.store)
 
     def _collection_handler(self, name: str) -> _Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -284,12 +295,11 @@ class NbiServer:
         sort = parse_json_param(request.query.get("sort"), "sort")
         projection = parse_projection(request.query.get("projection"))
         skip = _int_param(request, "skip") or 0
-        limit = _int_param(request, "limit")
+        # MongoDB (and so GenieACS) reads limit=0 as "no limit".
+        limit = _int_param(request, "limit") or None
         head = request.method == "HEAD"
         docs: list[dict[str, Any]] = []
-        if name == "objects":
-            total = 0
-        elif name == "devices":
+        if name == "devices":
             where, params = mongo_to_sql(query)
             order, order_params = device_sort_sql(sort)
             ids, total = await device_ids_where(
@@ -419,6 +429,19 @@ class NbiServer:
         await self.store.put_virtual_parameter(VirtualParameter(name, script))
         return web.json_response({"_id": name})
 
+    async def put_object(self, request: web.Request) -> web.Response:
+        """``PUT /objects/<id>``: a JSON object stored as given, ``_id`` from the URL (as
+        GenieACS's NBI does); listed and queried with ``GET /objects/``."""
+        doc = await self._json_body(request)
+        if not isinstance(doc, dict):
+            raise QueryError("an object must be a JSON object")
+        await self.store.put_object(request.match_info["id"], doc)
+        return web.json_response({"_id": request.match_info["id"]})
+
+    async def delete_object(self, request: web.Request) -> web.Response:
+        await self.store.delete_object(request.match_info["id"])
+        return web.json_response({})
+
     async def delete_virtual_parameter(self, request: web.Request) -> web.Response:
         await self.store.delete_virtual_parameter(request.match_info["id"])
         return web.json_response({})
@@ -445,11 +468,13 @@ class NbiServer:
         return bool(cwmp and cwmp.session_of_device(device_id))
 
     async def delete_device(self, request: web.Request) -> web.Response:
-        device_id = await self._device(request)
+        """``DELETE /devices/<id>``: 200 with an empty body, also for an unknown device
+        (GenieACS's answer); 503 while the device is in session."""
+        device_id = request.match_info["id"]
         if self._in_session(device_id):
             raise _busy(device_id)
         await self.store.delete_device(device_id)
-        return web.json_response({})
+        return web.Response(status=200)
 
     async def post_task(self, request: web.Request) -> web.Response:
         """``POST /devices/<id>/tasks`` (see :mod:`acs_engine.server.nbi_tasks`)."""

@@ -74,11 +74,10 @@ def _node(param: Param) -> dict[str, Any]:
         node["_object"] = param.object
     if param.writable is not None:
         node["_writable"] = param.writable
-    stamp = next(
-        (t for t in (param.value_ts, param.exist_ts, param.writable_ts) if t is not None), None
-    )
-    if stamp is not None:
-        node["_timestamp"] = iso(stamp)
+    # GenieACS's _timestamp is the value's refresh time on a leaf and the time the children
+    # were listed on an object: a node known only from GetParameterNames has none.
+    if param.value_ts is not None:
+        node["_timestamp"] = iso(param.value_ts)
     if param.value is not None and not param.path.endswith("."):
         node["_value"] = typed_value(param.value, param.type)
         node["_type"] = param.type or "xsd:string"
@@ -267,4 +266,7 @@ def collection_document(name: str, row: Mapping[str, Any]) -> dict[str, Any]:
         return _preset_document(row)
     if name == "files":
         return _file_document(row)
+    if name == "objects":
+        body = row.get("doc")
+        return {"_id": row["id"], **(body if isinstance(body, Mapping) else {})}
     return {"_id": row["id"], "script": row["script"]}  # provisions, virtual_parameters

@@ -20,16 +20,21 @@ Translation rules (what GenieACS's ``lib/query.ts`` + MongoDB do, written down):
   ``._type ._writable ._object ._timestamp ._notification`` reach those attributes.
 - Typed comparison, as in MongoDB: a value only compares with stored values of its own
   kind (string, number, boolean, date). The stored kind comes from the parameter's xsd
-  type. A query string is coerced the GenieACS way: it also stands for the number, the
-  boolean (``"true"``/``"false"``) and the date (ISO 8601) it spells, so ``"5"`` matches
-  an ``xsd:unsignedInt`` 5 and ``"2026-01-01T00:00:00Z"`` an ``xsd:dateTime``. On date
-  fields a number is epoch milliseconds; ``{"$date": ...}`` is a date.
+  type. A query string is coerced the GenieACS way: it also stands for the number and the
+  date (ISO 8601) it spells, so ``"5"`` matches an ``xsd:unsignedInt`` 5 and
+  ``"2026-01-01T00:00:00Z"`` an ``xsd:dateTime`` (``"true"`` stays a string: GenieACS
+  makes no boolean of it). In a device query an equality string (direct, ``$eq``, ``$ne``,
+  ``$in``, ``$nin``) also stands for a pattern, as GenieACS's query normalisation does:
+  ``"/re/flags"`` is that regular expression, and a string with ``*`` is a wildcard
+  (``*`` any text; anchored at an end without ``*``). On date fields a number is epoch
+  milliseconds; ``{"$date": ...}`` is a date.
 - Missing fields: ``$ne``, ``$nin``, ``$not`` and ``{f: null}`` match devices without the
   field (MongoDB semantics); an unknown ``_field`` is simply a field nobody has.
-- ``$regex`` is Python's ``re.search`` (unanchored, like MongoDB) run by the store's SQL
-  function ``nbi_regexp``, applied to the stored text of the value of any type (MongoDB
-  would skip non-strings; we are lenient). The pattern is compiled here first, so a bad
-  one is a 400, and is limited to :data:`MAX_REGEX_LENGTH` characters.
+- ``$regex`` is an unanchored search (like MongoDB) run by the store's SQL function
+  ``nbi_regexp`` on RE2, a linear-time engine (:mod:`acs_engine.regex`: no backreferences
+  or lookaround, options ``i m s``), applied to the stored text of the value of any type
+  (MongoDB would skip non-strings; we are lenient). The pattern is compiled here first, so
+  a bad or unsupported one is a 400, and is limited to :data:`MAX_REGEX_LENGTH` characters.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from acs_engine.expression.values import FLOAT_TYPES, INT_TYPES
+from acs_engine.regex import FLAGS as REGEX_FLAGS
+from acs_engine.regex import RegexError, compile_pattern
+from acs_engine.server.nbi_patterns import string_patterns
 
 __all__ = [
     "COLLECTION_FIELDS",
@@ -129,8 +137,6 @@ def _candidates(value: Any) -> list[_Cand]:
         number = _number(value)
         if number is not None:
             out.append(_Cand("number", number))
-        if value in ("true", "false"):
-            out.append(_Cand("boolean", int(value == "true")))
         when = parse_date(value)
         if when is not None:
             out.append(_Cand("date", when))
@@ -225,8 +231,9 @@ PARAM_SORT_VALUE = (
     f"WHEN p.type = 'xsd:boolean' THEN {_PARAM_VALUE_VIEWS['boolean'][1]} "
     f"WHEN p.type = 'xsd:dateTime' THEN {_PARAM_VALUE_VIEWS['date'][1]} ELSE p.value END"
 )
-#: When a parameter node was last refreshed (GenieACS ``_timestamp``).
-PARAM_TIMESTAMP = "coalesce(p.value_ts, p.exist_ts, p.writable_ts)"
+#: GenieACS's ``_timestamp``: a leaf's value refresh, an object's children listing (a node
+#: known only from GetParameterNames has none).
+PARAM_TIMESTAMP = "p.value_ts"
 
 _PARAM_ATTRS: dict[str, tuple[str, str]] = {
     "_type": ("p.type", "string"),
@@ -313,6 +320,7 @@ COLLECTION_FIELDS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "provisions": {"_id": ("id", "string"), "script": ("script", "string")},
     "virtual_parameters": {"_id": ("id", "string"), "script": ("script", "string")},
+    "objects": {"_id": ("id", "string"), "_extra": ("doc", "json")},
     "files": {
         "_id": ("name", "string"), "filename": ("name", "string"),
         "length": ("size", "number"), "md5": ("md5", "string"),
@@ -348,13 +356,14 @@ class _Out:
 _OPS = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _FIELD_OPS = frozenset({*_OPS, "$ne", "$in", "$nin", "$exists", "$regex", "$options",
                         "$not", "$all"})
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
 
 class _Compiler:
-    def __init__(self, resolve: Any) -> None:
+    def __init__(self, resolve: Any, *, patterns: bool = False) -> None:
         self.resolve = resolve
         self.params: list[Any] = []
+        #: Equality strings also stand for their patterns (device queries, as GenieACS).
+        self.patterns = patterns
 
     # -- a condition that holds when some value of the target satisfies ``pred``
     def _any(self, target: _Target, pred: str, pred_params: Sequence[Any]) -> str:
@@ -381,9 +390,15 @@ class _Compiler:
             guard, sql = target.views[kind]
             parts.append(f"({guard} AND {sql} {op} ?)")
             params.append(val)
-        if not parts:
+        regexes = (
+            string_patterns(value, MAX_REGEX_LENGTH)
+            if self.patterns and op == "=" and isinstance(value, str) else []
+        )
+        alternatives = [self._any(target, " OR ".join(parts), params)] if parts else []
+        alternatives.extend(self._regex(target, pattern, flags) for pattern, flags in regexes)
+        if not alternatives:
             return "0"
-        return self._any(target, " OR ".join(parts), params)
+        return alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
 
     def _exists(self, target: _Target) -> str:
         return self._any(target, target.present, ())
@@ -400,21 +415,18 @@ class _Compiler:
             pattern, options = pattern.get("$regex"), pattern.get("$options", options)
         if not isinstance(pattern, str):
             raise QueryError("$regex needs a string pattern")
-        if not isinstance(options, str) or any(ch not in _REGEX_FLAGS for ch in options):
-            raise QueryError(f"$options may only contain {''.join(_REGEX_FLAGS)}")
+        if not isinstance(options, str) or any(ch not in REGEX_FLAGS for ch in options):
+            raise QueryError(f"$options may only contain {''.join(sorted(REGEX_FLAGS))}")
         if len(pattern) > MAX_REGEX_LENGTH:
             raise QueryError(f"$regex is longer than {MAX_REGEX_LENGTH} characters")
-        flags = 0
-        for ch in options:
-            flags |= _REGEX_FLAGS[ch]
         try:
-            re.compile(pattern, flags)
-        except re.error as exc:
+            compile_pattern(pattern, "".join(sorted(set(options))))
+        except RegexError as exc:
             raise QueryError(f"invalid $regex {pattern!r}: {exc}") from exc
         if not target.text:
             return "0"
         return self._any(
-            target, f"nbi_regexp(?, ?, {target.text}) = 1", (pattern, "".join(sorted(options)))
+            target, f"nbi_regexp(?, ?, {target.text}) = 1", (pattern, "".join(sorted(set(options))))
         )
 
     def field(self, key: str, spec: Any, depth: int) -> str:
@@ -509,7 +521,7 @@ def mongo_to_sql(query: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
     Raises:
         QueryError: malformed query, unknown operator, bad regex, unsupported value.
     """
-    compiler = _Compiler(_device_target)
+    compiler = _Compiler(_device_target, patterns=True)
     sql = compiler.query(query or {})
     return sql, compiler.params
 

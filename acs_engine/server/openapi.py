@@ -9,6 +9,7 @@ import copy
 from typing import Any
 
 from acs_engine import __version__
+from acs_engine.server.nbi_history import HISTORY_OPENAPI
 from acs_engine.server.nbi_service import service_paths
 
 __all__ = ["openapi_document"]
@@ -40,7 +41,7 @@ def _list_operation(name: str, head: bool) -> dict[str, Any]:
     what = {
         "devices": "Devices in GenieACS's document shape (`_id`, `_deviceId`, `_lastInform`, "
                    "`_tags`, nested parameters with `_value`, `_type`, `_timestamp`, ...).",
-        "objects": "Always empty (FieldACS has no `objects` collection).",
+        "objects": "Free-form JSON documents stored with `PUT /objects/{id}`.",
     }.get(name, f"The {name} collection in GenieACS's document shape.")
     op: dict[str, Any] = {
         "summary": f"{'Count' if head else 'Query'} {name}",
@@ -86,6 +87,17 @@ _PATHS: dict[str, dict[str, Any]] = {
         "delete": {"summary": "Delete a preset", "parameters": [_ID],
                    "responses": {"200": _OK}},
     },
+    "/objects/{id}": {
+        "put": {
+            "summary": "Create or replace a free-form object (GenieACS's `objects`)",
+            "parameters": [_ID],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object"}}}},
+            "responses": {"200": _OK, "400": _ERROR},
+        },
+        "delete": {"summary": "Delete an object", "parameters": [_ID],
+                   "responses": {"200": _OK}},
+    },
     "/provisions/{id}": {
         "put": {
             "summary": "Create or replace a provision script",
@@ -111,9 +123,10 @@ _PATHS: dict[str, dict[str, Any]] = {
                    "responses": {"200": _OK}},
     },
     "/devices/{id}": {
-        "delete": {"summary": "Delete a device with its parameters, tasks and faults",
+        "delete": {"summary": "Delete a device with its parameters, tasks and faults "
+                              "(an unknown device is no error: 200, as in GenieACS)",
                    "parameters": [_ID],
-                   "responses": {"200": _OK, "404": _ERROR,
+                   "responses": {"200": {"description": "Done (empty body)"},
                                  "503": _json_answer("The device is in session")}},
     },
     "/devices/{id}/tags/{tag}": {
@@ -247,6 +260,7 @@ def openapi_document() -> dict[str, Any]:
                            "head": _list_operation(name, True)}
     paths.update(copy.deepcopy(_PATHS))
     paths.update(service_paths())  # /health, /metrics (nbi_service.py)
+    paths.update(copy.deepcopy(HISTORY_OPENAPI))
     return {
         "openapi": "3.0.3",
         "info": {

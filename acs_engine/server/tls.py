@@ -1,8 +1,11 @@
-"""TLS for the CWMP and file-server listeners: the user's certificate, or a self-signed one.
+"""TLS for the CWMP and file-server listeners: the user's certificate, or FieldACS's own.
 
-:func:`load_or_create_certificate` makes (once) a self-signed certificate and its key beside
-the database, and reuses them on every later start, so the fingerprint a technician gave to
-a CPE stays the same. The fingerprint (SHA-256 of the DER certificate, ``AB:CD:...``) is what
+:func:`load_or_create_certificate` makes (once) a private CA beside the database and a server
+certificate it issues (a leaf: CA:FALSE, serverAuth, at most 825 days, the ACS's names and
+addresses as SANs), and reuses them on every later start. CPEs are given the CA to trust
+(``fieldacs-ca.pem``): the leaf can then be reissued (expiry, a new address) without touching
+any CPE, and the key the listeners hold cannot sign certificates for other hosts. The CA's
+key is read only to issue a leaf. A user's own certificate is used as given, never replaced. The fingerprint (SHA-256 of the DER certificate, ``AB:CD:...``) is what
 the console shows so the certificate can be checked by eye. :func:`ssl_context` builds the
 server-side context (TLS 1.2 or newer).
 """
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -30,8 +34,12 @@ log = logging.getLogger("fieldacs.tls")
 
 CERT_NAME = "fieldacs-cert.pem"
 KEY_NAME = "fieldacs-key.pem"
-#: Validity of a generated certificate.
-VALID_DAYS = 3650
+CA_CERT_NAME = "fieldacs-ca.pem"
+CA_KEY_NAME = "fieldacs-ca-key.pem"
+#: Validity of a generated server (leaf) certificate: the CA/Browser Forum's old maximum.
+LEAF_VALID_DAYS = 825
+#: Validity of the private CA that issues it (the trust anchor CPEs keep).
+CA_VALID_DAYS = 3650
 #: A stored certificate expiring sooner than this is replaced by a new one.
 RENEW_BEFORE_DAYS = 30
 
@@ -74,12 +82,83 @@ def _san(hostnames: Iterable[str]) -> list[x509.GeneralName]:
     return names
 
 
+def _new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` with mode 0600 (atomically: a temporary file, renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _leaf_certificate(
+    key: ec.EllipticCurvePrivateKey, hosts: list[str], issuer: x509.Name,
+    issuer_key: ec.EllipticCurvePrivateKey, *, common_name: str = "", organization: str,
+) -> x509.Certificate:
+    """A server certificate: CA:FALSE, serverAuth, :data:`LEAF_VALID_DAYS`, SANs."""
+    cn = common_name or next((h for h in hosts if h and h not in ("0.0.0.0", "::")), "FieldACS")
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, cn[:64]),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+    ])
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=LEAF_VALID_DAYS))
+        .add_extension(x509.SubjectAlternativeName(_san(hosts)), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(issuer_key, hashes.SHA256())
+    )
+
+
 def create_self_signed(
     cert_path: Path, key_path: Path, *, hostnames: Iterable[str] = (), common_name: str = ""
 ) -> str:
-    """Write a new self-signed certificate (ECDSA P-256, SHA-256) and its key.
+    """Write a new self-signed *leaf* certificate (ECDSA P-256, SHA-256, CA:FALSE) and its key.
 
-    The key file is written with mode 0600. Existing files are replaced.
+    For tests and for users who want one file to hand out; the engine's own certificate is
+    a leaf issued by a private CA (:func:`load_or_create_certificate`). The key file is
+    written with mode 0600. Existing files are replaced.
 
     Args:
         cert_path: where the PEM certificate goes.
@@ -91,15 +170,35 @@ def create_self_signed(
     Returns:
         The certificate's SHA-256 fingerprint.
     """
+    key = _new_key()
     hosts = list(hostnames)
-    key = ec.generate_private_key(ec.SECP256R1())
     cn = common_name or next((h for h in hosts if h and h not in ("0.0.0.0", "::")), "FieldACS")
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, cn[:64]),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "FieldACS (self-signed)"),
-        ]
-    )
+    name = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, cn[:64]),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "FieldACS (self-signed)"),
+    ])
+    cert = _leaf_certificate(key, hosts, name, key, common_name=cn,
+                             organization="FieldACS (self-signed)")
+    _write_private(key_path, _key_pem(key))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    _write_public(cert_path, cert_pem)
+    digest = fingerprint(cert_pem)
+    log.info("created a self-signed certificate %s (SHA-256 %s)", cert_path, digest)
+    return digest
+
+
+def create_private_ca(ca_cert_path: Path, ca_key_path: Path, *, common_name: str = "") -> str:
+    """Write a new private CA (CA:TRUE, pathlen 0, keyCertSign) and its key (0600).
+
+    It signs only FieldACS's own server certificates; CPEs are given its certificate as
+    the trust anchor. Returns its SHA-256 fingerprint.
+    """
+    key = _new_key()
+    cn = (common_name or f"FieldACS private CA ({socket.gethostname()})")[:64]
+    name = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "FieldACS (private CA)"),
+    ])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -108,77 +207,122 @@ def create_self_signed(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
-        .add_extension(x509.SubjectAlternativeName(_san(hosts)), critical=False)
+        .not_valid_after(now + datetime.timedelta(days=CA_VALID_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
-        )
-        .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=True, key_cert_sign=True,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=False, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
             ),
             critical=True,
         )
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
         .sign(key, hashes.SHA256())
     )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_key = key_path.with_name(key_path.name + ".tmp")
-    fd = os.open(tmp_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key_pem)
-    os.replace(tmp_key, key_path)
-    tmp_cert = cert_path.with_name(cert_path.name + ".tmp")
-    tmp_cert.write_bytes(cert_pem)
-    os.replace(tmp_cert, cert_path)
-    digest = fingerprint(cert_pem)
-    log.info("created a self-signed certificate %s (SHA-256 %s)", cert_path, digest)
+    _write_private(ca_key_path, _key_pem(key))
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    _write_public(ca_cert_path, pem)
+    digest = fingerprint(pem)
+    log.info("created a private CA %s (SHA-256 %s)", ca_cert_path, digest)
     return digest
 
 
-def _usable(cert_path: Path, key_path: Path) -> bool:
+def issue_leaf(
+    cert_path: Path, key_path: Path, ca_cert_path: Path, ca_key_path: Path,
+    *, hostnames: Iterable[str] = (),
+) -> str:
+    """Issue a server certificate signed by the private CA; ``cert_path`` gets the leaf
+    followed by the CA certificate (the chain a CPE needs). Returns the leaf's fingerprint."""
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TlsError(f"{ca_key_path} is not the private CA's EC key")
+    key = _new_key()
+    leaf = _leaf_certificate(key, list(hostnames), ca_cert.subject, ca_key,
+                             organization="FieldACS")
+    _write_private(key_path, _key_pem(key))
+    leaf_pem = leaf.public_bytes(serialization.Encoding.PEM)
+    _write_public(cert_path, leaf_pem + ca_cert.public_bytes(serialization.Encoding.PEM))
+    digest = fingerprint(leaf_pem)
+    log.info("issued the server certificate %s (SHA-256 %s)", cert_path, digest)
+    return digest
+
+
+def is_ca_certificate(cert: x509.Certificate) -> bool:
+    """Whether a certificate may sign others (CA:TRUE or keyCertSign)."""
+    try:
+        if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return True
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _left(cert: x509.Certificate) -> datetime.timedelta:
+    return cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+
+
+def _usable_ca(ca_cert_path: Path, ca_key_path: Path) -> bool:
+    try:
+        cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+        key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        return False
+    same = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) == key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return same and is_ca_certificate(cert) and _left(cert) > datetime.timedelta(
+        days=LEAF_VALID_DAYS + RENEW_BEFORE_DAYS
+    )
+
+
+def _usable_leaf(cert_path: Path, key_path: Path, ca_cert_path: Path,
+                 hostnames: Iterable[str]) -> bool:
     try:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError):
+        ca = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+        cert.verify_directly_issued_by(ca)
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature):
         return False
-    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
-    return left > datetime.timedelta(days=RENEW_BEFORE_DAYS)
+    if is_ca_certificate(cert) or _left(cert) <= datetime.timedelta(days=RENEW_BEFORE_DAYS):
+        return False
+    have = set(sans)
+    return all(name in have for name in _san(hostnames))
 
 
 def load_or_create_certificate(
     data_dir: Path, *, hostnames: Iterable[str] = ()
 ) -> tuple[Path, Path, str]:
-    """The self-signed certificate kept in ``data_dir``, made on first use.
+    """FieldACS's own server certificate in ``data_dir``: a leaf issued by a private CA.
 
-    A stored pair is reused while it loads and has more than :data:`RENEW_BEFORE_DAYS` left;
-    otherwise a new one is made (and the fingerprint changes).
-
-    Args:
-        data_dir: the folder of the database.
-        hostnames: names and addresses to put in a new certificate's subjectAltName.
+    The private CA (``fieldacs-ca.pem``, its key ``fieldacs-ca-key.pem`` 0600) is made once
+    and kept for :data:`CA_VALID_DAYS`; it is what CPEs are told to trust. The leaf
+    (``fieldacs-cert.pem``: leaf then CA; key ``fieldacs-key.pem``) is reissued by the same
+    CA when it nears expiry or lacks one of ``hostnames``, so CPEs need no new trust anchor.
+    A certificate left by an older FieldACS that is itself a CA (CA:TRUE) is replaced.
 
     Returns:
-        ``(cert_path, key_path, sha256_fingerprint)``.
+        ``(cert_path, key_path, leaf_sha256_fingerprint)``.
     """
-    cert_path = Path(data_dir) / CERT_NAME
-    key_path = Path(data_dir) / KEY_NAME
-    if cert_path.exists() and key_path.exists() and _usable(cert_path, key_path):
+    folder = Path(data_dir)
+    cert_path, key_path = folder / CERT_NAME, folder / KEY_NAME
+    ca_cert_path, ca_key_path = folder / CA_CERT_NAME, folder / CA_KEY_NAME
+    hosts = list(hostnames)
+    if not _usable_ca(ca_cert_path, ca_key_path):
+        create_private_ca(ca_cert_path, ca_key_path)
+    if cert_path.exists() and key_path.exists() and _usable_leaf(
+        cert_path, key_path, ca_cert_path, hosts
+    ):
         return cert_path, key_path, certificate_fingerprint(cert_path)
-    digest = create_self_signed(cert_path, key_path, hostnames=hostnames)
+    digest = issue_leaf(cert_path, key_path, ca_cert_path, ca_key_path, hostnames=hosts)
     return cert_path, key_path, digest
 
 
@@ -206,9 +350,11 @@ class TlsSetup:
     Attributes:
         cert_path: the PEM certificate (chain).
         key_path: its private key.
-        fingerprint: SHA-256 fingerprint of the certificate, ``AB:CD:...``.
-        self_signed: True when FieldACS generated it.
+        fingerprint: SHA-256 fingerprint of the (leaf) certificate, ``AB:CD:...``.
+        self_signed: True when FieldACS generated it (a leaf of its private CA).
         context: the server-side TLS context.
+        ca_path: the private CA certificate CPEs should trust (FieldACS's own), else None.
+        ca_fingerprint: that CA's SHA-256 fingerprint, else None.
     """
 
     cert_path: Path
@@ -216,6 +362,15 @@ class TlsSetup:
     fingerprint: str
     self_signed: bool
     context: ssl.SSLContext
+    ca_path: Path | None = None
+    ca_fingerprint: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """What is in use, in words for the console and the log."""
+        if self.ca_path is None:
+            return "your certificate"
+        return f"FieldACS's certificate, issued by its private CA ({self.ca_path.name})"
 
 
 def prepare_tls(config: EngineConfig, *, hostnames: Iterable[str] = ()) -> TlsSetup | None:
@@ -235,10 +390,12 @@ def prepare_tls(config: EngineConfig, *, hostnames: Iterable[str] = ()) -> TlsSe
         raise TlsError("give both a certificate and its key (or neither for a self-signed one)")
     if config.tls_cert_path is not None and config.tls_key_path is not None:
         cert, key = Path(config.tls_cert_path), Path(config.tls_key_path)
-        digest = certificate_fingerprint(cert)
+        digest = certificate_fingerprint(cert)  # the user's own: used as it is, never replaced
         self_signed = False
     else:
         names = [socket.gethostname(), *hostnames]
         cert, key, digest = load_or_create_certificate(config.db_path.parent, hostnames=names)
-        self_signed = True
+        ca = config.db_path.parent / CA_CERT_NAME
+        return TlsSetup(cert, key, digest, True, ssl_context(cert, key), ca,
+                        certificate_fingerprint(ca))
     return TlsSetup(cert, key, digest, self_signed, ssl_context(cert, key))

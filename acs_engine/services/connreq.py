@@ -18,6 +18,11 @@ takes precedence over an HTTP failure** (GenieACS behaviour): a CPE behind NAT i
 unreachable over HTTP, so the UDP send is reported. When HTTP also succeeded its result is
 returned instead, since only HTTP is confirmed by the device.
 
+* **XMPP** (TR-069 Annex K, :mod:`acs_engine.services.xmpp`): when the CPE reports a
+  ``ConnReqJabberID`` and the ACS has an XMPP account configured, the request goes as an
+  XMPP IQ to that JID *instead of* HTTP (GenieACS's choice: such a CPE is normally not
+  reachable over HTTP). UDP still runs beside it as above.
+
 Results are :class:`ConnReqResult` values with a message a technician can act on. Passwords
 are never logged.
 """
@@ -45,6 +50,7 @@ from acs_engine.services.digest import (
     parse_www_authenticate,
 )
 from acs_engine.services.udpmessage import build_udp_request, split_host_port, verify_udp_request
+from acs_engine.services.xmpp import XmppConnReq
 
 __all__ = [
     "ConnReqResult",
@@ -72,6 +78,7 @@ class ConnReqTarget:
         password: ``ManagementServer.ConnectionRequestPassword``.
         udp_address: ``ManagementServer.UDPConnectionRequestAddress`` (``host:port``) or None.
         stun_enabled: ``ManagementServer.STUNEnable``.
+        jabber_id: ``ManagementServer.ConnReqJabberID`` (XMPP, Annex K) or None.
     """
 
     url: str
@@ -79,12 +86,14 @@ class ConnReqTarget:
     password: str
     udp_address: str | None = None
     stun_enabled: bool = False
+    jabber_id: str | None = None
 
     def __repr__(self) -> str:
         # never show the password (dataclass repr would)
         return (
             f"ConnReqTarget(url={self.url!r}, username={self.username!r}, password='***', "
-            f"udp_address={self.udp_address!r}, stun_enabled={self.stun_enabled!r})"
+            f"udp_address={self.udp_address!r}, stun_enabled={self.stun_enabled!r}, "
+            f"jabber_id={self.jabber_id!r})"
         )
 
 
@@ -95,10 +104,11 @@ class ConnReqResult:
     Attributes:
         ok: True when the request was delivered (HTTP 200/204, or UDP datagrams sent).
         outcome: ``"sent"``, ``"offline"``, ``"wrong_credentials"``, ``"unreachable"``,
-            ``"timeout"``, ``"basic_not_allowed"``, ``"bad_url"`` or ``"error"``.
+            ``"timeout"``, ``"basic_not_allowed"``, ``"bad_url"``, ``"xmpp_unavailable"``
+            (the ACS cannot log in to its XMPP server) or ``"error"``.
         message: plain words for a technician, including what to check.
         status: the last HTTP status received, or None.
-        via: ``"http"`` or ``"udp"``.
+        via: ``"http"``, ``"udp"`` or ``"xmpp"``.
         elapsed_ms: wall time the request took.
     """
 
@@ -128,12 +138,14 @@ def target_from_params(params: Mapping[str, str]) -> ConnReqTarget | None:
             continue
         udp = (params.get(root + "UDPConnectionRequestAddress") or "").strip()
         stun = (params.get(root + "STUNEnable") or "").strip().lower() in _TRUE
+        jabber = (params.get(root + "ConnReqJabberID") or "").strip()
         return ConnReqTarget(
             url=url.strip(),
             username=params.get(root + "ConnectionRequestUsername") or "",
             password=params.get(root + "ConnectionRequestPassword") or "",
             udp_address=udp or None,
             stun_enabled=stun,
+            jabber_id=jabber or None,
         )
     return None
 
@@ -232,8 +244,10 @@ class _Answer:
 _BASIC_REFUSED = (
     "basic_not_allowed",
     "The device only offers Basic authentication, which sends the password in clear text and "
-    "is not allowed. Allow Basic for connection requests (cwmp.connectionRequestAllowBasicAuth) "
-    "or configure Digest on the device.",
+    "is not allowed. Configure Digest on the device, or allow Basic for connection requests "
+    "(cwmp.connectionRequestAllowBasicAuth): in the console, Settings → Connection requests → "
+    "Allow Basic auth for connection requests; headless, fieldacs-engine serve "
+    "--connreq-allow-basic.",
 )
 _UNANSWERABLE = (
     "error",
@@ -382,8 +396,9 @@ async def send_connection_request(
     credentials: Sequence[tuple[str, str]] | None = None,
     session: aiohttp.ClientSession | None = None,
     udp_source_port: int = 0,
+    xmpp: XmppConnReq | None = None,
 ) -> ConnReqResult:
-    """Send a connection request to a CPE (HTTP, plus UDP when the CPE uses STUN).
+    """Send a connection request to a CPE (HTTP or XMPP, plus UDP when the CPE uses STUN).
 
     Args:
         target: where to send it (see :func:`target_from_params`).
@@ -395,6 +410,8 @@ async def send_connection_request(
         session: an aiohttp session to reuse; one is created (and closed) when None.
         udp_source_port: local port for UDP datagrams (``cwmp.udpConnectionRequestPort``,
             0 = any).
+        xmpp: the ACS's XMPP client; with it, a target with a ``jabber_id`` is sent the
+            request over XMPP instead of HTTP.
 
     Returns:
         The result. With UDP in play, a UDP success takes precedence over an HTTP failure
@@ -407,8 +424,14 @@ async def send_connection_request(
     if target.udp_address and target.stun_enabled:
         udp_task = asyncio.create_task(_udp_for_all(target.udp_address, pairs, udp_source_port))
     try:
-        http_result = await _http_request(target, timeout_ms=timeout_ms, allow_basic=allow_basic,
-                                          credentials=pairs, session=session)
+        if target.jabber_id and xmpp is not None:
+            answer = await xmpp.request(target.jabber_id, pairs, timeout_ms)
+            http_result = _result(answer.ok, answer.outcome, answer.message, None, "xmpp",
+                                  started)
+        else:
+            http_result = await _http_request(target, timeout_ms=timeout_ms,
+                                              allow_basic=allow_basic, credentials=pairs,
+                                              session=session)
     except BaseException:
         if udp_task is not None:
             udp_task.cancel()
@@ -423,7 +446,7 @@ async def send_connection_request(
         if udp_ok is None and udp_results:
             final = ConnReqResult(http_result.ok, http_result.outcome,
                                   f"{http_result.message} UDP: {udp_results[0].message}",
-                                  http_result.status, "http", _elapsed(started))
+                                  http_result.status, http_result.via, _elapsed(started))
     else:
         final = ConnReqResult(
             True, "sent",

@@ -21,7 +21,6 @@ parameters; the console reads the verdicts back with ``Store.last_verdicts``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -40,9 +39,11 @@ from acs_engine.scripting import (
     cron_previous,
     ext_key,
 )
+from acs_engine.services import memo, virtual
 from acs_engine.services.device_secret import FUNCTION as PASSWORD_FUNCTION
 from acs_engine.services.device_secret import password_function
 from acs_engine.services.faults import FaultRecorder, ProvisionFault
+from acs_engine.services.memo import DeviceMemo, Memos, to_json
 from acs_engine.services.presets import (
     PresetMatch,
     ProvisionCall,
@@ -57,7 +58,7 @@ from acs_engine.session.handler import Handler, Outgoing
 from acs_engine.session.paths import PathError, match, parse
 from acs_engine.session.planner import Planner
 from acs_engine.session.session import Session
-from acs_engine.session.sync import DownloadOperation, RpcAction, SyncFault
+from acs_engine.session.sync import DownloadOperation, RpcAction, SyncFault, SyncState
 from acs_engine.store.db import Store
 from acs_engine.store.records import Operation, Preset, Task
 
@@ -65,8 +66,6 @@ log = logging.getLogger("fieldacs.provisioning")
 
 #: Preset re-evaluations per session before the fault ``preset_loop``.
 MAX_CYCLES = 4
-#: Script re-runs for one planning step (ext/cron fills, commits) before giving up.
-MAX_REPLAYS = 512
 
 
 @dataclass(slots=True)
@@ -102,8 +101,7 @@ class _Replay:
     result: ScriptResult
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+_json = to_json
 
 
 @dataclass(slots=True)
@@ -115,6 +113,7 @@ class _Work:
     provisions: list[_Provision] = field(default_factory=list)
     #: (channel, provision, declaration) of the last run of the provisions.
     declared: list[tuple[str, str, Declaration]] = field(default_factory=list)
+    steps: int = 0  # planning steps taken (each but the last ends in an RPC)
 
     def __post_init__(self) -> None:
         self.provisions = [
@@ -156,6 +155,12 @@ class ProvisioningHandler(Handler):
         #: When a list (the dry run sets one): (channel, provision, declaration) of every
         #: provision run that completed, to tell which preset sets what.
         self.declared: list[tuple[str, str, Declaration]] | None = None
+        #: Replay a device's last session memo when nothing it depended on changed (see
+        #: :mod:`acs_engine.services.memo`); the root listings are remembered either way.
+        self.memoize = True
+        self.memos = Memos()
+        #: Sessions whose provisioning was answered by a memo since the engine started.
+        self.memo_hits = 0
 
     async def load_config(self) -> _Config:
         """Presets, provisions and virtual parameters, reloaded only when they changed."""
@@ -198,7 +203,9 @@ class ProvisioningHandler(Handler):
             await run.transfer_complete(request)
 
     async def on_end(self, session: Session, outcome: str) -> None:
-        self._runs.pop(session.id, None)
+        run = self._runs.pop(session.id, None)
+        if run is not None and outcome == "ok":
+            memo.finish(run)
 
 
 class _SessionRun:
@@ -225,6 +232,11 @@ class _SessionRun:
         self._replays: dict[tuple[str, bool, str, int], _Replay] = {}
         #: ``data_version`` when the current preset cycle started (unchanged: no new cycle).
         self._cycle_start_version = 0
+        #: The preset work whose first pass found nothing to do: (work, declarations,
+        #: clears, the planner's work list); a memo for the next session, with the tree's
+        #: version then (a later change voids it).
+        self._candidate: tuple[_Work, list[Declaration], list[Clear], SyncState | None] | None = None
+        self._memo: tuple[DeviceMemo, int] | None = None
 
     # ------------------------------------------------------------------ set-up
     async def prepare(self) -> None:
@@ -238,11 +250,24 @@ class _SessionRun:
         if not (self.tasks or self.config.presets or self.pending_ops):
             self.presets_done = True
             return
+        if (
+            self.owner.memoize and not (self.tasks or self.pending_ops or faults)
+            and memo.replay(self)
+        ):
+            return
         tree = await self.session.ensure_full_tree()
+        if tree.root_children_ts == 0:
+            listed = self.owner.memos.root_listing(self.session.device)
+            if listed:
+                tree.root_children_ts = listed
         self.planner = Planner(
             tree, self.session.device, self.owner.config, self.now,
             events=self.session.events, virtual_parameters=tuple(self.config.vparams),
             file_url=self._file_url if self.owner.file_url is not None else None,
+            partial_gpv=(
+                self.owner.config.gpv_partial_path
+                and not self.owner.memos.partial_refused(self.session.device)
+            ),
         )
 
     def _file_url(self, name: str) -> tuple[str, int]:
@@ -316,6 +341,7 @@ class _SessionRun:
         assert self.planner is not None
         self.planner.new_cycle()
         self._cycle_start_version = self.data_version
+        self._candidate = None
         return _Work(match.channels)
 
     def _match(self) -> PresetMatch:
@@ -323,12 +349,7 @@ class _SessionRun:
         blocked = self.faults.blocked_channels()
         match = match_presets(
             self.config.presets, events=self.session.events, now_ms=self.now,
-            resolve=self._resolver(), functions={
-                "REMOTE_ADDRESS": lambda: self.session.remote,
-                PASSWORD_FUNCTION: password_function(
-                    self.owner.device_secret, self.session.device_id
-                ),
-            },
+            resolve=self._resolver(), functions=self.expression_functions(),
             channels_blocked=blocked, only_channel=retry,
         )
         if retry is not None:  # replay the fault's saved provisions, then newly matched ones
@@ -338,6 +359,15 @@ class _SessionRun:
             ]
         return match
 
+    def expression_functions(self) -> dict[str, Callable[..., Any]]:
+        """The functions a preset's precondition and provision arguments may call."""
+        return {
+            "REMOTE_ADDRESS": lambda: self.session.remote,
+            PASSWORD_FUNCTION: password_function(
+                self.owner.device_secret, self.session.device_id
+            ),
+        }
+
     def _resolver(self) -> Callable[[str], list[Any]]:
         return make_resolver(self.session.device, self.session.tree.params)
 
@@ -345,7 +375,9 @@ class _SessionRun:
         """Run the provisions and plan until an RPC is needed (None: the work is done)."""
         planner = self.planner
         assert planner is not None
-        for _ in range(MAX_REPLAYS):
+        work.steps += 1
+        quiet = work.steps == 1 and work.task is None  # no RPC, no virtual parameter yet
+        for _ in range(virtual.MAX_REPLAYS):
             declarations, clears, all_done = await self._run_provisions(work)
             if all_done:
                 declarations = [replace(d, defer=False) for d in declarations]
@@ -356,11 +388,18 @@ class _SessionRun:
             if isinstance(action, RpcAction):
                 return action.message
             if action is not None:  # a virtual parameter to evaluate (may need RPCs itself)
-                message = await self._virtual_parameter(action.name, action.get, action.set)
+                quiet = False
+                if not action.set:  # read the due virtual parameters' inputs in one go
+                    message = await virtual.batched_reads(self, declarations)
+                    if message is not None:
+                        return message
+                message = await virtual.evaluate(self, action.name, action.get, action.set)
                 if message is not None:
                     return message
                 continue
             if all_done:
+                if quiet:  # a memo candidate: this cycle found nothing to do
+                    self._candidate = (work, declarations, list(clears), planner.last_state)
                 return None
             for p in work.provisions:  # their declarations are in place: go on past commit()
                 if not p.done:
@@ -414,6 +453,19 @@ class _SessionRun:
                 for line in result.logs:
                     log.info("script %s on %s: %s", p.name, self.session.device_id, line)
         return declarations, clears, all_done
+
+    def vparam_run(self, name: str) -> _Provision:
+        """The replay state of the virtual parameter ``name`` in this session."""
+        vp = self._vparam_runs.get(name)
+        if vp is None:
+            vp = self._vparam_runs[name] = _Provision("vparam", name, [])
+        return vp
+
+    def builtin_call(
+        self, channel: str, name: str, args: list[Any]
+    ) -> tuple[list[Declaration], bool]:
+        """The declarations of a built-in provision call, and whether it is done."""
+        return self._builtin(_Provision(channel, name, args))
 
     def _builtin(self, p: _Provision) -> tuple[list[Declaration], bool]:
         if p.name == "__typed_value":  # setParameterValues task with an explicit type
@@ -510,55 +562,6 @@ class _SessionRun:
             raise ProvisionFault(value.code, value.message, value.detail)
         p.ext_cache[ext_key(call)] = value
 
-    async def _virtual_parameter(
-        self, name: str, get: dict[str, int], wanted: dict[str, Any]
-    ) -> rpc.Message | None:
-        """Evaluate one virtual parameter; an RPC its own declarations need, or None when done.
-
-        The script is replayed like a provision: its declarations are planned (one level of
-        virtual-parameter nesting) until it runs to its end and returns ``{value, writable}``.
-        """
-        planner = self.planner
-        assert planner is not None
-        source = self.config.vparams.get(name)
-        if source is None:
-            raise ProvisionFault("script", f"virtual parameter {name!r} does not exist")
-        vp = self._vparam_runs.get(name)
-        if vp is None:
-            vp = self._vparam_runs[name] = _Provision("vparam", name, [])
-        current = planner.snapshot().get(f"VirtualParameters.{name}", {})
-        args = [get, wanted, {}, {k: v for k, v in current.items() if k in ("value", "writable")}]
-        for _ in range(MAX_REPLAYS):
-            snapshot = planner.snapshot()
-            result = await self._run_script(
-                vp, source, snapshot, self._data_key(), vparam_args=args
-            )
-            # Its own declarations (reads, and the sets a writable one makes) come first.
-            try:
-                action = planner.plan(
-                    [replace(d, defer=False) for d in result.declarations], result.clears,
-                    vparam_depth=1,
-                )
-            except SyncFault as exc:
-                raise ProvisionFault(exc.code, exc.message) from exc
-            if isinstance(action, RpcAction):
-                return action.message
-            if action is not None:
-                raise ProvisionFault(
-                    "deeply_nested_vparams",
-                    f"virtual parameter {name!r} reads another virtual parameter",
-                )
-            if result.done:
-                try:
-                    planner.apply_virtual_parameter(name, result.return_value)
-                except SyncFault as exc:
-                    raise ProvisionFault(exc.code, exc.message) from exc
-                del self._vparam_runs[name]
-                self.data_version += 1
-                return None
-            vp.commits_done += 1
-        raise ProvisionFault("too_many_commits", "Too many commit iterations")
-
     # ------------------------------------------------------------------ responses
     async def on_response(self, request: rpc.Message, response: rpc.Message) -> None:
         planner = self.planner
@@ -567,15 +570,25 @@ class _SessionRun:
             return
         self.data_version += 1
         result = planner.handle_response(request, response)
+        if planner.partial_refused:
+            self.owner.memos.refuse_partial(self.session.device)
+        anomalies = self.session.tree.take_anomalies()
+        if anomalies:  # what the CPE said contradicts itself: stop this work, say why
+            self._fail(work, ProvisionFault("cpe_inconsistent", "; ".join(anomalies)))
+            self.work = None
+            return
         if result.operation is not None:
             self._remember_download(result.operation, work)
         if isinstance(response, rpc.Fault) and not result.fault_cleared:
+            # GenieACS keeps the SOAP texts: codes are strings, and no
+            # SetParameterValuesFault entries is null (an unset field), not [].
+            spv_faults = [
+                {"parameterName": f.name, "faultCode": str(f.code), "faultString": f.string}
+                for f in response.set_parameter_values_faults
+            ]
             detail = {
-                "faultCode": response.code, "faultString": response.string,
-                "setParameterValuesFault": [
-                    {"parameterName": f.name, "faultCode": f.code, "faultString": f.string}
-                    for f in response.set_parameter_values_faults
-                ],
+                "faultCode": str(response.code), "faultString": response.string,
+                "setParameterValuesFault": spv_faults or None,
             }
             self._fail(work, ProvisionFault(f"cwmp.{response.code}", response.string, detail))
             self.work = None
@@ -612,7 +625,9 @@ class _SessionRun:
         channels = list(op.args.get("channels") or ["default"])
         if code is not None:
             self.faults.fail(
-                channels, ProvisionFault(code, request.fault.string, {"faultCode": request.fault.code}),
+                channels, ProvisionFault(
+                    code, request.fault.string, {"faultCode": str(request.fault.code)}
+                ),
                 op.args.get("provisions") or [],
             )
         self.data_version += 1
@@ -656,7 +671,7 @@ class _SessionRun:
             self.session.commit_extras.tasks_deleted.append(work.task.id)
         elif self.data_version == self._cycle_start_version:
             self.presets_done = True  # nothing changed: no need to match the presets again
-
+            memo.remember(self, work)
 
 def _script_fault(fault: ScriptFault, name: str) -> ProvisionFault:
     detail = dict(fault.detail)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from acs_engine.bus import EventBus, SessionStarted
 from acs_engine.config import EngineConfig
 from acs_engine.services.connreq import ConnReqResult, send_connection_request, target_from_params
+from acs_engine.services.xmpp import XmppConnReq
 from acs_engine.store.db import Store
 
 log = logging.getLogger("fieldacs.connreq")
@@ -62,6 +63,7 @@ class DeviceUnknown(LookupError):
 async def wake_device(
     store: Store, bus: EventBus, config: EngineConfig, device_id: str,
     *, wait_for_session: bool = True, in_session: bool = False,
+    xmpp: XmppConnReq | None = None,
 ) -> ConnectionRequestDone:
     """Send ``device_id`` a connection request and (optionally) wait for its session.
 
@@ -72,6 +74,7 @@ async def wake_device(
         device_id: the device.
         wait_for_session: wait up to ``device_online_threshold`` ms for its Inform.
         in_session: the device is in a session right now (the CPE queues the request).
+        xmpp: the ACS's XMPP client, for a device that reports a ConnReqJabberID.
 
     Raises:
         DeviceUnknown: no such device, or no ConnectionRequestURL known for it.
@@ -102,6 +105,7 @@ async def wake_device(
             timeout_ms=config.connection_request_timeout,
             allow_basic=config.connection_request_allow_basic_auth,
             udp_source_port=config.udp_connection_request_port,
+            xmpp=xmpp,
         )
         session_started: bool | None = None
         if result.ok and wait_for_session and not in_session:

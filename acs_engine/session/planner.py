@@ -30,10 +30,12 @@ from urllib.parse import quote
 
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
+from acs_engine.datamodel import facts
 from acs_engine.session import special, vparams
 from acs_engine.session.coerce import parse_datetime_ms, sanitize, wire_text
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.gpn import next_level
+from acs_engine.session.gpv import left_out, partial_request
 from acs_engine.session.index import Index, Node, depth, parent_name
 from acs_engine.session.paths import PathError, parse
 from acs_engine.session.reads import Pass
@@ -64,6 +66,16 @@ _WRITES = (
 )
 
 
+def _write_type(name: str, stored: str | None, declared: str | None) -> str:
+    """The type a SetParameterValues sends: the data model's, else the stored one (as
+    GenieACS, which keeps the parameter's type whatever the caller wrote), else the one
+    declared, else xsd:string."""
+    known = facts.lookup(name)
+    if isinstance(known, facts.ParamFacts):
+        return known.xsd_type
+    return stored or declared or "xsd:string"
+
+
 class Planner:
     """Plans the RPCs that satisfy a session's declarations.
 
@@ -76,6 +88,8 @@ class Planner:
         virtual_parameters: names of the defined virtual parameters.
         file_url: file name -> (URL, size) for Download requests; the default points at the
             configured file server and sends size 0.
+        partial_gpv: ask for whole objects' values by partial path (default: the config's
+            ``gpv_partial_path``); False for a CPE known to refuse them.
     """
 
     def __init__(
@@ -88,6 +102,7 @@ class Planner:
         events: Iterable[str] = (),
         virtual_parameters: Iterable[str] = (),
         file_url: Callable[[str], tuple[str, int]] | None = None,
+        partial_gpv: bool | None = None,
     ) -> None:
         self.tree = tree
         self.device = device
@@ -114,6 +129,15 @@ class Planner:
         self._chain_parent = ""
         self._downloads: dict[str, DownloadOperation] = {}
         self._pending_vparam: VirtualParameterAction | None = None
+        #: The work list of the last pass that found nothing left to do (else None).
+        self.last_state: SyncState | None = None
+        #: Virtual parameters the last pass found due (name -> attribute timestamps).
+        self.vparams_due: dict[str, dict[str, int]] = {}
+        self.partial_gpv = config.gpv_partial_path if partial_gpv is None else partial_gpv
+        #: The CPE faulted on a partial path or left wanted parameters out: full names now.
+        self.partial_refused = False
+        #: Partial path sent -> the parameters it was to return.
+        self._partial_sent: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ helpers
     def _default_file_url(self, name: str) -> tuple[str, int]:
@@ -190,6 +214,7 @@ class Planner:
         Raises:
             SyncFault: ``too_many_commits``, ``too_many_rpcs`` or ``deeply_nested_vparams``.
         """
+        self.last_state = None
         if vparam_depth >= MAX_VPARAM_DEPTH:
             raise SyncFault(
                 "deeply_nested_vparams",
@@ -212,6 +237,7 @@ class Planner:
             index = self.index()
             state = Pass(index, self.session_timestamp).run(declarations)
             if state.vparam_get:
+                self.vparams_due = dict(state.vparam_get)
                 name, get = next(iter(state.vparam_get.items()))
                 return self._vparam_action(name, get, {})
             message = self._read_rpc(state, index)
@@ -226,10 +252,22 @@ class Planner:
             if message is not None:
                 return RpcAction(message)
             self._restart.add(vparam_depth)
+            self.last_state = state
             return None
         log.warning("local changes keep changing the declarations' targets; giving up")
         self._restart.add(vparam_depth)
         return None
+
+    def plan_reads(self, declarations: Sequence[Declaration]) -> rpc.Message | None:
+        """The read RPC (GetParameterNames, -Values, -Attributes) ``declarations`` need now,
+        or None; nothing else is planned. The handler passes the provisions' declarations
+        together with those of the virtual parameters about to be evaluated, so that their
+        reads go out in the same RPCs (as GenieACS batches them)."""
+        if self._chain_message is not None or self.rpc_count >= MAX_RPCS:
+            return None
+        index = self.index()
+        state = Pass(index, self.session_timestamp).run(declarations)
+        return self._read_rpc(state, index)
 
     def _start_pass(self, clears: Sequence[Clear]) -> None:
         self.passes += 1
@@ -255,6 +293,8 @@ class Planner:
         values = [n for n in state.value if (node := index.get(n)) and node.object is False]
         if values:
             values.sort(key=index.position)
+            if self.partial_gpv:
+                return self._partial_gpv(values, index, batch)
             return rpc.GetParameterValues(names=tuple(values[:batch]))
         names: list[str] = []
         for name in [*state.notification, *state.access_list]:
@@ -264,6 +304,10 @@ class Planner:
             names.sort(key=index.position)
             return rpc.GetParameterAttributes(names=tuple(names[:batch]))
         return None
+
+    def _partial_gpv(self, values: list[str], index: Index, batch: int) -> rpc.GetParameterValues:
+        names, self._partial_sent = partial_request(values, index, batch, self.session_timestamp)
+        return rpc.GetParameterValues(names=names)
 
     def _queue_gpn(self, state: SyncState) -> None:
         """Turn existence/object/writable refreshes into GetParameterNames on parents."""
@@ -381,7 +425,7 @@ class Planner:
             node = index.get(name)
             if node is None or node.value is None or not self._can_write(node):
                 continue
-            kind = kind or node.type or "xsd:string"
+            kind = _write_type(name, node.type, kind)
             typed = sanitize(value, kind)
             if (kind == "xsd:dateTime" and not self.config.datetime_milliseconds
                     and isinstance(typed, int) and not isinstance(typed, bool)):
@@ -460,9 +504,17 @@ class Planner:
         ts = self._ts()
         chained = self._chain_message is not None and request == self._chain_message
         self._chain_message = None
+        partial = self._partial_sent if isinstance(request, rpc.GetParameterValues) else {}
+        self._partial_sent = {}
         if isinstance(response, rpc.Fault):
             self._chain_keys = {}
             self._restart_all()
+            if partial:  # the CPE refuses partial paths: ask by full names from now on
+                log.info("partial path GetParameterValues refused (%s): full names from now on",
+                         response.code)
+                self.partial_gpv = False
+                self.partial_refused = True
+                return ResponseResult(fault_cleared=True)
             if response.code == 9005 and isinstance(request, _CLEARABLE):
                 special.clear_named(self.tree, _named_paths(request))
                 return ResponseResult(fault_cleared=True)
@@ -471,6 +523,8 @@ class Planner:
             self._restart_all()
         result = ResponseResult()
         if isinstance(request, rpc.GetParameterValues):
+            if partial:
+                self._check_partial(partial, response)
             self._missing_values(request, response, ts)
             if chained:
                 self._set_instance_keys(response)
@@ -504,6 +558,12 @@ class Planner:
                 log.warning("missing parameter in GetParameterValuesResponse: %s", name)
                 self.tree.set_value(name, "", "xsd:string", ts)
 
+    def _check_partial(self, partial: dict[str, list[str]], response: rpc.Message) -> None:
+        if left_out(partial, response):
+            log.info("partial path GetParameterValues left parameters out: full names from now on")
+            self.partial_gpv = False
+            self.partial_refused = True
+
     def _missing_attributes(self, request: rpc.GetParameterAttributes, response: rpc.Message,
                             ts: int) -> None:
         got = (
@@ -522,6 +582,7 @@ class Planner:
         if base and not base.endswith("."):
             return
         self.tree.set_children_ts(base, ts)
+        ensured: set[str] = set()  # objects made sure of (and so every one above them)
         for info in response.parameters:
             if not info.name.startswith(base):
                 continue
@@ -531,6 +592,9 @@ class Planner:
                 if cut < len(base):
                     break
                 parent = parent[:cut]
+                if parent in ensured:
+                    break
+                ensured.add(parent)
                 self.tree.ensure_object(parent + ".", ts)
             if not request.next_level and info.name.endswith("."):
                 self.tree.set_children_ts(info.name, ts)

@@ -27,7 +27,7 @@ from acs_engine.cwmp import faults, rpc
 from acs_engine.cwmp.envelope import Envelope
 from acs_engine.session.handler import Handler, Outgoing
 from acs_engine.session.machine import FINAL_STATES, State, Trigger, next_state
-from acs_engine.session.tree import DeviceTree
+from acs_engine.session.tree import DeviceTree, ancestor_objects
 from acs_engine.store.db import Store
 from acs_engine.store.model import DeviceRecord, SessionCommit, SessionRecord, TraceEntry
 from acs_engine.store.records import Fault, Operation, PresetVerdict
@@ -224,8 +224,9 @@ class Session:
         self.device.remote_address = self.remote
         self.device.cwmp_version = self.cwmp_version
         if not self.created and inform.parameters:
+            names = [pv.name for pv in inform.parameters]
             known = await self.store.load_param_values(
-                self.device_id, [pv.name for pv in inform.parameters]
+                self.device_id, names + ancestor_objects(names)
             )
             self.tree.merge_loaded(known, full=False)
         elif self.created:

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from acs_engine.bus import EventBus
+from acs_engine.bus import EngineNotice, EventBus
 from acs_engine.cwmp import rpc
 from acs_engine.session.handler import Handler, Outgoing
 
@@ -267,6 +267,43 @@ class StepGate(Handler):
         if steps.rearm is not None and not steps.rearm.done():
             steps.rearm.set_result(None)
         self.bus.publish(steps.pending)
+
+    async def hold_external(
+        self, session_id: str, device_id: str, message: rpc.Message | None, deadline: float
+    ) -> str:
+        """Hold a message this gate does not send itself — the proxy's ACS->CPE answer
+        (:mod:`acs_engine.server.proxy`) — until the technician sends it or ``deadline``.
+
+        Only Send applies: the conversation is another ACS's, so Skip, Edit and Insert are
+        refused with a notice and the hold goes on. Returns ``"send"`` or ``"auto"``.
+        """
+        steps = _Steps(pending=StepPending(session_id, device_id, message, deadline))
+        self._steps[session_id] = steps
+        self._session_of[device_id] = session_id
+        action = "auto"
+        try:
+            while True:
+                steps.decision = asyncio.get_running_loop().create_future()
+                self.bus.publish(steps.pending)
+                left = max(0.0, deadline - self._clock())
+                try:
+                    decision = await asyncio.wait_for(asyncio.shield(steps.decision), left)
+                except TimeoutError:
+                    break
+                if decision.action == "send":
+                    action = "send"
+                    break
+                self.bus.publish(EngineNotice(
+                    self._clock(), "warning",
+                    f"Proxy mode: {decision.action} is off (the session is another ACS's); "
+                    "only Send passes the held message on"))
+        finally:
+            steps.decision = None
+            self._steps.pop(session_id, None)
+            if self._session_of.get(device_id) == session_id:
+                self._session_of.pop(device_id, None)
+        self.bus.publish(StepResolved(session_id, device_id, action, message, self._clock()))
+        return action
 
     def _held_steps(self, device_id: str) -> _Steps | None:
         session_id = self._session_of.get(device_id)

@@ -27,6 +27,16 @@ def parent_of(path: str) -> str:
     return trimmed[: cut + 1] if cut >= 0 else ""
 
 
+def ancestor_objects(paths: Iterable[str]) -> list[str]:
+    """The objects (ending '.') containing ``paths``, shortest first, without duplicates."""
+    found: dict[str, None] = {}
+    for path in paths:
+        segments = path.rstrip(".").split(".")
+        for end in range(1, len(segments)):
+            found["".join(seg + "." for seg in segments[:end])] = None
+    return sorted(found, key=len)
+
+
 class DeviceTree:
     """Parameters known to a session, keyed by path, plus the changes to commit."""
 
@@ -47,6 +57,12 @@ class DeviceTree:
         #: Bumped on every structural change (a delete, a load from the store): a view older
         #: than that must rebuild.
         self._epoch = 0
+        #: Root objects ("Device.") the CPE reported parameters under in this session's
+        #: Inform: a root GetParameterNames that leaves one out never prunes it.
+        self.inform_roots: set[str] = set()
+        #: What a CPE answered that contradicts itself, in words, for the session's handler
+        #: to record as a fault (taken with :meth:`take_anomalies`).
+        self.anomalies: list[str] = []
 
     # ------------------------------------------------------------------ reading
     def get(self, path: str) -> Param | None:
@@ -214,8 +230,20 @@ class DeviceTree:
 
     # ------------------------------------------------------------------ protocol updates
     def apply_inform(self, inform: rpc.Inform, ts: int) -> None:
+        """Store the Inform's values; their parents become known objects (GenieACS stores
+        ``Device``, ``Device.DeviceInfo``, ... with ``_object: true`` after an Inform). The
+        caller has loaded those parents, so a stored object is never overwritten."""
         for pv in inform.parameters:
             self.set_value(pv.name, pv.value, pv.type, ts)
+        for obj in ancestor_objects(pv.name for pv in inform.parameters):
+            self.ensure_object(obj, ts)
+            if obj.count(".") == 1:
+                self.inform_roots.add(obj)
+
+    def take_anomalies(self) -> list[str]:
+        """The anomalies noted since the last call (and forget them)."""
+        taken, self.anomalies = self.anomalies, []
+        return taken
 
     def apply_response(self, request: rpc.Message, response: rpc.Message, ts: int) -> None:
         """Update the tree from the CPE's successful ``response`` to ``request``.
@@ -267,6 +295,18 @@ class DeviceTree:
             stale = [p for p in self.under(base) if p not in reported]
         if not base:  # the ACS's own roots are not the CPE's to list
             stale = [p for p in stale if p.split(".", 1)[0] not in ACS_ROOTS]
+            missing = sorted(
+                root for root in self.inform_roots
+                if root not in reported and not any(r.startswith(root) for r in reported)
+            )
+            if missing:  # the CPE contradicts its own Inform: keep what we know
+                names = ", ".join(missing)
+                self.anomalies.append(
+                    f'The CPE answered GetParameterNames("") with {len(reported)} names, '
+                    f"leaving out {names}, which it reported in this session's Inform; "
+                    f"the stored parameters under {names} were kept"
+                )
+                stale = [p for p in stale if not any(p.startswith(r) for r in missing)]
         for path in sorted(stale, key=len):
             if path in self.params:
                 self.delete(path)

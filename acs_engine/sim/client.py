@@ -4,6 +4,10 @@ A session is: POST Inform (answering 401 challenges and following 3xx redirects)
 requests (TransferComplete) unless the ACS holds them, an empty POST, then each ACS request
 answered in the next POST until the ACS replies with an empty body. Cookies set by the ACS are
 sent back for the rest of that session only; the whole session uses one TCP connection.
+
+An ACS that answers the Inform with 503 is busy, not broken: like a real CPE the simulator
+then waits for its Retry-After (capped at ``SimOptions.busy_retry_cap``, with jitter) and
+tries again. Such a session is *refused*, counted apart from failed ones.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -65,6 +70,9 @@ class SessionResult:
         vanished: the CPE dropped the session on purpose (``vanish_after``).
         duration: seconds from the first POST to the end.
         cwmp_version: the version the ACS chose (``UseCWMPVersion``), if any.
+        refused: the ACS answered the Inform with 503 (busy); the session never started.
+        retry_after: the ACS's Retry-After on that 503, seconds (None: none given).
+        inform_seconds: from sending the Inform to its answer (the ACS's queue included).
     """
 
     ok: bool = False
@@ -75,10 +83,36 @@ class SessionResult:
     vanished: bool = False
     duration: float = 0.0
     cwmp_version: str | None = None
+    refused: bool = False
+    retry_after: float | None = None
+    inform_seconds: float = 0.0
 
 
 class SessionError(Exception):
     """A session that cannot go on (HTTP error, bad reply, authentication failure)."""
+
+
+class AcsBusy(SessionError):
+    """The ACS answered the Inform with 503; ``retry_after`` is its Retry-After (seconds)."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        after = f"; Retry-After {retry_after:g} s" if retry_after is not None else ""
+        super().__init__(f"HTTP 503 from the ACS{after}")
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class _Vanish(Exception):
@@ -135,6 +169,8 @@ class SimCpe:
         self.results: deque[SessionResult] = deque(maxlen=history)
         self.sessions_ok = 0
         self.sessions_failed = 0
+        #: Sessions the ACS refused with 503 at the Inform (it was busy).
+        self.sessions_refused = 0
         self.rpcs_answered = 0
 
     # ------------------------------------------------------------------ triggers
@@ -169,6 +205,39 @@ class SimCpe:
         m, k = self.device.retry_parameters
         return retry_wait(self.retry_count, m, k, self._rng)
 
+    def busy_wait(self, retry_after: float | None) -> float:
+        """Seconds to wait after a 503: the ACS's Retry-After, at most
+        ``busy_retry_cap``, plus up to a quarter more of jitter (so refused CPEs do not
+        come back together); the TR-069 backoff when the ACS gave none."""
+        if retry_after is None:
+            return min(self.device.options.busy_retry_cap, self.next_retry_delay())
+        base = min(self.device.options.busy_retry_cap, max(0.0, retry_after))
+        return base * self._rng.uniform(1.0, 1.25)
+
+    async def session_until_admitted(
+        self, gate: asyncio.Semaphore | None = None
+    ) -> SessionResult:
+        """Run one session; while the ACS refuses it with 503, wait (:meth:`busy_wait`) and
+        try again, at most ``busy_retries`` times. Returns the last attempt's result.
+
+        Args:
+            gate: held while each attempt runs (not while waiting), to bound how many
+                sessions of a fleet run at once.
+        """
+        result = await self._attempt(gate)
+        tries = 0
+        while result.refused and tries < self.device.options.busy_retries:
+            tries += 1
+            await asyncio.sleep(self.busy_wait(result.retry_after))
+            result = await self._attempt(gate)
+        return result
+
+    async def _attempt(self, gate: asyncio.Semaphore | None) -> SessionResult:
+        if gate is None:
+            return await self.session()
+        async with gate:
+            return await self.session()
+
     # ------------------------------------------------------------------ the loop
     async def run(self) -> None:
         """Run sessions until cancelled: when events are due, periodically, with retry backoff.
@@ -196,7 +265,12 @@ class SimCpe:
                 next_periodic = now + (interval or 0)
             if dev.session_due() and (retry_at is None or now >= retry_at):
                 result = await self.session()
-                retry_at = None if result.ok else time.monotonic() + self.next_retry_delay()
+                if result.ok:
+                    retry_at = None
+                elif result.refused:  # busy, not broken: come back when it says
+                    retry_at = time.monotonic() + self.busy_wait(result.retry_after)
+                else:
+                    retry_at = time.monotonic() + self.next_retry_delay()
                 continue
             deadlines = [t for t in (next_periodic, retry_at) if t is not None]
             timer = dev.next_timer()
@@ -231,6 +305,10 @@ class SimCpe:
             except _Vanish:
                 result.vanished = True
                 result.error = "vanished on purpose"
+            except AcsBusy as exc:
+                result.refused = True
+                result.retry_after = exc.retry_after
+                result.error = str(exc)
             except SessionError as exc:
                 result.error = str(exc)
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -240,6 +318,10 @@ class SimCpe:
             if result.ok:
                 self.retry_count = 0
                 self.sessions_ok += 1
+            elif result.refused:
+                self.retry_count += 1
+                self.sessions_refused += 1
+                log.info("%s: the ACS is busy: %s", dev.serial, result.error)
             else:
                 self.retry_count += 1
                 self.sessions_failed += 1
@@ -268,6 +350,7 @@ class SimCpe:
             inform_env = Envelope(inform, cwmp_id=str(next(_ids)), namespace=namespace,
                                   supported_versions=supported, session_timeout=session_timeout)
             env: Envelope | None = None
+            began = time.monotonic()
             for _attempt in range(6):  # 8005 "retry request" on the Inform
                 env = await poster.post(inform_env, first=True, max_redirects=opts.max_redirects)
                 if not (isinstance(env, Envelope) and isinstance(env.message, rpc.Fault)
@@ -280,6 +363,7 @@ class SimCpe:
                 raise SessionError(f"Inform not accepted: {got}")
             namespace = env.namespace
             result.cwmp_version = env.use_cwmp_version
+            result.inform_seconds = time.monotonic() - began
             dev.inform_accepted()
             await self._exchange(poster, namespace, bool(env.hold_requests), result)
 
@@ -382,19 +466,24 @@ class _Poster:
             target = path.path or "/"
             if path.query:
                 target += "?" + path.query
-            headers = {"SOAPAction": ""}
+            # TR-069 §3.4.1: an empty POST carries neither SOAPAction nor Content-Type.
+            headers: dict[str, str] = {}
             if body:
+                headers["SOAPAction"] = ""
                 headers["Content-Type"] = 'text/xml; charset="utf-8"'
             authorization = self.auth.authorization("POST", target)
             if authorization:
                 headers["Authorization"] = authorization
             self.result.trace.append(TraceEntry("cpe->acs", None, name))
             self.sent += 1
-            async with self.http.post(self.url, data=body, headers=headers,
-                                      allow_redirects=False) as resp:
+            async with self.http.post(
+                self.url, data=body, headers=headers, allow_redirects=False,
+                skip_auto_headers=() if body else ("Content-Type",),
+            ) as resp:
                 status = resp.status
                 data = await resp.read()
                 location = resp.headers.get("Location")
+                retry_after = resp.headers.get("Retry-After")
                 challenges = resp.headers.getall("WWW-Authenticate", [])
             reply = self._parse(data) if status == 200 else None
             self.result.trace.append(
@@ -412,6 +501,8 @@ class _Poster:
                 continue
             if status in (200, 204):
                 return reply
+            if status == 503 and first:
+                raise AcsBusy(parse_retry_after(retry_after))
             raise SessionError(f"HTTP {status} from the ACS")
 
     @staticmethod

@@ -175,7 +175,11 @@ class SimDevice:
         if raw is None:
             return None
         if not reveal and self.options.hide_passwords and path.endswith("Password"):
-            return ""
+            # Only string passwords read back empty: an empty boolean or number (a
+            # SharedPassword flag, a WPS PIN) would not be a valid value of its xsi:type.
+            node = self.tree.node(path)
+            if node is None or node.type in (None, "xsd:string"):
+                return ""
         if self.tree.is_templated(path) and path not in self.tree.values:
             if "{now}" in raw:
                 return substitute(raw, {**self.context, "now": iso_time(self.wallclock())})

@@ -61,6 +61,8 @@ def get_parameter_names(dev: SimDevice, req: rpc.GetParameterNames) -> rpc.Messa
     """GetParameterNames with NextLevel semantics."""
     path = req.parameter_path
     tree = dev.tree
+    if path == "" and dev.options.empty_root_gpn:
+        return rpc.GetParameterNamesResponse(parameters=())
     if path != "" and path not in tree:
         return make_fault(9005, f"Invalid parameter name: {path}")
     if path != "" and not path.endswith("."):

@@ -36,6 +36,12 @@ class SimOptions:
         connreq_window: the rate-limit window in seconds.
         http_timeout: seconds the CPE waits for each HTTP response.
         max_redirects: 3xx redirects followed for a session's first POST.
+        busy_retry_cap: the longest wait after a 503 (the ACS's Retry-After is honoured
+            up to this many seconds, plus jitter).
+        busy_retries: times one session is tried again after 503s (``--once`` and the
+            first session; later ones follow the periodic loop).
+        empty_root_gpn: answer GetParameterNames("") with an empty list (a CPE bug met in
+            the wild).
         tls_ca: PEM file of the certificate(s) the CPE trusts for https:// ACS and file URLs
             (e.g. the ACS's self-signed certificate); None: the system's CAs.
     """
@@ -60,7 +66,10 @@ class SimOptions:
     connreq_window: float = 10.0
     http_timeout: float = 30.0
     max_redirects: int = 10
+    busy_retry_cap: float = 120.0
+    busy_retries: int = 10
     tls_ca: str | None = None
+    empty_root_gpn: bool = False
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         """How the CPE checks an HTTPS server: against :attr:`tls_ca`, or the system's CAs."""

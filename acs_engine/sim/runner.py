@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ from acs_engine.sim.connreq import ConnectionRequestServer
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model
 from acs_engine.sim.options import SIM_VERSIONS, SimOptions
+from acs_engine.sim.xmpp import SimXmpp, SimXmppClient
 
 log = logging.getLogger("fieldacs.sim")
 
@@ -33,22 +35,26 @@ class SimSummary:
         devices: simulated CPEs.
         sessions_ok: sessions that ended normally.
         sessions_failed: sessions that failed (or vanished on purpose).
+        sessions_refused: session attempts the ACS refused with 503 (busy; tried again).
         rpcs_answered: ACS requests answered, faults included.
         duration: wall seconds of the run.
         failures: ``(serial, reason)`` for each device whose last session failed.
+        never_through: serials of the devices the ACS never let in (every attempt 503).
     """
 
     devices: int = 0
     sessions_ok: int = 0
     sessions_failed: int = 0
+    sessions_refused: int = 0
     rpcs_answered: int = 0
     duration: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    never_through: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when every session succeeded."""
-        return self.sessions_failed == 0 and self.sessions_ok > 0
+        """True when every session succeeded and every device got through."""
+        return self.sessions_failed == 0 and not self.never_through and self.sessions_ok > 0
 
     def format(self, max_failures: int = 20) -> str:
         """A short human-readable report."""
@@ -57,9 +63,16 @@ class SimSummary:
             f"devices:         {self.devices}",
             f"sessions ok:     {self.sessions_ok}",
             f"sessions failed: {self.sessions_failed}",
+            f"refused (503):   {self.sessions_refused} attempts, tried again",
+            f"never got in:    {len(self.never_through)} devices",
             f"RPCs answered:   {self.rpcs_answered}",
             f"duration:        {self.duration:.2f} s ({rate:.1f} sessions/s)",
         ]
+        if self.never_through:
+            shown = ", ".join(self.never_through[:max_failures])
+            more = len(self.never_through) - max_failures
+            lines.append(f"never got in (the ACS stayed busy): {shown}"
+                         + (f" ... and {more} more" if more > 0 else ""))
         if self.failures:
             lines.append("failures:")
             for serial, reason in self.failures[:max_failures]:
@@ -79,9 +92,12 @@ def _summarize(cpes: list[SimCpe], started: float) -> SimSummary:
     for cpe in cpes:
         summary.sessions_ok += cpe.sessions_ok
         summary.sessions_failed += cpe.sessions_failed
+        summary.sessions_refused += cpe.sessions_refused
         summary.rpcs_answered += cpe.rpcs_answered
         last = cpe.results[-1] if cpe.results else None
-        if last is not None and not last.ok:
+        if last is not None and last.refused and cpe.sessions_ok == 0:
+            summary.never_through.append(cpe.device.serial)
+        elif last is not None and not last.ok and not last.refused:
             summary.failures.append((cpe.device.serial, last.error or "failed"))
     return summary
 
@@ -106,6 +122,7 @@ async def run_sim(
     initial: Mapping[str, str] | None = None,
     duration: float | None = None,
     stop: asyncio.Event | None = None,
+    xmpp: SimXmpp | None = None,
 ) -> SimSummary:
     """Simulate ``count`` CPEs against an ACS in this process.
 
@@ -130,6 +147,8 @@ async def run_sim(
         initial: more parameter values every device starts with.
         duration: without ``once``, stop after this many seconds.
         stop: without ``once``, stop when this event is set.
+        xmpp: log every device in to this XMPP server before its first session, to take
+            connection requests over XMPP (TR-069 Annex K) as well as HTTP.
 
     Returns:
         The run's :class:`SimSummary`.
@@ -160,18 +179,21 @@ async def run_sim(
     server = ConnectionRequestServer(port=connreq_port) if connection_requests else None
 
     async def first(cpe: SimCpe) -> None:
-        async with gate:
-            await cpe.session()
+        await cpe.session_until_admitted(gate)  # a busy ACS (503) is tried again
 
     async def lifetime(cpe: SimCpe) -> None:
         await first(cpe)
         await cpe.run()
 
+    jabber: list[SimXmppClient] = []
     try:
         if server is not None:
             await server.start()
             for cpe in cpes:
                 server.register(cpe)
+        if xmpp is not None:
+            jabber = [SimXmppClient(cpe, xmpp) for cpe in cpes]
+            await asyncio.gather(*(client.start() for client in jabber))
         if once:
             await asyncio.gather(*(first(cpe) for cpe in cpes))
             return _summarize(cpes, started)
@@ -187,6 +209,7 @@ async def run_sim(
             await asyncio.gather(*tasks, return_exceptions=True)
         return _summarize(cpes, started)
     finally:
+        await asyncio.gather(*(client.close() for client in jabber), return_exceptions=True)
         if server is not None:
             await server.close()
 
@@ -234,6 +257,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "self-signed cert.pem); default: the system's CAs")
     parser.add_argument("--duration", type=float, default=None,
                         help="stop after this many seconds (without --once)")
+    parser.add_argument("--xmpp-server", metavar="HOST:PORT",
+                        help="log every device in to this XMPP server (account "
+                             "<serial in lower case>@<--xmpp-domain>) to take connection "
+                             "requests over XMPP (TR-069 Annex K)")
+    parser.add_argument("--xmpp-domain", default="localhost", help="the accounts' domain")
+    parser.add_argument("--xmpp-password", default="", help="every device account's password")
+    parser.add_argument("--xmpp-tls", choices=("starttls", "direct", "none"), default="starttls")
 
 
 async def run_from_args(args: argparse.Namespace) -> int:
@@ -264,7 +294,12 @@ async def run_from_args(args: argparse.Namespace) -> int:
             start_index=args.start_index, username=args.username, password=args.password,
             cr_password=args.cr_password, connection_requests=not args.no_connreq,
             connreq_port=args.connreq_port, duration=args.duration, stop=stop,
+            xmpp=SimXmpp(args.xmpp_server, args.xmpp_domain, args.xmpp_password,
+                         tls=args.xmpp_tls) if getattr(args, "xmpp_server", None) else None,
         )
+    except ConnectionError as exc:  # an XMPP login failed: say so, no traceback
+        print(f"fieldacs-engine sim: {exc}", file=sys.stderr, flush=True)
+        return 2
     finally:
         if installed:
             loop.remove_signal_handler(signal.SIGINT)

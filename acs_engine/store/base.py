@@ -4,12 +4,18 @@
 that no module grows past a readable size; they all run SQL through ``_fetch`` (one
 statement) or ``_run`` (a function of the raw ``sqlite3`` connection, run in one hop on
 aiosqlite's thread, typically a whole transaction opened with ``immediate``).
+
+Queries a client writes (the NBI's device and collection searches) run through ``_read`` on a
+second, read-only connection instead: under WAL a reader never blocks the writer, so a slow
+search cannot hold ``_lock`` and stall the CWMP sessions' commits, and a progress handler
+stops any one read after :data:`READ_TIME_LIMIT_S` seconds (``QueryTooSlow``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,9 +25,19 @@ import aiosqlite
 
 from .errors import StoreError
 
-__all__ = ["StoreBase", "describe", "immediate"]
+__all__ = ["READ_TIME_LIMIT_S", "QueryTooSlow", "StoreBase", "describe", "immediate"]
 
 T = TypeVar("T")
+
+#: Longest a client's search (``StoreBase._read``) may run before SQLite stops it.
+READ_TIME_LIMIT_S = 20.0
+#: SQLite virtual-machine steps between two checks of that limit.
+_PROGRESS_STEPS = 20_000
+
+
+class QueryTooSlow(StoreError, ValueError):
+    """A search ran past its time limit and was stopped (a ``ValueError`` too: the client's
+    query is at fault, so the NBI answers it with 400)."""
 
 
 def describe(path: Path, exc: BaseException) -> str:
@@ -56,9 +72,12 @@ class StoreBase:
     """The connection and lock behind every ``Store`` operation (see ``db.Store``)."""
 
     _conn: aiosqlite.Connection
+    _reader: aiosqlite.Connection
+    _read_lock: asyncio.Lock
     _path: Path
     _lock: asyncio.Lock
     _closed: bool
+    _read_limit_s: float
 
     def _check_open(self) -> None:
         if self._closed:
@@ -84,6 +103,45 @@ class StoreBase:
             try:
                 # aiosqlite has no public "run this in your thread"; _execute is that.
                 result = await self._conn._execute(fn, self._conn._conn)
+            except sqlite3.Error as exc:
+                raise StoreError(describe(self._path, exc)) from exc
+            return cast(T, result)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(connection)`` on the read-only connection, in one hop, time-limited.
+
+        It never takes ``_lock``, so commits go on meanwhile; ``fn`` sees committed data only
+        (open a transaction with ``BEGIN`` for one snapshot across statements).
+
+        Raises:
+            QueryTooSlow: the read ran longer than ``_read_limit_s`` seconds.
+            StoreError: any other sqlite3 error.
+        """
+        limit = self._read_limit_s
+
+        def bounded(db: sqlite3.Connection) -> T:
+            deadline = time.monotonic() + limit
+            db.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
+            try:
+                return fn(db)
+            except sqlite3.OperationalError as exc:
+                if "interrupted" in str(exc):
+                    raise QueryTooSlow(
+                        f"the query ran longer than {limit:g} s and was stopped; narrow it "
+                        "(fewer or anchored $regex, a more selective field)"
+                    ) from exc
+                raise
+            finally:
+                db.set_progress_handler(None, 0)
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+
+        async with self._read_lock:
+            self._check_open()
+            try:
+                result = await self._reader._execute(bounded, self._reader._conn)
+            except QueryTooSlow:
+                raise
             except sqlite3.Error as exc:
                 raise StoreError(describe(self._path, exc)) from exc
             return cast(T, result)

@@ -31,9 +31,12 @@ from typing import Any
 import aiosqlite
 
 from . import queries as q
-from .base import describe
+from .base import READ_TIME_LIMIT_S, describe
+from .connect import make_private, open_reader
 from .errors import StoreError
 from .extras import CommitExtras
+from .fleet import FleetMixin
+from .history import HistoryMixin, history_context
 from .listing import QueryMixin
 from .model import DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
 from .operations import OperationsMixin
@@ -59,12 +62,14 @@ class _Pending:
     done: asyncio.Future[None]
 
 
-class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
+class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin, FleetMixin):
     """The device database.
 
     Devices, parameters, sessions and settings are here; presets, provisions, virtual
     parameters and config come from ``ProvisioningMixin``, tasks, faults, operations and
-    file records from ``OperationsMixin``, NBI-style collection queries from ``QueryMixin``.
+    file records from ``OperationsMixin``, NBI-style collection queries from ``QueryMixin``,
+    the parameter history and snapshots from ``HistoryMixin``, the fleet view from
+    ``FleetMixin``.
 
     Open with ``await Store.open(path)`` and close with ``await store.close()``, or use
     ``async with await Store.open(path) as store:``. All methods are coroutines that must
@@ -76,11 +81,16 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         conn: aiosqlite.Connection,
         path: Path,
         *,
+        reader: aiosqlite.Connection,
         trace_sessions_per_device: int,
         group_commit: bool,
+        read_limit_s: float = READ_TIME_LIMIT_S,
     ) -> None:
-        """Use ``Store.open``; this only wires up an already prepared connection."""
+        """Use ``Store.open``; this only wires up already prepared connections."""
         self._conn = conn
+        self._reader = reader
+        self._read_lock = asyncio.Lock()
+        self._read_limit_s = read_limit_s
         self._path = path
         self._keep_sessions = max(0, trace_sessions_per_device)
         self._group_commit = group_commit
@@ -101,6 +111,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         trace_sessions_per_device: int = 20,
         busy_timeout_ms: int = 5000,
         group_commit: bool = True,
+        read_limit_s: float = READ_TIME_LIMIT_S,
     ) -> Store:
         """Open (creating if needed) and migrate the database at ``path``.
 
@@ -110,6 +121,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 per device; older ones are deleted as new ones are committed.
             busy_timeout_ms: how long to wait for another process's lock before failing.
             group_commit: write concurrent ``commit_session`` calls in shared transactions.
+            read_limit_s: longest a client's search (NBI queries) may run on the read
+                connection before it is stopped.
 
         Returns:
             The open store.
@@ -125,6 +138,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
             raise StoreError(f"cannot create the folder for {db_path}: {exc}") from exc
         if db_path.is_dir():
             raise StoreError(f"{db_path} is a folder, not a database file")
+        make_private(db_path)
         try:
             conn = await aiosqlite.connect(
                 str(db_path), isolation_level=None, timeout=busy_timeout_ms / 1000
@@ -147,6 +161,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
             # the NBI's $regex (acs_engine/server/nbi_query.py)
             await conn.create_function("nbi_regexp", 3, regexp_match, deterministic=True)
             version = await migrate(conn, db_path)
+            reader = await open_reader(db_path, busy_timeout_ms)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -156,8 +171,10 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         return cls(
             conn,
             db_path,
+            reader=reader,
             trace_sessions_per_device=trace_sessions_per_device,
             group_commit=group_commit,
+            read_limit_s=read_limit_s,
         )
 
     @property
@@ -177,6 +194,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 await self._conn.execute("PRAGMA optimize")
             except sqlite3.Error as exc:  # never keep the file open over a hint
                 log.debug("PRAGMA optimize failed on %s: %s", self._path, exc)
+            async with self._read_lock:
+                await self._reader.close()
             await self._conn.close()
         log.info("closed database %s", self._path)
 
@@ -341,6 +360,8 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
         drop the device's sessions (and traces) beyond ``trace_sessions_per_device``, then
         delete and upsert faults, delete finished tasks, delete and upsert operations, and
         replace the device's preset verdicts (when ``commit.preset_verdicts`` is not None).
+        Triggers record each parameter whose value, type or writability changed in the
+        parameter history (``history_schema``), in the same transaction.
         Deletes run before upserts, so a node (or fault) that is both deleted and upserted
         ends up present.
 
@@ -475,10 +496,13 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                 sessions.append(q.session_row(commit.session))
                 trace.extend(q.trace_row(commit.session.id, e) for e in commit.trace)
                 prune.append((device_id, self._keep_sessions))
+        context = history_context(commits)
+
         def write(db: sqlite3.Connection) -> dict[str, set[str]]:
             db.execute("BEGIN IMMEDIATE")
             try:
                 tags = extras.resolve_tags(db)
+                context.open(db)  # before the device upsert: it tells new devices apart
                 devices = [q.device_row(c.device, tags.get(c.device.id)) for c in commits]
                 db.executemany(q.UPSERT_DEVICE, devices)
                 if exact:
@@ -487,6 +511,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin):
                     db.executemany(q.DELETE_PARAM_RANGE, ranges)
                 if params:
                     db.executemany(q.UPSERT_PARAM, params)
+                context.close(db)
                 if sessions:
                     db.executemany(q.UPSERT_SESSION, sessions)
                 if trace:

@@ -35,6 +35,7 @@ COLLECTIONS: dict[str, tuple[tuple[str, ...], frozenset[str], frozenset[str]]] =
     ),
     "provisions": (("id", "script"), frozenset(), frozenset()),
     "virtual_parameters": (("id", "script"), frozenset(), frozenset()),
+    "objects": (("id", "doc"), frozenset({"doc"}), frozenset()),
     "config": (("key", "value"), frozenset(), frozenset()),
     "tasks": (
         ("id", "device_id", "name", "args", "timestamp", "expiry"),
@@ -138,7 +139,7 @@ class QueryMixin(StoreBase):
                     db.execute("COMMIT")
             return page, total
 
-        page, total = await self._run(read)
+        page, total = await self._read(read)
         out: list[dict[str, Any]] = []
         for row in page:
             doc = dict(zip(columns, row, strict=True))

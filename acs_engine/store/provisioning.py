@@ -10,6 +10,7 @@ value follows the changes made through this ``Store``; it is read from the file 
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from typing import Any
@@ -112,6 +113,32 @@ class ProvisioningMixin(StoreBase):
     async def delete_provision(self, provision_id: str) -> bool:
         """Delete a provision. Returns True if it existed."""
         return await self._change("DELETE FROM provisions WHERE id = ?", (provision_id,))
+
+    async def put_object(self, object_id: str, doc: dict[str, Any]) -> None:
+        """Insert or replace a GenieACS ``objects`` document (``_id`` is ``object_id``).
+
+        Objects feed no preset or script, so the provisioning revision is left alone.
+        """
+        body = json.dumps({k: v for k, v in doc.items() if k != "_id"}, ensure_ascii=False)
+
+        def write(db: sqlite3.Connection) -> None:
+            with immediate(db):
+                db.execute(
+                    "INSERT INTO objects (id, doc) VALUES (?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                    (object_id, body),
+                )
+
+        await self._run(write)
+
+    async def delete_object(self, object_id: str) -> bool:
+        """Delete an ``objects`` document. Returns True if it existed."""
+
+        def write(db: sqlite3.Connection) -> bool:
+            with immediate(db):
+                return db.execute("DELETE FROM objects WHERE id = ?", (object_id,)).rowcount > 0
+
+        return bool(await self._run(write))
 
     async def list_virtual_parameters(self) -> list[VirtualParameter]:
         """All virtual parameters, by id."""

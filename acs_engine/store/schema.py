@@ -18,6 +18,7 @@ from pathlib import Path
 import aiosqlite
 
 from .errors import StoreError
+from .history_schema import HISTORY_STATEMENTS
 from .queries import rollback_quietly
 from .rows import PRESET_COLUMNS, REVISION_KEY, preset_row, sql_literal
 from .seeds import DEFAULT_PRESETS, DEFAULT_PROVISIONS
@@ -256,8 +257,22 @@ _V3 = Migration(
     ),
 )
 
+# GenieACS's ``objects`` collection: free-form JSON documents kept for NBI scripts (the
+# document as given, with ``_id`` taken from the URL).
+_V4 = Migration(
+    "objects (GenieACS's free-form NBI documents)",
+    (
+        """CREATE TABLE objects (
+            id TEXT PRIMARY KEY NOT NULL,
+            doc TEXT NOT NULL DEFAULT '{}'            -- JSON object, without _id
+        ) WITHOUT ROWID""",
+    ),
+)
+
+_V5 = Migration("parameter history, its retention counters, snapshots", HISTORY_STATEMENTS)
+
 #: Every schema version this build knows, oldest first. Append; never edit a shipped entry.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 async def _pragma_int(conn: aiosqlite.Connection, name: str) -> int:

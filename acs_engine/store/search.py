@@ -8,13 +8,12 @@ text.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..regex import RegexError, compile_pattern
 from . import queries as q
 from .queries import DeviceSummary
 
@@ -135,30 +134,20 @@ async def devices_by_id(
     return {summary.id: summary for summary in (q.summary_from_row(row) for row in rows)}
 
 
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-
-
-@functools.lru_cache(maxsize=128)
-def _compiled(pattern: str, flags: str) -> re.Pattern[str]:
-    value = 0
-    for ch in flags:
-        value |= _REGEX_FLAGS.get(ch, 0)
-    return re.compile(pattern, value)
-
-
 def regexp_match(pattern: Any, flags: Any, value: Any) -> int | None:
-    """The SQL function ``nbi_regexp(pattern, flags, value)``: 1 when Python's ``re.search``
-    finds ``pattern`` in ``value`` (flags ``i m s x``), 0 when not, NULL for a NULL value.
+    """The SQL function ``nbi_regexp(pattern, flags, value)``: 1 when RE2 (linear-time,
+    :mod:`acs_engine.regex`) finds ``pattern`` in ``value`` (flags ``i m s``), 0 when not or
+    when the pattern does not compile, NULL for a NULL value.
 
     Registered on every store connection; the NBI's ``$regex`` compiles to it.
     """
     if value is None or pattern is None:
         return None
     try:
-        regex = _compiled(str(pattern), str(flags or ""))
-    except re.error:
+        regex = compile_pattern(str(pattern), str(flags or ""))
+    except RegexError:
         return 0
-    return 1 if regex.search(str(value)) else 0
+    return 1 if regex.contains(str(value)) else 0
 
 
 async def device_ids_where(
@@ -213,4 +202,4 @@ async def device_ids_where(
                 db.execute("COMMIT")
         return ids, total
 
-    return await store._run(read)
+    return await store._read(read)

@@ -28,18 +28,25 @@ from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
     QTableView,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from acs_engine.bus import SessionEnded, SessionStarted, SessionStateChanged, WireMessage
+from acs_engine.inspect.sessionfile import SessionFile
+from acs_engine.inspect.sources import from_live, from_stored
 from acs_engine.server.controller import Engine
 from acs_engine.session.step import StepGate, StepPending, StepResolved
 from acs_engine.store.model import SessionRecord
 from app.bridge import EngineBridge
+from app.live.bundle_dialog import BundleDialog
 from app.live.cache import LiveSession, LiveSessions
+from app.live.files import SessionFiles, messages_of
+from app.live.lint_view import LintView
 from app.live.machine_view import StateMachineView
+from app.live.proxy_banner import ProxyBanner
 from app.live.soap import SoapViewer
 from app.live.step_bar import StepBar
 from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label, time_label
@@ -152,6 +159,9 @@ class SessionPanel(QWidget):
         self.addAction(self.step_action)
         refresh_button = QToolButton()
         refresh_button.setDefaultAction(self.refresh_action)
+        self.files = SessionFiles(self, self.current_session_file,
+                                  lambda: self._engine.config.db_path, self._bundle_dialog)
+        self.files.opened.connect(self._on_file_opened)
 
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
@@ -183,11 +193,20 @@ class SessionPanel(QWidget):
         head.setSectionResizeMode(COL_RPC, QHeaderView.ResizeMode.Stretch)
         self.table.setAccessibleName("Session timeline")
         self.soap = SoapViewer()
+        self.lint = LintView(self.timeline)
+        self.lint.rowActivated.connect(self._show_linted_row)
+        self.lint.countsChanged.connect(self._on_lint_counts)
+        self.details = QTabWidget()
+        self.details.setObjectName("liveDetails")
+        self.details.setDocumentMode(True)
+        self.details.addTab(self.soap, "SOAP")
+        self.details.addTab(self.lint, "Lint")
+        self.details.setCornerWidget(self.files.button, Qt.Corner.TopRightCorner)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setObjectName("liveSplitter")
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.soap)
+        splitter.addWidget(self.details)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         self.splitter = splitter
@@ -196,6 +215,9 @@ class SessionPanel(QWidget):
         layout.setContentsMargins(8, 6, 8, 8)
         layout.setSpacing(6)
         layout.addLayout(header)
+        self.proxy_banner = ProxyBanner(engine)
+        bridge.engineNotice.connect(self.proxy_banner.refresh)
+        layout.addWidget(self.proxy_banner)
         layout.addWidget(self.machine)
         layout.addWidget(self.step_bar)
         layout.addWidget(splitter, 1)
@@ -261,6 +283,7 @@ class SessionPanel(QWidget):
         """Cancel the store reads in flight."""
         for task in list(self._tasks):
             task.cancel()
+        self.lint.shutdown()
 
     # ------------------------------------------------------------------ tasks
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -332,6 +355,8 @@ class SessionPanel(QWidget):
             rows[live.session_id] = (
                 live.started, session_label(live.started, live.events, live.outcome)
             )
+        for opened in self.files.of_device(self._device_id):
+            rows[opened.key] = (opened.session.started, opened.label())
         if self._session_id and self._session_id not in rows and self._device_id:
             # Chosen elsewhere (a device tab) but older than the stored sessions listed.
             rows[self._session_id] = (0.0, f"{self._session_id} (stored)")
@@ -384,7 +409,19 @@ class SessionPanel(QWidget):
         self._session_id = session_id
         self.soap.clear()
         live = self.live.get(session_id) if session_id else None
-        if live is not None:
+        self.files.set_can_save(bool(session_id))
+        opened = self.files.get(session_id)
+        self.lint.set_masked(opened is not None and opened.session.secrets_masked)
+        self.lint.set_first_contact(None)
+        if opened is None and session_id:
+            self._spawn(self._judge_first_contact(session_id))
+        if opened is not None:
+            self.timeline.show(session_id, opened.exchanges())
+            last = opened.steps[-1] if opened.steps else None
+            self.machine.set_state(last.new if last else "INIT", last.old if last else None,
+                                   reason=f"from file: {last.reason if last else 'no messages'}")
+            self._select_row(0)
+        elif live is not None:
             self.timeline.show(session_id, list(live.exchanges))
             self._show_state(live)
             self._select_row(self.timeline.rowCount() - 1)
@@ -400,6 +437,76 @@ class SessionPanel(QWidget):
             self.timeline.clear()
             self.machine.reset()
         self.sessionShown.emit(session_id)
+
+    async def _judge_first_contact(self, session_id: str) -> None:
+        """Tell the Lint tab whether ``session_id`` was its device's first session here: the
+        device was registered (its first session committed) during this session, or is not
+        stored yet while it runs."""
+        store = self._engine.store
+        device_id = self._device_id
+        if store is None or not device_id or device_id.startswith("("):
+            return
+        live = self.live.get(session_id)
+        record = self._stored.get(session_id)
+        if session_id.startswith("proxy-") or (live is None and record is None):
+            return  # another ACS's session, or one not known here
+        device = await store.get_device(device_id)
+        if session_id != self._session_id:
+            return
+        if record is not None:
+            started, ended = record.started, record.ended or record.started + 600_000
+        else:
+            assert live is not None
+            started, ended = int(live.started * 1000), None
+        if device is None:
+            first = ended is None  # running, and the device is not stored yet: it is new
+        else:
+            first = started <= device.registered <= (ended or device.registered) + 1000
+        self.lint.set_first_contact(first)
+
+    def _show_linted_row(self, row: int) -> None:
+        self._select_row(row)
+        self.details.setCurrentWidget(self.soap)
+
+    def _on_lint_counts(self, errors: int, warnings: int) -> None:
+        index = self.details.indexOf(self.lint)
+        parts = [f"{n} {word}{'s' if n != 1 else ''}"
+                 for n, word in ((errors, "error"), (warnings, "warning")) if n]
+        self.details.setTabText(index, "Lint" + (f" ({', '.join(parts)})" if parts else ""))
+
+    async def _bundle_dialog(self) -> BundleDialog | None:
+        store = self._engine.store
+        if not self._device_id or store is None:
+            return None
+        records = await store.list_sessions(self._device_id, limit=STORED_SESSIONS)
+        if not records:
+            return None
+        return BundleDialog(self._engine, self._device_id, records, self._session_id, self)
+
+    def _on_file_opened(self, key: str) -> None:
+        opened = self.files.get(key)
+        if opened is not None:
+            self.show_device(opened.device_id, key)
+
+    async def current_session_file(self) -> SessionFile | None:
+        """The shown session as a session file (unmasked), None when none is shown."""
+        session_id = self._session_id
+        if not session_id or self.timeline.session_id != session_id:
+            return None
+        opened = self.files.get(session_id)
+        if opened is not None:
+            return opened.session
+        messages = messages_of(self.timeline.exchanges())
+        live = self.live.get(session_id)
+        if live is not None:
+            return from_live(session_id, live.device_id, messages, started=live.started,
+                             events=live.events, outcome=live.outcome,
+                             source="proxy" if session_id.startswith("proxy-") else "live")
+        record = self._stored.get(session_id)
+        store = self._engine.store
+        if record is None or store is None:
+            return None
+        return from_stored(record, await store.load_trace(session_id))
 
     def _show_stored_state(self, record: SessionRecord) -> None:
         final = "END" if record.outcome == "ok" else "FAULTED"

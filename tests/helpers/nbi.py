@@ -95,14 +95,16 @@ async def until(predicate: Any, timeout: float = 10.0) -> None:
 
 @asynccontextmanager
 async def sim_fleet(
-    engine: Engine, count: int, prefix: str, options: SimOptions | None = None
+    engine: Engine, count: int, prefix: str, options: SimOptions | None = None,
+    **sim: Any,
 ) -> AsyncIterator[list[str]]:
     """``count`` simulated TR-181 CPEs with connection-request listeners, registered and idle
-    (their bootstrap sessions, with the seeded presets, are over)."""
+    (their bootstrap sessions, with the seeded presets, are over). ``sim`` goes to
+    :func:`run_sim` (e.g. ``xmpp=``)."""
     stop = asyncio.Event()
     runner = asyncio.create_task(run_sim(
         engine.cwmp_urls()[-1], count, "tr181", periodic_interval=3600, stop=stop,
-        serial_prefix=prefix, options=options,
+        serial_prefix=prefix, options=options, **sim,
     ))
     ids = [sim_device_id(serial_for(prefix, i)) for i in range(1, count + 1)]
     store = engine.store

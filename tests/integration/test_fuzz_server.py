@@ -308,7 +308,7 @@ async def test_ten_thousand_hostile_bodies_against_a_live_engine(tmp_path: Path)
         cwmp = engine.cwmp
         assert engine.active_session_count() == 0
         assert cwmp._locks == {} and cwmp._by_device == {} and cwmp._by_transport == {}
-        assert cwmp._new_in_flight == 0
+        assert cwmp.new_in_flight == 0
         await _valid_session(url, "VALIDLAST", engine.manual)  # and it still works
         assert engine.store is not None
         assert await engine.store.integrity_check() == "ok"

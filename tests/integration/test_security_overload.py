@@ -1,5 +1,5 @@
-"""Overload control: too many sessions starting at once get 503 + Retry-After (load-driven,
-5-120 s) and a closed connection; running ones finish."""
+"""Overload control (queue off: ``admission_wait=0``): too many sessions starting at once get
+503 + Retry-After (load-driven, 5-120 s) and a closed connection; running ones finish."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ async def test_informs_over_the_limit_get_503_and_running_sessions_finish(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     limit, flood = 3, 12
-    async with running_engine(tmp_path, max_concurrent_new_sessions=limit) as engine:
+    async with running_engine(
+        tmp_path, max_concurrent_new_sessions=limit, admission_wait=0
+    ) as engine:
         assert engine.store is not None and engine.cwmp is not None
         url = engine.cwmp_urls()[-1]
         running_id = "F1E1D0-TestGW-RUNNING"
@@ -62,7 +64,7 @@ async def test_informs_over_the_limit_get_503_and_running_sessions_finish(
                 assert status == 503
                 assert 5 <= int(headers["Retry-After"]) <= 120
                 assert headers["Connection"] == "close"  # a refused CPE holds no socket
-            assert engine.cwmp._new_in_flight == limit
+            assert engine.cwmp.new_in_flight == limit
 
             # The session that was already running is not held back by the flood.
             status, reply, _ = await running.send(None)
@@ -84,7 +86,7 @@ async def test_informs_over_the_limit_get_503_and_running_sessions_finish(
                 assert status == 204
             for _, _, cpe in results:
                 await cpe.close()
-        assert engine.cwmp._new_in_flight == 0
+        assert engine.cwmp.new_in_flight == 0
         assert engine.active_session_count() == 0
         sessions = await engine.store.list_sessions(running_id)
         assert [s.outcome for s in sessions] == ["ok"]

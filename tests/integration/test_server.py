@@ -349,7 +349,7 @@ async def test_vanished_cpe_times_out_frees_the_lock_and_writes_nothing(tmp_path
 
 
 async def test_session_timeout_header_is_used(tmp_path: Path) -> None:
-    async with running_engine(tmp_path, session_timeout=60) as engine:
+    async with running_engine(tmp_path, session_timeout=60, session_timeout_min=1) as engine:
         async with RawCpe(engine.cwmp_urls()[-1], namespace=NS_CWMP_1_2) as cpe:
             await cpe.send(inform(), session_timeout=1)
             session = engine.cwmp.session_of_device(DEVICE)  # type: ignore[union-attr]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 
-from acs_engine.server.cwmp_http import OVERLOAD_RETRY_MAX, OVERLOAD_RETRY_MIN, RetryPacer
+from acs_engine.server.admission import OVERLOAD_RETRY_MAX, OVERLOAD_RETRY_MIN, RetryPacer
 
 
 class _Clock:

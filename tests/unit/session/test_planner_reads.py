@@ -10,7 +10,7 @@ from .harness import HOUR, T0, Harness, kinds, undefer
 
 
 def test_first_refresh_of_a_subtree_lists_then_reads_in_batches_of_32() -> None:
-    h = Harness()
+    h = Harness(gpv_partial_path=False)  # GenieACS's way: full names only
     h.session(T0)
     sent = h.run(undefer(builtins.refresh(["Device.Hosts"], T0, h.device.id)))
     assert kinds(sent) == ["GetParameterNames"] + ["GetParameterValues"] * 3
@@ -30,7 +30,7 @@ def test_first_refresh_of_a_subtree_lists_then_reads_in_batches_of_32() -> None:
 
 
 def test_fresh_data_needs_no_rpc_and_stale_data_is_listed_level_by_level() -> None:
-    h = Harness()
+    h = Harness(gpv_partial_path=False)
     h.session(T0)
     h.run(undefer(builtins.refresh(["Device.Hosts"], T0, h.device.id)))
     # same session, same declarations: everything is fresh
@@ -123,3 +123,16 @@ def test_gpn_next_level_setting_forces_next_level_near_the_root() -> None:
     assert gpns[0] == ("Device.", True)
     assert gpns[1] == ("Device.Hosts.", True)
     assert gpns[2] == ("Device.Hosts.Host.", False)
+
+
+def test_a_wholly_stale_object_is_read_by_its_partial_path() -> None:
+    h = Harness()  # gpv_partial_path is on by default
+    h.session(T0)
+    sent = h.run(undefer(builtins.refresh(["Device.Hosts"], T0, h.device.id)))
+    assert kinds(sent) == ["GetParameterNames", "GetParameterValues"]
+    gpv = sent[1]
+    assert isinstance(gpv, rpc.GetParameterValues)
+    assert gpv.names == ("Device.Hosts.",)
+    # the values arrived all the same: nothing left to read
+    assert h.planner is not None
+    assert h.planner.plan(undefer(builtins.refresh(["Device.Hosts"], T0, h.device.id))) is None

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import random
+from email.utils import formatdate
+
+import pytest
 
 from acs_engine.cwmp import rpc
 from acs_engine.cwmp.envelope import NS_CWMP_1_0, NS_CWMP_1_2
-from acs_engine.sim.client import SimCpe, TraceEntry, retry_wait
+from acs_engine.sim.client import SimCpe, TraceEntry, parse_retry_after, retry_wait
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.options import SimOptions
 from tests.unit.sim.scripted_acs import ScriptedAcs
@@ -196,3 +200,18 @@ def test_retry_wait_ranges() -> None:
         for _ in range(20):
             assert low <= retry_wait(n, 5, 2, rng) <= high
     assert 10 <= retry_wait(1, 10, 2.5, rng) <= 25
+
+
+def test_retry_after_is_read_as_seconds_or_a_date() -> None:
+    assert parse_retry_after("17") == 17.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    date = formatdate(1_000_030, usegmt=True)
+    assert parse_retry_after(date, now=1_000_000) == pytest.approx(30.0)
+
+
+def test_a_503_wait_honours_retry_after_up_to_the_cap_with_jitter() -> None:
+    cpe = SimCpe(SimDevice("tr098", "BUSY1", options=SimOptions(busy_retry_cap=60.0)),
+                 "http://127.0.0.1:9/", rng=random.Random(4))
+    waits = [cpe.busy_wait(20.0) for _ in range(200)]
+    assert all(20.0 <= w <= 25.0 for w in waits) and len(set(waits)) > 100  # jittered
+    assert all(60.0 <= cpe.busy_wait(600.0) <= 75.0 for _ in range(50))  # capped

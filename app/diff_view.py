@@ -1,0 +1,427 @@
+"""The device view's Diff tab: the parameter tree at two points, compared.
+
+Points are the words of :mod:`acs_engine.services.treediff` (``before-download``, ``now``,
+``session:ID``, ``snapshot:NAME``, ``time:WHEN``); the lists offer the device's sessions and
+snapshots. The result is a table (added green, removed red, changed amber) with a filter and
+"Only what changed"; "Copy as text" and "Save…" give the plain-text diff a vendor can read.
+Snapshots: "Save B as snapshot…" keeps the tree at point B under a name; "Export…" and
+"Import…" move a snapshot through a JSON file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from acs_engine.services.treediff import (
+    DiffEntry,
+    Point,
+    PointError,
+    compare,
+    export_snapshot,
+    fmt_time,
+    import_snapshot,
+    render_text,
+    resolve_point,
+)
+from acs_engine.store.db import Store
+from acs_engine.store.errors import StoreError
+from acs_engine.store.history import NodeState, Snapshot
+
+__all__ = ["DiffModel", "DiffTab"]
+
+log = logging.getLogger("fieldacs.app")
+
+_Index = QModelIndex | QPersistentModelIndex
+_KIND_COLORS = {"added": "#dcfce7", "removed": "#fee2e2", "changed": "#fef3c7"}
+
+
+def _shown(state: NodeState | None, path: str) -> str:
+    if state is None:
+        return "—"
+    if path.endswith("."):
+        return "(object)"
+    value, xsd, writable = state
+    flags = [xsd or "?"]
+    if writable is not None:
+        flags.append("rw" if writable else "ro")
+    shown = "∅" if value is None else (value or '""')
+    return f"{shown}  [{', '.join(flags)}]"
+
+
+class DiffModel(QAbstractTableModel):
+    """Diff entries as a table: Path, Change, A, B."""
+
+    HEADERS = ("Path", "Change", "A", "B")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.entries: list[DiffEntry] = []
+
+    def set_entries(self, entries: list[DiffEntry]) -> None:
+        self.beginResetModel()
+        self.entries = entries
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.entries)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.entries):
+            return None
+        entry = self.entries[index.row()]
+        column = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if column == 0:
+                return entry.path
+            if column == 1:
+                if entry.kind == "changed":
+                    return "changed: " + ", ".join(entry.fields)
+                return "" if entry.kind == "same" else entry.kind
+            return _shown(entry.old if column == 2 else entry.new, entry.path)
+        if role == Qt.ItemDataRole.BackgroundRole and entry.kind in _KIND_COLORS:
+            return QColor(_KIND_COLORS[entry.kind])
+        if role == Qt.ItemDataRole.UserRole:
+            return entry.kind
+        return None
+
+
+class _DiffFilter(QSortFilterProxyModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.changed_only = True
+        self.needle = ""
+
+    def set(self, needle: str, changed_only: bool) -> None:
+        self.beginFilterChange()
+        self.needle, self.changed_only = needle.strip().lower(), changed_only
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, row: int, parent: _Index) -> bool:
+        model = self.sourceModel()
+        assert isinstance(model, DiffModel)
+        entry = model.entries[row]
+        if self.changed_only and entry.kind == "same":
+            return False
+        if not self.needle:
+            return True
+        text = " ".join(
+            [entry.path, _shown(entry.old, entry.path), _shown(entry.new, entry.path)]
+        ).lower()
+        return self.needle in text
+
+
+class DiffTab(QWidget):
+    """Compare the device's tree at two points (see the module docstring).
+
+    Signals:
+        compared(): a comparison was shown.
+        message(str): something to tell the user.
+    """
+
+    compared = Signal()
+    message = Signal(str)
+
+    def __init__(
+        self, store: Callable[[], Store | None], device_id: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("diffTab")
+        self._store = store
+        self.device_id = device_id
+        self.a: Point | None = None
+        self.b: Point | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._listed = False
+
+        self.point_a = QComboBox()
+        self.point_b = QComboBox()
+        for combo, default in ((self.point_a, "before-download"), (self.point_b, "now")):
+            combo.setEditable(True)
+            combo.addItems(["before-download", "after-download", "now"])
+            combo.setCurrentText(default)
+            combo.setToolTip("now, before-download, after-download, session:ID, "
+                             "snapshot:NAME or time:WHEN (ISO 8601)")
+        compare_button = QPushButton("Compare")
+        compare_button.setDefault(True)
+        compare_button.clicked.connect(self.run_compare)
+        form = QFormLayout()
+        form.addRow("A", self.point_a)
+        form.addRow("B", self.point_b)
+
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter paths and values…")
+        self.filter.setClearButtonEnabled(True)
+        self.only_changed = QCheckBox("Only what changed")
+        self.only_changed.setChecked(True)
+        self.model = DiffModel(self)
+        self.proxy = _DiffFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.filter.textChanged.connect(self._refilter)
+        self.only_changed.toggled.connect(self._refilter)
+        self.table = QTableView()
+        self.table.setObjectName("diffTable")
+        self.table.setModel(self.proxy)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 210)
+        header.resizeSection(1, 100)
+        header.resizeSection(2, 95)
+        header.setStretchLastSection(True)
+        self.summary = QLabel("Choose two points and compare.")
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("color: #64748b;")
+
+        copy_button = QPushButton("Copy as text")
+        copy_button.clicked.connect(self.copy_text)
+        save_button = QPushButton("Save…")
+        save_button.clicked.connect(self._ask_save)
+        snap_button = QPushButton("Save B as snapshot…")
+        snap_button.clicked.connect(self._ask_snapshot)
+        export_button = QPushButton("Export snapshot…")
+        export_button.clicked.connect(self._ask_export)
+        import_button = QPushButton("Import snapshot…")
+        import_button.clicked.connect(self._ask_import)
+        row1 = QHBoxLayout()
+        row1.addWidget(self.filter, 1)
+        row1.addWidget(self.only_changed)
+        row2 = QHBoxLayout()
+        for button in (copy_button, save_button):
+            row2.addWidget(button)
+        row2.addStretch(1)
+        row3 = QHBoxLayout()
+        for button in (snap_button, export_button, import_button):
+            row3.addWidget(button)
+        row3.addStretch(1)
+        top = QHBoxLayout()
+        top.addLayout(form, 1)
+        top.addWidget(compare_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 8, 0, 0)
+        layout.addLayout(top)
+        layout.addLayout(row1)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.summary)
+        layout.addLayout(row2)
+        layout.addLayout(row3)
+
+    # ------------------------------------------------------------------ points
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._listed:
+            self.list_points()
+
+    def list_points(self) -> asyncio.Task[None]:
+        """Offer the device's snapshots and sessions in the point lists (asynchronously)."""
+        self._listed = True
+        return asyncio.ensure_future(self._list_points())
+
+    async def _list_points(self) -> None:
+        store = self._store()
+        if store is None:
+            return
+        snapshots = await store.list_snapshots(self.device_id)
+        sessions = await store.list_sessions(self.device_id, limit=50)
+        words = ["before-download", "after-download", "now"]
+        words += [f"snapshot:{name}" for name, _, _ in snapshots]
+        words += [f"session:{s.id}" for s in sessions]
+        for combo in (self.point_a, self.point_b):
+            text = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(words)
+            for i, s in enumerate(sessions):
+                combo.setItemData(3 + len(snapshots) + i,
+                                  f"{fmt_time(s.ended or s.started)} {' '.join(s.events)}",
+                                  Qt.ItemDataRole.ToolTipRole)
+            combo.setCurrentText(text)
+            combo.blockSignals(False)
+
+    # ------------------------------------------------------------------ comparing
+    def run_compare(self) -> asyncio.Task[None]:
+        """Compare the two chosen points (asynchronously)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = asyncio.ensure_future(
+            self.compare(self.point_a.currentText(), self.point_b.currentText())
+        )
+        return self._task
+
+    async def compare(self, a: str, b: str) -> None:
+        """Compare the points ``a`` and ``b`` and show the result."""
+        store = self._store()
+        if store is None:
+            return
+        self.point_a.setCurrentText(a)
+        self.point_b.setCurrentText(b)
+        try:
+            point_a = await resolve_point(store, self.device_id, a)
+            point_b = await resolve_point(store, self.device_id, b)
+        except PointError as exc:
+            self.summary.setText(str(exc))
+            self.message.emit(str(exc))
+            return
+        # Comparing thousands of paths is quick, but not free: give the loop a turn first.
+        await asyncio.sleep(0)
+        entries = compare(point_a.tree.nodes, point_b.tree.nodes)
+        self.a, self.b = point_a, point_b
+        self.model.set_entries(entries)
+        counts = {k: sum(1 for e in entries if e.kind == k) for k in ("changed", "added", "removed")}
+        notes = [n for p, n in ((point_a, "A"), (point_b, "B")) if not p.tree.complete]
+        self.summary.setText(
+            f"A: {point_a.label}\nB: {point_b.label}\n"
+            f"{counts['changed']} changed, {counts['added']} added, {counts['removed']} removed"
+            f" of {len(entries)} paths"
+            + (f". {' and '.join(notes)} rebuilt from incomplete history." if notes else "")
+        )
+        self.compared.emit()
+
+    def _refilter(self) -> None:
+        self.proxy.set(self.filter.text(), self.only_changed.isChecked())
+
+    def visible_entries(self) -> list[DiffEntry]:
+        """The entries the table shows now (filter and "only what changed" applied)."""
+        out = []
+        for row in range(self.proxy.rowCount()):
+            source = self.proxy.mapToSource(self.proxy.index(row, 0))
+            out.append(self.model.entries[source.row()])
+        return out
+
+    def diff_text(self) -> str:
+        """The shown entries as the plain-text diff (empty before a comparison)."""
+        if self.a is None or self.b is None:
+            return ""
+        return render_text(self.visible_entries(), self.device_id, self.a, self.b,
+                           changed_only=self.only_changed.isChecked())
+
+    def copy_text(self) -> None:
+        text = self.diff_text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.message.emit("Diff copied as text")
+
+    def _ask_save(self) -> None:
+        text = self.diff_text()
+        if not text:
+            return
+        name, _ = QFileDialog.getSaveFileName(self, "Save diff", "diff.txt", "Text (*.txt)")
+        if name:
+            try:
+                Path(name).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                self.message.emit(f"Could not write {name}: {exc}")
+
+    # ------------------------------------------------------------------ snapshots
+    async def save_snapshot(self, name: str) -> str:
+        """Keep the tree at point B under ``name``; returns what happened, for the user."""
+        store = self._store()
+        if store is None:
+            return "The engine is not running"
+        try:
+            point = await resolve_point(store, self.device_id, self.point_b.currentText())
+            await store.save_snapshot(Snapshot(
+                self.device_id, name, int(time.time() * 1000), point.label, point.tree.nodes
+            ))
+        except (PointError, StoreError) as exc:
+            return str(exc)
+        await self._list_points()
+        return f"Snapshot {name!r} saved ({point.label})"
+
+    async def export_file(self, name: str, path: Path) -> str:
+        store = self._store()
+        if store is None:
+            return "The engine is not running"
+        snap = await store.load_snapshot(self.device_id, name)
+        if snap is None:
+            return f"No snapshot named {name!r}"
+        try:
+            path.write_text(export_snapshot(snap), encoding="utf-8")
+        except OSError as exc:
+            return f"Could not write {path}: {exc}"
+        return f"Snapshot {name!r} exported to {path}"
+
+    async def import_file(self, path: Path) -> str:
+        store = self._store()
+        if store is None:
+            return "The engine is not running"
+        try:
+            snap = import_snapshot(path.read_bytes(), device_id=self.device_id)
+            await store.save_snapshot(snap)
+        except (OSError, ValueError, StoreError) as exc:
+            return f"Could not import {path}: {exc}"
+        await self._list_points()
+        return f"Snapshot {snap.name!r} imported"
+
+    def _run(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        task.add_done_callback(
+            lambda t: None if t.cancelled() or t.exception() else self.message.emit(t.result())
+        )
+
+    def _ask_snapshot(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save snapshot", "Name of the snapshot of B:")
+        if ok and name.strip():
+            self._run(self.save_snapshot(name.strip()))
+
+    def _ask_export(self) -> None:
+        current = self.point_a.currentText()
+        default = current[len("snapshot:"):] if current.startswith("snapshot:") else ""
+        name, ok = QInputDialog.getText(self, "Export snapshot", "Snapshot name:", text=default)
+        if not ok or not name:
+            return
+        file, _ = QFileDialog.getSaveFileName(self, "Export snapshot", f"{name}.json",
+                                              "JSON (*.json)")
+        if file:
+            self._run(self.export_file(name, Path(file)))
+
+    def _ask_import(self) -> None:
+        file, _ = QFileDialog.getOpenFileName(self, "Import snapshot", "", "JSON (*.json)")
+        if file:
+            self._run(self.import_file(Path(file)))
+
+    def shutdown(self) -> None:
+        if self._task is not None:
+            self._task.cancel()

@@ -1,0 +1,1 @@
+"""CWMP XSDs (Broadband Forum) and SOAP stand-ins for the CPE linter."""
