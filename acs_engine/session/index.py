@@ -125,11 +125,9 @@ class Index:
         implicit = self._implicit
         updates: list[tuple[Node, Any, bool]] = []
         added: list[tuple[str, Any, bool]] = []
-        seen: set[str] = set()
-        for key in changed:
-            if key in seen:
-                continue
-            seen.add(key)
+        #: Names known to have no implied object above them (this call only).
+        explicit: set[str] = set()
+        for key in dict.fromkeys(changed):
             if key in ("", "."):
                 continue
             param = params.get(key)
@@ -137,7 +135,7 @@ class Index:
                 return False
             is_obj = key.endswith(".")
             name = key[:-1] if is_obj else key
-            if name.split(".", 1)[0] in SPECIAL_ROOTS:
+            if name.partition(".")[0] in SPECIAL_ROOTS:
                 return False
             if (name if is_obj else key + ".") in params:
                 return False  # both an object and a parameter: order-dependent
@@ -156,11 +154,14 @@ class Index:
                 return False
             if implicit and node.exist_ts != _exist_ts(param, is_obj):
                 # Implied objects above take their existence from their children.
-                up = name
-                while up:
-                    up = parent_name(up)
+                up = parent_name(name)
+                walked: list[str] = []
+                while up and up not in explicit:
                     if up in implicit:
                         return False
+                    walked.append(up)
+                    up = parent_name(up)
+                explicit.update(walked)
             updates.append((node, param, is_obj))
         # Nothing changed yet: from here on the catch-up cannot fail.
         nodes[""].children_ts = tree.root_children_ts
