@@ -127,6 +127,8 @@ class Index:
         added: list[tuple[str, Any, bool]] = []
         #: Names known to have no implied object above them (this call only).
         explicit: set[str] = set()
+        #: New name -> the nearest node above it that is already in the view.
+        anchors: dict[str, str] = {}
         for key in dict.fromkeys(changed):
             if key in ("", "."):
                 continue
@@ -145,9 +147,14 @@ class Index:
                     return False  # a parameter with children
                 up = parent_name(name)
                 while up not in nodes:
+                    if up in anchors:  # a new object listed before its children
+                        up = anchors[up]
+                        break
                     up = parent_name(up)
                 if not up or nodes[up].object is not True:
                     return False  # a new root, or a parameter turned into an object
+                if node is None:
+                    anchors[name] = up
                 added.append((name, param, is_obj))
                 continue
             if not is_obj and node.children:
@@ -167,8 +174,7 @@ class Index:
         nodes[""].children_ts = tree.root_children_ts
         snapshot = self._snapshot
         for node, param, is_obj in updates:
-            _reset(node)
-            _fill(node, param, is_obj)
+            _refill(node, param, is_obj)
             if snapshot is not None:
                 snapshot[node.name] = _entry(node)
         if added:
@@ -359,20 +365,34 @@ def _fill(node: Node, param: Any, is_obj: bool) -> None:
     node.attr_ts = param.attr_ts or 0
 
 
-def _reset(node: Node) -> None:
-    """Forget ``node``'s attributes (its name, children and ``special`` stay)."""
-    node.object = None
-    node.object_ts = 0
-    node.writable = None
-    node.writable_ts = 0
-    node.value = None
-    node.type = None
-    node.value_ts = 0
-    node.notification = None
-    node.access_list = None
-    node.attr_ts = 0
-    node.exist_ts = 0
+def _refill(node: Node, param: Any, is_obj: bool) -> None:
+    """Forget ``node``'s attributes (its name, children and ``special`` stay), then
+    :func:`_fill` it, in one go."""
+    writable_ts = param.writable_ts or 0
+    node.writable = param.writable
+    node.writable_ts = writable_ts
+    node.notification = param.notification
+    node.access_list = param.access_list
+    node.attr_ts = param.attr_ts or 0
+    if is_obj:
+        node.object = True
+        node.exist_ts = node.object_ts = max(param.exist_ts or 0, writable_ts)
+        node.children_ts = param.value_ts or 0
+        node.value = node.type = None
+        node.value_ts = 0
+        return
+    value_ts = param.value_ts or 0
+    node.value = param.value
+    node.type = param.type
+    node.value_ts = value_ts
     node.children_ts = 0
+    if param.object is False or value_ts or writable_ts:
+        node.object = False
+        node.object_ts = value_ts if value_ts > writable_ts else writable_ts
+    else:
+        node.object = None
+        node.object_ts = 0
+    node.exist_ts = max(param.exist_ts or 0, value_ts, writable_ts)
 
 
 def _entry(node: Node) -> dict[str, Any]:
