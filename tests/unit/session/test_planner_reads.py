@@ -162,3 +162,15 @@ def test_a_node_declared_twice_merges_its_attributes_without_touching_the_declar
     again = Pass(index, later).run(list(reversed(declarations)))
     assert set(again.value) == set(state.value)
     assert list(again.writable) == ["Device.Hosts.Host.5.HostName"]
+
+
+def test_ancestor_objects_are_every_object_above_each_path_shortest_first() -> None:
+    from acs_engine.session.tree import ancestor_objects
+
+    assert ancestor_objects([
+        "Device.DeviceInfo.SoftwareVersion", "Device.WiFi.SSID.1.", "InternetGatewayDevice.A",
+    ]) == [
+        "Device.", "Device.WiFi.", "Device.WiFi.SSID.", "Device.DeviceInfo.",
+        "InternetGatewayDevice.",
+    ]
+    assert ancestor_objects(["Device", "Device.", ""]) == []
