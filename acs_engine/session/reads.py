@@ -271,18 +271,17 @@ class Pass:
     def _visit(self, name: str, trie: _Trie) -> None:
         node = self.index.nodes[name]
         kids = trie.kids
-        if name:
-            if trie.ends:
-                if trie.end_stamp > node.exist_ts:
-                    self.state.exist[name] = None
-                attrs = trie.end_attrs
-                if attrs is not None:  # _need, inlined; ``attrs`` is already normalised
-                    need = self._attr_need
-                    current = need.get(name)
-                    if current is None:
-                        need[name] = attrs  # shared until changed (see _merge)
-                    else:
-                        self._merge(name, current, attrs)
+        if name and trie.ends:
+            if trie.end_stamp > node.exist_ts:
+                self.state.exist[name] = None
+            attrs = trie.end_attrs
+            if attrs is not None:  # _need, inlined; ``attrs`` is already normalised
+                need = self._attr_need
+                current = need.get(name)
+                if current is None:
+                    need[name] = attrs  # shared until changed (see _merge)
+                else:
+                    self._merge(name, current, attrs)
         if not kids:
             return
         if node.object is not True:
@@ -444,7 +443,7 @@ class LastPass:
     #: virtual parameters being evaluated alternate).
     KEEP = 4
 
-    __slots__ = ("_index", "_key", "_kept", "reused")
+    __slots__ = ("_index", "_kept", "_key", "reused")
 
     def __init__(self) -> None:
         self._index: Index | None = None
