@@ -2,7 +2,7 @@
 
 The engine runs as `fieldacs-engine serve` in its own process pinned to one core, with the
 seeded presets (bootstrap, default, inform) and one more: on ``0 BOOTSTRAP``, the built-in
-``refresh`` of ``InternetGatewayDevice``. Simulated TR-098 CPEs (about 1,000 parameters each)
+``refresh`` of ``InternetGatewayDevice`` (``--seeded-only``: the seeded presets alone). Simulated TR-098 CPEs (about 1,000 parameters each)
 run one bootstrap session each from this process, one at a time, so the wall time is the
 session's own. Reports server CPU ms per session (from /proc/<pid>/stat), wall time per
 session, RPCs per session, and checks that every parameter was discovered. Usage::
@@ -40,9 +40,11 @@ from benchmarks.sessions import free_port, proc_cpu_ms, proc_peak_rss_mb, wait_f
 ROOTS = {"tr098": "InternetGatewayDevice", "tr181": "Device"}
 
 
-async def prepare(db: Path, model: str) -> None:
+async def prepare(db: Path, model: str, discover: bool = True) -> None:
     store = await Store.open(db)
     try:
+        if not discover:  # the seeded presets alone (their bootstrap provision reads the roots)
+            return
         await store.put_preset(Preset(
             id="discover", channel="bootstrap", weight=-1, events={"0_BOOTSTRAP": True},
             provisions=[["refresh", ROOTS[model]]],
@@ -95,13 +97,15 @@ def main() -> int:
                         help="the server reads full names only (as GenieACS)")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds the CPE waits before each POST after the Inform")
+    parser.add_argument("--seeded-only", action="store_true",
+                        help="no extra discover preset: the seeded presets alone")
     parser.add_argument("--server-root", type=Path, default=ROOT,
                         help="the checkout whose acs_engine the server runs")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="fieldacs-bootstrap-"))
     db = workdir / "bench.db"
     try:
-        asyncio.run(prepare(db, args.model))
+        asyncio.run(prepare(db, args.model, not args.seeded_only))
         port = free_port()
         profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
         server = subprocess.Popen(

@@ -23,6 +23,10 @@ _INT_PREFIX = re.compile(r"\s*([+-]?\d+)")
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)\s*\Z")
 _TRUE = ("true", "TRUE", "True", "1")
 _FALSE = ("false", "FALSE", "False", "0")
+#: Types :func:`sanitize` converts text to (every other type keeps the text).
+_CONVERTED = frozenset(
+    {"xsd:boolean", "xsd:int", "xsd:unsignedInt", "xsd:long", "xsd:unsignedLong", "xsd:dateTime"}
+)
 
 
 def js_string(value: Any) -> str:
@@ -80,6 +84,8 @@ def sanitize(value: Any, xsd_type: str) -> Typed:
     take the leading integer (``parseInt``), dateTime becomes epoch milliseconds (from a number
     or an xsd:dateTime text); a value that does not convert stays text, as in GenieACS.
     """
+    if type(value) is str and xsd_type not in _CONVERTED:
+        return value  # js_string(value), without the checks
     if xsd_type == "xsd:boolean":
         if isinstance(value, bool):
             return value

@@ -125,11 +125,11 @@ class Index:
         implicit = self._implicit
         updates: list[tuple[Node, Any, bool]] = []
         added: list[tuple[str, Any, bool]] = []
-        seen: set[str] = set()
-        for key in changed:
-            if key in seen:
-                continue
-            seen.add(key)
+        #: Names known to have no implied object above them (this call only).
+        explicit: set[str] = set()
+        #: New name -> the nearest node above it that is already in the view.
+        anchors: dict[str, str] = {}
+        for key in dict.fromkeys(changed):
             if key in ("", "."):
                 continue
             param = params.get(key)
@@ -137,7 +137,7 @@ class Index:
                 return False
             is_obj = key.endswith(".")
             name = key[:-1] if is_obj else key
-            if name.split(".", 1)[0] in SPECIAL_ROOTS:
+            if name.partition(".")[0] in SPECIAL_ROOTS:
                 return False
             if (name if is_obj else key + ".") in params:
                 return False  # both an object and a parameter: order-dependent
@@ -147,27 +147,34 @@ class Index:
                     return False  # a parameter with children
                 up = parent_name(name)
                 while up not in nodes:
+                    if up in anchors:  # a new object listed before its children
+                        up = anchors[up]
+                        break
                     up = parent_name(up)
                 if not up or nodes[up].object is not True:
                     return False  # a new root, or a parameter turned into an object
+                if node is None:
+                    anchors[name] = up
                 added.append((name, param, is_obj))
                 continue
             if not is_obj and node.children:
                 return False
             if implicit and node.exist_ts != _exist_ts(param, is_obj):
                 # Implied objects above take their existence from their children.
-                up = name
-                while up:
-                    up = parent_name(up)
+                up = parent_name(name)
+                walked: list[str] = []
+                while up and up not in explicit:
                     if up in implicit:
                         return False
+                    walked.append(up)
+                    up = parent_name(up)
+                explicit.update(walked)
             updates.append((node, param, is_obj))
         # Nothing changed yet: from here on the catch-up cannot fail.
         nodes[""].children_ts = tree.root_children_ts
         snapshot = self._snapshot
         for node, param, is_obj in updates:
-            _reset(node)
-            _fill(node, param, is_obj)
+            _refill(node, param, is_obj)
             if snapshot is not None:
                 snapshot[node.name] = _entry(node)
         if added:
@@ -358,20 +365,34 @@ def _fill(node: Node, param: Any, is_obj: bool) -> None:
     node.attr_ts = param.attr_ts or 0
 
 
-def _reset(node: Node) -> None:
-    """Forget ``node``'s attributes (its name, children and ``special`` stay)."""
-    node.object = None
-    node.object_ts = 0
-    node.writable = None
-    node.writable_ts = 0
-    node.value = None
-    node.type = None
-    node.value_ts = 0
-    node.notification = None
-    node.access_list = None
-    node.attr_ts = 0
-    node.exist_ts = 0
+def _refill(node: Node, param: Any, is_obj: bool) -> None:
+    """Forget ``node``'s attributes (its name, children and ``special`` stay), then
+    :func:`_fill` it, in one go."""
+    writable_ts = param.writable_ts or 0
+    node.writable = param.writable
+    node.writable_ts = writable_ts
+    node.notification = param.notification
+    node.access_list = param.access_list
+    node.attr_ts = param.attr_ts or 0
+    if is_obj:
+        node.object = True
+        node.exist_ts = node.object_ts = max(param.exist_ts or 0, writable_ts)
+        node.children_ts = param.value_ts or 0
+        node.value = node.type = None
+        node.value_ts = 0
+        return
+    value_ts = param.value_ts or 0
+    node.value = param.value
+    node.type = param.type
+    node.value_ts = value_ts
     node.children_ts = 0
+    if param.object is False or value_ts or writable_ts:
+        node.object = False
+        node.object_ts = value_ts if value_ts > writable_ts else writable_ts
+    else:
+        node.object = None
+        node.object_ts = 0
+    node.exist_ts = max(param.exist_ts or 0, value_ts, writable_ts)
 
 
 def _entry(node: Node) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from acs_engine.session.gpn import next_level
 from acs_engine.session.gpv import left_out, partial_request
 from acs_engine.session.index import Index, Node, depth, parent_name
 from acs_engine.session.paths import PathError, parse
-from acs_engine.session.reads import Pass
+from acs_engine.session.reads import LastPass
 from acs_engine.session.sync import (
     Action,
     DownloadOperation,
@@ -121,6 +121,7 @@ class Planner:
         self._restart_all()
         self._index: Index | None = None
         self._index_key: tuple[int, tuple[str, ...]] | None = None
+        self._last_pass = LastPass()
         #: Bumped whenever the device data the scripts see may have changed.
         self.data_version = 0
         self._snapshot: dict[str, dict[str, Any]] | None = None
@@ -235,7 +236,7 @@ class Planner:
         self._last[vparam_depth] = key
         for _ in range(_LOCAL_LOOPS):
             index = self.index()
-            state = Pass(index, self.session_timestamp).run(declarations)
+            state = self._last_pass.run(index, self._index_key, self.session_timestamp, declarations)
             if state.vparam_get:
                 self.vparams_due = dict(state.vparam_get)
                 name, get = next(iter(state.vparam_get.items()))
@@ -266,7 +267,7 @@ class Planner:
         if self._chain_message is not None or self.rpc_count >= MAX_RPCS:
             return None
         index = self.index()
-        state = Pass(index, self.session_timestamp).run(declarations)
+        state = self._last_pass.run(index, self._index_key, self.session_timestamp, declarations)
         return self._read_rpc(state, index)
 
     def _start_pass(self, clears: Sequence[Clear]) -> None:

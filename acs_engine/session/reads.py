@@ -57,7 +57,10 @@ def _segments(name: str) -> tuple[str, ...]:
 class _Trie:
     """Declared patterns sharing their leading segments."""
 
-    __slots__ = ("below", "below_max", "children", "children_max", "ends", "wild")
+    __slots__ = (
+        "below", "below_max", "children", "children_max", "end_attrs", "end_stamp", "ends",
+        "kids", "wild",
+    )
 
     def __init__(self) -> None:
         self.children: dict[Segment, _Trie] = {}
@@ -70,15 +73,34 @@ class _Trie:
         self.below_max = 0
         self.children_max = 0
         self.wild = False
+        #: The ``ends`` merged (newest timestamp; newest per attribute, in the order the
+        #: attributes first appear; None when no declaration here asks for an attribute).
+        self.end_stamp = 0
+        self.end_attrs: dict[str, int] | None = None
+        #: (segment, child, 0 literal / 1 wildcard / 2 alias), in declaration order.
+        self.kids: list[tuple[Segment, _Trie, int]] = []
 
-    def seal(self) -> None:
-        """Compute the summaries once the trie is complete."""
+    def seal(self, shared: set[int]) -> None:
+        """Compute the summaries once the trie is complete (``shared`` collects the ids of
+        the merged attribute dicts, which a pass must copy before changing)."""
         self.below_max = max((st for _p, st in self.below), default=0)
+        if self.ends:
+            self.end_stamp = max(st for st, _a in self.ends)
+            merged: dict[str, int] = {}
+            for _st, attrs in self.ends:
+                for attr, st in attrs.items():
+                    known = merged.get(attr, 0)
+                    merged[attr] = st if st > known else known
+            if merged:
+                self.end_attrs = merged
+                shared.add(id(merged))
         for segment, sub in self.children.items():
-            sub.seal()
+            sub.seal(shared)
             self.children_max = max(self.children_max, sub.below_max)
-            if isinstance(segment, Alias) or segment == "*":
+            kind = 2 if isinstance(segment, Alias) else 1 if segment == "*" else 0
+            if kind:
                 self.wild = True
+            self.kids.append((segment, sub, kind))
 
 
 class Pass:
@@ -96,6 +118,8 @@ class Pass:
         self._reads: list[tuple[Path, int, dict[str, int]]] = []
         self._attr_need: dict[str, dict[str, int]] = {}
         self._values: dict[str, dict[str, Any]] = {}
+        #: Ids of attribute dicts that belong to the trie (see :meth:`_merge`).
+        self._shared: set[int] = set()
 
     # ------------------------------------------------------------------ entry point
     def run(self, declarations: Sequence[Declaration]) -> SyncState:
@@ -115,9 +139,7 @@ class Pass:
         if current is None:
             self._attr_need[name] = {a: st if st > 0 else 0 for a, st in attrs.items()}
             return
-        for attr, stamp in attrs.items():
-            known = current.get(attr, 0)
-            current[attr] = stamp if stamp > known else known
+        self._merge(name, current, attrs)
 
     # ------------------------------------------------------------------ merging
     def _declaration(self, declaration: Declaration) -> None:
@@ -235,7 +257,7 @@ class Pass:
                 trie.below.append((pattern, stamp))
             # Normalised as _need does, once here rather than once per node visited.
             trie.ends.append((stamp, {a: st if st > 0 else 0 for a, st in attrs.items()}))
-        root.seal()
+        root.seal(self._shared)
         self._visit("", root)
 
     def _stale_parent(self, name: str, known: int, stale: list[tuple[tuple[str, ...], int]]) -> None:
@@ -247,28 +269,20 @@ class Pass:
             self.state.add_gpn(name, pattern, _bits(d, len(pattern)))
 
     def _visit(self, name: str, trie: _Trie) -> None:
-        index = self.index
-        nodes = index.nodes
-        node = nodes[name]
-        if name:
-            ends = trie.ends
-            if ends:
-                exist_ts = node.exist_ts
+        node = self.index.nodes[name]
+        kids = trie.kids
+        if name and trie.ends:
+            if trie.end_stamp > node.exist_ts:
+                self.state.exist[name] = None
+            attrs = trie.end_attrs
+            if attrs is not None:  # _need, inlined; ``attrs`` is already normalised
                 need = self._attr_need
-                for stamp, attrs in ends:
-                    if stamp > exist_ts:
-                        self.state.exist[name] = None
-                    if attrs:  # _need, inlined; ``attrs`` is already normalised
-                        current = need.get(name)
-                        if current is None:
-                            need[name] = attrs.copy()
-                        else:
-                            for attr, st in attrs.items():
-                                known = current.get(attr, 0)
-                                current[attr] = st if st > known else known
-        elif not trie.children:
-            return
-        if not trie.children:
+                current = need.get(name)
+                if current is None:
+                    need[name] = attrs  # shared until changed (see _merge)
+                else:
+                    self._merge(name, current, attrs)
+        if not kids:
             return
         if node.object is not True:
             if node.object is None or trie.children_max > node.object_ts:
@@ -281,8 +295,8 @@ class Pass:
                             ) | _bits(depth(name), len(pattern))
             return
         visit = self._visit
-        for segment, sub in trie.children.items():
-            if isinstance(segment, Alias) or segment == "*":
+        for segment, sub, kind in kids:
+            if kind:
                 known = node.children_ts
                 if sub.below_max > known:
                     self._stale_parent(name, known, [(p, st) for p, st in sub.below if st > known])
@@ -290,16 +304,17 @@ class Pass:
                     children: Iterable[str] = node.children
                 else:  # the ACS's own roots: nothing to read there
                     children = [c for c in node.children if c not in SPECIAL_ROOTS]
-                if isinstance(segment, Alias):
+                if kind == 2:
+                    assert isinstance(segment, Alias)
                     for child_name in children:
-                        if alias_holds(index, child_name, segment):
+                        if alias_holds(self.index, child_name, segment):
                             visit(child_name, sub)
                 else:
                     for child_name in children:
                         visit(child_name, sub)
                 continue
             literal = f"{name}.{segment}" if name else str(segment)
-            if literal in nodes:
+            if literal in self.index.nodes:
                 if name or literal not in SPECIAL_ROOTS:
                     visit(literal, sub)
             else:
@@ -307,37 +322,52 @@ class Pass:
                 if sub.below_max > known:
                     self._stale_parent(name, known, [(p, st) for p, st in sub.below if st > known])
 
+    def _merge(self, name: str, current: dict[str, int], attrs: dict[str, int]) -> None:
+        """Merge ``attrs`` into what ``name`` needs (newest per attribute)."""
+        if id(current) in self._shared:  # a trie's own dict: copy it before changing it
+            current = self._attr_need[name] = current.copy()
+        for attr, st in attrs.items():
+            known = current.get(attr, 0)
+            current[attr] = st if st > known else known
+
     # ------------------------------------------------------------------ attributes
     def _attributes(self) -> None:
         state = self.state
         nodes = self.index.nodes
         values = state.value
         objects = state.object
+        writables = state.writable
+        # Many names share one attribute dict (a trie's): read its timestamps once.
+        specs: dict[int, tuple[int, int, int, int, int]] = {}
         for name, attrs in self._attr_need.items():
             node = nodes.get(name)
             if node is None or not name:
                 continue
             root = name.partition(".")[0]
             if root not in SPECIAL_ROOTS:
-                for attr, stamp in attrs.items():
-                    if attr == "value":
-                        if stamp <= node.value_ts:
-                            continue
-                        if node.object is None:
-                            objects[name] = None
-                        elif node.object is False:
-                            values[name] = None
-                    elif attr == "object":
-                        if stamp > node.object_ts:
-                            objects[name] = None
-                    elif attr == "writable":
-                        if stamp > node.writable_ts:
-                            state.writable[name] = None
-                    elif attr == "notification":
-                        if stamp > node.attr_ts:
-                            state.notification[name] = None
-                    elif attr == "accessList" and stamp > node.attr_ts:
-                        state.access_list[name] = None
+                spec = specs.get(id(attrs))
+                if spec is None:
+                    get = attrs.get
+                    spec = (
+                        get("value", 0), get("object", 0), get("writable", 0),
+                        get("notification", 0), get("accessList", 0),
+                    )
+                    if id(attrs) in self._shared:
+                        specs[id(attrs)] = spec
+                value_st, object_st, writable_st, notification_st, access_st = spec
+                if value_st > node.value_ts:
+                    if node.object is None:
+                        objects[name] = None
+                    elif node.object is False:
+                        values[name] = None
+                if object_st > node.object_ts:
+                    objects[name] = None
+                if writable_st > node.writable_ts:
+                    writables[name] = None
+                if notification_st > node.attr_ts:
+                    state.notification[name] = None
+                if access_st > node.attr_ts:
+                    state.access_list[name] = None
                 continue
             if root == "VirtualParameters":
                 if depth(name) == 2:
@@ -393,3 +423,48 @@ class Pass:
                     "accessList"
                 ] = tuple(str(a) for a in attrs["accessList"])
 
+
+
+class LastPass:
+    """The passes run over the current view, for a planner that asks the same question again.
+
+    A pass is a function of the view it reads, the session's time and the declarations. The
+    planner asks again with all three unchanged when a new preset cycle brings back
+    declarations it has already planned over a tree that has not changed since (a bootstrap:
+    the first cycle's provisions, then the second cycle's); the earlier work list is the
+    answer then. What the planner does with a work list afterwards only adds the
+    GetParameterNames its own entries imply (the same entries, in the same order, however
+    often it is done), so a work list handed out twice plans the same RPCs.
+    """
+
+    #: False: every call runs a new pass (the tests compare both ways).
+    enabled = True
+    #: Work lists kept per view version (the declaration sets of the provisions and of the
+    #: virtual parameters being evaluated alternate).
+    KEEP = 4
+
+    __slots__ = ("_index", "_kept", "_key", "reused")
+
+    def __init__(self) -> None:
+        self._index: Index | None = None
+        self._key: object = None
+        self._kept: list[tuple[list[Declaration], SyncState]] = []
+        #: How many passes were answered from an earlier one.
+        self.reused = 0
+
+    def run(
+        self, index: Index, key: object, session_timestamp: int,
+        declarations: Sequence[Declaration],
+    ) -> SyncState:
+        """The work list for ``declarations`` over ``index`` as of ``key`` (its version)."""
+        if index is not self._index or key != self._key:
+            self._index, self._key, self._kept = index, key, []
+        elif self.enabled:
+            for kept, state in self._kept:
+                if kept == declarations:
+                    self.reused += 1
+                    return state
+        state = Pass(index, session_timestamp).run(declarations)
+        if self.enabled:
+            self._kept = [*self._kept[-(self.KEEP - 1):], (list(declarations), state)]
+        return state

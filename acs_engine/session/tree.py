@@ -31,9 +31,11 @@ def ancestor_objects(paths: Iterable[str]) -> list[str]:
     """The objects (ending '.') containing ``paths``, shortest first, without duplicates."""
     found: dict[str, None] = {}
     for path in paths:
-        segments = path.rstrip(".").split(".")
-        for end in range(1, len(segments)):
-            found["".join(seg + "." for seg in segments[:end])] = None
+        trimmed = path.rstrip(".")
+        cut = trimmed.find(".")
+        while cut >= 0:
+            found[trimmed[: cut + 1]] = None
+            cut = trimmed.find(".", cut + 1)
     return sorted(found, key=len)
 
 

@@ -76,6 +76,9 @@ class StateMachineView(QWidget):
         self._previous: State | None = None
         self._glow = 0.0
         self._rects: dict[State, QRectF] = {}
+        #: The edges' shapes for the last layout size (they depend on nothing else).
+        self._shapes_size: tuple[float, float] | None = None
+        self._shapes: dict[tuple[State, State], tuple[QPainterPath, QPointF, QPointF] | None] = {}
         self._animation = QVariantAnimation(self)
         self._animation.setStartValue(1.0)
         self._animation.setEndValue(0.0)
@@ -158,6 +161,10 @@ class StateMachineView(QWidget):
         return QRectF(self._rects.get(State(state), QRectF()))
 
     def _layout(self, width: float, height: float) -> None:
+        if self._shapes_size == (width, height):
+            return
+        self._shapes_size = (width, height)
+        self._shapes = {}
         cols, rows = 5, 3
         margin = 8.0
         cell_w = (width - 2 * margin) / cols
@@ -218,6 +225,19 @@ class StateMachineView(QWidget):
         return ACTIVE_COLOUR
 
     def _draw_edge(self, painter: QPainter, src: State, dst: State, bend: bool) -> None:
+        if (src, dst) not in self._shapes:
+            self._shapes[(src, dst)] = self._edge_shape(src, dst, bend)
+        shape = self._shapes[(src, dst)]
+        if shape is not None:
+            path, tail, tip = shape
+            painter.drawPath(path)
+            self._arrow_head(painter, tail, tip)
+
+    def _edge_shape(
+        self, src: State, dst: State, bend: bool
+    ) -> tuple[QPainterPath, QPointF, QPointF] | None:
+        """The edge's path between the node outlines and its arrow's (tail, tip), or None
+        when the nodes overlap."""
         a, b = self._rects[src], self._rects[dst]
         if src == dst:  # a self-loop above the node
             top = QPointF(a.center().x(), a.top())
@@ -226,9 +246,7 @@ class StateMachineView(QWidget):
                 QPointF(top.x() - 18, top.y() - 22), QPointF(top.x() + 18, top.y() - 22),
                 QPointF(top.x() + 10, top.y()),
             )
-            painter.drawPath(path)
-            self._arrow_head(painter, QPointF(top.x() + 14, top.y() - 8), QPointF(top.x() + 10, top.y()))
-            return
+            return path, QPointF(top.x() + 14, top.y() - 8), QPointF(top.x() + 10, top.y())
         start, end = a.center(), b.center()
         path = QPainterPath(start)
         if bend:
@@ -243,15 +261,12 @@ class StateMachineView(QWidget):
         t0 = self._exit(path, a, 0.0, 1.0)
         t1 = self._exit(path, b, 1.0, 0.0)
         if t1 <= t0:
-            return
+            return None
         clipped = QPainterPath(path.pointAtPercent(t0))
         steps = 24
         for i in range(1, steps + 1):
             clipped.lineTo(path.pointAtPercent(t0 + (t1 - t0) * i / steps))
-        painter.drawPath(clipped)
-        self._arrow_head(
-            painter, path.pointAtPercent(max(t0, t1 - 0.04)), path.pointAtPercent(t1)
-        )
+        return clipped, path.pointAtPercent(max(t0, t1 - 0.04)), path.pointAtPercent(t1)
 
     @staticmethod
     def _exit(path: QPainterPath, rect: QRectF, t_from: float, t_to: float) -> float:

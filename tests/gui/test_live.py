@@ -152,6 +152,29 @@ async def test_state_machine_lights_each_state_of_a_real_session(
 
 
 # ---------------------------------------------------------------------------- SOAP viewer
+def test_state_machine_paints_the_same_edges_from_its_remembered_shapes(qtbot) -> None:
+    """The edges' shapes are computed once per size: a repaint from them, and one after a
+    resize, give the pixels a view computing every shape anew gives."""
+    view = StateMachineView()
+    qtbot.addWidget(view)
+    view.show()
+
+    def fresh_and_remembered(width: int, height: int) -> tuple[object, object]:
+        view.resize(width, height)
+        view.set_state("RESPONSE_RECEIVED", "PENDING_RPC")
+        first = view.grab().toImage()  # computes the shapes for this size
+        view._shapes_size = None  # forget them: computed again
+        fresh = view.grab().toImage()
+        remembered = view.grab().toImage()
+        assert first == fresh
+        return fresh, remembered
+
+    for size in ((720, 220), (900, 300), (720, 220)):
+        fresh, remembered = fresh_and_remembered(*size)
+        assert fresh == remembered
+    assert view._shapes  # the edges were drawn from remembered shapes
+
+
 async def test_soap_viewer_pretty_prints_highlights_finds_and_copies(qtbot) -> None:
     viewer = SoapViewer()
     qtbot.addWidget(viewer)

@@ -136,3 +136,41 @@ def test_a_wholly_stale_object_is_read_by_its_partial_path() -> None:
     # the values arrived all the same: nothing left to read
     assert h.planner is not None
     assert h.planner.plan(undefer(builtins.refresh(["Device.Hosts"], T0, h.device.id))) is None
+
+
+def test_a_node_declared_twice_merges_its_attributes_without_touching_the_declarations() -> None:
+    """Two declarations reach one node by different patterns (a wildcard and a literal): the
+    pass merges what they ask for per node; the merged attributes of one pattern, shared by
+    every node it reaches, stay as declared."""
+    from acs_engine.session.reads import Pass
+
+    h = Harness()
+    h.session(T0)
+    h.run(undefer(builtins.refresh(["Device.Hosts"], T0, h.device.id)))
+    assert h.planner is not None
+    index = h.planner.index()
+    later = T0 + HOUR
+    declarations = [
+        Declaration("Device.Hosts.Host.*.HostName", path_get=1, attr_get={"value": later}),
+        Declaration("Device.Hosts.Host.5.HostName", path_get=1, attr_get={"writable": later}),
+    ]
+    state = Pass(index, later).run(declarations)
+    assert "Device.Hosts.Host.5.HostName" in state.value
+    assert "Device.Hosts.Host.5.HostName" in state.writable
+    assert "Device.Hosts.Host.1.HostName" in state.value
+    assert "Device.Hosts.Host.1.HostName" not in state.writable  # not merged into the others
+    again = Pass(index, later).run(list(reversed(declarations)))
+    assert set(again.value) == set(state.value)
+    assert list(again.writable) == ["Device.Hosts.Host.5.HostName"]
+
+
+def test_ancestor_objects_are_every_object_above_each_path_shortest_first() -> None:
+    from acs_engine.session.tree import ancestor_objects
+
+    assert ancestor_objects([
+        "Device.DeviceInfo.SoftwareVersion", "Device.WiFi.SSID.1.", "InternetGatewayDevice.A",
+    ]) == [
+        "Device.", "Device.WiFi.", "Device.WiFi.SSID.", "Device.DeviceInfo.",
+        "InternetGatewayDevice.",
+    ]
+    assert ancestor_objects(["Device", "Device.", ""]) == []
