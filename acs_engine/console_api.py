@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from acs_engine.bus import EventBus, TaskFinished
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
+from acs_engine.services.wake import ConnectionRequestDone, DeviceUnknown
+from acs_engine.session.step import StepError, StepPending, StepResolved
 
 if TYPE_CHECKING:
     from acs_engine.scripting import ScriptFault
@@ -41,8 +43,7 @@ if TYPE_CHECKING:
     from acs_engine.server.controller import Engine
     from acs_engine.services.dryrun import DryRunResult
     from acs_engine.services.presets import PresetSetting
-    from acs_engine.services.wake import ConnectionRequestDone
-    from acs_engine.session.step import StepGate, StepPending
+    from acs_engine.session.step import StepGate
     from acs_engine.store.fleet import FleetView
     from acs_engine.store.history import HistoryRow, Snapshot
     from acs_engine.store.model import DeviceRecord, Param, SessionRecord, TraceEntry
@@ -58,10 +59,15 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "ConnectionRequestDone",
     "ConsoleEngine",
     "DeviceFilter",
+    "DeviceUnknown",
     "EngineUnavailable",
     "LocalConsoleEngine",
+    "StepError",
+    "StepPending",
+    "StepResolved",
     "TaskFinished",
     "console_engine",
 ]
