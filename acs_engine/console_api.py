@@ -34,20 +34,23 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from acs_engine.bus import EventBus, TaskFinished
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
+from acs_engine.server.controller import RESTART_FIELDS, EngineStartError, ReconfigureError
 from acs_engine.services.wake import ConnectionRequestDone, DeviceUnknown
 from acs_engine.session.step import StepError, StepPending, StepResolved
+from acs_engine.store.queries import DeviceSummary
 
 if TYPE_CHECKING:
+    from acs_engine.inspect.bundle import Bundle
     from acs_engine.scripting import ScriptFault
     from acs_engine.server.auth import AuthFailure
     from acs_engine.server.controller import Engine
     from acs_engine.services.dryrun import DryRunResult
     from acs_engine.services.presets import PresetSetting
+    from acs_engine.services.treediff import Point
     from acs_engine.session.step import StepGate
     from acs_engine.store.fleet import FleetView
     from acs_engine.store.history import HistoryRow, Snapshot
     from acs_engine.store.model import DeviceRecord, Param, SessionRecord, TraceEntry
-    from acs_engine.store.queries import DeviceSummary
     from acs_engine.store.records import (
         Fault,
         Preset,
@@ -59,12 +62,16 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "RESTART_FIELDS",
     "ConnectionRequestDone",
     "ConsoleEngine",
     "DeviceFilter",
+    "DeviceSummary",
     "DeviceUnknown",
+    "EngineStartError",
     "EngineUnavailable",
     "LocalConsoleEngine",
+    "ReconfigureError",
     "StepError",
     "StepPending",
     "StepResolved",
@@ -115,6 +122,11 @@ class ConsoleEngine(Protocol):
         ...
 
     @property
+    def provisioning_enabled(self) -> bool:
+        """Whether the engine runs provisioning (and so can check and dry-run scripts)."""
+        ...
+
+    @property
     def device_count(self) -> int:
         """Devices in the database (kept current from ``DeviceUpdated``)."""
         ...
@@ -141,6 +153,12 @@ class ConsoleEngine(Protocol):
         """``"self-signed"``, ``"provided"`` or None."""
         ...
 
+    @property
+    def tls_ca_fingerprint(self) -> str | None:
+        """SHA-256 fingerprint of FieldACS's private CA that CPEs should trust, else None."""
+        ...
+
+    @property
     def cpe_auth_enabled(self) -> bool:
         """Whether CPEs must authenticate."""
         ...
@@ -282,7 +300,11 @@ class ConsoleEngine(Protocol):
     async def delete_virtual_parameter(self, vparam_id: str) -> bool: ...
 
     async def check_script(self, text: str) -> ScriptFault | None:
-        """The script's syntax error, or None (runs off the event loop)."""
+        """The script's syntax error, or None (runs off the event loop).
+
+        Raises:
+            EngineUnavailable: provisioning is off (see :attr:`provisioning_enabled`).
+        """
         ...
 
     # ------------------------------------------------------------------ faults
@@ -325,6 +347,27 @@ class ConsoleEngine(Protocol):
         now: int | None = None,
     ) -> FleetView: ...
 
+    async def resolve_point(self, device_id: str, spec: str) -> Point:
+        """A point in a device's history as a tree (``"now"``, a time, ``"session:ID"``,
+        ``"snapshot:NAME"``...; see :func:`acs_engine.services.treediff.resolve_point`).
+
+        Raises:
+            acs_engine.services.treediff.PointError: no such point.
+        """
+        ...
+
+    async def plan_bundle(
+        self, device_id: str, session_ids: list[str], notes: str = "", *,
+        include_secrets: bool = False,
+    ) -> Bundle:
+        """An escalation bundle of stored sessions, in memory (see
+        :func:`acs_engine.inspect.bundle.plan`).
+
+        Raises:
+            LookupError: a session is not stored for the device.
+        """
+        ...
+
 
 def _filter_sql(where: DeviceFilter) -> tuple[str, list[Any]]:
     from acs_engine import expression
@@ -354,6 +397,25 @@ class LocalConsoleEngine:
         self._gate: StepGate | None = None
 
     # ------------------------------------------------------------------ internals
+    @classmethod
+    def create(cls, config: EngineConfig) -> LocalConsoleEngine:
+        """A new in-process engine with ``config`` (not started: see :meth:`start`)."""
+        from acs_engine.server.controller import Engine
+
+        return cls(Engine(config))
+
+    async def start(self) -> None:
+        """Start the engine (the program that owns it does; panels never do).
+
+        Raises:
+            EngineStartError: the engine could not start (port in use, database...).
+        """
+        await self._engine.start()
+
+    async def stop(self) -> None:
+        """Stop the engine."""
+        await self._engine.stop()
+
     @property
     def engine(self) -> Engine:
         """The wrapped engine (for the program that owns it: start, stop; not for panels)."""
@@ -393,6 +455,10 @@ class LocalConsoleEngine:
         return self._engine.store is not None
 
     @property
+    def provisioning_enabled(self) -> bool:
+        return self._engine.sandbox is not None
+
+    @property
     def device_count(self) -> int:
         return self._engine.device_count
 
@@ -413,8 +479,14 @@ class LocalConsoleEngine:
     def tls_kind(self) -> str | None:
         return self._engine.tls_kind
 
+    @property
+    def tls_ca_fingerprint(self) -> str | None:
+        tls = self._engine.tls
+        return tls.ca_fingerprint if tls is not None else None
+
+    @property
     def cpe_auth_enabled(self) -> bool:
-        return self._engine.cpe_auth_enabled()
+        return self._engine.cpe_auth_enabled
 
     def auth_failures(self) -> list[AuthFailure]:
         return self._engine.auth_failures()
@@ -616,6 +688,23 @@ class LocalConsoleEngine:
     ) -> FleetView:
         return await self._store().fleet_view(  # type: ignore[no-any-return]
             paths, since=since, points=points, now=now
+        )
+
+
+    async def resolve_point(self, device_id: str, spec: str) -> Point:
+        from acs_engine.services.treediff import resolve_point
+
+        return await resolve_point(self._store(), device_id, spec)
+
+    async def plan_bundle(
+        self, device_id: str, session_ids: list[str], notes: str = "", *,
+        include_secrets: bool = False,
+    ) -> Bundle:
+        from acs_engine.inspect import bundle
+
+        return await bundle.plan(
+            self._store(), self._engine.config, device_id, session_ids, notes,
+            include_secrets=include_secrets,
         )
 
 

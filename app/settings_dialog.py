@@ -61,7 +61,7 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.config import EngineConfig
-from acs_engine.server.controller import RESTART_FIELDS, ReconfigureError
+from acs_engine.console_api import RESTART_FIELDS, ConsoleEngine, ReconfigureError, console_engine
 from acs_engine.server.nbi_auth import generate_token
 from acs_engine.services.xmpp import TLS_MODES
 from app.overview import acs_urls_of
@@ -108,7 +108,7 @@ class SettingsDialog(QDialog):
     restartRequested = Signal(str)
 
     def __init__(
-        self, engine: Any, settings: QSettings | None = None, parent: QWidget | None = None
+        self, engine: ConsoleEngine, settings: QSettings | None = None, parent: QWidget | None = None
     ) -> None:
         """Show ``engine.config``'s values; open with :meth:`open`.
 
@@ -120,7 +120,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._settings = settings if settings is not None else QSettings()
         self._widgets: dict[str, QWidget] = {}
         self._labels: dict[str, QLabel] = {}
@@ -505,13 +505,12 @@ class SettingsDialog(QDialog):
         self.restartRequested.emit(str(db))
 
     def _show_fingerprint(self) -> None:
-        tls = getattr(self._engine, "tls", None)
-        digest = getattr(tls, "fingerprint", None)
+        digest = self._engine.tls_fingerprint
         if not digest:
             self.fingerprint.setText("(no HTTPS listener)")
             return
-        text = f"{digest}\n{getattr(tls, 'kind', '')}"
-        ca_digest = getattr(tls, "ca_fingerprint", None)
+        text = f"{digest}\n{self._engine.tls_kind or ''}"
+        ca_digest = self._engine.tls_ca_fingerprint
         if ca_digest:
             text += f"; give CPEs that CA to trust (SHA-256 {ca_digest})"
         self.fingerprint.setText(text)
