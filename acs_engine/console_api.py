@@ -529,20 +529,20 @@ class LocalConsoleEngine:
         return await search.devices_by_id(self._store(), ids, sql, args)
 
     async def get_device(self, device_id: str) -> DeviceRecord | None:
-        return await self._store().get_device(device_id)  # type: ignore[no-any-return]
+        return await self._store().get_device(device_id)
 
     async def load_params(self, device_id: str, prefix: str = "") -> dict[str, Param]:
-        return await self._store().load_params(device_id, prefix)  # type: ignore[no-any-return]
+        return await self._store().load_params(device_id, prefix)
 
     async def load_param_values(
         self, device_id: str, paths: Iterable[str]
     ) -> dict[str, Param]:
-        return await self._store().load_param_values(device_id, paths)  # type: ignore[no-any-return]
+        return await self._store().load_param_values(device_id, paths)
 
     async def set_tags(
         self, device_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> set[str]:
-        return await self._store().set_tags(device_id, add, remove)  # type: ignore[no-any-return]
+        return await self._store().set_tags(device_id, add, remove)
 
     def in_session(self, device_id: str) -> bool:
         cwmp = self._engine.cwmp
@@ -550,10 +550,10 @@ class LocalConsoleEngine:
 
     # ------------------------------------------------------------------ tasks and wake
     async def add_task(self, device_id: str, name: str, args: dict[str, Any]) -> Task:
-        return await self._store().add_task(device_id, name, args)  # type: ignore[no-any-return]
+        return await self._store().add_task(device_id, name, args)
 
     async def get_task(self, task_id: str) -> Task | None:
-        return await self._store().get_task(task_id)  # type: ignore[no-any-return]
+        return await self._store().get_task(task_id)
 
     async def wake(self, device_id: str, *, wait_for_session: bool = True) -> ConnectionRequestDone:
         if self._engine.store is None:
@@ -590,47 +590,47 @@ class LocalConsoleEngine:
 
     # ------------------------------------------------------------------ presets and scripts
     async def list_presets(self) -> list[Preset]:
-        return await self._store().list_presets()  # type: ignore[no-any-return]
+        return await self._store().list_presets()
 
     async def put_preset(self, preset: Preset) -> None:
         await self._store().put_preset(preset)
 
     async def delete_preset(self, preset_id: str) -> bool:
-        return await self._store().delete_preset(preset_id)  # type: ignore[no-any-return]
+        return await self._store().delete_preset(preset_id)
 
     async def last_verdicts(self, device_id: str) -> SessionVerdicts | None:
-        return await self._store().last_verdicts(device_id)  # type: ignore[no-any-return]
+        return await self._store().last_verdicts(device_id)
 
     async def list_provisions(self) -> list[Provision]:
-        return await self._store().list_provisions()  # type: ignore[no-any-return]
+        return await self._store().list_provisions()
 
     async def put_provision(self, provision: Provision) -> None:
         await self._store().put_provision(provision)
 
     async def delete_provision(self, provision_id: str) -> bool:
-        return await self._store().delete_provision(provision_id)  # type: ignore[no-any-return]
+        return await self._store().delete_provision(provision_id)
 
     async def list_virtual_parameters(self) -> list[VirtualParameter]:
-        return await self._store().list_virtual_parameters()  # type: ignore[no-any-return]
+        return await self._store().list_virtual_parameters()
 
     async def put_virtual_parameter(self, vparam: VirtualParameter) -> None:
         await self._store().put_virtual_parameter(vparam)
 
     async def delete_virtual_parameter(self, vparam_id: str) -> bool:
-        return await self._store().delete_virtual_parameter(vparam_id)  # type: ignore[no-any-return]
+        return await self._store().delete_virtual_parameter(vparam_id)
 
     async def check_script(self, text: str) -> ScriptFault | None:
         import asyncio
 
         sandbox = self._sandbox()
-        return await asyncio.to_thread(sandbox.check_syntax, text)  # type: ignore[no-any-return]
+        return await asyncio.to_thread(sandbox.check_syntax, text)
 
     # ------------------------------------------------------------------ faults
     async def list_faults(self, device_id: str | None = None) -> list[Fault]:
-        return await self._store().list_faults(device_id)  # type: ignore[no-any-return]
+        return await self._store().list_faults(device_id)
 
     async def delete_fault(self, fault_id: str) -> bool:
-        return await self._store().delete_fault(fault_id)  # type: ignore[no-any-return]
+        return await self._store().delete_fault(fault_id)
 
     # ------------------------------------------------------------------ dry run
     async def dry_run(
@@ -654,30 +654,30 @@ class LocalConsoleEngine:
 
     # ------------------------------------------------------------------ sessions and history
     async def list_sessions(self, device_id: str, limit: int = 50) -> list[SessionRecord]:
-        return await self._store().list_sessions(device_id, limit=limit)  # type: ignore[no-any-return]
+        return await self._store().list_sessions(device_id, limit=limit)
 
     async def load_trace(self, session_id: str) -> list[TraceEntry]:
-        return await self._store().load_trace(session_id)  # type: ignore[no-any-return]
+        return await self._store().load_trace(session_id)
 
     async def history_paths(self, device_id: str) -> list[str]:
-        return await self._store().history_paths(device_id)  # type: ignore[no-any-return]
+        return await self._store().history_paths(device_id)
 
     async def param_history(
         self, device_id: str, paths: Sequence[str], since: int | None = None,
         until: int | None = None,
     ) -> list[HistoryRow]:
-        return await self._store().param_history(  # type: ignore[no-any-return]
+        return await self._store().param_history(
             device_id, paths, since=since, until=until
         )
 
     async def device_history(self, device_id: str, *, limit: int = 100) -> list[HistoryRow]:
-        return await self._store().device_history(device_id, limit=limit)  # type: ignore[no-any-return]
+        return await self._store().device_history(device_id, limit=limit)
 
     async def list_snapshots(self, device_id: str) -> list[tuple[str, int, str]]:
-        return await self._store().list_snapshots(device_id)  # type: ignore[no-any-return]
+        return await self._store().list_snapshots(device_id)
 
     async def load_snapshot(self, device_id: str, name: str) -> Snapshot | None:
-        return await self._store().load_snapshot(device_id, name)  # type: ignore[no-any-return]
+        return await self._store().load_snapshot(device_id, name)
 
     async def save_snapshot(self, snapshot: Snapshot, *, replace: bool = False) -> None:
         await self._store().save_snapshot(snapshot, replace=replace)
@@ -686,7 +686,7 @@ class LocalConsoleEngine:
         self, paths: Sequence[str], *, since: int | None = None, points: int = 48,
         now: int | None = None,
     ) -> FleetView:
-        return await self._store().fleet_view(  # type: ignore[no-any-return]
+        return await self._store().fleet_view(
             paths, since=since, points=points, now=now
         )
 

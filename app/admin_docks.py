@@ -115,9 +115,12 @@ class AdminDocks(QObject):
                 view_menu.addAction(action)
         if file_menu is not None:
             existing = file_menu.actions()
-            before = existing[-1] if existing else None
-            file_menu.insertAction(before, self.settings_action)
-            file_menu.insertSeparator(before)
+            if existing:
+                file_menu.insertAction(existing[-1], self.settings_action)
+                file_menu.insertSeparator(existing[-1])
+            else:
+                file_menu.addAction(self.settings_action)
+                file_menu.addSeparator()
 
     def focus(self, dock: QDockWidget, widget: QWidget) -> None:
         """Show and raise ``dock``, pass it the selected device and focus ``widget``."""

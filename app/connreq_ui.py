@@ -21,8 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from acs_engine.console_api import ConsoleEngine, EngineUnavailable, console_engine
-from acs_engine.services.wake import DeviceUnknown
+from acs_engine.console_api import ConsoleEngine, DeviceUnknown, EngineUnavailable, console_engine
 
 log = logging.getLogger("fieldacs.app")
 

@@ -146,7 +146,7 @@ class DryRunDialog(QDialog):
             "scripts_override": scripts_override, "vparams_override": vparams_override,
         }
         self._jobs = Background("a dry run")
-        self.result: DryRunResult | None = None
+        self.result: DryRunResult | None = None  # type: ignore[assignment]
 
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("dryRunDevice")

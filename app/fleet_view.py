@@ -76,7 +76,9 @@ class FleetPanel(QWidget):
         self.period.setCurrentIndex(2)
         show = QPushButton("Show")
         show.clicked.connect(self.refresh)
-        self.parameter.lineEdit().returnPressed.connect(self.refresh)
+        line = self.parameter.lineEdit()
+        if line is not None:  # editable, so it has one
+            line.returnPressed.connect(self.refresh)
         self.period.currentIndexChanged.connect(self.refresh)
         self.timing = QLabel("")
         self.timing.setStyleSheet("color: #64748b;")

@@ -366,7 +366,7 @@ class HistoryTab(QWidget):
             self.plot.removeItem(mark)
         self.marks = []
         self.mark_info = []
-        styles = []
+        styles: list[tuple[int, Any, str | None]] = []
         for at, boot in sessions:
             color = "#f59e0b" if boot else "#cbd5e1"
             styles.append((at, pg.mkPen(color, width=1.5 if boot else 1), None))
