@@ -15,7 +15,7 @@ import asyncio
 import logging
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -448,16 +448,19 @@ class DeviceView(QWidget):
         self.faults_tab.show_faults(faults)
         self.side.setTabText(3, FaultsTab.title(self.faults_tab.table.topLevelItemCount()))
 
+    @Slot(DeviceUpdated)
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.device_id == self.device_id:
             self._reload_timer.start()
 
+    @Slot(SessionStarted)
     def _on_session_started(self, event: SessionStarted) -> None:
         """The device informed: the header says so now, not at the session's commit."""
         if event.device_id == self.device_id and self._device is not None:
             self._device.last_inform = int(event.at * 1000)
             self._tick()
 
+    @Slot(SessionEnded)
     def _on_session_ended(self, event: SessionEnded) -> None:
         if event.device_id == self.device_id:
             self._tick()  # no longer "in session now"

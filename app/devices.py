@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import (
     QBrush,
@@ -499,6 +500,7 @@ class DevicesPage(QWidget):
         else:
             self.model.set_query(result)
 
+    @Slot(str)
     def _on_load_failed(self, text: str) -> None:
         self._set_message(f"Could not load devices: {text}", error=True)
 

@@ -28,6 +28,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
@@ -375,6 +376,7 @@ class SecurityPanel(QWidget):
         self._show_check()
         return fresh
 
+    @Slot(RequestRejected)
     def _on_rejected(self, event: RequestRejected) -> None:
         if event.status != 401:
             return
@@ -501,6 +503,7 @@ class SecurityDock(QObject):
         self.dock.setWindowTitle(f"{self.TITLE} ({count})" if count else self.TITLE)
         self.show_action.setText(f"{self.TITLE} ({count} failing)" if count else self.TITLE)
 
+    @Slot(str)
     def _on_failure(self, message: str) -> None:
         self._window.statusBar().showMessage(message, STATUS_MS)
         if self.dock.isHidden():  # appear (in front of its tab group), without the focus

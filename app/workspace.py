@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QToolBar
 
@@ -234,6 +234,7 @@ class DeviceWorkspace(QObject):
         task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------------ events
+    @Slot(DeviceUpdated)
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if self.model is not None:
             self.model.device_updated(event.device_id)
@@ -247,14 +248,17 @@ class DeviceWorkspace(QObject):
         if not self._fault_timer.isActive():
             self._fault_timer.start()
 
+    @Slot(SessionEnded)
     def _on_session_ended(self, _event: SessionEnded) -> None:
         if not self._fault_timer.isActive():
             self._fault_timer.start()
 
+    @Slot(str)
     def _on_tags_changed(self, device_id: str) -> None:
         if self.model is not None:
             self.model.device_updated(device_id)
 
+    @Slot(str)
     def _on_cr_started(self, device_id: str) -> None:
         self._busy.show()
         self._window.statusBar().showMessage(f"Connection request to {device_id}…")

@@ -17,7 +17,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -375,6 +375,7 @@ class SessionPanel(QWidget):
         self.session_combo.setCurrentIndex(max(index, 0))
         self._set_session(str(self.session_combo.currentData()))
 
+    @Slot(int)
     def _on_device_picked(self, index: int) -> None:
         data = self.device_combo.itemData(index) if index >= 0 else None
         self._set_device(str(data) if data else "")
@@ -395,6 +396,7 @@ class SessionPanel(QWidget):
             self._spawn(self._load_sessions(device_id))
         self._update_step_bar()
 
+    @Slot(int)
     def _on_session_picked(self, index: int) -> None:
         self.session_combo.setToolTip(self.session_combo.currentText())
         if self._filling:
@@ -482,6 +484,7 @@ class SessionPanel(QWidget):
             return None
         return BundleDialog(self._engine, self._device_id, records, self._session_id, self)
 
+    @Slot(str)
     def _on_file_opened(self, key: str) -> None:
         opened = self.files.get(key)
         if opened is not None:
@@ -548,6 +551,7 @@ class SessionPanel(QWidget):
         current = self.table.selectionModel().currentIndex()
         return not current.isValid() or current.row() >= self.timeline.rowCount() - 1
 
+    @Slot(WireMessage)
     def _on_wire(self, message: WireMessage) -> None:
         exchange = self.live.on_wire(message)
         if exchange is None or message.session_id != self._session_id:
@@ -565,6 +569,7 @@ class SessionPanel(QWidget):
             self.show_device(device_id)
         self._fill_sessions(session_id)
 
+    @Slot(SessionStarted)
     def _on_started(self, event: SessionStarted) -> None:
         self.live.on_started(event)
         if event.device_id == self._device_id:
@@ -573,11 +578,13 @@ class SessionPanel(QWidget):
             self.device_combo.addItem(event.device_id, event.device_id)
             self._device_placeholder()
 
+    @Slot(SessionStateChanged)
     def _on_state(self, event: SessionStateChanged) -> None:
         self.live.on_state(event)
         if event.session_id == self._session_id:
             self.machine.apply(event)
 
+    @Slot(SessionEnded)
     def _on_ended(self, event: SessionEnded) -> None:
         self.live.on_ended(event)
         if event.device_id == self._device_id:
@@ -597,6 +604,7 @@ class SessionPanel(QWidget):
             self._fill_sessions(self._session_id)
 
     # ------------------------------------------------------------------ step mode
+    @Slot(bool)
     def _on_step_toggled(self, on: bool) -> None:
         if self._device_id:
             self._gate.set_enabled(self._device_id, on)
