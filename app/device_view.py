@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal, Slot
@@ -37,6 +38,7 @@ from acs_engine.bus import DeviceUpdated, SessionEnded, SessionStarted
 from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
 from acs_engine.store.model import DeviceRecord, Param, SessionRecord
+from app.background import Background
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
 from app.device_tabs import FaultsTab, SessionList, TagsTab
@@ -100,7 +102,7 @@ class DeviceView(QWidget):
         self._expanded: set[str] = set()
         self._loading: asyncio.Task[None] | None = None
         self._restoring = False
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = Background(f"device {device_id}")
 
         self.tree_model = ParamTreeModel(self)
         self.proxy = ParamFilterProxy(self)
@@ -318,8 +320,7 @@ class DeviceView(QWidget):
             timer.stop()
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         self.history_tab.shutdown()
         self.diff_tab.shutdown()
         self.sender_.shutdown()
@@ -583,10 +584,8 @@ class DeviceView(QWidget):
     def _remove_tags(self, tags: list[str]) -> None:
         self._background(self.set_tags(remove=tags))
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        self._tasks.spawn(work)
 
     async def set_tags(self, add: list[str] | None = None, remove: list[str] | None = None) -> None:
         """Add and remove tags of the device and show the result."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressBar, QT
 
 from acs_engine.bus import DeviceUpdated, SessionEnded
 from acs_engine.console_api import ConsoleEngine, console_engine
+from app.background import Background
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqReport
 from app.device_view import DeviceView
@@ -71,7 +72,7 @@ class DeviceWorkspace(QObject):
         self.page: DevicesPage | None = None
         self.views: dict[str, DeviceView] = {}
         self._from_toolbar: set[str] = set()
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = Background("the device workspace")
         self.requester = ConnectionRequester(engine, acs_url, self)
         self.requester.started.connect(self._on_cr_started)
         self.requester.progress.connect(self._on_cr_progress)
@@ -173,8 +174,7 @@ class DeviceWorkspace(QObject):
         if self.model is not None:
             self.model.shutdown()
         self._fault_timer.stop()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     def _hide_close_button(self, index: int) -> None:
         bar = self._tabs.tabBar()
@@ -228,10 +228,8 @@ class DeviceWorkspace(QObject):
         faults = await self._engine.list_faults()
         self.model.set_fault_counts(dict(Counter(f.device_id for f in faults)))
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        self._tasks.spawn(work)
 
     # ------------------------------------------------------------------ events
     @Slot(DeviceUpdated)

@@ -11,7 +11,6 @@ Live data comes from :class:`~app.bridge.EngineBridge` signals and is kept in a 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Coroutine
@@ -39,6 +38,7 @@ from acs_engine.console_api import ConsoleEngine, StepPending, StepResolved, con
 from acs_engine.inspect.sessionfile import SessionFile
 from acs_engine.inspect.sources import from_live, from_stored
 from acs_engine.store.model import SessionRecord
+from app.background import Background
 from app.bridge import EngineBridge
 from app.live.bundle_dialog import BundleDialog
 from app.live.cache import LiveSession, LiveSessions
@@ -115,7 +115,7 @@ class SessionPanel(QWidget):
         self._device_id = ""
         self._session_id = ""
         self._stored: dict[str, SessionRecord] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Background("reading the store")
         self._generation = 0
         self._filling = False
 
@@ -280,24 +280,12 @@ class SessionPanel(QWidget):
 
     def shutdown(self) -> None:
         """Cancel the store reads in flight."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         self.lint.shutdown()
 
     # ------------------------------------------------------------------ tasks
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        try:
-            task = asyncio.get_running_loop().create_task(coro)
-        except RuntimeError:  # no loop is running (yet): nothing can be read now
-            coro.close()
-            return
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("reading the store failed: %s", task.exception())
+        self._tasks.spawn(coro)  # no loop running (yet): nothing can be read now
 
     async def _load_devices(self) -> None:
         acs = self._engine
