@@ -38,6 +38,7 @@ from acs_engine.bus import DeviceUpdated, SessionEnded, SessionStarted
 from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
 from acs_engine.store.model import DeviceRecord, Param, SessionRecord
+from acs_engine.store.records import Fault
 from app.background import Background
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
@@ -445,9 +446,9 @@ class DeviceView(QWidget):
     def _show_sessions(self, sessions: list[SessionRecord]) -> None:
         self.sessions.show_sessions(sessions)
 
-    def _show_faults(self, faults: list[Any]) -> None:
-        self.faults_tab.show_faults(faults)
-        self.side.setTabText(3, FaultsTab.title(self.faults_tab.table.topLevelItemCount()))
+    def _show_faults(self, faults: list[Fault]) -> None:
+        self.faults_tab.show_faults(faults, self.device_id, self._engine.config.retry_delay)
+        self.side.setTabText(3, FaultsTab.title(self.faults_tab.count()))
 
     @Slot(DeviceUpdated)
     def _on_device_updated(self, event: DeviceUpdated) -> None:
