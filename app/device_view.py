@@ -47,12 +47,8 @@ from app.diff_view import DiffTab
 from app.history_view import HistoryTab
 from app.managed import PresetGuard, PresetNotice
 from app.param_menu import param_menu
-from app.params_model import (
-    ParamFilterProxy,
-    ParamTreeModel,
-    ParamValueDelegate,
-    expand_paths,
-)
+from app.param_views import ParamFilterProxy, ParamValueDelegate
+from app.params_model import ParamTreeModel, expand_paths
 from app.staging import CommandSender, StagedChanges
 from app.timefmt import ago, exact, now_ms
 from app.tree_columns import ValueColumnKeeper

@@ -12,7 +12,6 @@ Live data comes from :class:`~app.bridge.EngineBridge` signals and is kept in a 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -45,10 +44,11 @@ from app.live.cache import LiveSession, LiveSessions
 from app.live.files import SessionFiles, messages_of
 from app.live.lint_view import LintView
 from app.live.machine_view import StateMachineView
+from app.live.pickers import fit_popup, session_label
 from app.live.proxy_banner import ProxyBanner
 from app.live.soap import SoapViewer
 from app.live.step_bar import StepBar, StepControl
-from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label, time_label
+from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label
 
 log = logging.getLogger("fieldacs.app.live")
 
@@ -56,32 +56,6 @@ log = logging.getLogger("fieldacs.app.live")
 STORED_SESSIONS = 50
 #: Devices offered in the device picker from the store.
 LISTED_DEVICES = 500
-
-
-def session_label(
-    started: float, events: tuple[str, ...], outcome: str, rpc_count: int | None = None
-) -> str:
-    """A session picker line, dated: ``"● 2026-12-07 14:03:07 live — 0 BOOTSTRAP"``,
-    ``"2026-12-07 14:03:07 ok · 3 RPCs"``."""
-    when = time.strftime("%Y-%m-%d ", time.localtime(started)) + time_label(started)[:8]
-    what = ", ".join(events)
-    if not outcome:
-        return f"● {when} live" + (f" — {what}" if what else "")
-    text = f"{when} {outcome}"
-    if rpc_count is not None:
-        text += f" · {rpc_count} RPC{'s' if rpc_count != 1 else ''}"
-    return text + (f" — {what}" if what else "")
-
-
-def fit_popup(combo: QComboBox) -> None:
-    """Let ``combo``'s drop-down list be as wide as its longest line (the closed box stays
-    narrow, its current line in the tooltip), up to 800 px."""
-    metrics = combo.fontMetrics()
-    widest = max(
-        (metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0
-    )
-    combo.view().setMinimumWidth(min(widest + 48, 800))
-    combo.setToolTip(combo.currentText())
 
 
 class SessionPanel(QWidget):
