@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from collections.abc import Coroutine
+from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,14 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acs_engine.bus import DeviceUpdated, EventBus, SessionEnded, SessionStarted
-from acs_engine.config import EngineConfig
-from acs_engine.scripting import Sandbox
-from acs_engine.server.cwmp_http import CwmpServer
+from acs_engine.bus import DeviceUpdated, SessionEnded, SessionStarted
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
-from acs_engine.session.handler import RpcQueue
-from acs_engine.store.db import Store
 from acs_engine.store.model import DeviceRecord, Param, SessionRecord
+from acs_engine.store.records import Fault
+from app.background import Background
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
 from app.device_tabs import FaultsTab, SessionList, TagsTab
@@ -48,12 +47,8 @@ from app.diff_view import DiffTab
 from app.history_view import HistoryTab
 from app.managed import PresetGuard, PresetNotice
 from app.param_menu import param_menu
-from app.params_model import (
-    ParamFilterProxy,
-    ParamTreeModel,
-    ParamValueDelegate,
-    expand_paths,
-)
+from app.param_views import ParamFilterProxy, ParamValueDelegate
+from app.params_model import ParamTreeModel, expand_paths
 from app.staging import CommandSender, StagedChanges
 from app.timefmt import ago, exact, now_ms
 from app.tree_columns import ValueColumnKeeper
@@ -67,26 +62,6 @@ _ONLINE_WINDOW_MS = 5 * 60 * 1000
 _NAME_WIDTH = 250
 #: Below this width the side tabs go under the tree instead of beside it.
 _SIDE_BY_SIDE_MIN = 900
-
-
-class DeviceEngine(Protocol):
-    """What the device view uses of the engine."""
-
-    bus: EventBus
-    store: Store | None
-    manual: RpcQueue
-    config: EngineConfig
-    cwmp: CwmpServer | None
-    sandbox: Sandbox | None
-
-    async def connection_request(self, device_id: str, *, wait_for_session: bool = True) -> Any:
-        """Wake the device now."""
-        ...
-
-
-def _faults_of(store: Store) -> Any:
-    """``store.list_faults`` when the store keeps faults, else None."""
-    return getattr(store, "list_faults", None)
 
 
 class DeviceView(QWidget):
@@ -108,7 +83,7 @@ class DeviceView(QWidget):
 
     def __init__(
         self,
-        engine: DeviceEngine,
+        engine: ConsoleEngine,
         bridge: EngineBridge,
         requester: ConnectionRequester,
         device_id: str,
@@ -118,13 +93,13 @@ class DeviceView(QWidget):
         super().__init__(parent)
         self.setObjectName("deviceView")
         self.device_id = device_id
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._requester = requester
         self._device: DeviceRecord | None = None
         self._expanded: set[str] = set()
         self._loading: asyncio.Task[None] | None = None
         self._restoring = False
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = Background(f"device {device_id}")
 
         self.tree_model = ParamTreeModel(self)
         self.proxy = ParamFilterProxy(self)
@@ -328,10 +303,10 @@ class DeviceView(QWidget):
         self.no_faults = self.faults_tab.no_faults
         self.side.addTab(self.faults_tab, "Faults")
         # Parameter history and tree diff (app/history_view.py, app/diff_view.py).
-        self.history_tab = HistoryTab(lambda: self._engine.store, self.device_id)
+        self.history_tab = HistoryTab(lambda: self._engine, self.device_id)
         self.history_tab.message.connect(self.message)
         self.side.addTab(self.history_tab, "History")
-        self.diff_tab = DiffTab(lambda: self._engine.store, self.device_id)
+        self.diff_tab = DiffTab(lambda: self._engine, self.device_id)
         self.diff_tab.message.connect(self.message)
         self.side.addTab(self.diff_tab, "Diff")
         self._on_changes()
@@ -342,8 +317,7 @@ class DeviceView(QWidget):
             timer.stop()
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         self.history_tab.shutdown()
         self.diff_tab.shutdown()
         self.sender_.shutdown()
@@ -377,14 +351,13 @@ class DeviceView(QWidget):
         return self._loading
 
     async def _load(self) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        device = await store.get_device(self.device_id)
-        params = await store.load_params(self.device_id)
-        sessions = await store.list_sessions(self.device_id, limit=50)
-        list_faults = _faults_of(store)
-        faults = await list_faults(self.device_id) if list_faults is not None else []
+        device = await acs.get_device(self.device_id)
+        params = await acs.load_params(self.device_id)
+        sessions = await acs.list_sessions(self.device_id, limit=50)
+        faults = await acs.list_faults(self.device_id)
         self._device = device
         self._show_device(device)
         self._show_params(params)
@@ -413,8 +386,7 @@ class DeviceView(QWidget):
         last = self.facts["Last inform"]
         last.setText(ago(device.last_inform) or "never")
         last.setToolTip(exact(device.last_inform))
-        cwmp = self._engine.cwmp
-        live = cwmp is not None and cwmp.session_of_device(self.device_id) is not None
+        live = self._engine.in_session(self.device_id)
         recent = device.last_inform is not None and now_ms() - device.last_inform <= _ONLINE_WINDOW_MS
         online = self.facts["Online"]
         online.setText("● in session now" if live else "● online" if recent else "○ offline")
@@ -470,20 +442,23 @@ class DeviceView(QWidget):
     def _show_sessions(self, sessions: list[SessionRecord]) -> None:
         self.sessions.show_sessions(sessions)
 
-    def _show_faults(self, faults: list[Any]) -> None:
-        self.faults_tab.show_faults(faults)
-        self.side.setTabText(3, FaultsTab.title(self.faults_tab.table.topLevelItemCount()))
+    def _show_faults(self, faults: list[Fault]) -> None:
+        self.faults_tab.show_faults(faults, self.device_id, self._engine.config.retry_delay)
+        self.side.setTabText(3, FaultsTab.title(self.faults_tab.count()))
 
+    @Slot(DeviceUpdated)
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.device_id == self.device_id:
             self._reload_timer.start()
 
+    @Slot(SessionStarted)
     def _on_session_started(self, event: SessionStarted) -> None:
         """The device informed: the header says so now, not at the session's commit."""
         if event.device_id == self.device_id and self._device is not None:
             self._device.last_inform = int(event.at * 1000)
             self._tick()
 
+    @Slot(SessionEnded)
     def _on_session_ended(self, event: SessionEnded) -> None:
         if event.device_id == self.device_id:
             self._tick()  # no longer "in session now"
@@ -606,17 +581,15 @@ class DeviceView(QWidget):
     def _remove_tags(self, tags: list[str]) -> None:
         self._background(self.set_tags(remove=tags))
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        self._tasks.spawn(work)
 
     async def set_tags(self, add: list[str] | None = None, remove: list[str] | None = None) -> None:
         """Add and remove tags of the device and show the result."""
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        tags = await store.set_tags(self.device_id, add or (), remove or ())
+        tags = await acs.set_tags(self.device_id, add or (), remove or ())
         if self._device is not None:
             self._device.tags = set(tags)
         self._show_tags(self._device)

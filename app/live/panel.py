@@ -11,13 +11,11 @@ Live data comes from :class:`~app.bridge.EngineBridge` signals and is kept in a 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Coroutine
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,21 +33,22 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.bus import SessionEnded, SessionStarted, SessionStateChanged, WireMessage
+from acs_engine.console_api import ConsoleEngine, StepPending, StepResolved, console_engine
 from acs_engine.inspect.sessionfile import SessionFile
 from acs_engine.inspect.sources import from_live, from_stored
-from acs_engine.server.controller import Engine
-from acs_engine.session.step import StepGate, StepPending, StepResolved
 from acs_engine.store.model import SessionRecord
+from app.background import Background
 from app.bridge import EngineBridge
 from app.live.bundle_dialog import BundleDialog
 from app.live.cache import LiveSession, LiveSessions
 from app.live.files import SessionFiles, messages_of
 from app.live.lint_view import LintView
 from app.live.machine_view import StateMachineView
+from app.live.pickers import fit_popup, session_label
 from app.live.proxy_banner import ProxyBanner
 from app.live.soap import SoapViewer
-from app.live.step_bar import StepBar
-from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label, time_label
+from app.live.step_bar import StepBar, StepControl
+from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label
 
 log = logging.getLogger("fieldacs.app.live")
 
@@ -57,32 +56,6 @@ log = logging.getLogger("fieldacs.app.live")
 STORED_SESSIONS = 50
 #: Devices offered in the device picker from the store.
 LISTED_DEVICES = 500
-
-
-def session_label(
-    started: float, events: tuple[str, ...], outcome: str, rpc_count: int | None = None
-) -> str:
-    """A session picker line, dated: ``"● 2026-12-07 14:03:07 live — 0 BOOTSTRAP"``,
-    ``"2026-12-07 14:03:07 ok · 3 RPCs"``."""
-    when = time.strftime("%Y-%m-%d ", time.localtime(started)) + time_label(started)[:8]
-    what = ", ".join(events)
-    if not outcome:
-        return f"● {when} live" + (f" — {what}" if what else "")
-    text = f"{when} {outcome}"
-    if rpc_count is not None:
-        text += f" · {rpc_count} RPC{'s' if rpc_count != 1 else ''}"
-    return text + (f" — {what}" if what else "")
-
-
-def fit_popup(combo: QComboBox) -> None:
-    """Let ``combo``'s drop-down list be as wide as its longest line (the closed box stays
-    narrow, its current line in the tooltip), up to 800 px."""
-    metrics = combo.fontMetrics()
-    widest = max(
-        (metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0
-    )
-    combo.view().setMinimumWidth(min(widest + 48, 800))
-    combo.setToolTip(combo.currentText())
 
 
 class SessionPanel(QWidget):
@@ -97,26 +70,26 @@ class SessionPanel(QWidget):
     traceLoaded = Signal(str)
 
     def __init__(
-        self, engine: Engine, bridge: EngineBridge, gate: StepGate,
+        self, engine: ConsoleEngine, bridge: EngineBridge, gate: object = None,
         parent: QWidget | None = None,
     ) -> None:
         """Build the panel and follow ``bridge``'s events.
 
         Args:
-            engine: the engine (its store lists and loads stored sessions).
+            engine: the ACS (stored sessions, traces, step mode).
             bridge: the engine's events as signals.
-            gate: the step gate installed on the engine.
+            gate: unused (step mode goes through ``engine``); kept for old callers.
             parent: the owner.
         """
         super().__init__(parent)
         self.setObjectName("sessionPanel")
-        self._engine = engine
-        self._gate = gate
+        self._engine = console_engine(engine)
+        self._gate = StepControl(self._engine)
         self.live = LiveSessions()
         self._device_id = ""
         self._session_id = ""
         self._stored: dict[str, SessionRecord] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Background("reading the store")
         self._generation = 0
         self._filling = False
 
@@ -176,7 +149,7 @@ class SessionPanel(QWidget):
         header.addWidget(refresh_button)
 
         self.machine = StateMachineView()
-        self.step_bar = StepBar(gate)
+        self.step_bar = StepBar(self._gate)
         self.timeline = TimelineModel(self)
         self.table = QTableView()
         self.table.setObjectName("timelineView")
@@ -215,7 +188,7 @@ class SessionPanel(QWidget):
         layout.setContentsMargins(8, 6, 8, 8)
         layout.setSpacing(6)
         layout.addLayout(header)
-        self.proxy_banner = ProxyBanner(engine)
+        self.proxy_banner = ProxyBanner(self._engine)
         bridge.engineNotice.connect(self.proxy_banner.refresh)
         layout.addWidget(self.proxy_banner)
         layout.addWidget(self.machine)
@@ -244,8 +217,8 @@ class SessionPanel(QWidget):
         return self._session_id
 
     @property
-    def gate(self) -> StepGate:
-        """The step gate the panel drives."""
+    def gate(self) -> StepControl:
+        """Step mode, as the panel drives it."""
         return self._gate
 
     def show_device(self, device_id: str, session_id: str = "") -> None:
@@ -281,30 +254,18 @@ class SessionPanel(QWidget):
 
     def shutdown(self) -> None:
         """Cancel the store reads in flight."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         self.lint.shutdown()
 
     # ------------------------------------------------------------------ tasks
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        try:
-            task = asyncio.get_running_loop().create_task(coro)
-        except RuntimeError:  # no loop is running (yet): nothing can be read now
-            coro.close()
-            return
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("reading the store failed: %s", task.exception())
+        self._tasks.spawn(coro)  # no loop running (yet): nothing can be read now
 
     async def _load_devices(self) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        devices = await store.list_devices(limit=LISTED_DEVICES)
+        devices = await acs.list_devices(limit=LISTED_DEVICES)
         for device in devices:
             if self.device_combo.findData(device.id) < 0:
                 self.device_combo.addItem(device.id, device.id)
@@ -317,11 +278,11 @@ class SessionPanel(QWidget):
         self.device_combo.setPlaceholderText("Choose a device" if has else "No device yet")
 
     async def _load_sessions(self, device_id: str, keep: str = "") -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
         generation = self._generation
-        records = await store.list_sessions(device_id, limit=STORED_SESSIONS)
+        records = await acs.list_sessions(device_id, limit=STORED_SESSIONS)
         if device_id != self._device_id or generation != self._generation:
             return
         self._stored = {r.id: r for r in records}
@@ -331,10 +292,10 @@ class SessionPanel(QWidget):
             self._show_stored_state(record)
 
     async def _load_trace(self, session_id: str) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        entries = await store.load_trace(session_id)
+        entries = await acs.load_trace(session_id)
         if session_id != self._session_id or self.live.get(session_id) is not None:
             return
         self.timeline.show(session_id, [Exchange.from_trace(e) for e in entries])
@@ -376,6 +337,7 @@ class SessionPanel(QWidget):
         self.session_combo.setCurrentIndex(max(index, 0))
         self._set_session(str(self.session_combo.currentData()))
 
+    @Slot(int)
     def _on_device_picked(self, index: int) -> None:
         data = self.device_combo.itemData(index) if index >= 0 else None
         self._set_device(str(data) if data else "")
@@ -396,6 +358,7 @@ class SessionPanel(QWidget):
             self._spawn(self._load_sessions(device_id))
         self._update_step_bar()
 
+    @Slot(int)
     def _on_session_picked(self, index: int) -> None:
         self.session_combo.setToolTip(self.session_combo.currentText())
         if self._filling:
@@ -442,15 +405,15 @@ class SessionPanel(QWidget):
         """Tell the Lint tab whether ``session_id`` was its device's first session here: the
         device was registered (its first session committed) during this session, or is not
         stored yet while it runs."""
-        store = self._engine.store
+        acs = self._engine
         device_id = self._device_id
-        if store is None or not device_id or device_id.startswith("("):
+        if not acs.running or not device_id or device_id.startswith("("):
             return
         live = self.live.get(session_id)
         record = self._stored.get(session_id)
         if session_id.startswith("proxy-") or (live is None and record is None):
             return  # another ACS's session, or one not known here
-        device = await store.get_device(device_id)
+        device = await acs.get_device(device_id)
         if session_id != self._session_id:
             return
         if record is not None:
@@ -475,14 +438,15 @@ class SessionPanel(QWidget):
         self.details.setTabText(index, "Lint" + (f" ({', '.join(parts)})" if parts else ""))
 
     async def _bundle_dialog(self) -> BundleDialog | None:
-        store = self._engine.store
-        if not self._device_id or store is None:
+        acs = self._engine
+        if not self._device_id or not acs.running:
             return None
-        records = await store.list_sessions(self._device_id, limit=STORED_SESSIONS)
+        records = await acs.list_sessions(self._device_id, limit=STORED_SESSIONS)
         if not records:
             return None
         return BundleDialog(self._engine, self._device_id, records, self._session_id, self)
 
+    @Slot(str)
     def _on_file_opened(self, key: str) -> None:
         opened = self.files.get(key)
         if opened is not None:
@@ -503,10 +467,10 @@ class SessionPanel(QWidget):
                              events=live.events, outcome=live.outcome,
                              source="proxy" if session_id.startswith("proxy-") else "live")
         record = self._stored.get(session_id)
-        store = self._engine.store
-        if record is None or store is None:
+        acs = self._engine
+        if record is None or not acs.running:
             return None
-        return from_stored(record, await store.load_trace(session_id))
+        return from_stored(record, await acs.load_trace(session_id))
 
     def _show_stored_state(self, record: SessionRecord) -> None:
         final = "END" if record.outcome == "ok" else "FAULTED"
@@ -549,6 +513,7 @@ class SessionPanel(QWidget):
         current = self.table.selectionModel().currentIndex()
         return not current.isValid() or current.row() >= self.timeline.rowCount() - 1
 
+    @Slot(WireMessage)
     def _on_wire(self, message: WireMessage) -> None:
         exchange = self.live.on_wire(message)
         if exchange is None or message.session_id != self._session_id:
@@ -566,6 +531,7 @@ class SessionPanel(QWidget):
             self.show_device(device_id)
         self._fill_sessions(session_id)
 
+    @Slot(SessionStarted)
     def _on_started(self, event: SessionStarted) -> None:
         self.live.on_started(event)
         if event.device_id == self._device_id:
@@ -574,11 +540,13 @@ class SessionPanel(QWidget):
             self.device_combo.addItem(event.device_id, event.device_id)
             self._device_placeholder()
 
+    @Slot(SessionStateChanged)
     def _on_state(self, event: SessionStateChanged) -> None:
         self.live.on_state(event)
         if event.session_id == self._session_id:
             self.machine.apply(event)
 
+    @Slot(SessionEnded)
     def _on_ended(self, event: SessionEnded) -> None:
         self.live.on_ended(event)
         if event.device_id == self._device_id:
@@ -598,6 +566,7 @@ class SessionPanel(QWidget):
             self._fill_sessions(self._session_id)
 
     # ------------------------------------------------------------------ step mode
+    @Slot(bool)
     def _on_step_toggled(self, on: bool) -> None:
         if self._device_id:
             self._gate.set_enabled(self._device_id, on)

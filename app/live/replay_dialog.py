@@ -38,10 +38,10 @@ class ReplayDialog(QDialog):
     """The replay of one session, step by step.
 
     Signals:
-        finished_replay(object): the :class:`ReplayResult` once the replay is over.
+        finished_replay(ReplayResult): the :class:`ReplayResult` once the replay is over.
     """
 
-    finished_replay = Signal(object)
+    finished_replay = Signal(ReplayResult)
 
     def __init__(self, session: SessionFile, database: Path | None,
                  parent: QWidget | None = None) -> None:
@@ -51,7 +51,7 @@ class ReplayDialog(QDialog):
         self.setWindowTitle("Replay session")
         self._session = session
         self._database = database
-        self.result: ReplayResult | None = None
+        self.result: ReplayResult | None = None  # type: ignore[assignment]
         self._task: asyncio.Task[Any] | None = None
         self.summary = QLabel("Replaying against a copy of the database…")
         self.summary.setObjectName("replaySummary")
