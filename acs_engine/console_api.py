@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from acs_engine.scripting import ScriptFault
     from acs_engine.server.auth import AuthFailure
     from acs_engine.services.dryrun import DryRunResult
+    from acs_engine.services.migrate import Migration
     from acs_engine.services.presets import PresetSetting
     from acs_engine.services.treediff import Point
     from acs_engine.store.fleet import FleetView
@@ -348,6 +349,27 @@ class ConsoleEngine(Protocol):
         self, paths: Sequence[str], *, since: int | None = None, points: int = 48,
         now: int | None = None,
     ) -> FleetView: ...
+
+    async def start_migration(self, device_ids: Sequence[str], url: str) -> Migration:
+        """Queue a ManagementServer.URL change to ``url`` for each device (see
+        :func:`acs_engine.services.migrate.start_migration`).
+
+        Raises:
+            acs_engine.services.migrate.MigrationError: the URL or a device is refused.
+        """
+        ...
+
+    async def migration_status(
+        self, migration: Migration, *, nbi_url: str | None = None, token: str | None = None,
+    ) -> Migration:
+        """Each device's state in ``migration``, updated (see
+        :func:`acs_engine.services.migrate.migration_status`); ``nbi_url``/``token``: the new
+        ACS's NBI, asked whether the devices informed it.
+
+        Raises:
+            acs_engine.services.migrate.MigrationError: the new ACS's NBI could not be asked.
+        """
+        ...
 
     async def resolve_point(self, device_id: str, spec: str) -> Point:
         """A point in a device's history as a tree (``"now"``, a time, ``"session:ID"``,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from acs_engine.scripting import ScriptFault
     from acs_engine.server.auth import AuthFailure
     from acs_engine.services.dryrun import DryRunResult
+    from acs_engine.services.migrate import Migration
     from acs_engine.services.presets import PresetSetting
     from acs_engine.services.treediff import Point
     from acs_engine.session.step import StepGate
@@ -360,6 +361,18 @@ class LocalConsoleEngine:
             paths, since=since, points=points, now=now
         )
 
+
+    async def start_migration(self, device_ids: Sequence[str], url: str) -> Migration:
+        from acs_engine.services.migrate import start_migration
+
+        return await start_migration(self._store(), device_ids, url)
+
+    async def migration_status(
+        self, migration: Migration, *, nbi_url: str | None = None, token: str | None = None,
+    ) -> Migration:
+        from acs_engine.services.migrate import migration_status
+
+        return await migration_status(self._store(), migration, nbi_url=nbi_url, token=token)
 
     async def resolve_point(self, device_id: str, spec: str) -> Point:
         from acs_engine.services.treediff import resolve_point

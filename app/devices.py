@@ -187,6 +187,11 @@ class DeviceTableModel(QAbstractTableModel):
         self._query = query
         self.reload()
 
+    @property
+    def engine(self) -> ConsoleEngine:
+        """The ACS this model shows."""
+        return self._engine
+
     def reload(self) -> None:
         """Drop the loaded rows and load the count and the first page again."""
         self._generation += 1
@@ -442,7 +447,7 @@ class DevicesPage(QWidget):
         open_shortcut.activated.connect(lambda: self._on_activated(self.table.currentIndex()))
         # "Move these devices to another ACS…" (app/migrate.py) on the selected rows.
         self.move_action = install_move_action(
-            self.table, lambda: model._store, self.selected_devices
+            self.table, lambda: model.engine, self.selected_devices
         )
 
         self.help_button = QToolButton()

@@ -30,14 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acs_engine.services.migrate import (
-    NOT_MOVED,
-    Migration,
-    MigrationError,
-    migration_status,
-    start_migration,
-)
-from acs_engine.store.db import Store
+from acs_engine.console_api import ConsoleEngine
+from acs_engine.services.migrate import NOT_MOVED, Migration, MigrationError
 from app.background import Background
 
 __all__ = ["MoveDevicesDialog", "install_move_action"]
@@ -61,12 +55,12 @@ class MoveDevicesDialog(QDialog):
 
     refreshed = Signal()
 
-    def __init__(self, store: Store, device_ids: list[str],
+    def __init__(self, engine: ConsoleEngine, device_ids: list[str],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("moveDevicesDialog")
         self.setWindowTitle("Move devices to another ACS")
-        self.store = store
+        self.engine = engine
         self.device_ids = list(dict.fromkeys(device_ids))
         self.migration: Migration | None = None
         self._work = Background("moving devices to another ACS")
@@ -135,7 +129,7 @@ class MoveDevicesDialog(QDialog):
 
     async def _start(self, url: str) -> None:
         try:
-            self.migration = await start_migration(self.store, self.device_ids, url)
+            self.migration = await self.engine.start_migration(self.device_ids, url)
         except MigrationError as exc:
             self.message.setText(str(exc))
             self.message.setStyleSheet("color: #dc2626;")
@@ -157,7 +151,7 @@ class MoveDevicesDialog(QDialog):
             return
         problem = ""
         try:
-            await migration_status(self.store, migration, nbi_url=self.nbi.text().strip() or None,
+            await self.engine.migration_status(migration, nbi_url=self.nbi.text().strip() or None,
                                    token=self.token.text().strip() or None)
         except MigrationError as exc:
             problem = f" ({exc})"
@@ -184,8 +178,12 @@ class MoveDevicesDialog(QDialog):
 
     def states(self) -> dict[str, str]:
         """Device id → state as shown (tests)."""
-        return {self.table.item(r, 0).text(): self.table.item(r, 1).text()
-                for r in range(self.table.rowCount())}
+        out: dict[str, str] = {}
+        for row in range(self.table.rowCount()):
+            device, state = self.table.item(row, 0), self.table.item(row, 1)
+            if device is not None and state is not None:
+                out[device.text()] = state.text()
+        return out
 
     def done(self, result: int) -> None:
         self._timer.stop()
@@ -194,14 +192,14 @@ class MoveDevicesDialog(QDialog):
 
 
 def install_move_action(
-    table: QAbstractItemView, store_of: Callable[[], Store],
+    table: QAbstractItemView, engine_of: Callable[[], ConsoleEngine],
     selected_ids: Callable[[], list[str]],
 ) -> QAction:
     """Add "Move these devices to another ACS…" to ``table``'s context menu.
 
     Args:
         table: the devices table (it is switched to selecting several rows).
-        store_of: the open store.
+        engine_of: the engine the console works with.
         selected_ids: the selected devices' ids.
     """
     table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -213,7 +211,7 @@ def install_move_action(
         ids = selected_ids()
         if not ids:
             return
-        dialog = MoveDevicesDialog(store_of(), ids, table.window())
+        dialog = MoveDevicesDialog(engine_of(), ids, table.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         table.setProperty("moveDialog", dialog)  # for tests

@@ -39,7 +39,7 @@ async def test_move_selected_devices_to_another_acs(tmp_path: Path, qtbot) -> No
         for cpe in cpes:
             assert (await cpe.session()).ok
 
-        model = DeviceTableModel(old.store)
+        model = DeviceTableModel(old)
         page = DevicesPage(model)
         qtbot.addWidget(page)
         model.reload()
