@@ -318,6 +318,12 @@ def forget_secret(value: str) -> None:
             else None
         )
 
+#: A Digest ``response=`` value (a hash of the password: open to an offline guess), wherever it
+#: appears; the header pattern above stops at its first quote, so it is masked on its own.
+_DIGEST_RESPONSE = re.compile(
+    r"(?P<key>\bresponse\s*=\s*(?:\\?[\'\"])?)(?P<val>[0-9A-Fa-f]{16,})", re.IGNORECASE
+)
+
 
 def _key_is_secret(key: str) -> bool:
     return is_secret(key.strip("'\""))
@@ -361,6 +367,7 @@ def redact_text(text: str) -> str:
     text = _PAIR.sub(repl_pair, text)
     text = _ASSIGN.sub(repl_assign, text)
     text = mask_url_passwords(text)
+    text = _DIGEST_RESPONSE.sub(lambda m: m.group("key") + MASK, text)
     return _AUTH_HEADER.sub(lambda m: m.group("key") + MASK, text)
 
 

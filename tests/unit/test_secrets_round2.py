@@ -130,3 +130,22 @@ def test_masking_stays_linear_on_hostile_bodies() -> None:
     ):
         masked = mask_soap(body)
         assert len(masked) >= len(body) - len(b"v") and masked[:7] == body[:7]
+
+
+def test_redact_text_masks_a_digest_response_wherever_it_is() -> None:
+    """A Digest Authorization header's ``response=`` is a hash of the password (an offline
+    guess finds weak ones): free text, header tuples and escaped JSON all lose it."""
+    digest = "0123456789abcdef0123456789abcdef"
+    texts = [
+        f'Authorization: Digest username="cpe", realm="FieldACS", nonce="n", uri="/", '
+        f'response="{digest}", qop=auth, nc=00000001, cnonce="c"',
+        f"headers=(('Authorization', 'Digest username=\"cpe\", response=\"{digest}\"'),)",
+        f'{{"authorization": "Digest username=\\"cpe\\", response=\\"{digest}\\""}}',
+        f"response='{digest}'",
+    ]
+    for text in texts:
+        out = redact_text(text)
+        assert digest not in out, out
+        assert MASK in out
+    # An ordinary word "response=" with a non-hash value is left alone.
+    assert redact_text("the response=ok here") == "the response=ok here"
