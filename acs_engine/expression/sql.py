@@ -29,6 +29,9 @@ path segments.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+
 import itertools
 import math
 import re
@@ -430,4 +433,30 @@ def compile_sql(expr: Expr, *, now_ms: int) -> tuple[str, list[Any]]:
     compiler = _Compiler(now_ms)
     body = compiler.truth(compiler.compile(expr, {}))
     result = _join("({} = 1)", body)
+    _check_parses(result.text)
     return result.text, list(result.args)
+
+
+#: Parses conditions for :func:`_check_parses` (no tables: only the grammar is checked).
+_parser = threading.local()
+
+
+def _check_parses(text: str) -> None:
+    """Refuse a condition SQLite's parser cannot take: its parser stack is fixed (100 entries
+    before 3.46), and a few nested calls (five ROUNDs) already overflow it. Parsing runs before
+    names are looked up, so an empty in-memory database tells it in well under a millisecond.
+    """
+    conn = getattr(_parser, "conn", None)
+    if conn is None:
+        conn = _parser.conn = sqlite3.connect(":memory:", check_same_thread=False)
+    try:
+        conn.execute(f"SELECT 1 FROM (SELECT 1) AS d WHERE {text} LIMIT 0").close()
+    except sqlite3.OperationalError as exc:
+        if "parser stack overflow" in str(exc) or "too large" in str(exc):
+            raise ExpressionError(
+                "the expression nests too deeply for the device search; use fewer "
+                "nested functions or parentheses"
+            ) from None
+    except sqlite3.Error:
+        pass  # names and placeholders are checked where the condition runs
+
