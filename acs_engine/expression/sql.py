@@ -29,12 +29,11 @@ path segments.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-
 import itertools
 import math
 import re
+import sqlite3
+import threading
 from dataclasses import dataclass
 from typing import Any
 

@@ -12,7 +12,6 @@ import os
 import random
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +61,15 @@ PATHS = [
 ]  # fmt: skip
 
 
-@dataclass(repr=False)
 class World:
-    """The database file and what the evaluator sees for each device."""
+    """The database file and what the evaluator sees for each device (a plain class: hypothesis
+    prints a dataclass field by field)."""
 
-    path: Path
-    devices: dict[str, tuple[DeviceRecord, dict[str, StoredParam]]]
+    def __init__(
+        self, path: Path, devices: dict[str, tuple[DeviceRecord, dict[str, StoredParam]]]
+    ) -> None:
+        self.path = path
+        self.devices = devices
 
     def __repr__(self) -> str:
         # Short: hypothesis prints a failing example's call, and the whole world is ~1 MB
