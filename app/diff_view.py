@@ -54,6 +54,7 @@ from acs_engine.services.treediff import (
 )
 from acs_engine.store.errors import StoreError
 from acs_engine.store.history import NodeState, Snapshot
+from app.background import restart
 from app.record_table import Column, RecordTableModel
 
 __all__ = ["DiffModel", "DiffTab"]
@@ -271,10 +272,8 @@ class DiffTab(QWidget):
     # ------------------------------------------------------------------ comparing
     def run_compare(self) -> asyncio.Task[None]:
         """Compare the two chosen points (asynchronously)."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = asyncio.ensure_future(
-            self.compare(self.point_a.currentText(), self.point_b.currentText())
+        self._task = restart(
+            self._task, self.compare(self.point_a.currentText(), self.point_b.currentText())
         )
         return self._task
 

@@ -42,6 +42,7 @@ from acs_engine.cli_history import history_csv
 from acs_engine.console_api import ConsoleEngine
 from acs_engine.store.history import HistoryRow
 from acs_engine.store.schema import SOFTWARE_VERSION_PATHS
+from app.background import restart
 from app.record_table import Column, RecordTableModel
 from app.timefmt import exact, now_ms
 
@@ -269,9 +270,7 @@ class HistoryTab(QWidget):
     def reload(self) -> asyncio.Task[None]:
         """Read the history again (asynchronously) and redraw."""
         self._stale = False
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = asyncio.ensure_future(self._load())
+        self._task = restart(self._task, self._load())
         return self._task
 
     async def _load(self) -> None:
