@@ -3,7 +3,7 @@
 Widgets never block the loop: every store read or write is a coroutine started with
 :meth:`Background.spawn`. The set keeps a reference (asyncio holds tasks weakly), a failure
 is logged instead of vanishing, and :meth:`Background.cancel` stops what is left when the
-widget goes away.
+widget goes away. :func:`restart` replaces the one read a widget keeps in flight.
 """
 
 from __future__ import annotations
@@ -11,9 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger("fieldacs.app")
+
+T = TypeVar("T")
+
+
+def restart(task: asyncio.Task[Any] | None, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Start ``coro`` in place of ``task``, which is cancelled if it is still running
+    (a newer read makes the one in flight moot)."""
+    if task is not None and not task.done():
+        task.cancel()
+    return asyncio.ensure_future(coro)
 
 
 class Background:

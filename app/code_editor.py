@@ -43,11 +43,14 @@ _GUTTER_FG = QColor("#94a3b8")
 _ERROR_MARK = QColor("#dc2626")
 
 
-def _format(color: str, *, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+def char_format(
+    colour: str, *, weight: QFont.Weight | None = None, italic: bool = False
+) -> QTextCharFormat:
+    """A highlighter's format: ``colour`` text, ``weight`` (None: the font's own), italic."""
     fmt = QTextCharFormat()
-    fmt.setForeground(QColor(color))
-    if bold:
-        fmt.setFontWeight(QFont.Weight.Bold)
+    fmt.setForeground(QColor(colour))
+    if weight is not None:
+        fmt.setFontWeight(weight)
     fmt.setFontItalic(italic)
     return fmt
 
@@ -59,11 +62,11 @@ class JsHighlighter(QSyntaxHighlighter):
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
-        self.keyword = _format("#7c3aed", bold=True)
-        self.api = _format("#0369a1", bold=True)
-        self.string = _format("#15803d")
-        self.number = _format("#c2410c")
-        self.comment = _format("#64748b", italic=True)
+        self.keyword = char_format("#7c3aed", weight=QFont.Weight.Bold)
+        self.api = char_format("#0369a1", weight=QFont.Weight.Bold)
+        self.string = char_format("#15803d")
+        self.number = char_format("#c2410c")
+        self.comment = char_format("#64748b", italic=True)
         words = "|".join(JS_KEYWORDS)
         self._rules: list[tuple[re.Pattern[str], QTextCharFormat]] = [
             (re.compile(rf"\b(?:{words})\b"), self.keyword),

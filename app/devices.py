@@ -48,6 +48,7 @@ from acs_engine.console_api import ConsoleEngine, DeviceFilter, DeviceSummary, c
 from app.background import Background
 from app.device_search import SYNTAX_HELP, Query, SearchField, SearchProblem, build_query
 from app.migrate import install_move_action
+from app.record_table import style_record_view
 from app.timefmt import ago, exact, now_ms
 
 __all__ = [
@@ -426,13 +427,8 @@ class DevicesPage(QWidget):
         self.table.setModel(model)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(DeviceTableModel.ID, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        style_record_view(self.table, row_height=26)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setStretchLastSection(False)

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -55,6 +54,8 @@ from acs_engine.services.treediff import (
 )
 from acs_engine.store.errors import StoreError
 from acs_engine.store.history import NodeState, Snapshot
+from app.background import restart
+from app.record_table import Column, RecordTableModel
 
 __all__ = ["DiffModel", "DiffTab"]
 
@@ -77,51 +78,38 @@ def _shown(state: NodeState | None, path: str) -> str:
     return f"{shown}  [{', '.join(flags)}]"
 
 
-class DiffModel(QAbstractTableModel):
+def _change(entry: DiffEntry) -> str:
+    if entry.kind == "changed":
+        return "changed: " + ", ".join(entry.fields)
+    return "" if entry.kind == "same" else entry.kind
+
+
+def _kind_colour(entry: DiffEntry) -> QColor | None:
+    colour = _KIND_COLORS.get(entry.kind)
+    return None if colour is None else QColor(colour)
+
+
+def _diff_column(header: str, value: Callable[[DiffEntry], str]) -> Column[DiffEntry]:
+    return Column(header, value, background=_kind_colour)
+
+
+class DiffModel(RecordTableModel[DiffEntry]):
     """Diff entries as a table: Path, Change, A, B."""
 
-    HEADERS = ("Path", "Change", "A", "B")
-
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.entries: list[DiffEntry] = []
-
-    def set_entries(self, entries: list[DiffEntry]) -> None:
-        self.beginResetModel()
-        self.entries = entries
-        self.endResetModel()
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
+        columns = [
+            _diff_column("Path", lambda e: e.path),
+            _diff_column("Change", _change),
+            _diff_column("A", lambda e: _shown(e.old, e.path)),
+            _diff_column("B", lambda e: _shown(e.new, e.path)),
+        ]
+        super().__init__(columns, parent, value_tooltips=True)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.entries):
-            return None
-        entry = self.entries[index.row()]
-        column = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            if column == 0:
-                return entry.path
-            if column == 1:
-                if entry.kind == "changed":
-                    return "changed: " + ", ".join(entry.fields)
-                return "" if entry.kind == "same" else entry.kind
-            return _shown(entry.old if column == 2 else entry.new, entry.path)
-        if role == Qt.ItemDataRole.BackgroundRole and entry.kind in _KIND_COLORS:
-            return QColor(_KIND_COLORS[entry.kind])
         if role == Qt.ItemDataRole.UserRole:
-            return entry.kind
-        return None
+            entry = self.record(index.row()) if index.isValid() else None
+            return None if entry is None else entry.kind
+        return super().data(index, role)
 
 
 class _DiffFilter(QSortFilterProxyModel):
@@ -138,7 +126,9 @@ class _DiffFilter(QSortFilterProxyModel):
     def filterAcceptsRow(self, row: int, parent: _Index) -> bool:
         model = self.sourceModel()
         assert isinstance(model, DiffModel)
-        entry = model.entries[row]
+        entry = model.record(row)
+        if entry is None:
+            return False
         if self.changed_only and entry.kind == "same":
             return False
         if not self.needle:
@@ -282,10 +272,8 @@ class DiffTab(QWidget):
     # ------------------------------------------------------------------ comparing
     def run_compare(self) -> asyncio.Task[None]:
         """Compare the two chosen points (asynchronously)."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = asyncio.ensure_future(
-            self.compare(self.point_a.currentText(), self.point_b.currentText())
+        self._task = restart(
+            self._task, self.compare(self.point_a.currentText(), self.point_b.currentText())
         )
         return self._task
 
@@ -307,7 +295,7 @@ class DiffTab(QWidget):
         await asyncio.sleep(0)
         entries = compare(point_a.tree.nodes, point_b.tree.nodes)
         self.a, self.b = point_a, point_b
-        self.model.set_entries(entries)
+        self.model.set_records(entries)
         counts = {k: sum(1 for e in entries if e.kind == k) for k in ("changed", "added", "removed")}
         notes = [n for p, n in ((point_a, "A"), (point_b, "B")) if not p.tree.complete]
         self.summary.setText(
@@ -326,7 +314,9 @@ class DiffTab(QWidget):
         out = []
         for row in range(self.proxy.rowCount()):
             source = self.proxy.mapToSource(self.proxy.index(row, 0))
-            out.append(self.model.entries[source.row()])
+            entry = self.model.record(source.row())
+            if entry is not None:
+                out.append(entry)
         return out
 
     def diff_text(self) -> str:

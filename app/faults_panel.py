@@ -46,23 +46,10 @@ from acs_engine.store.records import Fault
 from app.background import Background
 from app.message_label import MessageLabel
 from app.record_table import ALIGN_RIGHT, Column, RecordTableModel
-from app.timefmt import ago, exact
+from app.timefmt import ago, exact, until
 
 #: Wait this long after the last session end before re-reading the faults.
 REFRESH_DELAY_MS = 300
-
-
-def _until(ms: int, now_ms: int) -> str:
-    seconds = (ms - now_ms) // 1000
-    if seconds <= 0:
-        return "due now"
-    if seconds < 60:
-        return f"in {seconds} s"
-    if seconds < 3600:
-        return f"in {seconds // 60} min"
-    if seconds < 86400:
-        return f"in {seconds // 3600} h"
-    return f"in {seconds // 86400} d"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +115,7 @@ class FaultTableModel(RecordTableModel[FaultGroup]):
     def _next_retry(self, fault: Fault) -> str:
         if fault.channel.startswith("task_"):
             return "when retried"
-        return _until(self._retry_at(fault), self._now_ms)
+        return until(self._retry_at(fault), self._now_ms)
 
     @staticmethod
     def _channels_tooltip(group: FaultGroup) -> str:

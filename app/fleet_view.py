@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from acs_engine.console_api import ConsoleEngine
 from acs_engine.store.fleet import FleetView
 from acs_engine.store.schema import SOFTWARE_VERSION_PATHS
+from app.background import restart
 
 __all__ = ["SOFTWARE_VERSION", "FleetPanel"]
 
@@ -122,9 +123,7 @@ class FleetPanel(QWidget):
 
     def refresh(self) -> asyncio.Task[None]:
         """Query and draw again (asynchronously; a query in flight is dropped)."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = asyncio.ensure_future(self._load())
+        self._task = restart(self._task, self._load())
         return self._task
 
     async def _load(self) -> None:

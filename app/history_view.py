@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -42,6 +42,8 @@ from acs_engine.cli_history import history_csv
 from acs_engine.console_api import ConsoleEngine
 from acs_engine.store.history import HistoryRow
 from acs_engine.store.schema import SOFTWARE_VERSION_PATHS
+from app.background import restart
+from app.record_table import Column, RecordTableModel
 from app.timefmt import exact, now_ms
 
 __all__ = ["ChangeLogModel", "HistoryTab", "series_of"]
@@ -50,8 +52,6 @@ log = logging.getLogger("fieldacs.app")
 
 _COLORS = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2")
 _LOG_LIMIT = 5000
-
-_Index = QModelIndex | QPersistentModelIndex
 
 
 def _number(value: str | None) -> float | None:
@@ -97,51 +97,38 @@ def series_of(
     return [t / 1000 for t, _ in points], ys, values, levels
 
 
-class ChangeLogModel(QAbstractTableModel):
+def _log_tooltip(row: HistoryRow) -> str:
+    return f"{row.path}\nsession {row.session_id or '—'}\n{row.kind_name}"
+
+
+def _log_colour(row: HistoryRow) -> QColor | None:
+    return None if row.kind == 0 else QColor("#16a34a" if row.kind == 1 else "#dc2626")
+
+
+def _log_column(header: str, value: Callable[[HistoryRow], str]) -> Column[HistoryRow]:
+    return Column(header, value, tooltip=_log_tooltip, colour=_log_colour)
+
+
+class ChangeLogModel(RecordTableModel[HistoryRow]):
     """History rows as a table: Time, Parameter, Old, New (newest first)."""
 
-    HEADERS = ("Time", "Parameter", "Old", "New")
-
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[HistoryRow] = []
+        columns = [
+            _log_column("Time", lambda r: exact(r.at)),
+            _log_column("Parameter", lambda r: r.path),
+            _log_column("Old", lambda r: "(added)" if r.kind == 1 else (r.old[0] or "")),
+            _log_column("New", lambda r: "(removed)" if r.kind == 2 else (r.new[0] or "")),
+        ]
+        super().__init__(columns, parent)
 
     def set_rows(self, rows: list[HistoryRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
+        """Show ``rows`` (newest first)."""
+        self.set_records(rows)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        row = self.rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                return exact(row.at)
-            if column == 1:
-                return row.path
-            if column == 2:
-                return "(added)" if row.kind == 1 else (row.old[0] or "")
-            return "(removed)" if row.kind == 2 else (row.new[0] or "")
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.path}\nsession {row.session_id or '—'}\n{row.kind_name}"
-        if role == Qt.ItemDataRole.ForegroundRole and row.kind != 0:
-            return QColor("#16a34a" if row.kind == 1 else "#dc2626")
-        return None
+    @property
+    def rows(self) -> list[HistoryRow]:
+        """The rows shown (a copy)."""
+        return self.records()
 
 
 class HistoryTab(QWidget):
@@ -283,9 +270,7 @@ class HistoryTab(QWidget):
     def reload(self) -> asyncio.Task[None]:
         """Read the history again (asynchronously) and redraw."""
         self._stale = False
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = asyncio.ensure_future(self._load())
+        self._task = restart(self._task, self._load())
         return self._task
 
     async def _load(self) -> None:

@@ -235,18 +235,14 @@ class ParamTreeModel(QAbstractItemModel):
 
     def can_add_instance(self, path: str) -> bool:
         """A table whose stored node (or data model) says AddObject is allowed."""
-        if not self.is_table(path):
-            return False
-        stored = self._params.get(path)
-        if stored is not None and stored.writable is not None:
-            return stored.writable
-        known = facts.lookup(path)
-        return isinstance(known, facts.ObjectFacts) and known.writable
+        return self.is_table(path) and self._object_writable(path)
 
     def can_delete_instance(self, path: str) -> bool:
         """An instance whose stored node (or data model) says DeleteObject is allowed."""
-        if not is_instance(path):
-            return False
+        return is_instance(path) and self._object_writable(path)
+
+    def _object_writable(self, path: str) -> bool:
+        """The object's stored writable flag, else the data model's (False when neither)."""
         stored = self._params.get(path)
         if stored is not None and stored.writable is not None:
             return stored.writable

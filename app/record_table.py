@@ -5,8 +5,10 @@ optionally its tooltip, alignment and colour). :class:`RecordTableModel` does th
 row and column counts, header data, the roles; a model reset when the records are replaced
 wholesale (:meth:`RecordTableModel.set_records`), and row insertion, removal and in-place
 change for lists that grow and shrink a line at a time (:meth:`~RecordTableModel.insert`,
-:meth:`~RecordTableModel.remove`, :meth:`~RecordTableModel.replace`). The faults panel, the
-presets panel, the dry-run dialog, the activity list and the CPE-logins table build on it.
+:meth:`~RecordTableModel.remove`, :meth:`~RecordTableModel.replace`). :func:`style_record_view` gives a table of records its
+look. The faults panel, the
+presets panel, the dry-run dialog, the activity list, the CPE-logins table, the device
+view's change log and its diff build on it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 R = TypeVar("R")
 _Index = QModelIndex | QPersistentModelIndex
@@ -34,6 +37,7 @@ class Column(Generic[R]):
         tooltip: the cell's tooltip; None: the model's default (none, or the value).
         alignment: the cell's alignment; None: the view's default.
         colour: the cell's text colour (None from it, or no function: the default).
+        background: the cell's background colour (likewise).
     """
 
     header: str
@@ -41,6 +45,7 @@ class Column(Generic[R]):
     tooltip: Callable[[R], Any] | None = None
     alignment: Qt.AlignmentFlag | None = None
     colour: Callable[[R], QColor | None] | None = None
+    background: Callable[[R], QColor | None] | None = None
 
 
 class RecordTableModel(QAbstractTableModel, Generic[R]):
@@ -138,6 +143,19 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             return column.value(record) if self._value_tooltips else None
         if role == Qt.ItemDataRole.ForegroundRole and column.colour is not None:
             return column.colour(record)
+        if role == Qt.ItemDataRole.BackgroundRole and column.background is not None:
+            return column.background(record)
         if role == Qt.ItemDataRole.TextAlignmentRole and column.alignment is not None:
             return int(column.alignment)
         return None
+
+
+def style_record_view(table: QTableView, row_height: int = 22) -> None:
+    """Show ``table`` as a list of records: whole rows selected, alternating colours, no
+    grid, no row numbers, one line a row of ``row_height`` pixels."""
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(row_height)

@@ -1,4 +1,5 @@
-"""Times as a technician reads them: "3 min ago", with the exact local time in a tooltip."""
+"""Times as a technician reads them: "3 min ago", "in 2 h", with the exact local time in a
+tooltip."""
 
 from __future__ import annotations
 
@@ -17,15 +18,26 @@ def ago(ms: int | None, now_ms: int | None = None) -> str:
         return ""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     seconds = max(0, (now - ms) // 1000)
-    if seconds < 10:
-        return "just now"
+    return "just now" if seconds < 10 else f"{span(seconds)} ago"
+
+
+def until(ms: int, now_ms: int) -> str:
+    """How soon an epoch-millisecond time comes: ``"in 42 s"``, ``"in 3 min"``, ``"in 2 h"``,
+    ``"in 5 d"``; ``"due now"`` once it has come."""
+    seconds = (ms - now_ms) // 1000
+    return "due now" if seconds <= 0 else f"in {span(seconds)}"
+
+
+def span(seconds: int) -> str:
+    """Whole seconds in their largest unit, rounded down: ``"42 s"``, ``"3 min"``, ``"2 h"``,
+    ``"5 d"``."""
     if seconds < 60:
-        return f"{seconds} s ago"
+        return f"{seconds} s"
     if seconds < 3600:
-        return f"{seconds // 60} min ago"
+        return f"{seconds // 60} min"
     if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} d ago"
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
 
 
 def exact(ms: int | None) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,12 +185,24 @@ class SessionFiles(QObject):
     # ------------------------------------------------------------------ opening
     def add(self, path: Path, session: SessionFile) -> OpenedFile:
         """Remember ``session`` (read from ``path``) and announce it."""
+        opened = self._remember(path, session)
+        self.opened.emit(opened.key)
+        return opened
+
+    def _remember(self, path: Path, session: SessionFile, suffix: str = "") -> OpenedFile:
+        """Keep ``session`` (read from ``path``) under a new key, unannounced."""
         self._count += 1
         key = f"{FILE_PREFIX}{self._count}"
-        opened = OpenedFile(key, path, session, derive_states(session.messages))
+        opened = OpenedFile(key, path, session, derive_states(session.messages), suffix=suffix)
         self._opened[key] = opened
-        self.opened.emit(key)
         return opened
+
+    def _remember_all(self, path: Path, sessions: Sequence[SessionFile]) -> str:
+        """Keep each of ``sessions`` (labelled ``NAME #n``); the last one's key ("" for none)."""
+        last = ""
+        for n, session in enumerate(sessions, 1):
+            last = self._remember(path, session, suffix=f" #{n}").key
+        return last
 
     async def open_path(self, path: Path) -> OpenedFile | None:
         """Read ``path`` in a worker thread and open it; None (and ``failed``) on error."""
@@ -209,14 +221,7 @@ class SessionFiles(QObject):
         except (OSError, CaptureError) as exc:
             self.failed.emit(f"Cannot read {path.name}: {exc}")
             return None
-        last = ""
-        for n, session in enumerate(result.sessions, 1):
-            self._count += 1
-            key = f"{FILE_PREFIX}{self._count}"
-            opened = OpenedFile(key, path, session, derive_states(session.messages),
-                                suffix=f" #{n}")
-            self._opened[key] = opened
-            last = key
+        last = self._remember_all(path, result.sessions)
         summary = (f"{path.name}: {len(result.sessions)} CWMP session(s) in "
                    f"{result.connections:,} TCP connection(s)")
         self.imported.emit("\n".join([summary, *result.notes]))
@@ -276,13 +281,7 @@ class SessionFiles(QObject):
         except (OSError, bundle_io.BundleError) as exc:
             self.failed.emit(f"Cannot open {path.name}: {exc}")
             return None
-        last = ""
-        for n, session in enumerate(made.sessions, 1):
-            self._count += 1
-            key = f"{FILE_PREFIX}{self._count}"
-            self._opened[key] = OpenedFile(key, path, session, derive_states(session.messages),
-                                           suffix=f" #{n}")
-            last = key
+        last = self._remember_all(path, made.sessions)
         if last:
             self.opened.emit(last)
         dialog = BundleDialog.opened(made, self._parent)

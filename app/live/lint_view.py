@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHeaderView,
     QLabel,
     QTableView,
@@ -36,10 +34,9 @@ from PySide6.QtWidgets import (
 from acs_engine.inspect.lint import Finding, Severity, lint_messages
 from app.live.files import messages_of
 from app.live.timeline import TimelineModel
+from app.record_table import Column, RecordTableModel, style_record_view
 
 log = logging.getLogger("fieldacs.app.live.lint")
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 #: A live session is linted again at most this often while messages arrive.
 DEBOUNCE_MS = 300
@@ -49,59 +46,46 @@ COLOURS = {Severity.ERROR: QColor("#dc2626"), Severity.WARNING: QColor("#b45309"
            Severity.INFO: QColor("#2563eb")}
 
 
-class LintModel(QAbstractTableModel):
+def _lint_tooltip(finding: Finding) -> str:
+    return f"{finding.message}\n{finding.element}\n{finding.rule}: {finding.reference}"
+
+
+def _lint_column(index: int, value: Callable[[Finding], str]) -> Column[Finding]:
+    colour = (lambda f: COLOURS.get(f.severity)) if index == COL_SEVERITY else None
+    return Column(COLUMNS[index], value, tooltip=_lint_tooltip, colour=colour)
+
+
+_LINT_COLUMNS = (
+    _lint_column(COL_SEVERITY, lambda f: f.severity.value),
+    _lint_column(COL_INDEX, lambda f: str(f.index + 1) if f.index >= 0 else ""),
+    _lint_column(COL_MESSAGE, lambda f: f.message),
+    _lint_column(COL_ELEMENT, lambda f: f.element),
+    _lint_column(COL_RULE, lambda f: f.rule),
+    _lint_column(COL_REFERENCE, lambda f: f.reference),
+)
+
+
+class LintModel(RecordTableModel[Finding]):
     """Findings, in message order."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         """An empty list."""
-        super().__init__(parent)
-        self._rows: list[Finding] = []
+        super().__init__(_LINT_COLUMNS, parent)
 
     def set_findings(self, findings: list[Finding]) -> None:
         """Show ``findings``."""
-        self.beginResetModel()
-        self._rows = list(findings)
-        self.endResetModel()
+        self.set_records(findings)
 
     def finding(self, row: int) -> Finding:
         """The finding at ``row``."""
-        return self._rows[row]
+        finding = self.record(row)
+        if finding is None:
+            raise IndexError(row)
+        return finding
 
     def findings(self) -> list[Finding]:
         """Every finding shown."""
-        return list(self._rows)
-
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        """The number of findings (0 under any valid parent)."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        """The number of columns (0 under any valid parent)."""
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(COLUMNS)):
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        """Cell text, the severity's colour, tooltips."""
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        finding = self._rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (finding.severity.value, str(finding.index + 1) if finding.index >= 0 else "",
-                    finding.message, finding.element, finding.rule,
-                    finding.reference)[column]
-        if role == Qt.ItemDataRole.ForegroundRole and column == COL_SEVERITY:
-            return COLOURS.get(finding.severity)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{finding.message}\n{finding.element}\n{finding.rule}: {finding.reference}"
-        return None
+        return self.records()
 
 
 class LintView(QWidget):
@@ -132,12 +116,7 @@ class LintView(QWidget):
         self.table = QTableView()
         self.table.setObjectName("lintTable")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
+        style_record_view(self.table)
         head = self.table.horizontalHeader()
         # Message and element elide at a readable width; the reference takes what is left.
         head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

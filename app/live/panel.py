@@ -49,6 +49,7 @@ from app.live.proxy_banner import ProxyBanner
 from app.live.soap import SoapViewer
 from app.live.step_bar import StepBar, StepControl
 from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label
+from app.record_table import style_record_view
 
 log = logging.getLogger("fieldacs.app.live")
 
@@ -154,13 +155,8 @@ class SessionPanel(QWidget):
         self.table = QTableView()
         self.table.setObjectName("timelineView")
         self.table.setModel(self.timeline)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        style_record_view(self.table)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(COL_RPC, QHeaderView.ResizeMode.Stretch)

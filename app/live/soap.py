@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.secrets import mask_soap
+from app.code_editor import char_format
 
 #: Bodies larger than this are shown as received (no re-indenting, no colours).
 PRETTY_LIMIT = 1024 * 1024
@@ -110,15 +111,6 @@ def pretty_print(body: bytes) -> Pretty:
     return Pretty(etree.tostring(root, encoding="unicode"))
 
 
-def _fmt(colour: str, *, bold: bool = False, italic: bool = False) -> QTextCharFormat:
-    fmt = QTextCharFormat()
-    fmt.setForeground(QColor(colour))
-    if bold:
-        fmt.setFontWeight(QFont.Weight.DemiBold)
-    fmt.setFontItalic(italic)
-    return fmt
-
-
 #: Colours for light and dark backgrounds: tag, attribute, value, text, comment, punctuation.
 _LIGHT = ("#1d4ed8", "#9333ea", "#047857", "#111827", "#6b7280", "#64748b")
 _DARK = ("#7dd3fc", "#d8b4fe", "#86efac", "#e5e7eb", "#9ca3af", "#94a3b8")
@@ -143,12 +135,12 @@ class XmlHighlighter(QSyntaxHighlighter):
         if dark is None:
             dark = QGuiApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
         tag, attr, value, text, comment, punct = _DARK if dark else _LIGHT
-        self.tag_format = _fmt(tag, bold=True)
-        self.attribute_format = _fmt(attr)
-        self.value_format = _fmt(value)
-        self.text_format = _fmt(text, bold=True)
-        self.comment_format = _fmt(comment, italic=True)
-        self.punctuation_format = _fmt(punct)
+        self.tag_format = char_format(tag, weight=QFont.Weight.DemiBold)
+        self.attribute_format = char_format(attr)
+        self.value_format = char_format(value)
+        self.text_format = char_format(text, weight=QFont.Weight.DemiBold)
+        self.comment_format = char_format(comment, italic=True)
+        self.punctuation_format = char_format(punct)
 
     def highlightBlock(self, text: str) -> None:
         """Colour one line, continuing the previous line's comment, tag or PI."""
