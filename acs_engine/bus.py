@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from acs_engine.store.records import Fault
 
 log = logging.getLogger("fieldacs.bus")
 
@@ -97,6 +100,33 @@ class EngineNotice:
     level: str  # "info" | "warning" | "error"
     message: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFinished:
+    """A queued task ran in a device's session (published after the session's commit).
+
+    Attributes:
+        device_id: the device.
+        task_id: the task's id.
+        name: the task's name (``setParameterValues``, ``addObject``, ...).
+        fault: the fault it raised on its channel ``task_<id>``; None: it completed (and was
+            deleted).
+        session_id: the session it ran in.
+        at: when (``time.time()`` seconds).
+    """
+
+    device_id: str
+    task_id: str
+    name: str
+    fault: Fault | None
+    session_id: str
+    at: float
+
+    @property
+    def done(self) -> bool:
+        """True when the task completed (no fault)."""
+        return self.fault is None
 
 
 Subscriber = Callable[[Any], None]

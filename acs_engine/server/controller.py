@@ -459,6 +459,18 @@ class Engine:
         )
         self.chain.handlers = [self.manual, self.provisioning]
 
+    def wrap_handler(self, wrap: Callable[[Handler], Handler]) -> Handler:
+        """Replace the engine's handler with ``wrap(current handler)`` and return the new one.
+
+        Every *new* session (now and after a restart) asks the wrapped handler; sessions in
+        flight keep theirs. This is how step mode (:func:`~acs_engine.session.step.
+        install_step_gate`) puts itself in front of manual RPCs and provisioning.
+        """
+        self.handler = wrap(self.handler)
+        if self.cwmp is not None:
+            self.cwmp.handler = self.handler
+        return self.handler
+
     async def connection_request(
         self, device_id: str, *, wait_for_session: bool = True
     ) -> ConnectionRequestDone:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from acs_engine.bus import EventBus
+from acs_engine.bus import EventBus, TaskFinished
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.expression import make_resolver
@@ -206,6 +206,12 @@ class ProvisioningHandler(Handler):
         run = self._runs.pop(session.id, None)
         if run is not None and outcome == "ok":
             memo.finish(run)
+        if run is not None and outcome in ("ok", "fault"):  # committed: tell who follows tasks
+            for task, channel in run.finished_tasks:
+                self.bus.publish(TaskFinished(
+                    session.device_id, task.id, task.name, run.faults.raised.get(channel),
+                    session.id, session.clock(),
+                ))
 
 
 class _SessionRun:
@@ -217,6 +223,8 @@ class _SessionRun:
         self.config = config
         self.now = int(session.started * 1000)
         self.tasks: list[Task] = []
+        #: Tasks that completed or faulted in this session, with their channel.
+        self.finished_tasks: list[tuple[Task, str]] = []
         self.work: _Work | None = None
         self.cycles = 0
         self.presets_done = False
@@ -316,6 +324,7 @@ class _SessionRun:
                 calls = task_provisions(task)
             except ValueError as exc:
                 self.faults.fail([task.channel], ProvisionFault("invalid_task", str(exc)), [])
+                self.finished_tasks.append((task, task.channel))
                 continue
             return _Work({task.channel: calls}, task=task)
         if self.presets_done:
@@ -645,6 +654,8 @@ class _SessionRun:
         )
         expiry = work.task.expiry if work.task is not None else None
         self.faults.fail(channels, fault, expiry=expiry)
+        if work.task is not None:
+            self.finished_tasks.append((work.task, work.task.channel))
         if work.task is None:
             self.presets_done = True  # GenieACS stops the presets after a fault
 
@@ -669,6 +680,7 @@ class _SessionRun:
             self.faults.clear(channel)
         if work.task is not None:
             self.session.commit_extras.tasks_deleted.append(work.task.id)
+            self.finished_tasks.append((work.task, work.task.channel))
         elif self.data_version == self._cycle_start_version:
             self.presets_done = True  # nothing changed: no need to match the presets again
             memo.remember(self, work)

@@ -503,7 +503,5 @@ def install_step_gate(engine: Engine, **options: Any) -> StepGate:
     if isinstance(current, StepGate):
         return current
     gate = StepGate(current, engine.bus, **options)
-    engine.handler = gate
-    if engine.cwmp is not None:
-        engine.cwmp.handler = gate
+    engine.wrap_handler(lambda _inner: gate)
     return gate

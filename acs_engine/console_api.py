@@ -1,0 +1,622 @@
+"""The one seam between the console and the engine.
+
+The console (``app/``) talks to an ACS only through :class:`ConsoleEngine`. Two
+implementations satisfy it:
+
+- :class:`LocalConsoleEngine` (here): the in-process :class:`~acs_engine.server.controller.Engine`.
+- a remote one (issue 15), over the NBI and a WebSocket event stream.
+
+Rules that keep the seam remote-able:
+
+- Every call that reads or writes ACS data is ``async``: over a network it is a request.
+- Arguments and results are the existing *value types*: store records
+  (:mod:`acs_engine.store.records`, :mod:`acs_engine.store.model`), RPC dataclasses
+  (:mod:`acs_engine.cwmp.rpc`), bus events (:mod:`acs_engine.bus` and the events of
+  services), :class:`~acs_engine.config.EngineConfig`. No method returns a live engine object
+  (no store, session, handler or server): those exist only on the engine's side.
+- Events arrive on :attr:`ConsoleEngine.bus`, an :class:`~acs_engine.bus.EventBus` that the
+  console subscribes to. Locally it is the engine's own bus; remotely the WebSocket stream
+  publishes the same dataclasses into a local bus.
+- A few cheap properties (``config``, counters, URLs) are synchronous snapshots: a remote
+  implementation keeps them current from the event stream and its last status poll.
+
+The engine not running is an error of the call (:class:`EngineUnavailable`), not ``None``:
+the console does not test ``store is None`` any more.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from acs_engine.bus import EventBus, TaskFinished
+from acs_engine.config import EngineConfig
+from acs_engine.cwmp import rpc
+
+if TYPE_CHECKING:
+    from acs_engine.scripting import ScriptFault
+    from acs_engine.server.auth import AuthFailure
+    from acs_engine.server.controller import Engine
+    from acs_engine.services.dryrun import DryRunResult
+    from acs_engine.services.presets import PresetSetting
+    from acs_engine.services.wake import ConnectionRequestDone
+    from acs_engine.session.step import StepGate, StepPending
+    from acs_engine.store.fleet import FleetView
+    from acs_engine.store.history import HistoryRow, Snapshot
+    from acs_engine.store.model import DeviceRecord, Param, SessionRecord, TraceEntry
+    from acs_engine.store.queries import DeviceSummary
+    from acs_engine.store.records import (
+        Fault,
+        Preset,
+        Provision,
+        SessionVerdicts,
+        Task,
+        VirtualParameter,
+    )
+
+
+__all__ = [
+    "ConsoleEngine",
+    "DeviceFilter",
+    "EngineUnavailable",
+    "LocalConsoleEngine",
+    "TaskFinished",
+    "console_engine",
+]
+
+
+class EngineUnavailable(RuntimeError):
+    """The ACS is not running (stopped, not started yet, or the remote link is down)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFilter:
+    """Which devices a listing shows.
+
+    Attributes:
+        expression: a GenieACS expression over parameter paths (empty: every device).
+        contains: a plain word searched in the id, serial number, product class, tags and
+            addresses (used when ``expression`` is empty).
+    """
+
+    expression: str = ""
+    contains: str = ""
+
+
+@runtime_checkable
+class ConsoleEngine(Protocol):
+    """Everything the console uses of an ACS, local or remote.
+
+    Grouped as the console's panels use it; every method's result is a value.
+    """
+
+    # ------------------------------------------------------------------ status
+    @property
+    def bus(self) -> EventBus:
+        """The engine's events (session state, wire messages, faults, device updates...)."""
+        ...
+
+    @property
+    def config(self) -> EngineConfig:
+        """The engine's current settings (a snapshot: replace them with :meth:`reconfigure`)."""
+        ...
+
+    @property
+    def running(self) -> bool:
+        """Whether the ACS is running (its data can be read)."""
+        ...
+
+    @property
+    def device_count(self) -> int:
+        """Devices in the database (kept current from ``DeviceUpdated``)."""
+        ...
+
+    def active_session_count(self) -> int:
+        """Sessions in flight now."""
+        ...
+
+    def cwmp_urls(self) -> list[str]:
+        """The ACS URLs a CPE can use (plain HTTP)."""
+        ...
+
+    def cwmp_tls_urls(self) -> list[str]:
+        """The ACS URLs over HTTPS (empty: no TLS listener)."""
+        ...
+
+    @property
+    def tls_fingerprint(self) -> str | None:
+        """SHA-256 fingerprint of the ACS certificate (None: no TLS)."""
+        ...
+
+    @property
+    def tls_kind(self) -> str | None:
+        """``"self-signed"``, ``"provided"`` or None."""
+        ...
+
+    def cpe_auth_enabled(self) -> bool:
+        """Whether CPEs must authenticate."""
+        ...
+
+    def auth_failures(self) -> list[AuthFailure]:
+        """Recent CPE authentication failures."""
+        ...
+
+    def proxy_upstream(self) -> str:
+        """The upstream ACS URL when the engine runs as a recording proxy, else ""."""
+        ...
+
+    async def reconfigure(self, config: EngineConfig) -> list[str]:
+        """Apply new settings; returns the fields that need a restart of the program."""
+        ...
+
+    # ------------------------------------------------------------------ devices
+    async def list_devices(self, *, limit: int = 100, offset: int = 0) -> list[DeviceSummary]:
+        """One page of every device, by id."""
+        ...
+
+    async def search_devices(
+        self, where: DeviceFilter, *, limit: int = 100, offset: int = 0,
+        order_by: str = "id", descending: bool = False,
+    ) -> list[DeviceSummary]:
+        """One page of the devices matching ``where``.
+
+        Raises:
+            acs_engine.expression.ExpressionError: the expression does not parse.
+        """
+        ...
+
+    async def count_devices(self, where: DeviceFilter = DeviceFilter()) -> int:
+        """How many devices match ``where``."""
+        ...
+
+    async def devices_by_id(
+        self, ids: Iterable[str], where: DeviceFilter = DeviceFilter()
+    ) -> dict[str, DeviceSummary]:
+        """The named devices that exist and match ``where``."""
+        ...
+
+    async def get_device(self, device_id: str) -> DeviceRecord | None:
+        """A device's record (None: no such device)."""
+        ...
+
+    async def load_params(self, device_id: str, prefix: str = "") -> dict[str, Param]:
+        """A device's parameters under ``prefix`` (all of them by default)."""
+        ...
+
+    async def load_param_values(
+        self, device_id: str, paths: Iterable[str]
+    ) -> dict[str, Param]:
+        """The named parameters of a device (those it has)."""
+        ...
+
+    async def set_tags(
+        self, device_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> set[str]:
+        """Add and remove tags; returns the device's tags after."""
+        ...
+
+    def in_session(self, device_id: str) -> bool:
+        """Whether the device is in a CWMP session right now."""
+        ...
+
+    # ------------------------------------------------------------------ tasks and wake
+    async def add_task(self, device_id: str, name: str, args: dict[str, Any]) -> Task:
+        """Queue a task (a staged command) for the device's next session.
+
+        Its outcome is published as :class:`TaskFinished`.
+        """
+        ...
+
+    async def get_task(self, task_id: str) -> Task | None:
+        """A queued task (None: it ran, or never was)."""
+        ...
+
+    async def wake(self, device_id: str, *, wait_for_session: bool = True) -> ConnectionRequestDone:
+        """Send a connection request (respecting a device already in session) and wait for
+        its session; the outcome is also published as ``ConnectionRequestDone``.
+
+        Raises:
+            acs_engine.services.wake.DeviceUnknown: no device or no ConnectionRequestURL.
+            EngineUnavailable: the ACS is not running.
+        """
+        ...
+
+    # ------------------------------------------------------------------ step control
+    def step_enabled(self, device_id: str) -> bool:
+        """Whether the device's sessions are held before each RPC."""
+        ...
+
+    def set_step_enabled(self, device_id: str, enabled: bool) -> None:
+        """Turn step mode on or off for a device."""
+        ...
+
+    def step_pending(self, device_id: str) -> StepPending | None:
+        """The device's current hold, if any."""
+        ...
+
+    def step_send(self, device_id: str) -> None:
+        """Send the held RPC."""
+        ...
+
+    def step_skip(self, device_id: str) -> None:
+        """Skip the held RPC."""
+        ...
+
+    def step_edit(self, device_id: str, message: rpc.Message) -> None:
+        """Send ``message`` instead of the held RPC."""
+        ...
+
+    def step_insert(self, device_id: str, message: rpc.Message) -> None:
+        """Send ``message`` before the held RPC."""
+        ...
+
+    def step_pause(self, device_id: str) -> None:
+        """Stop the hold's countdown."""
+        ...
+
+    def step_resume(self, device_id: str) -> None:
+        """Restart the hold's countdown."""
+        ...
+
+    # ------------------------------------------------------------------ presets and scripts
+    async def list_presets(self) -> list[Preset]: ...
+    async def put_preset(self, preset: Preset) -> None: ...
+    async def delete_preset(self, preset_id: str) -> bool: ...
+    async def last_verdicts(self, device_id: str) -> SessionVerdicts | None:
+        """What each preset did in the device's last session."""
+        ...
+
+    async def list_provisions(self) -> list[Provision]: ...
+    async def put_provision(self, provision: Provision) -> None: ...
+    async def delete_provision(self, provision_id: str) -> bool: ...
+    async def list_virtual_parameters(self) -> list[VirtualParameter]: ...
+    async def put_virtual_parameter(self, vparam: VirtualParameter) -> None: ...
+    async def delete_virtual_parameter(self, vparam_id: str) -> bool: ...
+
+    async def check_script(self, text: str) -> ScriptFault | None:
+        """The script's syntax error, or None (runs off the event loop)."""
+        ...
+
+    # ------------------------------------------------------------------ faults
+    async def list_faults(self, device_id: str | None = None) -> list[Fault]: ...
+    async def delete_fault(self, fault_id: str) -> bool:
+        """Delete a fault: its channel runs again in the device's next session (a retry)."""
+        ...
+
+    # ------------------------------------------------------------------ dry run
+    async def dry_run(
+        self, device_id: str, *, events: Sequence[str] = ("2 PERIODIC",), **options: Any
+    ) -> DryRunResult:
+        """Run one session of a copy of the device; see :func:`acs_engine.services.dryrun.dry_run`.
+
+        Raises:
+            acs_engine.services.dryrun.DryRunError: the device cannot be copied or run.
+        """
+        ...
+
+    async def presets_that_set(
+        self, device_id: str, values: Mapping[str, tuple[str, str | None]]
+    ) -> list[PresetSetting]:
+        """The presets that would set these parameters back in the device's next session."""
+        ...
+
+    # ------------------------------------------------------------------ sessions and history
+    async def list_sessions(self, device_id: str, limit: int = 50) -> list[SessionRecord]: ...
+    async def load_trace(self, session_id: str) -> list[TraceEntry]: ...
+    async def history_paths(self, device_id: str) -> list[str]: ...
+    async def param_history(
+        self, device_id: str, paths: Sequence[str], since: int | None = None,
+        until: int | None = None,
+    ) -> list[HistoryRow]: ...
+    async def device_history(self, device_id: str, *, limit: int = 100) -> list[HistoryRow]: ...
+    async def list_snapshots(self, device_id: str) -> list[tuple[str, int, str]]: ...
+    async def load_snapshot(self, device_id: str, name: str) -> Snapshot | None: ...
+    async def save_snapshot(self, snapshot: Snapshot, *, replace: bool = False) -> None: ...
+    async def fleet_view(
+        self, paths: Sequence[str], *, since: int | None = None, points: int = 48,
+        now: int | None = None,
+    ) -> FleetView: ...
+
+
+def _filter_sql(where: DeviceFilter) -> tuple[str, list[Any]]:
+    from acs_engine import expression
+    from acs_engine.store import search
+
+    if where.expression.strip():
+        sql, args = expression.compile_sql(
+            expression.parse(where.expression), now_ms=int(time.time() * 1000)
+        )
+        return sql, list(args)
+    if where.contains.strip():
+        sql, args = search.text_condition(where.contains.strip())
+        return sql, list(args)
+    return "1", []
+
+
+class LocalConsoleEngine:
+    """:class:`ConsoleEngine` over the in-process :class:`~acs_engine.server.controller.Engine`.
+
+    Args:
+        engine: the engine (started or not: calls that need its data raise
+            :class:`EngineUnavailable` while it is stopped).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._gate: StepGate | None = None
+
+    # ------------------------------------------------------------------ internals
+    @property
+    def engine(self) -> Engine:
+        """The wrapped engine (for the program that owns it: start, stop; not for panels)."""
+        return self._engine
+
+    def _store(self) -> Any:
+        store = self._engine.store
+        if store is None:
+            raise EngineUnavailable("the ACS is not running")
+        return store
+
+    def _sandbox(self) -> Any:
+        sandbox = self._engine.sandbox
+        if sandbox is None:
+            raise EngineUnavailable("the ACS is not running with provisioning on")
+        return sandbox
+
+    def gate(self) -> StepGate:
+        """The engine's step gate (installed on first use)."""
+        if self._gate is None:
+            from acs_engine.session.step import install_step_gate
+
+            self._gate = install_step_gate(self._engine)
+        return self._gate
+
+    # ------------------------------------------------------------------ status
+    @property
+    def bus(self) -> EventBus:
+        return self._engine.bus
+
+    @property
+    def config(self) -> EngineConfig:
+        return self._engine.config
+
+    @property
+    def running(self) -> bool:
+        return self._engine.store is not None
+
+    @property
+    def device_count(self) -> int:
+        return self._engine.device_count
+
+    def active_session_count(self) -> int:
+        return self._engine.active_session_count()
+
+    def cwmp_urls(self) -> list[str]:
+        return self._engine.cwmp_urls()
+
+    def cwmp_tls_urls(self) -> list[str]:
+        return self._engine.cwmp_tls_urls()
+
+    @property
+    def tls_fingerprint(self) -> str | None:
+        return self._engine.tls_fingerprint
+
+    @property
+    def tls_kind(self) -> str | None:
+        return self._engine.tls_kind
+
+    def cpe_auth_enabled(self) -> bool:
+        return self._engine.cpe_auth_enabled()
+
+    def auth_failures(self) -> list[AuthFailure]:
+        return self._engine.auth_failures()
+
+    def proxy_upstream(self) -> str:
+        proxy = self._engine.proxy
+        return proxy.upstream if proxy is not None else ""
+
+    async def reconfigure(self, config: EngineConfig) -> list[str]:
+        return await self._engine.reconfigure(config)
+
+    # ------------------------------------------------------------------ devices
+    async def list_devices(self, *, limit: int = 100, offset: int = 0) -> list[DeviceSummary]:
+        return list(await self._store().list_devices(limit=limit, offset=offset))
+
+    async def search_devices(
+        self, where: DeviceFilter, *, limit: int = 100, offset: int = 0,
+        order_by: str = "id", descending: bool = False,
+    ) -> list[DeviceSummary]:
+        from acs_engine.store import search
+
+        sql, args = _filter_sql(where)
+        return await search.search_devices(
+            self._store(), sql, args, limit=limit, offset=offset,
+            order_by=order_by, descending=descending,
+        )
+
+    async def count_devices(self, where: DeviceFilter = DeviceFilter()) -> int:
+        from acs_engine.store import search
+
+        sql, args = _filter_sql(where)
+        return await search.count_devices_where(self._store(), sql, args)
+
+    async def devices_by_id(
+        self, ids: Iterable[str], where: DeviceFilter = DeviceFilter()
+    ) -> dict[str, DeviceSummary]:
+        from acs_engine.store import search
+
+        sql, args = _filter_sql(where)
+        return await search.devices_by_id(self._store(), ids, sql, args)
+
+    async def get_device(self, device_id: str) -> DeviceRecord | None:
+        return await self._store().get_device(device_id)  # type: ignore[no-any-return]
+
+    async def load_params(self, device_id: str, prefix: str = "") -> dict[str, Param]:
+        return await self._store().load_params(device_id, prefix)  # type: ignore[no-any-return]
+
+    async def load_param_values(
+        self, device_id: str, paths: Iterable[str]
+    ) -> dict[str, Param]:
+        return await self._store().load_param_values(device_id, paths)  # type: ignore[no-any-return]
+
+    async def set_tags(
+        self, device_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> set[str]:
+        return await self._store().set_tags(device_id, add, remove)  # type: ignore[no-any-return]
+
+    def in_session(self, device_id: str) -> bool:
+        cwmp = self._engine.cwmp
+        return cwmp is not None and cwmp.session_of_device(device_id) is not None
+
+    # ------------------------------------------------------------------ tasks and wake
+    async def add_task(self, device_id: str, name: str, args: dict[str, Any]) -> Task:
+        return await self._store().add_task(device_id, name, args)  # type: ignore[no-any-return]
+
+    async def get_task(self, task_id: str) -> Task | None:
+        return await self._store().get_task(task_id)  # type: ignore[no-any-return]
+
+    async def wake(self, device_id: str, *, wait_for_session: bool = True) -> ConnectionRequestDone:
+        if self._engine.store is None:
+            raise EngineUnavailable("the ACS is not running")
+        return await self._engine.connection_request(device_id, wait_for_session=wait_for_session)
+
+    # ------------------------------------------------------------------ step control
+    def step_enabled(self, device_id: str) -> bool:
+        return self.gate().is_enabled(device_id)
+
+    def set_step_enabled(self, device_id: str, enabled: bool) -> None:
+        self.gate().set_enabled(device_id, enabled)
+
+    def step_pending(self, device_id: str) -> StepPending | None:
+        return self.gate().pending(device_id)
+
+    def step_send(self, device_id: str) -> None:
+        self.gate().send(device_id)
+
+    def step_skip(self, device_id: str) -> None:
+        self.gate().skip(device_id)
+
+    def step_edit(self, device_id: str, message: rpc.Message) -> None:
+        self.gate().edit(device_id, message)
+
+    def step_insert(self, device_id: str, message: rpc.Message) -> None:
+        self.gate().insert(device_id, message)
+
+    def step_pause(self, device_id: str) -> None:
+        self.gate().pause(device_id)
+
+    def step_resume(self, device_id: str) -> None:
+        self.gate().resume(device_id)
+
+    # ------------------------------------------------------------------ presets and scripts
+    async def list_presets(self) -> list[Preset]:
+        return await self._store().list_presets()  # type: ignore[no-any-return]
+
+    async def put_preset(self, preset: Preset) -> None:
+        await self._store().put_preset(preset)
+
+    async def delete_preset(self, preset_id: str) -> bool:
+        return await self._store().delete_preset(preset_id)  # type: ignore[no-any-return]
+
+    async def last_verdicts(self, device_id: str) -> SessionVerdicts | None:
+        return await self._store().last_verdicts(device_id)  # type: ignore[no-any-return]
+
+    async def list_provisions(self) -> list[Provision]:
+        return await self._store().list_provisions()  # type: ignore[no-any-return]
+
+    async def put_provision(self, provision: Provision) -> None:
+        await self._store().put_provision(provision)
+
+    async def delete_provision(self, provision_id: str) -> bool:
+        return await self._store().delete_provision(provision_id)  # type: ignore[no-any-return]
+
+    async def list_virtual_parameters(self) -> list[VirtualParameter]:
+        return await self._store().list_virtual_parameters()  # type: ignore[no-any-return]
+
+    async def put_virtual_parameter(self, vparam: VirtualParameter) -> None:
+        await self._store().put_virtual_parameter(vparam)
+
+    async def delete_virtual_parameter(self, vparam_id: str) -> bool:
+        return await self._store().delete_virtual_parameter(vparam_id)  # type: ignore[no-any-return]
+
+    async def check_script(self, text: str) -> ScriptFault | None:
+        import asyncio
+
+        sandbox = self._sandbox()
+        return await asyncio.to_thread(sandbox.check_syntax, text)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ faults
+    async def list_faults(self, device_id: str | None = None) -> list[Fault]:
+        return await self._store().list_faults(device_id)  # type: ignore[no-any-return]
+
+    async def delete_fault(self, fault_id: str) -> bool:
+        return await self._store().delete_fault(fault_id)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ dry run
+    async def dry_run(
+        self, device_id: str, *, events: Sequence[str] = ("2 PERIODIC",), **options: Any
+    ) -> DryRunResult:
+        from acs_engine.services.dryrun import dry_run
+
+        return await dry_run(
+            self._store(), self._engine.config, self._sandbox(), device_id,
+            events=events, file_url=self._engine.file_url, **options,
+        )
+
+    async def presets_that_set(
+        self, device_id: str, values: Mapping[str, tuple[str, str | None]]
+    ) -> list[PresetSetting]:
+        from acs_engine.services.dryrun import presets_that_set
+
+        return await presets_that_set(
+            self._store(), self._engine.config, self._sandbox(), device_id, values
+        )
+
+    # ------------------------------------------------------------------ sessions and history
+    async def list_sessions(self, device_id: str, limit: int = 50) -> list[SessionRecord]:
+        return await self._store().list_sessions(device_id, limit=limit)  # type: ignore[no-any-return]
+
+    async def load_trace(self, session_id: str) -> list[TraceEntry]:
+        return await self._store().load_trace(session_id)  # type: ignore[no-any-return]
+
+    async def history_paths(self, device_id: str) -> list[str]:
+        return await self._store().history_paths(device_id)  # type: ignore[no-any-return]
+
+    async def param_history(
+        self, device_id: str, paths: Sequence[str], since: int | None = None,
+        until: int | None = None,
+    ) -> list[HistoryRow]:
+        return await self._store().param_history(  # type: ignore[no-any-return]
+            device_id, paths, since=since, until=until
+        )
+
+    async def device_history(self, device_id: str, *, limit: int = 100) -> list[HistoryRow]:
+        return await self._store().device_history(device_id, limit=limit)  # type: ignore[no-any-return]
+
+    async def list_snapshots(self, device_id: str) -> list[tuple[str, int, str]]:
+        return await self._store().list_snapshots(device_id)  # type: ignore[no-any-return]
+
+    async def load_snapshot(self, device_id: str, name: str) -> Snapshot | None:
+        return await self._store().load_snapshot(device_id, name)  # type: ignore[no-any-return]
+
+    async def save_snapshot(self, snapshot: Snapshot, *, replace: bool = False) -> None:
+        await self._store().save_snapshot(snapshot, replace=replace)
+
+    async def fleet_view(
+        self, paths: Sequence[str], *, since: int | None = None, points: int = 48,
+        now: int | None = None,
+    ) -> FleetView:
+        return await self._store().fleet_view(  # type: ignore[no-any-return]
+            paths, since=since, points=points, now=now
+        )
+
+
+def console_engine(engine: Engine | ConsoleEngine) -> ConsoleEngine:
+    """``engine`` as a :class:`ConsoleEngine` (an Engine is wrapped; an interface returned)."""
+    from acs_engine.server.controller import Engine
+
+    if isinstance(engine, Engine):
+        return LocalConsoleEngine(engine)
+    return engine
