@@ -8,7 +8,7 @@ as JSON made here. A value is an object with its type's name in ``"$t"`` and its
      "outcome": "ok", "detail": "", "rpc_count": 2}
 
 Tuples are JSON arrays; the few other containers are tagged: bytes ``{"$b": base64}``,
-lists ``{"$list": [...]}``, sets ``{"$set": [...]}``. A dict's keys are strings.
+lists ``{"$list": [...]}``, sets ``{"$set": [...]}``, file paths ``{"$path": "..."}``. A dict's keys are strings.
 :func:`decode` rebuilds exactly what :func:`encode` was given (a round trip is the identity)
 and builds only the registered types (:data:`TYPES`): a peer cannot make the engine
 construct anything else. Decoding errors raise :class:`CodecError`.
@@ -23,16 +23,25 @@ import base64
 import binascii
 import dataclasses
 import json
+from pathlib import Path, PurePath
 from typing import Any
 
 from acs_engine import bus
+from acs_engine.config import EngineConfig
+from acs_engine.console_api import DeviceFilter
 from acs_engine.cwmp import rpc
+from acs_engine.scripting.model import ScriptFault
+from acs_engine.server.auth import AuthFailure
 from acs_engine.server.step_claim import StepHolderChanged
 from acs_engine.services.connreq import ConnReqResult
 from acs_engine.services.dryrun import DryRunResult
+from acs_engine.services.presets import PresetSetting
 from acs_engine.services.wake import ConnectionRequestDone
 from acs_engine.session.step import StepPending, StepResolved
 from acs_engine.store import model, records
+from acs_engine.store.fleet import FleetView
+from acs_engine.store.history import HistoryRow, Snapshot
+from acs_engine.store.queries import DeviceSummary
 
 __all__ = ["PROTOCOL_VERSION", "TYPES", "CodecError", "decode", "dumps", "encode", "loads"]
 
@@ -62,7 +71,8 @@ def _registry() -> dict[str, type]:
         *(("store.", cls) for cls in _dataclasses_of(records) + _dataclasses_of(model)),
         *(("", cls) for cls in (
             ConnReqResult, ConnectionRequestDone, DryRunResult, StepPending, StepResolved,
-            StepHolderChanged,
+            StepHolderChanged, DeviceFilter, ScriptFault, AuthFailure, EngineConfig,
+            PresetSetting, FleetView, HistoryRow, Snapshot, DeviceSummary,
         )),
     ]
     table: dict[str, type] = {}
@@ -88,6 +98,8 @@ def encode(value: Any) -> Any:
         return {"$b": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, tuple):
         return [encode(item) for item in value]
+    if isinstance(value, PurePath):
+        return {"$path": str(value)}
     if isinstance(value, list):
         return {"$list": [encode(item) for item in value]}
     if isinstance(value, (set, frozenset)):
@@ -135,6 +147,11 @@ def decode(data: Any, _depth: int = 0) -> Any:
             return base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise CodecError(f"bad base64: {exc}") from None
+    if "$path" in data:
+        raw = data["$path"]
+        if len(data) != 1 or not isinstance(raw, str):
+            raise CodecError("malformed path")
+        return Path(raw)
     for tag, build in (("$list", list), ("$set", set)):
         if tag in data:
             items = data[tag]

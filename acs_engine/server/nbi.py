@@ -211,6 +211,7 @@ class NbiServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        self.console.start()
         self.port = int(runner.addresses[0][1]) if runner.addresses else port
         log.info("NBI listening on %s:%s", host, self.port)
         return self.port

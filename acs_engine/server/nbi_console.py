@@ -1,21 +1,24 @@
 """The NBI routes a remote console needs that GenieACS's NBI lacks, under ``/fieldacs/v1``.
 
-Values travel in the codec's JSON (:mod:`acs_engine.server.events_codec`)::
+A console attached to a remote engine (:class:`acs_engine.remote.RemoteEngine`) uses the
+same interface as one in the engine's process, :class:`~acs_engine.console_api.ConsoleEngine`.
+These routes carry it; values travel in the codec's JSON
+(:mod:`acs_engine.server.events_codec`)::
 
-    GET  /fieldacs/v1/version                      engine and protocol versions
-    GET  /fieldacs/v1/events                       the live event stream (WebSocket)
-    GET  /fieldacs/v1/sessions?device=ID[&limit=N] a device's stored sessions, newest first
-    GET  /fieldacs/v1/sessions/{id}/trace          a stored session's wire trace
-    GET  /fieldacs/v1/devices/{id}/session         the device's session in progress, or null
-    GET  /fieldacs/v1/devices/{id}/verdicts        presets' verdicts of its last session
-    POST /fieldacs/v1/devices/{id}/wake            a connection request (answer: its outcome)
-    POST /fieldacs/v1/dryrun                       a dry run of a device's next session
-    POST /fieldacs/v1/scripts/check                does a provision script compile
-    GET  /fieldacs/v1/step                         holder, devices in step mode, holds
-    POST /fieldacs/v1/step/claim                   {"holder", "force"?} -> {"lease"}
-    POST /fieldacs/v1/step/release                 {"lease"}
-    PUT  /fieldacs/v1/step/devices/{id}            {"lease", "enabled"}
-    POST /fieldacs/v1/step/devices/{id}/{action}   send|skip|pause|resume, edit|insert {"rpc"}
+    GET  /fieldacs/v1/version                       {"engine", "protocol"}
+    GET  /fieldacs/v1/status                        counters, URLs, settings (no secrets)
+    GET  /fieldacs/v1/events                        the live event stream (WebSocket)
+    POST /fieldacs/v1/console/{method}              one ConsoleEngine call (see CALLS)
+    GET  /fieldacs/v1/step                          holder, devices in step mode, holds
+    POST /fieldacs/v1/step/claim                    {"holder", "force"?} -> {"lease"}
+    POST /fieldacs/v1/step/release                  {"lease"}
+    PUT  /fieldacs/v1/step/devices/{id}             {"lease", "enabled"}
+    POST /fieldacs/v1/step/devices/{id}/{action}    send|skip|pause|resume; edit|insert {"rpc"}
+
+``POST /fieldacs/v1/console/{method}`` takes ``{"args": {name: value}}`` (codec values) and
+answers ``{"result": value}``; only the methods of :data:`CALLS` exist. A failure is
+``{"error": text, "kind": name}``: 404 ``DeviceUnknown``, 422 ``DryRunError``, 400
+``ExpressionError`` or ``ValueError`` (bad arguments), 503 ``EngineUnavailable``.
 
 Step commands need the lease of the console that holds step mode (:mod:`step_claim`); any
 other console gets 409 with ``{"error", "holder"}``.
@@ -23,27 +26,69 @@ other console gets 409 with ``{"error", "holder"}``.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from acs_engine import __version__
+from acs_engine.bus import SessionStarted
+from acs_engine.console_api import EngineUnavailable, LocalConsoleEngine
+from acs_engine.expression import ExpressionError
 from acs_engine.server.events_codec import PROTOCOL_VERSION, CodecError, decode, encode
 from acs_engine.server.events_ws import EVENTS_PATH, EventStream
 from acs_engine.server.step_claim import StepClaim, StepClaimError
-from acs_engine.services.dryrun import DryRunError, dry_run
+from acs_engine.services.dryrun import DryRunError
 from acs_engine.services.wake import DeviceUnknown
 from acs_engine.session.step import StepGate, install_step_gate
-from acs_engine.store.records import Preset
 
 if TYPE_CHECKING:
+    from acs_engine.config import EngineConfig
     from acs_engine.server.nbi import NbiServer
 
-__all__ = ["PREFIX", "ConsoleRoutes", "add_console_routes"]
+__all__ = ["CALLS", "PREFIX", "ConsoleRoutes", "add_console_routes", "public_config"]
 
 PREFIX = "/fieldacs/v1"
-_STEP_ACTIONS = ("send", "skip", "pause", "resume", "edit", "insert")
+STEP_ACTIONS = ("send", "skip", "pause", "resume", "edit", "insert")
+
+#: The ConsoleEngine methods ``POST /fieldacs/v1/console/{method}`` runs (all async).
+CALLS = (
+    "list_devices", "search_devices", "count_devices", "devices_by_id", "get_device",
+    "load_params", "load_param_values", "set_tags", "add_task", "get_task", "wake",
+    "list_presets", "put_preset", "delete_preset", "last_verdicts", "list_provisions",
+    "put_provision", "delete_provision", "list_virtual_parameters", "put_virtual_parameter",
+    "delete_virtual_parameter", "check_script", "list_faults", "delete_fault", "dry_run",
+    "presets_that_set", "list_sessions", "load_trace", "history_paths", "param_history",
+    "device_history", "list_snapshots", "load_snapshot", "save_snapshot", "fleet_view",
+)
+#: Options of ``dry_run`` a remote console may pass (never ``file_url``, the engine's own).
+DRY_RUN_OPTIONS = frozenset({
+    "presets", "provisions", "scripts_override", "vparams_override", "params_override",
+})
+#: Exceptions a call may raise -> (HTTP status, kind the client raises again).
+ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (DeviceUnknown, 404, "DeviceUnknown"),
+    (DryRunError, 422, "DryRunError"),
+    (ExpressionError, 400, "ExpressionError"),
+    (EngineUnavailable, 503, "EngineUnavailable"),
+    (CodecError, 400, "ValueError"),
+    (ValueError, 400, "ValueError"),
+    (TypeError, 400, "ValueError"),
+    (LookupError, 404, "LookupError"),
+)
+
+
+def public_config(config: EngineConfig) -> EngineConfig:
+    """``config`` without its secrets (the fields kept out of ``repr``: passwords, tokens)."""
+    blank: dict[str, Any] = {
+        f.name: (f.default if f.default is not dataclasses.MISSING else None)
+        for f in dataclasses.fields(config) if not f.repr
+    }
+    return dataclasses.replace(config, **blank)
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
@@ -65,22 +110,40 @@ class ConsoleRoutes:
     def __init__(self, nbi: NbiServer) -> None:
         self.nbi = nbi
         self.engine = nbi.engine
+        self.local = LocalConsoleEngine(self.engine)
         self.claim = StepClaim(self.engine.bus, on_release=self._step_off)
         self.events = EventStream(
             self.engine.bus, nbi.token, step_holder=lambda: self.claim.holder
         )
+        #: Devices whose session started since the NBI did (status lists those still in one).
+        self._seen_in_session: set[str] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        """Follow the sessions (the NBI starts listening)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self.engine.bus.subscribe(self._on_session, SessionStarted)
+
+    def _on_session(self, event: SessionStarted) -> None:
+        self._seen_in_session = {
+            d for d in self._seen_in_session if self.local.in_session(d)
+        } | {event.device_id}
 
     async def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         await self.events.close()
 
     # ------------------------------------------------------------------ helpers
-    async def _body(self, request: web.Request) -> dict[str, Any]:
+    @staticmethod
+    async def _body(request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         if not raw:
             return {}
         try:
             data = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValueError(f"the body is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise ValueError("the body must be a JSON object")
@@ -95,90 +158,52 @@ class ConsoleRoutes:
             for device_id in handler.enabled_devices:
                 handler.disable(device_id)
 
-    # ------------------------------------------------------------------ reads
+    # ------------------------------------------------------------------ status
     async def version(self, request: web.Request) -> web.Response:
         return web.json_response({"engine": __version__, "protocol": PROTOCOL_VERSION})
 
-    async def sessions(self, request: web.Request) -> web.Response:
-        device = request.query.get("device", "")
-        if not device:
-            raise ValueError("device is required")
-        raw = request.query.get("limit", "50")
-        if not raw.isdigit() or not 0 < int(raw) <= 1000:
-            raise ValueError("limit must be a whole number from 1 to 1000")
-        records = await self.nbi.store.list_sessions(device, int(raw))
-        return _json(tuple(records))
-
-    async def trace(self, request: web.Request) -> web.Response:
-        entries = await self.nbi.store.load_trace(request.match_info["id"])
-        return _json(tuple(entries))
-
-    async def device_session(self, request: web.Request) -> web.Response:
-        cwmp = self.engine.cwmp
-        session = cwmp.session_of_device(request.match_info["id"]) if cwmp else None
-        if session is None:
-            return web.json_response(None)
+    async def status(self, request: web.Request) -> web.Response:
+        engine = self.engine
+        in_session = sorted(d for d in self._seen_in_session if self.local.in_session(d))
         return web.json_response({
-            "session_id": session.id, "state": str(getattr(session.state, "value", session.state)),
+            "engine": __version__, "protocol": PROTOCOL_VERSION,
+            "running": engine.store is not None, "device_count": engine.device_count,
+            "in_session": in_session, "cwmp_urls": engine.cwmp_urls(),
+            "cwmp_tls_urls": engine.cwmp_tls_urls(), "tls_fingerprint": engine.tls_fingerprint,
+            "tls_kind": engine.tls_kind, "cpe_auth_enabled": bool(engine.cpe_auth_enabled),
+            "proxy_upstream": self.local.proxy_upstream(),
+            "auth_failures": encode(tuple(engine.auth_failures())),
+            "config": encode(public_config(engine.config)),
+            "step_holder": self.claim.holder, "at": time.time(),
         })
 
-    async def verdicts(self, request: web.Request) -> web.Response:
-        return _json(await self.nbi.store.last_verdicts(request.match_info["id"]))
-
-    # ------------------------------------------------------------------ actions
-    async def wake(self, request: web.Request) -> web.Response:
+    # ------------------------------------------------------------------ console calls
+    async def call(self, request: web.Request) -> web.Response:
+        name = request.match_info["method"]
+        if name not in CALLS:
+            return web.json_response(
+                {"error": f"no console method {name!r}", "kind": "LookupError"}, status=404)
         body = await self._body(request)
+        raw_args = body.get("args", {})
+        if not isinstance(raw_args, dict):
+            raise ValueError("args must be a JSON object")
+        method = getattr(self.local, name)
         try:
-            done = await self.engine.connection_request(
-                request.match_info["id"], wait_for_session=bool(body.get("wait", True))
-            )
-        except DeviceUnknown as exc:
-            return web.json_response({"error": str(exc)}, status=404)
-        return _json(done)
-
-    async def dryrun(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        device = body.get("device")
-        if not isinstance(device, str) or not device:
-            raise ValueError("device is required")
-        presets = None
-        if body.get("presets") is not None:
-            presets = list(decode(body["presets"]))
-            if not all(isinstance(p, Preset) for p in presets):
-                raise ValueError("presets must be Preset values")
-        provisions = body.get("provisions")
-        if provisions is not None and not (
-            isinstance(provisions, list) and all(isinstance(p, list) and p for p in provisions)
-        ):
-            raise ValueError("provisions must be a list of [name, *args]")
-        events = body.get("events", ["2 PERIODIC"])
-        scripts = body.get("scripts")
-        if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
-            raise ValueError("events must be a list of strings")
-        if scripts is not None and not (
-            isinstance(scripts, dict) and all(isinstance(v, str) for v in scripts.values())
-        ):
-            raise ValueError("scripts must map names to source text")
-        sandbox = self.engine.sandbox
-        if sandbox is None:
-            raise web.HTTPServiceUnavailable(reason="The engine is not running")
-        try:
-            result = await dry_run(
-                self.nbi.store, self.engine.config, sandbox, device,
-                presets=presets, provisions=provisions, events=tuple(events),
-                scripts_override=scripts, file_url=self.engine.file_url,
-            )
-        except DryRunError as exc:
-            return web.json_response({"error": str(exc)}, status=404)
-        return _json(result)
-
-    async def check_script(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        script = body.get("script")
-        if not isinstance(script, str):
-            raise ValueError("script is required")
-        bad = await self.nbi.script_error(script)
-        return bad if bad is not None else web.json_response({"ok": True})
+            args = {key: decode(value) for key, value in raw_args.items()}
+            if name == "dry_run":
+                extra = set(args) - DRY_RUN_OPTIONS - {"device_id", "events"}
+                if extra:
+                    raise ValueError(f"dry_run does not take {sorted(extra)}")
+            inspect.signature(method).bind(**args)
+            result = await method(**args)
+        except StepClaimError as exc:  # pragma: no cover - no call claims
+            return _conflict(exc)
+        except Exception as exc:
+            for kind, status, label in ERRORS:
+                if isinstance(exc, kind):
+                    return web.json_response({"error": str(exc), "kind": label}, status=status)
+            raise
+        return web.json_response({"result": encode(result)})
 
     # ------------------------------------------------------------------ step mode
     async def step_state(self, request: web.Request) -> web.Response:
@@ -220,7 +245,7 @@ class ConsoleRoutes:
 
     async def step_action(self, request: web.Request) -> web.Response:
         action = request.match_info["action"]
-        if action not in _STEP_ACTIONS:
+        if action not in STEP_ACTIONS:
             raise web.HTTPNotFound()
         body = await self._body(request)
         try:
@@ -245,14 +270,9 @@ def add_console_routes(router: web.UrlDispatcher, nbi: NbiServer) -> ConsoleRout
     routes = ConsoleRoutes(nbi)
     p = PREFIX
     router.add_get(f"{p}/version", routes.version, allow_head=False)
+    router.add_get(f"{p}/status", routes.status, allow_head=False)
     router.add_get(EVENTS_PATH, routes.events.handle, allow_head=False)
-    router.add_get(f"{p}/sessions", routes.sessions, allow_head=False)
-    router.add_get(f"{p}/sessions/{{id}}/trace", routes.trace, allow_head=False)
-    router.add_get(f"{p}/devices/{{id}}/session", routes.device_session, allow_head=False)
-    router.add_get(f"{p}/devices/{{id}}/verdicts", routes.verdicts, allow_head=False)
-    router.add_post(f"{p}/devices/{{id}}/wake", routes.wake)
-    router.add_post(f"{p}/dryrun", routes.dryrun)
-    router.add_post(f"{p}/scripts/check", routes.check_script)
+    router.add_post(f"{p}/console/{{method}}", routes.call)
     router.add_get(f"{p}/step", routes.step_state, allow_head=False)
     router.add_post(f"{p}/step/claim", routes.step_claim)
     router.add_post(f"{p}/step/release", routes.step_release)

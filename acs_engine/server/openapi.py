@@ -10,6 +10,7 @@ from typing import Any
 
 from acs_engine import __version__
 from acs_engine.server.nbi_history import HISTORY_OPENAPI
+from acs_engine.server.openapi_console import CONSOLE_OPENAPI
 
 __all__ = ["openapi_document"]
 
@@ -259,6 +260,7 @@ def openapi_document() -> dict[str, Any]:
                            "head": _list_operation(name, True)}
     paths.update(copy.deepcopy(_PATHS))
     paths.update(copy.deepcopy(HISTORY_OPENAPI))
+    paths.update(copy.deepcopy(CONSOLE_OPENAPI))
     return {
         "openapi": "3.0.3",
         "info": {

@@ -86,22 +86,22 @@ class StepClaim:
         self.holder = ""
         self._lease = ""
 
-    def claim(self, holder: str, *, force: bool = False) -> str:
+    def claim(self, holder: object, *, force: bool = False) -> str:
         """Claim step mode for ``holder``; returns the lease.
 
         Raises:
             StepClaimError: another console holds it (and ``force`` is not set).
             ValueError: the name is empty, too long or not printable.
         """
-        holder = check_holder_name(holder)
+        name = check_holder_name(holder)
         previous = self.holder
         if previous and not force:
             raise StepClaimError(f"step mode is held by {previous}", previous)
         if previous and self._on_release is not None:
             self._on_release()
-        self.holder = holder
+        self.holder = name
         self._lease = secrets.token_urlsafe(24)
-        self._bus.publish(StepHolderChanged(holder, previous, self._clock(), bool(previous)))
+        self._bus.publish(StepHolderChanged(name, previous, self._clock(), bool(previous)))
         return self._lease
 
     def check(self, lease: object) -> None:

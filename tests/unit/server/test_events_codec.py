@@ -34,6 +34,7 @@ from acs_engine.server.step_claim import StepHolderChanged
 from acs_engine.services.connreq import ConnReqResult
 from acs_engine.services.wake import ConnectionRequestDone
 from acs_engine.session.step import StepPending, StepResolved
+from acs_engine.store import records
 
 
 def _sample(hint: Any, depth: int = 0) -> Any:
@@ -75,7 +76,10 @@ def _sample(hint: Any, depth: int = 0) -> Any:
 
 
 def _build(cls: type, depth: int = 0) -> Any:
-    hints = typing.get_type_hints(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+    except NameError:  # a name imported only for type checking (bus.TaskFinished's Fault)
+        hints = typing.get_type_hints(cls, localns={"Fault": records.Fault})
     kwargs = {f.name: _sample(hints[f.name], depth) for f in dataclasses.fields(cls) if f.init}
     return cls(**kwargs)
 
