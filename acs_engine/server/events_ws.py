@@ -22,8 +22,8 @@ socket with code 4401. The messages, all JSON text frames:
   messages are ignored.
 
 Each client has a bounded queue (:data:`QUEUE_SIZE` events): a client that does not read
-fast enough is disconnected (code 4008) rather than let memory grow; it reconnects and
-reloads. Client frames larger than :data:`MAX_CLIENT_FRAME` bytes close the socket (1009),
+fast enough is disconnected (the connection is cut: its buffers are full, no close frame
+would get through) rather than let memory grow; it reconnects and reloads. Client frames larger than :data:`MAX_CLIENT_FRAME` bytes close the socket (1009),
 more than :data:`MAX_CLIENT_MESSAGES_PER_S` messages a second close it (4029), and at most
 :data:`MAX_CLIENTS` streams are open at once (503 beyond). None of this touches the CWMP
 listener, which serves CPEs whatever the consoles do.
@@ -68,17 +68,27 @@ MAX_CLIENT_MESSAGES_PER_S = 50
 MAX_CLIENTS = 32
 
 CLOSE_UNAUTHORIZED = 4401
-CLOSE_TOO_SLOW = 4008
 CLOSE_FLOOD = 4029
 
 
 class _Client:
-    __slots__ = ("dropped", "queue", "ws")
+    __slots__ = ("dropped", "queue", "request", "sender", "ws")
 
-    def __init__(self, ws: web.WebSocketResponse, size: int) -> None:
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, size: int) -> None:
+        self.request = request
         self.ws = ws
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=size)
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=size)
         self.dropped = False
+        self.sender: asyncio.Task[None] | None = None
+
+    def drop(self) -> None:
+        """Disconnect a client too slow to read. Its socket buffers are full, so no close
+        frame would get through: the connection is cut (the client sees 1006)."""
+        if self.sender is not None:
+            self.sender.cancel()
+        transport = self.request.transport
+        if transport is not None and not transport.is_closing():
+            transport.abort()
 
 
 class EventStream:
@@ -88,18 +98,21 @@ class EventStream:
         bus: the engine's bus.
         token: the NBI's bearer token (None: no authentication, loopback only).
         step_holder: gives who holds step mode now (for the hello).
-        queue_size: events queued per client before it is dropped.
+        queue_size: events queued per client before it is dropped (default
+            :data:`QUEUE_SIZE`).
     """
 
     def __init__(
         self, bus: EventBus, token: str | None,
-        step_holder: Callable[[], str] = lambda: "", *, queue_size: int = QUEUE_SIZE,
+        step_holder: Callable[[], str] = lambda: "", *, queue_size: int | None = None,
     ) -> None:
         self._bus = bus
         self._token = token.encode("utf-8") if token else None
         self._step_holder = step_holder
-        self._queue_size = queue_size
+        self._queue_size = queue_size or QUEUE_SIZE
         self._clients: set[_Client] = set()
+        #: Sockets waiting for their first-message token (bounded like the streams).
+        self._pending_auth = 0
         self._unsubscribe: Callable[[], None] | None = None
 
     @property
@@ -130,9 +143,7 @@ class EventStream:
             except asyncio.QueueFull:
                 client.dropped = True
                 log.warning("event stream client too slow: disconnected")
-                while not client.queue.empty():
-                    client.queue.get_nowait()
-                client.queue.put_nowait(None)
+                asyncio.get_running_loop().call_soon(client.drop)
             except ValueError:  # NaN in an event: not JSON
                 log.debug("event %s is not JSON", type(event).__name__)
 
@@ -158,18 +169,24 @@ class EventStream:
                 # the bearer middleware answers this before we get here; kept for safety
                 raise web.HTTPUnauthorized(headers={"WWW-Authenticate": "Bearer"})
             header_ok = True
-        if len(self._clients) >= MAX_CLIENTS:
+        if len(self._clients) >= MAX_CLIENTS or self._pending_auth >= MAX_CLIENTS:
             raise web.HTTPServiceUnavailable(reason="Too many event streams")
         ws = web.WebSocketResponse(
             heartbeat=20.0, max_msg_size=MAX_CLIENT_FRAME, autoping=True,
         )
         await ws.prepare(request)
-        if not header_ok and self._token is not None and not await self._first_message_auth(ws):
-            return ws
-        client = _Client(ws, self._queue_size)
+        if not header_ok and self._token is not None:
+            self._pending_auth += 1
+            try:
+                if not await self._first_message_auth(ws):
+                    return ws
+            finally:
+                self._pending_auth -= 1
+        client = _Client(request, ws, self._queue_size)
         self._subscribe()
         self._clients.add(client)
-        sender = asyncio.create_task(self._send_loop(client), name="events-ws-send")
+        sender = client.sender = asyncio.create_task(
+            self._send_loop(client), name="events-ws-send")
         try:
             await ws.send_str(json.dumps({
                 "type": "hello", "protocol": PROTOCOL_VERSION, "engine": __version__,
@@ -233,9 +250,6 @@ class EventStream:
         seq = 0
         while True:
             text = await client.queue.get()
-            if text is None:
-                await ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: events dropped")
-                return
             seq += 1
             # "seq":0 -> this connection's counter, without re-encoding the event
             await ws.send_str(text.replace('"seq":0', f'"seq":{seq}', 1))

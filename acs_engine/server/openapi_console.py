@@ -51,7 +51,7 @@ CONSOLE_OPENAPI: dict[str, Any] = {
             "token goes in the `Authorization` header or, for clients that cannot set "
             "headers, in a first message `{\"type\": \"auth\", \"token\": \"...\"}` within "
             "5 s (close code 4401 when wrong); never in the URL. A client too slow to read "
-            "is closed with 4008, one sending more than 50 messages a second with 4029; "
+            "is cut off (its queue is bounded), one sending more than 50 messages a second with 4029; "
             "client frames are at most 4 KiB. " + _CODEC),
         "responses": {"101": {"description": "Switching to the WebSocket protocol"},
                       "401": _ERROR, "503": _answer("Too many event streams")}}},
