@@ -34,19 +34,23 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from acs_engine.bus import EventBus, TaskFinished
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
+from acs_engine.server.controller import RESTART_FIELDS, EngineStartError, ReconfigureError
+from acs_engine.services.wake import ConnectionRequestDone, DeviceUnknown
+from acs_engine.session.step import StepError, StepPending, StepResolved
+from acs_engine.store.queries import DeviceSummary
 
 if TYPE_CHECKING:
+    from acs_engine.inspect.bundle import Bundle
     from acs_engine.scripting import ScriptFault
     from acs_engine.server.auth import AuthFailure
     from acs_engine.server.controller import Engine
     from acs_engine.services.dryrun import DryRunResult
     from acs_engine.services.presets import PresetSetting
-    from acs_engine.services.wake import ConnectionRequestDone
-    from acs_engine.session.step import StepGate, StepPending
+    from acs_engine.services.treediff import Point
+    from acs_engine.session.step import StepGate
     from acs_engine.store.fleet import FleetView
     from acs_engine.store.history import HistoryRow, Snapshot
     from acs_engine.store.model import DeviceRecord, Param, SessionRecord, TraceEntry
-    from acs_engine.store.queries import DeviceSummary
     from acs_engine.store.records import (
         Fault,
         Preset,
@@ -58,10 +62,19 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "RESTART_FIELDS",
+    "ConnectionRequestDone",
     "ConsoleEngine",
     "DeviceFilter",
+    "DeviceSummary",
+    "DeviceUnknown",
+    "EngineStartError",
     "EngineUnavailable",
     "LocalConsoleEngine",
+    "ReconfigureError",
+    "StepError",
+    "StepPending",
+    "StepResolved",
     "TaskFinished",
     "console_engine",
 ]
@@ -109,6 +122,11 @@ class ConsoleEngine(Protocol):
         ...
 
     @property
+    def provisioning_enabled(self) -> bool:
+        """Whether the engine runs provisioning (and so can check and dry-run scripts)."""
+        ...
+
+    @property
     def device_count(self) -> int:
         """Devices in the database (kept current from ``DeviceUpdated``)."""
         ...
@@ -135,6 +153,12 @@ class ConsoleEngine(Protocol):
         """``"self-signed"``, ``"provided"`` or None."""
         ...
 
+    @property
+    def tls_ca_fingerprint(self) -> str | None:
+        """SHA-256 fingerprint of FieldACS's private CA that CPEs should trust, else None."""
+        ...
+
+    @property
     def cpe_auth_enabled(self) -> bool:
         """Whether CPEs must authenticate."""
         ...
@@ -276,7 +300,11 @@ class ConsoleEngine(Protocol):
     async def delete_virtual_parameter(self, vparam_id: str) -> bool: ...
 
     async def check_script(self, text: str) -> ScriptFault | None:
-        """The script's syntax error, or None (runs off the event loop)."""
+        """The script's syntax error, or None (runs off the event loop).
+
+        Raises:
+            EngineUnavailable: provisioning is off (see :attr:`provisioning_enabled`).
+        """
         ...
 
     # ------------------------------------------------------------------ faults
@@ -319,6 +347,27 @@ class ConsoleEngine(Protocol):
         now: int | None = None,
     ) -> FleetView: ...
 
+    async def resolve_point(self, device_id: str, spec: str) -> Point:
+        """A point in a device's history as a tree (``"now"``, a time, ``"session:ID"``,
+        ``"snapshot:NAME"``...; see :func:`acs_engine.services.treediff.resolve_point`).
+
+        Raises:
+            acs_engine.services.treediff.PointError: no such point.
+        """
+        ...
+
+    async def plan_bundle(
+        self, device_id: str, session_ids: list[str], notes: str = "", *,
+        include_secrets: bool = False,
+    ) -> Bundle:
+        """An escalation bundle of stored sessions, in memory (see
+        :func:`acs_engine.inspect.bundle.plan`).
+
+        Raises:
+            LookupError: a session is not stored for the device.
+        """
+        ...
+
 
 def _filter_sql(where: DeviceFilter) -> tuple[str, list[Any]]:
     from acs_engine import expression
@@ -348,6 +397,25 @@ class LocalConsoleEngine:
         self._gate: StepGate | None = None
 
     # ------------------------------------------------------------------ internals
+    @classmethod
+    def create(cls, config: EngineConfig) -> LocalConsoleEngine:
+        """A new in-process engine with ``config`` (not started: see :meth:`start`)."""
+        from acs_engine.server.controller import Engine
+
+        return cls(Engine(config))
+
+    async def start(self) -> None:
+        """Start the engine (the program that owns it does; panels never do).
+
+        Raises:
+            EngineStartError: the engine could not start (port in use, database...).
+        """
+        await self._engine.start()
+
+    async def stop(self) -> None:
+        """Stop the engine."""
+        await self._engine.stop()
+
     @property
     def engine(self) -> Engine:
         """The wrapped engine (for the program that owns it: start, stop; not for panels)."""
@@ -387,6 +455,10 @@ class LocalConsoleEngine:
         return self._engine.store is not None
 
     @property
+    def provisioning_enabled(self) -> bool:
+        return self._engine.sandbox is not None
+
+    @property
     def device_count(self) -> int:
         return self._engine.device_count
 
@@ -407,8 +479,14 @@ class LocalConsoleEngine:
     def tls_kind(self) -> str | None:
         return self._engine.tls_kind
 
+    @property
+    def tls_ca_fingerprint(self) -> str | None:
+        tls = self._engine.tls
+        return tls.ca_fingerprint if tls is not None else None
+
+    @property
     def cpe_auth_enabled(self) -> bool:
-        return self._engine.cpe_auth_enabled()
+        return self._engine.cpe_auth_enabled
 
     def auth_failures(self) -> list[AuthFailure]:
         return self._engine.auth_failures()
@@ -451,20 +529,20 @@ class LocalConsoleEngine:
         return await search.devices_by_id(self._store(), ids, sql, args)
 
     async def get_device(self, device_id: str) -> DeviceRecord | None:
-        return await self._store().get_device(device_id)  # type: ignore[no-any-return]
+        return await self._store().get_device(device_id)
 
     async def load_params(self, device_id: str, prefix: str = "") -> dict[str, Param]:
-        return await self._store().load_params(device_id, prefix)  # type: ignore[no-any-return]
+        return await self._store().load_params(device_id, prefix)
 
     async def load_param_values(
         self, device_id: str, paths: Iterable[str]
     ) -> dict[str, Param]:
-        return await self._store().load_param_values(device_id, paths)  # type: ignore[no-any-return]
+        return await self._store().load_param_values(device_id, paths)
 
     async def set_tags(
         self, device_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> set[str]:
-        return await self._store().set_tags(device_id, add, remove)  # type: ignore[no-any-return]
+        return await self._store().set_tags(device_id, add, remove)
 
     def in_session(self, device_id: str) -> bool:
         cwmp = self._engine.cwmp
@@ -472,10 +550,10 @@ class LocalConsoleEngine:
 
     # ------------------------------------------------------------------ tasks and wake
     async def add_task(self, device_id: str, name: str, args: dict[str, Any]) -> Task:
-        return await self._store().add_task(device_id, name, args)  # type: ignore[no-any-return]
+        return await self._store().add_task(device_id, name, args)
 
     async def get_task(self, task_id: str) -> Task | None:
-        return await self._store().get_task(task_id)  # type: ignore[no-any-return]
+        return await self._store().get_task(task_id)
 
     async def wake(self, device_id: str, *, wait_for_session: bool = True) -> ConnectionRequestDone:
         if self._engine.store is None:
@@ -512,47 +590,47 @@ class LocalConsoleEngine:
 
     # ------------------------------------------------------------------ presets and scripts
     async def list_presets(self) -> list[Preset]:
-        return await self._store().list_presets()  # type: ignore[no-any-return]
+        return await self._store().list_presets()
 
     async def put_preset(self, preset: Preset) -> None:
         await self._store().put_preset(preset)
 
     async def delete_preset(self, preset_id: str) -> bool:
-        return await self._store().delete_preset(preset_id)  # type: ignore[no-any-return]
+        return await self._store().delete_preset(preset_id)
 
     async def last_verdicts(self, device_id: str) -> SessionVerdicts | None:
-        return await self._store().last_verdicts(device_id)  # type: ignore[no-any-return]
+        return await self._store().last_verdicts(device_id)
 
     async def list_provisions(self) -> list[Provision]:
-        return await self._store().list_provisions()  # type: ignore[no-any-return]
+        return await self._store().list_provisions()
 
     async def put_provision(self, provision: Provision) -> None:
         await self._store().put_provision(provision)
 
     async def delete_provision(self, provision_id: str) -> bool:
-        return await self._store().delete_provision(provision_id)  # type: ignore[no-any-return]
+        return await self._store().delete_provision(provision_id)
 
     async def list_virtual_parameters(self) -> list[VirtualParameter]:
-        return await self._store().list_virtual_parameters()  # type: ignore[no-any-return]
+        return await self._store().list_virtual_parameters()
 
     async def put_virtual_parameter(self, vparam: VirtualParameter) -> None:
         await self._store().put_virtual_parameter(vparam)
 
     async def delete_virtual_parameter(self, vparam_id: str) -> bool:
-        return await self._store().delete_virtual_parameter(vparam_id)  # type: ignore[no-any-return]
+        return await self._store().delete_virtual_parameter(vparam_id)
 
     async def check_script(self, text: str) -> ScriptFault | None:
         import asyncio
 
         sandbox = self._sandbox()
-        return await asyncio.to_thread(sandbox.check_syntax, text)  # type: ignore[no-any-return]
+        return await asyncio.to_thread(sandbox.check_syntax, text)
 
     # ------------------------------------------------------------------ faults
     async def list_faults(self, device_id: str | None = None) -> list[Fault]:
-        return await self._store().list_faults(device_id)  # type: ignore[no-any-return]
+        return await self._store().list_faults(device_id)
 
     async def delete_fault(self, fault_id: str) -> bool:
-        return await self._store().delete_fault(fault_id)  # type: ignore[no-any-return]
+        return await self._store().delete_fault(fault_id)
 
     # ------------------------------------------------------------------ dry run
     async def dry_run(
@@ -576,30 +654,30 @@ class LocalConsoleEngine:
 
     # ------------------------------------------------------------------ sessions and history
     async def list_sessions(self, device_id: str, limit: int = 50) -> list[SessionRecord]:
-        return await self._store().list_sessions(device_id, limit=limit)  # type: ignore[no-any-return]
+        return await self._store().list_sessions(device_id, limit=limit)
 
     async def load_trace(self, session_id: str) -> list[TraceEntry]:
-        return await self._store().load_trace(session_id)  # type: ignore[no-any-return]
+        return await self._store().load_trace(session_id)
 
     async def history_paths(self, device_id: str) -> list[str]:
-        return await self._store().history_paths(device_id)  # type: ignore[no-any-return]
+        return await self._store().history_paths(device_id)
 
     async def param_history(
         self, device_id: str, paths: Sequence[str], since: int | None = None,
         until: int | None = None,
     ) -> list[HistoryRow]:
-        return await self._store().param_history(  # type: ignore[no-any-return]
+        return await self._store().param_history(
             device_id, paths, since=since, until=until
         )
 
     async def device_history(self, device_id: str, *, limit: int = 100) -> list[HistoryRow]:
-        return await self._store().device_history(device_id, limit=limit)  # type: ignore[no-any-return]
+        return await self._store().device_history(device_id, limit=limit)
 
     async def list_snapshots(self, device_id: str) -> list[tuple[str, int, str]]:
-        return await self._store().list_snapshots(device_id)  # type: ignore[no-any-return]
+        return await self._store().list_snapshots(device_id)
 
     async def load_snapshot(self, device_id: str, name: str) -> Snapshot | None:
-        return await self._store().load_snapshot(device_id, name)  # type: ignore[no-any-return]
+        return await self._store().load_snapshot(device_id, name)
 
     async def save_snapshot(self, snapshot: Snapshot, *, replace: bool = False) -> None:
         await self._store().save_snapshot(snapshot, replace=replace)
@@ -608,8 +686,25 @@ class LocalConsoleEngine:
         self, paths: Sequence[str], *, since: int | None = None, points: int = 48,
         now: int | None = None,
     ) -> FleetView:
-        return await self._store().fleet_view(  # type: ignore[no-any-return]
+        return await self._store().fleet_view(
             paths, since=since, points=points, now=now
+        )
+
+
+    async def resolve_point(self, device_id: str, spec: str) -> Point:
+        from acs_engine.services.treediff import resolve_point
+
+        return await resolve_point(self._store(), device_id, spec)
+
+    async def plan_bundle(
+        self, device_id: str, session_ids: list[str], notes: str = "", *,
+        include_secrets: bool = False,
+    ) -> Bundle:
+        from acs_engine.inspect import bundle
+
+        return await bundle.plan(
+            self._store(), self._engine.config, device_id, session_ids, notes,
+            include_secrets=include_secrets,
         )
 
 

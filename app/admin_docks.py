@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
+from acs_engine.console_api import ConsoleEngine, console_engine
 from app.dockutil import make_dock
 from app.faults_panel import FaultsPanel
 from app.presets_panel import PresetsPanel
@@ -42,7 +43,7 @@ class AdminDocks(QObject):
     def __init__(
         self,
         window: QMainWindow,
-        engine: Any,
+        engine: ConsoleEngine,
         bridge: Any,
         view_menu: QMenu | None = None,
         file_menu: QMenu | None = None,
@@ -62,7 +63,7 @@ class AdminDocks(QObject):
         """
         super().__init__(window)
         self._window = window
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._selected = selected_device or (lambda: "")
         self._settings = settings
         self.presets = PresetsPanel(engine, bridge)
@@ -114,9 +115,12 @@ class AdminDocks(QObject):
                 view_menu.addAction(action)
         if file_menu is not None:
             existing = file_menu.actions()
-            before = existing[-1] if existing else None
-            file_menu.insertAction(before, self.settings_action)
-            file_menu.insertSeparator(before)
+            if existing:
+                file_menu.insertAction(existing[-1], self.settings_action)
+                file_menu.insertSeparator(existing[-1])
+            else:
+                file_menu.addAction(self.settings_action)
+                file_menu.addSeparator()
 
     def focus(self, dock: QDockWidget, widget: QWidget) -> None:
         """Show and raise ``dock``, pass it the selected device and focus ``widget``."""

@@ -21,9 +21,10 @@ from acs_engine.bus import (
     SessionEnded,
     SessionStarted,
     SessionStateChanged,
+    TaskFinished,
     WireMessage,
 )
-from acs_engine.session.step import StepPending, StepResolved
+from acs_engine.console_api import ConnectionRequestDone, StepPending, StepResolved
 
 log = logging.getLogger("fieldacs.app")
 
@@ -38,6 +39,8 @@ BRIDGED_EVENTS: tuple[type, ...] = (
     RequestRejected,
     StepPending,
     StepResolved,
+    TaskFinished,
+    ConnectionRequestDone,
 )
 
 
@@ -58,18 +61,22 @@ class EngineBridge(QObject):
         requestRejected(RequestRejected): the CWMP endpoint refused a request.
         stepPending(StepPending): step mode holds a session before an RPC.
         stepResolved(StepResolved): a step-mode hold is over (sent, skipped, ...).
+        taskFinished(TaskFinished): a queued task ran (done, or faulted).
+        connectionRequestDone(ConnectionRequestDone): a connection request's outcome.
         eventReceived(object): every bridged event, after its typed signal.
     """
 
-    sessionStarted = Signal(object)
-    sessionEnded = Signal(object)
-    sessionStateChanged = Signal(object)
-    wireMessage = Signal(object)
-    deviceUpdated = Signal(object)
-    engineNotice = Signal(object)
-    requestRejected = Signal(object)
-    stepPending = Signal(object)
-    stepResolved = Signal(object)
+    sessionStarted = Signal(SessionStarted)
+    sessionEnded = Signal(SessionEnded)
+    sessionStateChanged = Signal(SessionStateChanged)
+    wireMessage = Signal(WireMessage)
+    deviceUpdated = Signal(DeviceUpdated)
+    engineNotice = Signal(EngineNotice)
+    requestRejected = Signal(RequestRejected)
+    stepPending = Signal(StepPending)
+    stepResolved = Signal(StepResolved)
+    taskFinished = Signal(TaskFinished)
+    connectionRequestDone = Signal(ConnectionRequestDone)
     eventReceived = Signal(object)
 
     _queued = Signal(object)
@@ -92,6 +99,8 @@ class EngineBridge(QObject):
             RequestRejected: self.requestRejected,
             StepPending: self.stepPending,
             StepResolved: self.stepResolved,
+            TaskFinished: self.taskFinished,
+            ConnectionRequestDone: self.connectionRequestDone,
         }
         self._queued.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
         unsubscribe = bus.subscribe(self._on_bus_event, *BRIDGED_EVENTS)

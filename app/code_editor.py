@@ -76,8 +76,8 @@ class JsHighlighter(QSyntaxHighlighter):
     def highlightBlock(self, text: str) -> None:
         """Colour one line; a ``/* ... */`` comment carries over to the next lines."""
         for pattern, fmt in self._rules:
-            for m in pattern.finditer(text):
-                self.setFormat(m.start(), m.end() - m.start(), fmt)
+            for found in pattern.finditer(text):
+                self.setFormat(found.start(), found.end() - found.start(), fmt)
         self.setCurrentBlockState(0)
         start = 0
         if self.previousBlockState() == self._IN_COMMENT:

@@ -1,10 +1,10 @@
 """The connection-request button: wake a device, show progress, say what happened and what
 to check.
 
-:class:`ConnectionRequester` does the work on the event loop (never blocking it): it reads
-the device's ``ManagementServer`` parameters from the store, sends the request
-(:func:`acs_engine.services.connreq.send_connection_request`), and after "sent" waits up to
-``device_online_threshold`` ms for the device's session. :class:`ConnReqButton` is the
+:class:`ConnectionRequester` does the work on the event loop (never blocking it) through the
+engine's one wake path (:meth:`~acs_engine.console_api.ConsoleEngine.wake`: the device's
+``ManagementServer`` parameters, the request, then up to ``device_online_threshold`` ms for
+the device's session). :class:`ConnReqButton` is the
 button with a busy indicator and the outcome in words; the main window's toolbar action
 uses the same requester.
 """
@@ -16,27 +16,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from acs_engine.bus import EventBus, SessionStarted
-from acs_engine.config import EngineConfig
-from acs_engine.services.connreq import send_connection_request, target_from_params
-from acs_engine.services.xmpp import XmppConnReq
-from acs_engine.store.db import Store
+from acs_engine.console_api import ConsoleEngine, DeviceUnknown, EngineUnavailable, console_engine
 
 log = logging.getLogger("fieldacs.app")
 
-_MS_PATHS = tuple(
-    root + name
-    for root in ("InternetGatewayDevice.ManagementServer.", "Device.ManagementServer.")
-    for name in (
-        "ConnectionRequestURL", "ConnectionRequestUsername", "ConnectionRequestPassword",
-        "UDPConnectionRequestAddress", "STUNEnable", "URL", "ConnReqJabberID",
-    )
-)
+#: Where a device says which ACS it informs (for the "did not connect" hint).
+_URL_PATHS = ("Device.ManagementServer.URL", "InternetGatewayDevice.ManagementServer.URL")
 
 #: The outcome of :func:`send_connection_request` as a headline.
 HEADLINES = {
@@ -77,17 +67,6 @@ class ConnReqReport:
         return f"{self.headline}. {self.detail}" if self.detail else self.headline
 
 
-class EngineLike(Protocol):
-    """What the requester needs from the engine."""
-
-    bus: EventBus
-    store: Store | None
-    config: EngineConfig
-
-    async def xmpp_client(self) -> XmppConnReq | None:
-        """The engine's XMPP client for connection requests (None: XMPP is off)."""
-
-
 class ConnectionRequester(QObject):
     """Sends connection requests, one at a time per device, and reports how they went.
 
@@ -103,7 +82,7 @@ class ConnectionRequester(QObject):
 
     def __init__(
         self,
-        engine: EngineLike,
+        engine: ConsoleEngine,
         acs_url: Callable[[], str] = lambda: "",
         parent: QObject | None = None,
     ) -> None:
@@ -115,7 +94,7 @@ class ConnectionRequester(QObject):
             parent: the owning QObject.
         """
         super().__init__(parent)
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._acs_url = acs_url
         self._tasks: dict[str, asyncio.Task[ConnReqReport]] = {}
         self.last: dict[str, ConnReqReport] = {}
@@ -151,70 +130,48 @@ class ConnectionRequester(QObject):
 
     async def run(self, device_id: str) -> ConnReqReport:
         """Send one connection request and wait for the session; never raises for the
-        device's failures (they are the report)."""
+        device's failures (they are the report).
+
+        The work is the engine's one wake path (:meth:`ConsoleEngine.wake`): it reads the
+        device's ManagementServer parameters, respects a device already in session and
+        publishes ``ConnectionRequestDone``; this only puts the outcome in a technician's words.
+        """
         engine = self._engine
-        store = engine.store
-        if store is None:
+        self.progress.emit(device_id, "Sending the connection request…")
+        start = time.monotonic()
+        try:
+            done = await engine.wake(device_id)
+        except EngineUnavailable:
             return ConnReqReport(device_id, False, "not_running", "The ACS is not running",
                                  "Start FieldACS's ACS before waking devices.")
-        stored = await store.load_param_values(device_id, _MS_PATHS)
-        values = {path: p.value or "" for path, p in stored.items() if p.value is not None}
-        target = target_from_params(values)
-        if target is None:
+        except DeviceUnknown:
             return ConnReqReport(
                 device_id, False, "no_url", "No connection-request URL",
                 "The device has not reported ManagementServer.ConnectionRequestURL yet. It "
                 "sends it in its Inform: wait for its next periodic Inform, or reboot it.",
             )
-        loop = asyncio.get_running_loop()
-        session: asyncio.Future[SessionStarted] = loop.create_future()
-
-        def on_started(event: SessionStarted) -> None:
-            if event.device_id == device_id and not session.done():
-                session.set_result(event)
-
-        # Subscribed before sending: the session may start before the request returns.
-        unsubscribe = engine.bus.subscribe(on_started, SessionStarted)
-        try:
-            self.progress.emit(device_id, "Sending the connection request…")
-            config = engine.config
-            result = await send_connection_request(
-                target,
-                timeout_ms=config.connection_request_timeout,
-                allow_basic=config.connection_request_allow_basic_auth,
-                udp_source_port=config.udp_connection_request_port,
-                xmpp=await engine.xmpp_client(),
-            )
-            if not result.ok:
-                headline = HEADLINES.get(result.outcome, HEADLINES["error"])
-                return ConnReqReport(device_id, False, result.outcome, headline, result.message)
-            self.progress.emit(device_id, "Request accepted; waiting for the device's session…")
-            threshold = config.device_online_threshold / 1000.0
-            start = time.monotonic()
-            try:
-                await asyncio.wait_for(asyncio.shield(session), threshold)
-            except TimeoutError:
-                acs = self._acs_url() or "this laptop's ACS URL"
-                reported = values.get("Device.ManagementServer.URL") or values.get(
-                    "InternetGatewayDevice.ManagementServer.URL", ""
-                )
-                also = f" (the device last reported {reported})" if reported else ""
-                return ConnReqReport(
-                    device_id, False, "no_session", "No session",
-                    f"Request accepted but the device did not start a session within "
-                    f"{threshold:g} s — check that its ACS URL points to this laptop: "
-                    f"{acs}{also}.",
-                )
-            waited = time.monotonic() - start
-            when = "right away" if waited < 0.1 else f"{waited:.1f} s after the request was accepted"
+        result = done.result
+        if not result.ok:
+            headline = HEADLINES.get(result.outcome, HEADLINES["error"])
+            return ConnReqReport(device_id, False, result.outcome, headline, result.message)
+        if not done.session_started:
+            threshold = engine.config.device_online_threshold / 1000.0
+            acs = self._acs_url() or "this laptop's ACS URL"
+            stored = await engine.load_param_values(device_id, _URL_PATHS)
+            reported = next((p.value for p in stored.values() if p.value), "")
+            also = f" (the device last reported {reported})" if reported else ""
             return ConnReqReport(
-                device_id, True, "connected", "Device connected",
-                f"It opened a session {when}.",
+                device_id, False, "no_session", "No session",
+                f"Request accepted but the device did not start a session within "
+                f"{threshold:g} s — check that its ACS URL points to this laptop: "
+                f"{acs}{also}.",
             )
-        finally:
-            unsubscribe()
-            if not session.done():
-                session.cancel()
+        waited = max(0.0, time.monotonic() - start - result.elapsed_ms / 1000)
+        when = "right away" if waited < 0.1 else f"{waited:.1f} s after the request was accepted"
+        return ConnReqReport(
+            device_id, True, "connected", "Device connected",
+            f"It opened a session {when}.",
+        )
 
 
 _DOT = {True: "#16a34a", False: "#dc2626", None: "#64748b"}

@@ -18,7 +18,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -42,8 +41,8 @@ from acs_engine.bus import (
     SessionStarted,
     WireMessage,
 )
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.cwmp import rpc
-from acs_engine.server.controller import Engine
 from app.bridge import EngineBridge
 from app.fleet_view import FleetPanel
 
@@ -193,12 +192,12 @@ def histogram(values: Iterable[float], bins: int = 20) -> tuple[np.ndarray, np.n
     return edges, counts.astype(float)
 
 
-async def software_versions(store: Any, limit: int = VERSION_SCAN_LIMIT) -> Counter[str]:
-    """Devices per ``DeviceInfo.SoftwareVersion`` ("unknown" for none), from the store."""
+async def software_versions(acs: ConsoleEngine, limit: int = VERSION_SCAN_LIMIT) -> Counter[str]:
+    """Devices per ``DeviceInfo.SoftwareVersion`` ("unknown" for none)."""
     counts: Counter[str] = Counter()
     page, offset = 1000, 0
     while offset < limit:
-        devices = await store.list_devices(limit=page, offset=offset)
+        devices = await acs.list_devices(limit=page, offset=offset)
         for device in devices:
             counts[device.software_version or "unknown"] += 1
         if len(devices) < page:
@@ -243,19 +242,19 @@ class Dashboard(QWidget):
     versionsLoaded = Signal()
 
     def __init__(
-        self, engine: Engine | None, bridge: EngineBridge, parent: QWidget | None = None
+        self, engine: ConsoleEngine | None, bridge: EngineBridge, parent: QWidget | None = None
     ) -> None:
         """Build the charts and follow ``bridge``.
 
         Args:
-            engine: the engine, for its store (None: no version chart data).
+            engine: the ACS (None: no version chart data).
             bridge: the engine's events as signals.
             parent: the owner.
         """
         super().__init__(parent)
         self.setObjectName("dashboard")
         self.setStyleSheet(_STYLE)
-        self._engine = engine
+        self._engine = console_engine(engine) if engine is not None else None
         self.stats = DashboardStats()
         self.versions: Counter[str] = Counter()
         self._dirty = True
@@ -316,7 +315,7 @@ class Dashboard(QWidget):
         grid.addWidget(self.duration_plot, 1, 0)
         grid.addWidget(self.latency_plot, 1, 1)
         # The fleet view (app/fleet_view.py) beside the software-version bars, as tabs.
-        self.fleet = FleetPanel(lambda: self._engine.store if self._engine else None)
+        self.fleet = FleetPanel(lambda: self._engine)
         self.fleet_tabs = QTabWidget()
         self.fleet_tabs.setDocumentMode(True)
         self.fleet_tabs.addTab(self.version_plot, "Software versions")
@@ -462,7 +461,7 @@ class Dashboard(QWidget):
         """Re-read devices by software version (skipped when no device changed)."""
         if not (force or self._versions_dirty):
             return
-        if self._engine is None or self._engine.store is None:
+        if self._engine is None or not self._engine.running:
             return
         if self._task is not None and not self._task.done():
             return
@@ -473,12 +472,12 @@ class Dashboard(QWidget):
         self._task = loop.create_task(self._load_versions())
 
     async def _load_versions(self) -> None:
-        store = self._engine.store if self._engine is not None else None
-        if store is None:
+        acs = self._engine
+        if acs is None or not acs.running:
             return
         self._versions_dirty = False
         try:
-            self.versions = await software_versions(store)
+            self.versions = await software_versions(acs)
         except Exception as exc:  # the store closing under us, a locked database
             log.warning("could not read software versions: %s", exc)
             self._versions_dirty = True

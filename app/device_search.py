@@ -10,32 +10,29 @@ software version, address, tags). A parameter that is not a full path (``Periodi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor, QInputMethodEvent, QTextCharFormat
 from PySide6.QtWidgets import QLineEdit, QWidget
 
 from acs_engine import expression
-from acs_engine.store import search
+from acs_engine.console_api import DeviceFilter
 from app.timefmt import now_ms
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A device filter: an SQL condition over ``devices AS d`` and its arguments.
+    """A device filter, as the engine takes it, and how it reads.
 
     Attributes:
-        where: the condition (``"1"`` for every device).
-        args: its placeholder values.
+        filter: what the engine filters on (an expression or a word; empty: every device).
         label: how the filter reads to a user.
         hint: advice shown under the search box ("" for none), e.g. that a bare parameter
             name needs its full path or a wildcard.
     """
 
-    where: str = "1"
-    args: tuple[Any, ...] = ()
+    filter: DeviceFilter = field(default_factory=DeviceFilter)
     label: str = ""
     hint: str = ""
 
@@ -65,7 +62,8 @@ def build_query(text: str, now: int | None = None) -> Query | SearchProblem:
 
     One word (no spaces, quotes, parentheses or comparisons), or an expression that is just
     a path or a string, is a substring search of id, product class and serial; anything
-    else is a GenieACS expression compiled to SQL.
+    else is a GenieACS expression (checked here, so that an error is shown at its position;
+    the engine compiles it).
     """
     stripped = text.strip()
     if not stripped:
@@ -82,10 +80,11 @@ def build_query(text: str, now: int | None = None) -> Query | SearchProblem:
     ):
         return _text_query(stripped if isinstance(tree, expression.Param) else str(tree.value))
     try:
-        where, args = expression.compile_sql(tree, now_ms=now_ms() if now is None else now)
+        expression.compile_sql(tree, now_ms=now_ms() if now is None else now)
     except expression.ExpressionError as exc:
         return SearchProblem(str(exc), None)
-    return Query(where, tuple(args), stripped, _path_hint(expression.parameters(tree)))
+    return Query(DeviceFilter(expression=stripped), stripped,
+                 _path_hint(expression.parameters(tree)))
 
 
 #: First path segments a device's parameters (and the expression language's fields) start with.
@@ -134,8 +133,7 @@ def _shift(position: int | None, text: str) -> int | None:
 
 
 def _text_query(word: str) -> Query:
-    where, args = search.text_condition(word)
-    return Query(where, tuple(args), f"contains “{word}”")
+    return Query(DeviceFilter(contains=word), f"contains “{word}”")
 
 
 class SearchField(QLineEdit):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
@@ -33,13 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acs_engine.bus import DeviceUpdated, EventBus, SessionEnded, SessionStarted
-from acs_engine.config import EngineConfig
-from acs_engine.scripting import Sandbox
-from acs_engine.server.cwmp_http import CwmpServer
+from acs_engine.bus import DeviceUpdated, SessionEnded, SessionStarted
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
-from acs_engine.session.handler import RpcQueue
-from acs_engine.store.db import Store
 from acs_engine.store.model import DeviceRecord, Param, SessionRecord
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
@@ -69,26 +65,6 @@ _NAME_WIDTH = 250
 _SIDE_BY_SIDE_MIN = 900
 
 
-class DeviceEngine(Protocol):
-    """What the device view uses of the engine."""
-
-    bus: EventBus
-    store: Store | None
-    manual: RpcQueue
-    config: EngineConfig
-    cwmp: CwmpServer | None
-    sandbox: Sandbox | None
-
-    async def connection_request(self, device_id: str, *, wait_for_session: bool = True) -> Any:
-        """Wake the device now."""
-        ...
-
-
-def _faults_of(store: Store) -> Any:
-    """``store.list_faults`` when the store keeps faults, else None."""
-    return getattr(store, "list_faults", None)
-
-
 class DeviceView(QWidget):
     """Everything about one device, and the place to change it.
 
@@ -108,7 +84,7 @@ class DeviceView(QWidget):
 
     def __init__(
         self,
-        engine: DeviceEngine,
+        engine: ConsoleEngine,
         bridge: EngineBridge,
         requester: ConnectionRequester,
         device_id: str,
@@ -118,7 +94,7 @@ class DeviceView(QWidget):
         super().__init__(parent)
         self.setObjectName("deviceView")
         self.device_id = device_id
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._requester = requester
         self._device: DeviceRecord | None = None
         self._expanded: set[str] = set()
@@ -328,10 +304,10 @@ class DeviceView(QWidget):
         self.no_faults = self.faults_tab.no_faults
         self.side.addTab(self.faults_tab, "Faults")
         # Parameter history and tree diff (app/history_view.py, app/diff_view.py).
-        self.history_tab = HistoryTab(lambda: self._engine.store, self.device_id)
+        self.history_tab = HistoryTab(lambda: self._engine, self.device_id)
         self.history_tab.message.connect(self.message)
         self.side.addTab(self.history_tab, "History")
-        self.diff_tab = DiffTab(lambda: self._engine.store, self.device_id)
+        self.diff_tab = DiffTab(lambda: self._engine, self.device_id)
         self.diff_tab.message.connect(self.message)
         self.side.addTab(self.diff_tab, "Diff")
         self._on_changes()
@@ -377,14 +353,13 @@ class DeviceView(QWidget):
         return self._loading
 
     async def _load(self) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        device = await store.get_device(self.device_id)
-        params = await store.load_params(self.device_id)
-        sessions = await store.list_sessions(self.device_id, limit=50)
-        list_faults = _faults_of(store)
-        faults = await list_faults(self.device_id) if list_faults is not None else []
+        device = await acs.get_device(self.device_id)
+        params = await acs.load_params(self.device_id)
+        sessions = await acs.list_sessions(self.device_id, limit=50)
+        faults = await acs.list_faults(self.device_id)
         self._device = device
         self._show_device(device)
         self._show_params(params)
@@ -413,8 +388,7 @@ class DeviceView(QWidget):
         last = self.facts["Last inform"]
         last.setText(ago(device.last_inform) or "never")
         last.setToolTip(exact(device.last_inform))
-        cwmp = self._engine.cwmp
-        live = cwmp is not None and cwmp.session_of_device(self.device_id) is not None
+        live = self._engine.in_session(self.device_id)
         recent = device.last_inform is not None and now_ms() - device.last_inform <= _ONLINE_WINDOW_MS
         online = self.facts["Online"]
         online.setText("● in session now" if live else "● online" if recent else "○ offline")
@@ -613,10 +587,10 @@ class DeviceView(QWidget):
 
     async def set_tags(self, add: list[str] | None = None, remove: list[str] | None = None) -> None:
         """Add and remove tags of the device and show the result."""
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        tags = await store.set_tags(self.device_id, add or (), remove or ())
+        tags = await acs.set_tags(self.device_id, add or (), remove or ())
         if self._device is not None:
             self._device.tags = set(tags)
         self._show_tags(self._device)

@@ -2,7 +2,7 @@
 
 :class:`DeviceTableModel` loads pages of :data:`PAGE_SIZE` devices as the view scrolls
 (``canFetchMore``/``fetchMore``, each page an async query off the loop's critical path),
-sorts and filters in SQL (:mod:`acs_engine.store.search`), and follows ``DeviceUpdated``
+sorts and filters on the engine's side (:meth:`~acs_engine.console_api.ConsoleEngine.search_devices`), and follows ``DeviceUpdated``
 events in batches (one query per burst). The search box takes a GenieACS expression
 (``DeviceID.ProductClass = "SimGW-181" AND Tags.lab IS NOT NULL``) or a plain word, matched
 against id, product class and serial number; an expression error is underlined where it
@@ -43,9 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acs_engine.store import search
-from acs_engine.store.db import Store
-from acs_engine.store.queries import DeviceSummary
+from acs_engine.console_api import ConsoleEngine, DeviceFilter, DeviceSummary, console_engine
 from app.device_search import SYNTAX_HELP, Query, SearchField, SearchProblem, build_query
 from app.timefmt import ago, exact, now_ms
 
@@ -93,22 +91,22 @@ class DeviceTableModel(QAbstractTableModel):
 
     def __init__(
         self,
-        store: Store,
+        engine: ConsoleEngine,
         *,
         is_live: Callable[[str], bool] = lambda _id: False,
         page_size: int = PAGE_SIZE,
         parent: QObject | None = None,
     ) -> None:
-        """Show the devices of ``store``; call :meth:`reload` to load the first page.
+        """Show the ACS's devices; call :meth:`reload` to load the first page.
 
         Args:
-            store: the open device database.
+            engine: the ACS.
             is_live: whether a device has a session right now (shown online).
             page_size: devices per page.
             parent: the owning QObject.
         """
         super().__init__(parent)
-        self._store = store
+        self._engine = console_engine(engine)
         self._is_live = is_live
         self.page_size = page_size
         self.online_window_ms = ONLINE_WINDOW_MS
@@ -212,13 +210,13 @@ class DeviceTableModel(QAbstractTableModel):
 
     async def _page(self, offset: int) -> list[DeviceSummary]:
         q = self._query
-        return await search.search_devices(
-            self._store, q.where, q.args, limit=self.page_size, offset=offset,
+        return await self._engine.search_devices(
+            q.filter, limit=self.page_size, offset=offset,
             order_by=self._SORT_BY[self._sort_column], descending=self._descending,
         )
 
     async def _load_first(self, generation: int) -> None:
-        total = await search.count_devices_where(self._store, self._query.where, self._query.args)
+        total = await self._engine.count_devices(self._query.filter)
         rows = await self._page(0)
         if generation != self._generation:
             return
@@ -291,9 +289,7 @@ class DeviceTableModel(QAbstractTableModel):
 
     async def _apply_updates(self, ids: set[str], generation: int) -> None:
         try:
-            found = await search.devices_by_id(
-                self._store, ids, self._query.where, self._query.args
-            )
+            found = await self._engine.devices_by_id(ids, self._query.filter)
         except Exception as exc:
             log.error("refreshing devices failed: %s", exc)
             return
@@ -529,7 +525,7 @@ class DevicesPage(QWidget):
         total = model.total
         word = "device" if total == 1 else "devices"
         shown = f"{total} {word}"
-        if model.query.where != "1":
+        if model.query.filter != DeviceFilter():
             shown += " match"
         if model.loaded_count() < total:
             shown += f" · {model.loaded_count()} loaded"

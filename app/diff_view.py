@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.console_api import ConsoleEngine
 from acs_engine.services.treediff import (
     DiffEntry,
     Point,
@@ -51,9 +52,7 @@ from acs_engine.services.treediff import (
     fmt_time,
     import_snapshot,
     render_text,
-    resolve_point,
 )
-from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
 from acs_engine.store.history import NodeState, Snapshot
 
@@ -162,11 +161,11 @@ class DiffTab(QWidget):
     message = Signal(str)
 
     def __init__(
-        self, store: Callable[[], Store | None], device_id: str, parent: QWidget | None = None
+        self, engine: Callable[[], ConsoleEngine], device_id: str, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.setObjectName("diffTab")
-        self._store = store
+        self._engine = engine
         self.device_id = device_id
         self.a: Point | None = None
         self.b: Point | None = None
@@ -260,11 +259,11 @@ class DiffTab(QWidget):
         return asyncio.ensure_future(self._list_points())
 
     async def _list_points(self) -> None:
-        store = self._store()
-        if store is None:
+        acs = self._engine()
+        if not acs.running:
             return
-        snapshots = await store.list_snapshots(self.device_id)
-        sessions = await store.list_sessions(self.device_id, limit=50)
+        snapshots = await acs.list_snapshots(self.device_id)
+        sessions = await acs.list_sessions(self.device_id, limit=50)
         words = ["before-download", "after-download", "now"]
         words += [f"snapshot:{name}" for name, _, _ in snapshots]
         words += [f"session:{s.id}" for s in sessions]
@@ -292,14 +291,14 @@ class DiffTab(QWidget):
 
     async def compare(self, a: str, b: str) -> None:
         """Compare the points ``a`` and ``b`` and show the result."""
-        store = self._store()
-        if store is None:
+        acs = self._engine()
+        if not acs.running:
             return
         self.point_a.setCurrentText(a)
         self.point_b.setCurrentText(b)
         try:
-            point_a = await resolve_point(store, self.device_id, a)
-            point_b = await resolve_point(store, self.device_id, b)
+            point_a = await acs.resolve_point(self.device_id, a)
+            point_b = await acs.resolve_point(self.device_id, b)
         except PointError as exc:
             self.summary.setText(str(exc))
             self.message.emit(str(exc))
@@ -357,12 +356,12 @@ class DiffTab(QWidget):
     # ------------------------------------------------------------------ snapshots
     async def save_snapshot(self, name: str) -> str:
         """Keep the tree at point B under ``name``; returns what happened, for the user."""
-        store = self._store()
-        if store is None:
+        acs = self._engine()
+        if not acs.running:
             return "The engine is not running"
         try:
-            point = await resolve_point(store, self.device_id, self.point_b.currentText())
-            await store.save_snapshot(Snapshot(
+            point = await acs.resolve_point(self.device_id, self.point_b.currentText())
+            await acs.save_snapshot(Snapshot(
                 self.device_id, name, int(time.time() * 1000), point.label, point.tree.nodes
             ))
         except (PointError, StoreError) as exc:
@@ -371,10 +370,10 @@ class DiffTab(QWidget):
         return f"Snapshot {name!r} saved ({point.label})"
 
     async def export_file(self, name: str, path: Path) -> str:
-        store = self._store()
-        if store is None:
+        acs = self._engine()
+        if not acs.running:
             return "The engine is not running"
-        snap = await store.load_snapshot(self.device_id, name)
+        snap = await acs.load_snapshot(self.device_id, name)
         if snap is None:
             return f"No snapshot named {name!r}"
         try:
@@ -384,12 +383,12 @@ class DiffTab(QWidget):
         return f"Snapshot {name!r} exported to {path}"
 
     async def import_file(self, path: Path) -> str:
-        store = self._store()
-        if store is None:
+        acs = self._engine()
+        if not acs.running:
             return "The engine is not running"
         try:
             snap = import_snapshot(path.read_bytes(), device_id=self.device_id)
-            await store.save_snapshot(snap)
+            await acs.save_snapshot(snap)
         except (OSError, ValueError, StoreError) as exc:
             return f"Could not import {path}: {exc}"
         await self._list_points()

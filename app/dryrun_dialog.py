@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.cwmp import rpc
-from acs_engine.services.dryrun import DryRunError, DryRunResult, dry_run
+from acs_engine.services.dryrun import DryRunError, DryRunResult
 from acs_engine.store.records import Preset
 from app.background import Background
 from app.record_table import Column, RecordTableModel
@@ -115,7 +116,7 @@ class DryRunDialog(QDialog):
 
     def __init__(
         self,
-        engine: Any,
+        engine: ConsoleEngine,
         *,
         device_id: str = "",
         presets: list[Preset] | None = None,
@@ -139,13 +140,13 @@ class DryRunDialog(QDialog):
         self.setObjectName("dryRunDialog")
         self.setWindowTitle(f"Dry run — {what}" if what else "Dry run")
         self.resize(900, 620)
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._kwargs: dict[str, Any] = {
             "presets": presets, "provisions": provisions,
             "scripts_override": scripts_override, "vparams_override": vparams_override,
         }
         self._jobs = Background("a dry run")
-        self.result: DryRunResult | None = None
+        self.result: DryRunResult | None = None  # type: ignore[assignment]
 
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("dryRunDevice")
@@ -232,14 +233,12 @@ class DryRunDialog(QDialog):
 
     async def _run(self, device_id: str, events: list[str]) -> None:
         engine = self._engine
-        if engine.store is None or engine.sandbox is None:
+        if not engine.running or not engine.provisioning_enabled:
             self._fail("The ACS is not running with provisioning on: nothing to run.")
             return
         try:
-            result = await dry_run(
-                engine.store, engine.config, engine.sandbox, device_id,
-                events=events or ("2 PERIODIC",), file_url=getattr(engine, "file_url", None),
-                **self._kwargs,
+            result = await engine.dry_run(
+                device_id, events=events or ("2 PERIODIC",), **self._kwargs
             )
         except DryRunError as exc:
             self._fail(str(exc))
@@ -303,11 +302,11 @@ class DryRunDialog(QDialog):
         self.tabs.setCurrentWidget(self.detail)
 
     async def _load_devices(self) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
         current = self.device_combo.currentText()
-        for device in await store.list_devices(limit=LISTED_DEVICES):
+        for device in await acs.list_devices(limit=LISTED_DEVICES):
             if self.device_combo.findText(device.id) < 0:
                 self.device_combo.addItem(device.id)
         if current:

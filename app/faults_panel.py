@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.services.faults import retry_at
 from acs_engine.store.records import Fault
 from app.background import Background
@@ -185,7 +186,7 @@ class FaultsPanel(QWidget):
     retried = Signal(str, str)
     deleted = Signal(str)
 
-    def __init__(self, engine: Any, bridge: Any | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: ConsoleEngine, bridge: Any | None = None, parent: QWidget | None = None) -> None:
         """Build the panel; call :meth:`refresh` once the engine's store is open.
 
         Args:
@@ -195,7 +196,7 @@ class FaultsPanel(QWidget):
         """
         super().__init__(parent)
         self.setObjectName("faultsPanel")
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._jobs = Background("the faults panel")
         self._stale = False
         self.model = FaultTableModel(self._retry_delay(), self)
@@ -286,10 +287,10 @@ class FaultsPanel(QWidget):
         self._jobs.spawn(self._load())
 
     async def _load(self) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        faults = await store.list_faults()
+        faults = await acs.list_faults()
         selected = self.selected()
         self.model.retry_delay_s = self._retry_delay()
         self.model.set_faults(faults)
@@ -366,11 +367,11 @@ class FaultsPanel(QWidget):
         self._jobs.spawn(self._delete(group))
 
     async def _delete(self, group: list[Fault]) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
         for fault in group:
-            await store.delete_fault(fault.id)
+            await acs.delete_fault(fault.id)
         channels = ", ".join(f.channel for f in group)
         self.status.setText(f"Deleted the fault of {group[0].device_id} ({channels}).")
         for fault in group:
@@ -386,17 +387,17 @@ class FaultsPanel(QWidget):
             self._jobs.spawn(self._retry(group), on_error=lambda e: self._retry_failed(fault, e))
 
     async def _retry(self, group: list[Fault]) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
         fault = group[0]
         for each in group:
-            await store.delete_fault(each.id)
+            await acs.delete_fault(each.id)
             self.deleted.emit(each.id)
         await self._load()
         self.status.setText(f"Waking {fault.device_id}…")
         try:
-            done = await self._engine.connection_request(fault.device_id, wait_for_session=False)
+            done = await self._engine.wake(fault.device_id, wait_for_session=False)
         except Exception as exc:  # DeviceUnknown, no URL, not running: say so
             self._retry_failed(fault, exc)
             return

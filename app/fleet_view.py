@@ -3,7 +3,7 @@
 The software version comes first; type any parameter path to see another. Left: how many
 devices have each value now (the most common ``TOP`` values, the rest as "other"). Right:
 the same values over the chosen period, rebuilt from the parameter history. The query runs
-on the store's thread (``Store.fleet_view``); the console's loop only awaits it, and the
+on the engine's side (``ConsoleEngine.fleet_view``); the console's loop only awaits it, and the
 time it took is shown.
 """
 
@@ -20,7 +20,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from acs_engine.store.db import Store
+from acs_engine.console_api import ConsoleEngine
 from acs_engine.store.fleet import FleetView
 from acs_engine.store.schema import SOFTWARE_VERSION_PATHS
 
@@ -55,10 +55,10 @@ class FleetPanel(QWidget):
 
     loaded = Signal()
 
-    def __init__(self, store: Callable[[], Store | None], parent: QWidget | None = None) -> None:
+    def __init__(self, engine: Callable[[], ConsoleEngine | None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("fleetPanel")
-        self._store = store
+        self._engine = engine
         self._task: asyncio.Task[None] | None = None
         self.view: FleetView | None = None
 
@@ -76,7 +76,9 @@ class FleetPanel(QWidget):
         self.period.setCurrentIndex(2)
         show = QPushButton("Show")
         show.clicked.connect(self.refresh)
-        self.parameter.lineEdit().returnPressed.connect(self.refresh)
+        line = self.parameter.lineEdit()
+        if line is not None:  # editable, so it has one
+            line.returnPressed.connect(self.refresh)
         self.period.currentIndexChanged.connect(self.refresh)
         self.timing = QLabel("")
         self.timing.setStyleSheet("color: #64748b;")
@@ -126,13 +128,13 @@ class FleetPanel(QWidget):
         return self._task
 
     async def _load(self) -> None:
-        store = self._store()
-        if store is None:
+        acs = self._engine()
+        if acs is None or not acs.running:
             return
         hours = int(self.period.currentData() or 168)
         now_ms = int(time.time() * 1000)
         try:
-            view = await store.fleet_view(
+            view = await acs.fleet_view(
                 self.paths(), since=now_ms - hours * 3_600_000, points=60, now=now_ms
             )
         except Exception as exc:  # the store closing under us, a locked database

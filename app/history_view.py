@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.cli_history import history_csv
-from acs_engine.store.db import Store
+from acs_engine.console_api import ConsoleEngine
 from acs_engine.store.history import HistoryRow
 from acs_engine.store.schema import SOFTWARE_VERSION_PATHS
 from app.timefmt import exact, now_ms
@@ -156,11 +156,11 @@ class HistoryTab(QWidget):
     message = Signal(str)
 
     def __init__(
-        self, store: Callable[[], Store | None], device_id: str, parent: QWidget | None = None
+        self, engine: Callable[[], ConsoleEngine], device_id: str, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.setObjectName("historyTab")
-        self._store = store
+        self._engine = engine
         self.device_id = device_id
         self.chosen: list[str] = []
         self.rows: dict[str, list[HistoryRow]] = {}
@@ -289,20 +289,20 @@ class HistoryTab(QWidget):
         return self._task
 
     async def _load(self) -> None:
-        store = self._store()
-        if store is None:
+        acs = self._engine()
+        if not acs.running:
             return
-        paths = await store.history_paths(self.device_id)
+        paths = await acs.history_paths(self.device_id)
         chosen = list(self.chosen)
-        rows = {p: await store.param_history(self.device_id, [p]) for p in chosen}
-        current = await store.load_param_values(self.device_id, chosen) if chosen else {}
+        rows = {p: await acs.param_history(self.device_id, [p]) for p in chosen}
+        current = await acs.load_param_values(self.device_id, chosen) if chosen else {}
         if chosen:
             log_rows = sorted((r for rs in rows.values() for r in rs),
                               key=lambda r: (r.at, r.id), reverse=True)[:_LOG_LIMIT]
         else:
-            log_rows = await store.device_history(self.device_id, limit=_LOG_LIMIT)
-        sessions = await store.list_sessions(self.device_id, limit=200)
-        firmware = await store.param_history(self.device_id, SOFTWARE_VERSION_PATHS)
+            log_rows = await acs.device_history(self.device_id, limit=_LOG_LIMIT)
+        sessions = await acs.list_sessions(self.device_id, limit=200)
+        firmware = await acs.param_history(self.device_id, SOFTWARE_VERSION_PATHS)
         self.rows = rows
         self._show_paths(paths)
         now = now_ms()
@@ -366,7 +366,7 @@ class HistoryTab(QWidget):
             self.plot.removeItem(mark)
         self.marks = []
         self.mark_info = []
-        styles = []
+        styles: list[tuple[int, Any, str | None]] = []
         for at, boot in sessions:
             color = "#f59e0b" if boot else "#cbd5e1"
             styles.append((at, pg.mkPen(color, width=1.5 if boot else 1), None))

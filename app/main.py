@@ -269,7 +269,7 @@ async def run_console(
     """
     from PySide6.QtCore import QTimer
 
-    from acs_engine.server.controller import Engine, EngineStartError
+    from acs_engine.console_api import EngineStartError, LocalConsoleEngine
     from app.bootstrap import install_interrupt_handler
     from app.bridge import EngineBridge
     from app.collector import GuiThreadCollector
@@ -278,7 +278,7 @@ async def run_console(
 
     loop = asyncio.get_running_loop()
     closed = asyncio.Event()
-    engine = Engine(config)
+    engine = LocalConsoleEngine.create(config)
     # The bridge and window exist before start() so the engine's start notices are shown.
     bridge = EngineBridge(engine.bus)
     window = MainWindow(engine, bridge, settings)

@@ -20,8 +20,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.services.commands import SetValue
-from acs_engine.services.dryrun import DryRunError, presets_that_set
+from acs_engine.services.dryrun import DryRunError
 from acs_engine.services.presets import PresetSetting
 from acs_engine.store.model import Param
 from app.staging import DONE, STAGED, StagedChanges, StagedEntry
@@ -42,7 +43,7 @@ class PresetGuard(QObject):
     checked = Signal()
 
     def __init__(
-        self, engine: Any, device_id: str, changes: StagedChanges,
+        self, engine: ConsoleEngine, device_id: str, changes: StagedChanges,
         param: Any, parent: QObject | None = None,
     ) -> None:
         """Args:
@@ -53,7 +54,7 @@ class PresetGuard(QObject):
         parent: the owning object.
         """
         super().__init__(parent)
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._device_id = device_id
         self._changes = changes
         self._param = param
@@ -91,12 +92,10 @@ class PresetGuard(QObject):
             for e in staged if isinstance(e.command, SetValue)
             and (e.command.path, e.command.value) not in self._known
         }
-        store, sandbox = self._engine.store, self._engine.sandbox
-        if missing and store is not None and sandbox is not None:
+        acs = self._engine
+        if missing and acs.running and acs.provisioning_enabled:
             try:
-                found = await presets_that_set(
-                    store, self._engine.config, sandbox, self._device_id, missing
-                )
+                found = await acs.presets_that_set(self._device_id, missing)
             except DryRunError as exc:
                 log.info("device %s: presets not checked: %s", self._device_id, exc)
                 found = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.console_api import ConsoleEngine
 from app.icons import icon_svg, render_svg
 
 #: Card look shared by the overview's panels; palette roles keep dark themes readable.
@@ -61,7 +61,7 @@ def merge_urls(*lists: list[str]) -> list[str]:
     return out
 
 
-def acs_urls_of(engine: Any) -> list[str]:
+def acs_urls_of(engine: ConsoleEngine) -> list[str]:
     """Every ACS URL of a running engine: plain HTTP ones first, then HTTPS ones.
 
     Lists the machine's addresses (may resolve the host name): call it off the GUI loop.

@@ -257,7 +257,8 @@ class PresetEditor(QDialog):
     def set_event(self, code: str, state: str) -> None:
         """Set event ``code`` to :data:`DONT_CARE`, :data:`PRESENT` or :data:`ABSENT`."""
         for row in range(self.events_table.rowCount()):
-            if _same_event(self.events_table.item(row, 0).text(), code):
+            item = self.events_table.item(row, 0)
+            if item is not None and _same_event(item.text(), code):
                 combo = self.events_table.cellWidget(row, 1)
                 assert isinstance(combo, QComboBox)
                 combo.setCurrentText(state)
@@ -270,7 +271,9 @@ class PresetEditor(QDialog):
         for row in range(self.events_table.rowCount()):
             combo = self.events_table.cellWidget(row, 1)
             if isinstance(combo, QComboBox) and combo.currentText() != DONT_CARE:
-                out[self.events_table.item(row, 0).text()] = combo.currentText() == PRESENT
+                item = self.events_table.item(row, 0)
+                if item is not None:
+                    out[item.text()] = combo.currentText() == PRESENT
         return out
 
     def add_provision(self, name: str, args: list[Any]) -> None:
@@ -324,7 +327,8 @@ class PresetEditor(QDialog):
         for name, text in rows:
             self.add_provision(name, [])
             item = self.provisions_table.item(self.provisions_table.rowCount() - 1, 1)
-            item.setText(text)
+            if item is not None:
+                item.setText(text)
         self.provisions_table.setCurrentCell(target, 1)
 
     def _provision_rows(self) -> list[tuple[str, str]]:

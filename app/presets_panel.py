@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.services.presets import PresetVerdict
 from acs_engine.store.records import Preset, SessionVerdicts
 from app.background import Background
@@ -103,7 +104,7 @@ class PresetsPanel(QWidget):
     deleted = Signal(str)
     editorOpened = Signal(object)
 
-    def __init__(self, engine: Any, bridge: Any | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: ConsoleEngine, bridge: Any | None = None, parent: QWidget | None = None) -> None:
         """Build the panel; call :meth:`refresh` once the engine's store is open.
 
         Args:
@@ -113,7 +114,7 @@ class PresetsPanel(QWidget):
         """
         super().__init__(parent)
         self.setObjectName("presetsPanel")
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._jobs = Background("the presets panel")
         self._provision_names: list[str] = []
         self._device = ""
@@ -204,12 +205,12 @@ class PresetsPanel(QWidget):
         self._jobs.spawn(self._load())
 
     async def _load(self) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
         selected = self.selected()
-        presets = await store.list_presets()
-        self._provision_names = [p.id for p in await store.list_provisions()]
+        presets = await acs.list_presets()
+        self._provision_names = [p.id for p in await acs.list_provisions()]
         if self.editor is not None:
             self.editor.set_provision_names(self._provision_names)
         self.model.set_presets(presets)
@@ -220,7 +221,7 @@ class PresetsPanel(QWidget):
             self.table.selectRow(row)
         current = self.device_combo.currentText()
         self.device_combo.blockSignals(True)
-        for device in await store.list_devices(limit=LISTED_DEVICES):
+        for device in await acs.list_devices(limit=LISTED_DEVICES):
             if self.device_combo.findText(device.id) < 0:
                 self.device_combo.addItem(device.id)
         self.device_combo.setCurrentText(current or self._device)
@@ -255,8 +256,8 @@ class PresetsPanel(QWidget):
         self._jobs.spawn(self._load_verdicts(device_id))
 
     async def _load_verdicts(self, device_id: str) -> None:
-        store = getattr(self._engine, "store", None)
-        stored = await store.last_verdicts(device_id) if store is not None and device_id else None
+        acs = self._engine
+        stored = await acs.last_verdicts(device_id) if acs.running and device_id else None
         if device_id == self.device_combo.currentText():  # else a newer read fills the table
             self._fill_verdicts(device_id, stored)
 
@@ -329,12 +330,12 @@ class PresetsPanel(QWidget):
 
     async def save(self, preset: Preset, replaces: str | None = None) -> None:
         """Store ``preset`` (deleting ``replaces`` when it was renamed) and reload."""
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        await store.put_preset(preset)
+        await acs.put_preset(preset)
         if replaces and replaces != preset.id:
-            await store.delete_preset(replaces)
+            await acs.delete_preset(replaces)
         self.saved.emit(preset.id)
         await self._load()
         row = self.model.row_of(preset.id)
@@ -360,10 +361,10 @@ class PresetsPanel(QWidget):
         self._jobs.spawn(self._delete(preset_id))
 
     async def _delete(self, preset_id: str) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        await store.delete_preset(preset_id)
+        await acs.delete_preset(preset_id)
         self.deleted.emit(preset_id)
         await self._load()
 

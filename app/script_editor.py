@@ -11,7 +11,6 @@ line (red band, gutter marker) and is described under the editor; fixing it clea
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.scripting import ScriptFault
 from acs_engine.store.records import Provision, VirtualParameter
 from app.background import Background
@@ -70,7 +70,7 @@ class ScriptEditor(QWidget):
     deleted = Signal(str, str)
     loaded = Signal()
 
-    def __init__(self, engine: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: ConsoleEngine, parent: QWidget | None = None) -> None:
         """Build the editor; :meth:`reload` reads the stored scripts.
 
         Args:
@@ -79,7 +79,7 @@ class ScriptEditor(QWidget):
         """
         super().__init__(parent)
         self.setObjectName("scriptEditor")
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._jobs = Background("the script editor")
         self._scripts: dict[str, str] = {}
         self._check_generation = 0
@@ -193,13 +193,13 @@ class ScriptEditor(QWidget):
         self._jobs.spawn(self._load())
 
     async def _load(self) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
         if self.kind == PROVISIONS:
-            rows: list[Provision] | list[VirtualParameter] = await store.list_provisions()
+            rows: list[Provision] | list[VirtualParameter] = await acs.list_provisions()
         else:
-            rows = await store.list_virtual_parameters()
+            rows = await acs.list_virtual_parameters()
         current = self.name_edit.text()
         self._scripts = {r.id: r.script for r in rows}
         self.list.blockSignals(True)
@@ -317,14 +317,13 @@ class ScriptEditor(QWidget):
     def check_now(self) -> None:
         """Compile the text now (off the loop); the result arrives via :attr:`checked`."""
         self.check_timer.stop()
-        sandbox = self._engine.sandbox
-        if sandbox is None:
+        if not self._engine.provisioning_enabled:
             self._set_problem(None, "Provisioning is off: scripts are not checked.")
             return
-        self._jobs.spawn(self._check(sandbox, self.editor.toPlainText(), self._check_generation))
+        self._jobs.spawn(self._check(self.editor.toPlainText(), self._check_generation))
 
-    async def _check(self, sandbox: Any, text: str, generation: int) -> None:
-        fault: ScriptFault | None = await asyncio.to_thread(sandbox.check_syntax, text)
+    async def _check(self, text: str, generation: int) -> None:
+        fault: ScriptFault | None = await self._engine.check_script(text)
         if generation != self._check_generation:
             return  # the text changed meanwhile; a newer check is coming
         self._set_problem(fault)
@@ -362,11 +361,11 @@ class ScriptEditor(QWidget):
         return True
 
     async def _save(self, kind: str, name: str, text: str) -> None:
-        store, sandbox = self._engine.store, self._engine.sandbox
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        if sandbox is not None:
-            fault = await asyncio.to_thread(sandbox.check_syntax, text)
+        if acs.provisioning_enabled:
+            fault = await acs.check_script(text)
             if fault is not None:
                 self._set_problem(fault)
                 self.problem.setText(self.problem.text() + " — not saved.")
@@ -375,9 +374,9 @@ class ScriptEditor(QWidget):
                 self._after_save = None
                 return
         if kind == PROVISIONS:
-            await store.put_provision(Provision(name, text))
+            await acs.put_provision(Provision(name, text))
         else:
-            await store.put_virtual_parameter(VirtualParameter(name, text))
+            await acs.put_virtual_parameter(VirtualParameter(name, text))
         self.editor.document().setModified(False)
         self.problem.setText(f"✔ Saved {name}.")
         self.problem.setStyleSheet("color: #15803d;")
@@ -410,13 +409,13 @@ class ScriptEditor(QWidget):
         self._jobs.spawn(self._delete(self.kind, name))
 
     async def _delete(self, kind: str, name: str) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
         if kind == PROVISIONS:
-            await store.delete_provision(name)
+            await acs.delete_provision(name)
         else:
-            await store.delete_virtual_parameter(name)
+            await acs.delete_virtual_parameter(name)
         self.name_edit.clear()
         self.deleted.emit(kind, name)
         await self._load()

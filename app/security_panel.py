@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.bus import RequestRejected
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.server.auth import AuthFailure
 from app.dockutil import make_dock
 from app.timefmt import ago, exact
@@ -293,7 +294,7 @@ class SecurityPanel(QWidget):
     failureSeen = Signal(str)
     countChanged = Signal(int)
 
-    def __init__(self, engine: Any, bridge: Any | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: ConsoleEngine, bridge: Any | None = None, parent: QWidget | None = None) -> None:
         """Build the panel and read the engine's list.
 
         Args:
@@ -303,7 +304,7 @@ class SecurityPanel(QWidget):
         """
         super().__init__(parent)
         self.setObjectName("securityPanel")
-        self._engine = engine
+        self._engine = console_engine(engine)
         self.model = AuthFailureModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -457,7 +458,7 @@ class SecurityDock(QObject):
     def __init__(
         self,
         window: QMainWindow,
-        engine: Any,
+        engine: ConsoleEngine,
         bridge: Any,
         view_menu: QMenu | None = None,
         beside: QDockWidget | None = None,

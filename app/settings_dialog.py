@@ -61,7 +61,7 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.config import EngineConfig
-from acs_engine.server.controller import RESTART_FIELDS, ReconfigureError
+from acs_engine.console_api import RESTART_FIELDS, ConsoleEngine, ReconfigureError, console_engine
 from acs_engine.server.nbi_auth import generate_token
 from acs_engine.services.xmpp import TLS_MODES
 from app.overview import acs_urls_of
@@ -108,7 +108,7 @@ class SettingsDialog(QDialog):
     restartRequested = Signal(str)
 
     def __init__(
-        self, engine: Any, settings: QSettings | None = None, parent: QWidget | None = None
+        self, engine: ConsoleEngine, settings: QSettings | None = None, parent: QWidget | None = None
     ) -> None:
         """Show ``engine.config``'s values; open with :meth:`open`.
 
@@ -120,7 +120,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._settings = settings if settings is not None else QSettings()
         self._widgets: dict[str, QWidget] = {}
         self._labels: dict[str, QLabel] = {}
@@ -286,13 +286,13 @@ class SettingsDialog(QDialog):
                 )
                 form.addRow("SHA-256", self.fingerprint)
             groups_layout.addWidget(box)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("settingsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(content)
-        layout.addWidget(self.scroll, 1)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("settingsScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.setWidget(content)
+        layout.addWidget(self.scroll_area, 1)
         self._show_fingerprint()
         self.note = QLabel(
             "Settings apply to the running ACS without a restart (sessions in flight finish "
@@ -329,23 +329,26 @@ class SettingsDialog(QDialog):
     # ------------------------------------------------------------------ values
     def showEvent(self, event: QShowEvent) -> None:
         """Size the scrolling groups: as wide as they need, as high as the screen allows."""
-        content = self.scroll.widget()
+        content = self.scroll_area.widget()
+        assert content is not None  # the groups, set in __init__
         content.adjustSize()
-        scrollbar = self.scroll.verticalScrollBar().sizeHint().width()
-        self.scroll.setMinimumWidth(content.minimumSizeHint().width() + scrollbar)
+        scrollbar = self.scroll_area.verticalScrollBar().sizeHint().width()
+        self.scroll_area.setMinimumWidth(content.minimumSizeHint().width() + scrollbar)
         screen = self.screen() or QGuiApplication.primaryScreen()
         room = screen.availableGeometry().height() - _CHROME_PX if screen else 600
         width = max(600, self.minimumSizeHint().width())
         # The footer's wrapped lines get their height (a QLabel's minimum is one line, and
         # the groups would be drawn under it): measured at the narrowest the dialog gets.
-        margins = self.layout().contentsMargins()
+        layout = self.layout()
+        assert layout is not None  # set in __init__
+        margins = layout.contentsMargins()
         inner = width - margins.left() - margins.right()
         footer = 0
         for label in (self.note, self.problem_label):
             height = label.heightForWidth(inner) if label.text() else 0
             label.setMinimumHeight(max(0, height))
             footer += max(0, height)
-        self.scroll.setMinimumHeight(
+        self.scroll_area.setMinimumHeight(
             min(content.sizeHint().height(), max(240, room - footer))
         )
         self.setMinimumSize(width, 0)
@@ -505,13 +508,12 @@ class SettingsDialog(QDialog):
         self.restartRequested.emit(str(db))
 
     def _show_fingerprint(self) -> None:
-        tls = getattr(self._engine, "tls", None)
-        digest = getattr(tls, "fingerprint", None)
+        digest = self._engine.tls_fingerprint
         if not digest:
             self.fingerprint.setText("(no HTTPS listener)")
             return
-        text = f"{digest}\n{getattr(tls, 'kind', '')}"
-        ca_digest = getattr(tls, "ca_fingerprint", None)
+        text = f"{digest}\n{self._engine.tls_kind or ''}"
+        ca_digest = self._engine.tls_ca_fingerprint
         if ca_digest:
             text += f"; give CPEs that CA to trust (SHA-256 {ca_digest})"
         self.fingerprint.setText(text)

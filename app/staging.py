@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -25,10 +25,12 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import QBrush, QColor
 
-from acs_engine.bus import SessionEnded
+from acs_engine.bus import TaskFinished
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.services import commands as cmd
 from acs_engine.services.commands import (
     AddInstance,
@@ -39,7 +41,6 @@ from acs_engine.services.commands import (
 )
 from acs_engine.services.presets import PresetSetting
 from acs_engine.session.coerce import sanitize
-from acs_engine.store.db import Store
 from acs_engine.store.model import Param
 from app.bridge import EngineBridge
 
@@ -221,17 +222,7 @@ class StagedChanges(QAbstractTableModel):
         return None
 
 
-class TaskEngine(Protocol):
-    """What :class:`CommandSender` uses of the engine: its store and connection requests."""
-
-    store: Store | None
-
-    async def connection_request(self, device_id: str, *, wait_for_session: bool = True) -> Any:
-        """Wake the device now."""
-        ...
-
-
-#: Wakes a device after its tasks were queued (``engine.connection_request`` by default).
+#: Wakes a device after its tasks were queued (``engine.wake`` by default).
 Wake = Callable[[str], Awaitable[Any]]
 
 
@@ -279,9 +270,9 @@ def _instances(params: dict[str, Param], table: str) -> set[int]:
 class CommandSender(QObject):
     """Commits one device's staged commands as tasks and follows them until they ran.
 
-    After each session of the device, every task still followed is looked up: gone from the
-    queue with no fault on its channel means done; a fault on ``task_<id>`` means faulted
-    (the task stays queued, as in GenieACS, until the fault is retried or deleted).
+    The engine says when each task ran (:class:`~acs_engine.bus.TaskFinished`, after the
+    session's commit): no fault means done; a fault on ``task_<id>`` means faulted (the task
+    stays queued, as in GenieACS, until the fault is retried or deleted).
 
     Signals:
         committed(int): this many commands were sent (queued as tasks).
@@ -293,7 +284,7 @@ class CommandSender(QObject):
 
     def __init__(
         self,
-        engine: TaskEngine,
+        engine: ConsoleEngine,
         device_id: str,
         changes: StagedChanges,
         bridge: EngineBridge,
@@ -307,14 +298,14 @@ class CommandSender(QObject):
             engine: where tasks are queued (its store) and how the device is woken.
             device_id: the device.
             changes: the review list whose staged commands are sent.
-            bridge: the engine's events (session ends).
+            bridge: the engine's events (tasks finished).
             parent: the owning QObject.
             wake: how to wake the device once its tasks are queued (default:
-                ``engine.connection_request``); the device view passes its
+                ``engine.wake``); the device view passes its
                 connection-request button's requester so the outcome is shown.
         """
         super().__init__(parent)
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._device_id = device_id
         self._changes = changes
         self._wake = wake
@@ -323,10 +314,10 @@ class CommandSender(QObject):
         self._before: dict[str, set[int]] = {}  # table -> instances when committed
         self._faulted: list[str] = []
         self._queueing = 0
-        self._checking: asyncio.Task[None] | None = None
-        self._recheck = False
         self._tasks: set[asyncio.Future[Any]] = set()
-        bridge.sessionEnded.connect(self._on_session_ended)
+        #: Outcomes that arrived before their task id was known (a very quick session).
+        self._early: dict[str, TaskFinished] = {}
+        bridge.taskFinished.connect(self._on_task_finished)
 
     @property
     def device_id(self) -> str:
@@ -386,13 +377,11 @@ class CommandSender(QObject):
         return task
 
     async def _queue(self, planned: list[tuple[dict[str, Any], list[StagedEntry]]]) -> None:
-        store = self._engine.store
+        engine = self._engine
         try:
             for document, carried in planned:
-                if store is None:
-                    raise RuntimeError("the ACS is not running")
                 args = {k: v for k, v in document.items() if k != "name"}
-                task = await store.add_task(self._device_id, document["name"], args)
+                task = await engine.add_task(self._device_id, document["name"], args)
                 self._sent[task.id] = (document, carried)
                 for entry in carried:
                     entry.waiting.add(task.id)
@@ -406,6 +395,8 @@ class CommandSender(QObject):
                         self._changes.set_state(entry, FAULTED, f"not queued: {exc}")
         finally:
             self._queueing -= 1
+        for task_id in [t for t in self._early if t in self._sent]:
+            await self._settle(self._early.pop(task_id))
         if not self._sent:
             self._finish()
             return
@@ -413,49 +404,44 @@ class CommandSender(QObject):
             if self._wake is not None:
                 await self._wake(self._device_id)
             else:
-                await self._engine.connection_request(self._device_id)
+                await engine.wake(self._device_id)
         except Exception as exc:
             log.info("device %s: connection request failed: %s", self._device_id, exc)
-        self.check()
 
-    def check(self) -> asyncio.Task[None]:
-        """Look the followed tasks up now; settle the commands whose tasks ran."""
-        if self._checking is not None and not self._checking.done():
-            self._recheck = True
-            return self._checking
-        self._checking = self._spawn(self._check())
-        return self._checking
+    @Slot(TaskFinished)
+    def _on_task_finished(self, event: TaskFinished) -> None:
+        if event.device_id != self._device_id:
+            return
+        if event.task_id not in self._sent:
+            if self._queueing:
+                self._early[event.task_id] = event
+            return
+        self._spawn(self._settle(event))
 
-    async def _check(self) -> None:
-        store = self._engine.store
-        while True:
-            self._recheck = False
-            if store is None or not self._sent:
-                break
-            faults = {f.channel: f for f in await store.list_faults(self._device_id)}
-            for task_id in list(self._sent):
-                fault = faults.get(f"task_{task_id}")
-                if fault is None and await store.get_task(task_id) is not None:
-                    continue  # not run yet
-                _document, carried = self._sent.pop(task_id)
-                if fault is not None:
-                    self._faulted.append(task_id)
-                    words = fault_words(fault.code, fault.message)
-                    for entry in carried:
-                        entry.waiting.clear()
-                        if entry.state == PENDING:
-                            self._changes.set_state(entry, FAULTED, words)
-                    continue
-                for entry in carried:
-                    entry.waiting.discard(task_id)
-                    if entry.state == PENDING and not entry.waiting:
-                        message = await self._done_words(store, entry)
-                        self._changes.set_state(entry, DONE, message)
-            if not self._recheck:
-                break
+    async def _settle(self, event: TaskFinished) -> None:
+        """Settle the commands the finished task carried."""
+        sent = self._sent.pop(event.task_id, None)
+        if sent is None:
+            return
+        _document, carried = sent
+        fault = event.fault
+        if fault is not None:
+            self._faulted.append(event.task_id)
+            words = fault_words(fault.code, fault.message)
+            for entry in carried:
+                entry.waiting.clear()
+                if entry.state == PENDING:
+                    self._changes.set_state(entry, FAULTED, words)
+        else:
+            for entry in carried:
+                entry.waiting.discard(event.task_id)
+                if entry.state == PENDING and not entry.waiting:
+                    message = await self._done_words(entry)
+                    self._changes.set_state(entry, DONE, message)
         self._finish()
 
-    async def _done_words(self, store: Store, entry: StagedEntry) -> str:
+    async def _done_words(self, entry: StagedEntry) -> str:
+        store = self._engine
         command = entry.command
         if isinstance(command, SetValue):
             now = (await store.load_param_values(self._device_id, [command.path])).get(
@@ -480,7 +466,3 @@ class CommandSender(QObject):
     def _finish(self) -> None:
         if not self._sent and not self._queueing and not self._changes.has_pending():
             self.settled.emit()
-
-    def _on_session_ended(self, event: SessionEnded) -> None:
-        if event.device_id == self._device_id and self._sent:
-            self.check()

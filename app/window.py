@@ -8,7 +8,6 @@ the engine's counters, and only when an event says they changed.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
@@ -28,7 +27,7 @@ from acs_engine.bus import (
     SessionEnded,
     SessionStarted,
 )
-from acs_engine.server.controller import Engine
+from acs_engine.console_api import ConsoleEngine, console_engine
 from app import APP_NAME
 from app.activity import ActivityDescriber, ActivityModel, ActivityView
 from app.admin_docks import AdminDocks
@@ -48,19 +47,6 @@ _STATE_KEY = "mainWindow/state"
 _STATUS_TIMEOUT_MS = 4000
 
 
-class EngineStatus(Protocol):
-    """What the window reads from the engine: its counters."""
-
-    def active_session_count(self) -> int:
-        """Sessions in flight right now."""
-        ...
-
-    @property
-    def device_count(self) -> int:
-        """Devices in the database."""
-        ...
-
-
 def plural(count: int, word: str) -> str:
     """``"1 device"``, ``"3 devices"``."""
     return f"{count} {word}{'' if count == 1 else 's'}"
@@ -77,7 +63,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        engine: EngineStatus,
+        engine: ConsoleEngine,
         bridge: EngineBridge,
         settings: QSettings | None = None,
         parent: QWidget | None = None,
@@ -86,13 +72,13 @@ class MainWindow(QMainWindow):
         engine listens.
 
         Args:
-            engine: the engine (or anything with its counters).
+            engine: the ACS.
             bridge: the engine's events as Qt signals.
             settings: where geometry is remembered (default: the application's QSettings).
             parent: usually None.
         """
         super().__init__(parent)
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._bridge = bridge
         self._settings = settings if settings is not None else QSettings()
         self._completed = 0
@@ -144,28 +130,25 @@ class MainWindow(QMainWindow):
         self._build_actions()
         # Devices tab, device tabs, toolbar (Ctrl+R connection request, F5 refresh).
         self.devices = DeviceWorkspace(
-            self, engine, bridge, self.tabs, lambda: self._urls[0] if self._urls else ""
+            self, self._engine, bridge, self.tabs, lambda: self._urls[0] if self._urls else ""
         )
         # Live session and Dashboard docks, "Step mode" on the toolbar (Ctrl+4, Ctrl+5).
         self.live: LiveDocks | None = None
-        if isinstance(engine, Engine):
-            self.live = LiveDocks(self, engine, bridge, None, self.devices.toolbar)
-            self.devices.refresh_action.triggered.connect(self.live.refresh)
-            self.devices.sessionChosen.connect(self._open_session)
+        self.live = LiveDocks(self, self._engine, bridge, None, self.devices.toolbar)
+        self.devices.refresh_action.triggered.connect(self.live.refresh)
+        self.devices.sessionChosen.connect(self._open_session)
         # Presets, Scripts, Faults docks (Ctrl+6/7/8) and File > Settings… (Ctrl+Alt+S).
         self.admin: AdminDocks | None = None
-        if isinstance(engine, Engine):
-            self.admin = AdminDocks(
-                self, engine, bridge, None, self.file_menu, self.devices.selected_device
-            )
-            self.admin.faults.deleted.connect(self.devices.fault_deleted)
-            self.devices.presetRequested.connect(self.admin.edit_preset)
+        self.admin = AdminDocks(
+            self, self._engine, bridge, None, self.file_menu, self.devices.selected_device
+        )
+        self.admin.faults.deleted.connect(self.devices.fault_deleted)
+        self.devices.presetRequested.connect(self.admin.edit_preset)
         # "CPE logins" dock: devices failing CPE authentication (Ctrl+9).
         self.security: SecurityDock | None = None
-        if isinstance(engine, Engine):
-            self.security = SecurityDock(
-                self, engine, bridge, None, beside=self.activity_dock
-            )
+        self.security = SecurityDock(
+            self, self._engine, bridge, None, beside=self.activity_dock
+        )
         self._build_view_menu()
         # Help: getting started (F1), keyboard shortcuts (Ctrl+/), log folder, About.
         self.help = HelpMenu(self, installed_folder)

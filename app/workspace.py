@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QToolBar
 
 from acs_engine.bus import DeviceUpdated, SessionEnded
+from acs_engine.console_api import ConsoleEngine, console_engine
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqReport
 from app.device_view import DeviceView
@@ -47,7 +48,7 @@ class DeviceWorkspace(QObject):
     def __init__(
         self,
         window: QMainWindow,
-        engine: Any,
+        engine: ConsoleEngine,
         bridge: EngineBridge,
         tabs: QTabWidget,
         acs_url: Callable[[], str],
@@ -63,7 +64,7 @@ class DeviceWorkspace(QObject):
         """
         super().__init__(window)
         self._window = window
-        self._engine = engine
+        self._engine = console_engine(engine)
         self._bridge = bridge
         self._tabs = tabs
         self.model: DeviceTableModel | None = None
@@ -124,15 +125,9 @@ class DeviceWorkspace(QObject):
     # ------------------------------------------------------------------ pages
     def start(self) -> None:
         """Build the Devices page over the engine's open store (once)."""
-        store = getattr(self._engine, "store", None)
-        if self.page is not None or store is None:
+        if self.page is not None or not self._engine.running:
             return
-        cwmp = getattr(self._engine, "cwmp", None)
-
-        def is_live(device_id: str) -> bool:
-            return cwmp is not None and cwmp.session_of_device(device_id) is not None
-
-        self.model = DeviceTableModel(store, is_live=is_live, parent=self)
+        self.model = DeviceTableModel(self._engine, is_live=self._engine.in_session, parent=self)
         self.page = DevicesPage(self.model)
         self.page.deviceActivated.connect(self.open_device)
         self.page.currentDeviceChanged.connect(lambda _d: self._update_actions())
@@ -227,12 +222,10 @@ class DeviceWorkspace(QObject):
             self._fault_timer.start()
 
     async def refresh_fault_counts(self) -> None:
-        """Count open faults per device, when the store keeps faults."""
-        store = getattr(self._engine, "store", None)
-        list_faults = getattr(store, "list_faults", None)
-        if list_faults is None or self.model is None:
+        """Count open faults per device."""
+        if not self._engine.running or self.model is None:
             return
-        faults = await list_faults()
+        faults = await self._engine.list_faults()
         self.model.set_fault_counts(dict(Counter(f.device_id for f in faults)))
 
     def _background(self, work: Any) -> None:

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.inspect import bundle
-from acs_engine.server.controller import Engine
 from acs_engine.store.model import SessionRecord
 
 SECRET_COLOUR = QColor("#b91c1c")
@@ -51,14 +51,14 @@ class BundleDialog(QDialog):
     planned = Signal()
     saved = Signal(str)
 
-    def __init__(self, engine: Engine | None, device_id: str,
+    def __init__(self, engine: ConsoleEngine | None, device_id: str,
                  sessions: list[SessionRecord], chosen: str = "",
                  parent: QWidget | None = None) -> None:
         """Offer ``sessions`` of ``device_id`` (``chosen`` ticked)."""
         super().__init__(parent)
         self.setObjectName("bundleDialog")
         self.setWindowTitle(f"Escalation bundle — {device_id}")
-        self._engine = engine
+        self._engine = console_engine(engine) if engine is not None else None
         self._device_id = device_id
         self.bundle: bundle.Bundle | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -129,16 +129,15 @@ class BundleDialog(QDialog):
         self._task = asyncio.get_running_loop().create_task(self._plan())
 
     async def _plan(self) -> None:
-        store = self._engine.store if self._engine is not None else None
-        if store is None or not self.chosen():
+        acs = self._engine
+        if acs is None or not acs.running or not self.chosen():
             self.bundle = None
             self._show([], "Tick at least one session.")
             return
-        assert self._engine is not None
         try:
-            made = await bundle.plan(store, self._engine.config, self._device_id,
-                                     self.chosen(), self.notes.toPlainText(),
-                                     include_secrets=self.secrets.isChecked())
+            made = await acs.plan_bundle(self._device_id, self.chosen(),
+                                         self.notes.toPlainText(),
+                                         include_secrets=self.secrets.isChecked())
         except LookupError as exc:
             self.bundle = None
             self._show([], str(exc))

@@ -1,7 +1,7 @@
 """The "Live session" and "Dashboard" docks of the main window, with their actions.
 
 Kept apart from :mod:`app.window` so the window only places it: :class:`LiveDocks` installs
-the step gate on the engine (:func:`~acs_engine.session.step.install_step_gate`, idempotent),
+the panels over the console's interface (step mode through its ``step_*`` methods),
 builds both docks on the right (tabbed), adds their View menu entries, the toolbar's
 "Step mode" toggle and the shortcuts Ctrl+4 (Live session) and Ctrl+5 (Dashboard), and
 follows the window's Refresh (F5) and the device tabs' "open this session".
@@ -13,8 +13,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
-from acs_engine.server.controller import Engine
-from acs_engine.session.step import StepGate, install_step_gate
+from acs_engine.console_api import ConsoleEngine
 from app.bridge import EngineBridge
 from app.dashboard import Dashboard
 from app.dockutil import make_dock
@@ -25,7 +24,7 @@ class LiveDocks(QObject):
     """The live session panel and the dashboard as docks of ``window``.
 
     Attributes:
-        gate: the engine's step gate.
+        gate: step mode (the panel's :class:`~app.live.step_bar.StepControl`).
         panel: the live session panel.
         dashboard: the dashboard.
         live_dock: the "Live session" dock (object name ``liveSessionDock``).
@@ -35,7 +34,7 @@ class LiveDocks(QObject):
     def __init__(
         self,
         window: QMainWindow,
-        engine: Engine,
+        engine: ConsoleEngine,
         bridge: EngineBridge,
         view_menu: QMenu | None = None,
         toolbar: QToolBar | None = None,
@@ -44,15 +43,15 @@ class LiveDocks(QObject):
 
         Args:
             window: the main window.
-            engine: the engine (the step gate is installed on it).
+            engine: the ACS.
             bridge: the engine's events as signals.
             view_menu: where the docks' show/hide entries go (default: none).
             toolbar: where "Step mode" and the panel actions go (default: a new toolbar).
         """
         super().__init__(window)
         self._window = window
-        self.gate: StepGate = install_step_gate(engine)
-        self.panel = SessionPanel(engine, bridge, self.gate)
+        self.panel = SessionPanel(engine, bridge)
+        self.gate = self.panel.gate
         self.dashboard = Dashboard(engine, bridge)
         self.live_dock = make_dock(window, "Live session", "liveSessionDock", self.panel)
         self.dashboard_dock = make_dock(window, "Dashboard", "dashboardDock", self.dashboard)

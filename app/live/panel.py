@@ -35,10 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.bus import SessionEnded, SessionStarted, SessionStateChanged, WireMessage
+from acs_engine.console_api import ConsoleEngine, StepPending, StepResolved, console_engine
 from acs_engine.inspect.sessionfile import SessionFile
 from acs_engine.inspect.sources import from_live, from_stored
-from acs_engine.server.controller import Engine
-from acs_engine.session.step import StepGate, StepPending, StepResolved
 from acs_engine.store.model import SessionRecord
 from app.bridge import EngineBridge
 from app.live.bundle_dialog import BundleDialog
@@ -48,7 +47,7 @@ from app.live.lint_view import LintView
 from app.live.machine_view import StateMachineView
 from app.live.proxy_banner import ProxyBanner
 from app.live.soap import SoapViewer
-from app.live.step_bar import StepBar
+from app.live.step_bar import StepBar, StepControl
 from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label, time_label
 
 log = logging.getLogger("fieldacs.app.live")
@@ -97,21 +96,21 @@ class SessionPanel(QWidget):
     traceLoaded = Signal(str)
 
     def __init__(
-        self, engine: Engine, bridge: EngineBridge, gate: StepGate,
+        self, engine: ConsoleEngine, bridge: EngineBridge, gate: object = None,
         parent: QWidget | None = None,
     ) -> None:
         """Build the panel and follow ``bridge``'s events.
 
         Args:
-            engine: the engine (its store lists and loads stored sessions).
+            engine: the ACS (stored sessions, traces, step mode).
             bridge: the engine's events as signals.
-            gate: the step gate installed on the engine.
+            gate: unused (step mode goes through ``engine``); kept for old callers.
             parent: the owner.
         """
         super().__init__(parent)
         self.setObjectName("sessionPanel")
-        self._engine = engine
-        self._gate = gate
+        self._engine = console_engine(engine)
+        self._gate = StepControl(self._engine)
         self.live = LiveSessions()
         self._device_id = ""
         self._session_id = ""
@@ -176,7 +175,7 @@ class SessionPanel(QWidget):
         header.addWidget(refresh_button)
 
         self.machine = StateMachineView()
-        self.step_bar = StepBar(gate)
+        self.step_bar = StepBar(self._gate)
         self.timeline = TimelineModel(self)
         self.table = QTableView()
         self.table.setObjectName("timelineView")
@@ -215,7 +214,7 @@ class SessionPanel(QWidget):
         layout.setContentsMargins(8, 6, 8, 8)
         layout.setSpacing(6)
         layout.addLayout(header)
-        self.proxy_banner = ProxyBanner(engine)
+        self.proxy_banner = ProxyBanner(self._engine)
         bridge.engineNotice.connect(self.proxy_banner.refresh)
         layout.addWidget(self.proxy_banner)
         layout.addWidget(self.machine)
@@ -244,8 +243,8 @@ class SessionPanel(QWidget):
         return self._session_id
 
     @property
-    def gate(self) -> StepGate:
-        """The step gate the panel drives."""
+    def gate(self) -> StepControl:
+        """Step mode, as the panel drives it."""
         return self._gate
 
     def show_device(self, device_id: str, session_id: str = "") -> None:
@@ -301,10 +300,10 @@ class SessionPanel(QWidget):
             log.warning("reading the store failed: %s", task.exception())
 
     async def _load_devices(self) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        devices = await store.list_devices(limit=LISTED_DEVICES)
+        devices = await acs.list_devices(limit=LISTED_DEVICES)
         for device in devices:
             if self.device_combo.findData(device.id) < 0:
                 self.device_combo.addItem(device.id, device.id)
@@ -317,11 +316,11 @@ class SessionPanel(QWidget):
         self.device_combo.setPlaceholderText("Choose a device" if has else "No device yet")
 
     async def _load_sessions(self, device_id: str, keep: str = "") -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
         generation = self._generation
-        records = await store.list_sessions(device_id, limit=STORED_SESSIONS)
+        records = await acs.list_sessions(device_id, limit=STORED_SESSIONS)
         if device_id != self._device_id or generation != self._generation:
             return
         self._stored = {r.id: r for r in records}
@@ -331,10 +330,10 @@ class SessionPanel(QWidget):
             self._show_stored_state(record)
 
     async def _load_trace(self, session_id: str) -> None:
-        store = self._engine.store
-        if store is None:
+        acs = self._engine
+        if not acs.running:
             return
-        entries = await store.load_trace(session_id)
+        entries = await acs.load_trace(session_id)
         if session_id != self._session_id or self.live.get(session_id) is not None:
             return
         self.timeline.show(session_id, [Exchange.from_trace(e) for e in entries])
@@ -442,15 +441,15 @@ class SessionPanel(QWidget):
         """Tell the Lint tab whether ``session_id`` was its device's first session here: the
         device was registered (its first session committed) during this session, or is not
         stored yet while it runs."""
-        store = self._engine.store
+        acs = self._engine
         device_id = self._device_id
-        if store is None or not device_id or device_id.startswith("("):
+        if not acs.running or not device_id or device_id.startswith("("):
             return
         live = self.live.get(session_id)
         record = self._stored.get(session_id)
         if session_id.startswith("proxy-") or (live is None and record is None):
             return  # another ACS's session, or one not known here
-        device = await store.get_device(device_id)
+        device = await acs.get_device(device_id)
         if session_id != self._session_id:
             return
         if record is not None:
@@ -475,10 +474,10 @@ class SessionPanel(QWidget):
         self.details.setTabText(index, "Lint" + (f" ({', '.join(parts)})" if parts else ""))
 
     async def _bundle_dialog(self) -> BundleDialog | None:
-        store = self._engine.store
-        if not self._device_id or store is None:
+        acs = self._engine
+        if not self._device_id or not acs.running:
             return None
-        records = await store.list_sessions(self._device_id, limit=STORED_SESSIONS)
+        records = await acs.list_sessions(self._device_id, limit=STORED_SESSIONS)
         if not records:
             return None
         return BundleDialog(self._engine, self._device_id, records, self._session_id, self)
@@ -503,10 +502,10 @@ class SessionPanel(QWidget):
                              events=live.events, outcome=live.outcome,
                              source="proxy" if session_id.startswith("proxy-") else "live")
         record = self._stored.get(session_id)
-        store = self._engine.store
-        if record is None or store is None:
+        acs = self._engine
+        if record is None or not acs.running:
             return None
-        return from_stored(record, await store.load_trace(session_id))
+        return from_stored(record, await acs.load_trace(session_id))
 
     def _show_stored_state(self, record: SessionRecord) -> None:
         final = "END" if record.outcome == "ok" else "FAULTED"

@@ -11,17 +11,17 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from acs_engine.server.controller import Engine
+from acs_engine.console_api import ConsoleEngine, console_engine
 
 
 class ProxyBanner(QLabel):
     """One line over the live panel in proxy mode."""
 
-    def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: ConsoleEngine, parent: QWidget | None = None) -> None:
         """Hidden until :meth:`refresh` finds the engine in proxy mode."""
         super().__init__(parent)
         self.setObjectName("proxyBanner")
-        self._engine = engine
+        self._engine = console_engine(engine)
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setStyleSheet("QLabel#proxyBanner { background: #fef3c7; color: #78350f; "
@@ -31,8 +31,7 @@ class ProxyBanner(QLabel):
     @property
     def upstream(self) -> str:
         """The upstream ACS URL shown ("" when not in proxy mode)."""
-        proxy = self._engine.proxy
-        return proxy.upstream if proxy is not None else ""
+        return self._engine.proxy_upstream()
 
     def refresh(self, *_args: object) -> None:
         """Show or hide the banner as the engine is now."""

@@ -51,7 +51,7 @@ class ReplayDialog(QDialog):
         self.setWindowTitle("Replay session")
         self._session = session
         self._database = database
-        self.result: ReplayResult | None = None
+        self.result: ReplayResult | None = None  # type: ignore[assignment]
         self._task: asyncio.Task[Any] | None = None
         self.summary = QLabel("Replaying against a copy of the database…")
         self.summary.setObjectName("replaySummary")

@@ -234,11 +234,14 @@ class FindBar(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("soapFindCount")
         self.count_label.setMinimumWidth(90)
-        self.previous_button = QToolButton(text="▲")
+        self.previous_button = QToolButton()
+        self.previous_button.setText("▲")
         self.previous_button.setToolTip("Previous match (Shift+Enter)")
-        self.next_button = QToolButton(text="▼")
+        self.next_button = QToolButton()
+        self.next_button.setText("▼")
         self.next_button.setToolTip("Next match (Enter)")
-        close = QToolButton(text="✕")
+        close = QToolButton()
+        close.setText("✕")
         close.setToolTip("Close (Esc)")
         close.setAutoRaise(True)
         layout.addWidget(self.field, 1)
@@ -296,10 +299,12 @@ class SoapViewer(QWidget):
         self.secrets_box.setToolTip("Passwords and keys are masked unless this is checked")
         self.secrets_box.setVisible(self._masker is not None)
         self.secrets_box.toggled.connect(self._render)
-        self.find_button = QToolButton(text="Find")
+        self.find_button = QToolButton()
+        self.find_button.setText("Find")
         self.find_button.setToolTip("Find in this message (Ctrl+F)")
         self.find_button.clicked.connect(self.open_find)
-        self.copy_button = QToolButton(text="Copy")
+        self.copy_button = QToolButton()
+        self.copy_button.setText("Copy")
         self.copy_button.setToolTip("Copy the whole message")
         self.copy_button.clicked.connect(self.copy_all)
 
@@ -452,8 +457,8 @@ class SoapViewer(QWidget):
         current.setForeground(QColor("#111827"))
         for i, cursor in enumerate(self._matches[:MAX_MARKS]):
             mark = QTextEdit.ExtraSelection()
-            mark.cursor = cursor  # type: ignore[attr-defined]
-            mark.format = current if i == self._current else every  # type: ignore[attr-defined]
+            mark.cursor = cursor
+            mark.format = current if i == self._current else every
             marks.append(mark)
         self.text.setExtraSelections(marks)
         needle = self.find_bar.field.text()

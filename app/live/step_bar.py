@@ -24,10 +24,49 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.console_api import ConsoleEngine, StepError, StepPending
 from acs_engine.cwmp import rpc
-from acs_engine.session.step import StepError, StepGate, StepPending
 from app.live.dialogs import InsertGpvDialog, InsertSpvDialog, RpcEditorDialog
 from app.message_label import MessageLabel
+
+
+class StepControl:
+    """Step mode of one ACS, through the console's interface (local or remote).
+
+    The names are the step gate's (``is_enabled``, ``pending``, ``send``...); each call is
+    the matching ``step_*`` method of :class:`~acs_engine.console_api.ConsoleEngine`.
+    """
+
+    def __init__(self, engine: ConsoleEngine) -> None:
+        self._engine = engine
+
+    def is_enabled(self, device_id: str) -> bool:
+        return self._engine.step_enabled(device_id)
+
+    def set_enabled(self, device_id: str, enabled: bool) -> None:
+        self._engine.set_step_enabled(device_id, enabled)
+
+    def pending(self, device_id: str) -> StepPending | None:
+        return self._engine.step_pending(device_id)
+
+    def send(self, device_id: str) -> None:
+        self._engine.step_send(device_id)
+
+    def skip(self, device_id: str) -> None:
+        self._engine.step_skip(device_id)
+
+    def edit(self, device_id: str, message: rpc.Message) -> None:
+        self._engine.step_edit(device_id, message)
+
+    def insert(self, device_id: str, message: rpc.Message) -> None:
+        self._engine.step_insert(device_id, message)
+
+    def pause(self, device_id: str) -> None:
+        self._engine.step_pause(device_id)
+
+    def resume(self, device_id: str) -> None:
+        self._engine.step_resume(device_id)
+
 
 _STYLE = """
 QFrame#stepBar { background: #fffbeb; border: 1px solid #f59e0b; border-radius: 6px; }
@@ -67,7 +106,7 @@ class StepBar(QFrame):
     actionTaken = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, gate: StepGate, parent: QWidget | None = None) -> None:
+    def __init__(self, gate: StepControl, parent: QWidget | None = None) -> None:
         """Controls for ``gate``; :meth:`set_device` picks the device."""
         super().__init__(parent)
         self.setObjectName("stepBar")

@@ -207,7 +207,7 @@ async def test_the_settings_footer_leaves_the_database_row_whole(
         qtbot.addWidget(dialog)
         dialog.show()
         await settle()
-        note, scroll = dialog.note, dialog.scroll
+        note, scroll = dialog.note, dialog.scroll_area
         assert note.height() >= note.heightForWidth(note.width())  # every wrapped line
         assert note.geometry().top() > scroll.geometry().bottom()  # below the groups
         scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())

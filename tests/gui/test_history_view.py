@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from acs_engine.console_api import LocalConsoleEngine
 from acs_engine.cwmp import rpc
 from acs_engine.server.controller import Engine
 from app.bridge import EngineBridge
@@ -170,7 +171,7 @@ async def test_fleet_view_counts_versions_now_and_over_time(engine: Engine, qtbo
     assert store is not None
     other, _, _ = _cpe(engine.cwmp_urls()[-1], "GUIHIST02")
     assert (await other.session()).ok
-    panel = FleetPanel(lambda: store)
+    panel = FleetPanel(lambda: LocalConsoleEngine(engine))
     qtbot.addWidget(panel)
     await panel.refresh()
     view = panel.view

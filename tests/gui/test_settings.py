@@ -269,7 +269,7 @@ async def test_the_dialog_fits_a_laptop_screen(tmp_path: Path, qtbot) -> None:
         # Every group is still reachable: the groups scroll, the buttons stay in view.
         assert dialog.buttons.isVisible()
         box = dialog.widget("db_path")
-        dialog.scroll.ensureWidgetVisible(box)
+        dialog.scroll_area.ensureWidgetVisible(box)
         await settle()
         assert not box.visibleRegion().isEmpty()
         dialog.close()

@@ -101,3 +101,13 @@ class RawCpe:
         status, headers, data = await self.post_raw(body)
         reply = codec.parse(data) if status == 200 and data else None
         return status, reply, headers
+
+
+def console_over_store(store: Any) -> Any:
+    """The console's interface (:class:`~acs_engine.console_api.LocalConsoleEngine`) over an
+    open store with no listeners: for item-model tests over a pre-filled database."""
+    from acs_engine.console_api import LocalConsoleEngine
+
+    engine = Engine(EngineConfig())
+    engine.store = store
+    return LocalConsoleEngine(engine)

@@ -8,13 +8,13 @@ import asyncio
 from pathlib import Path
 
 from acs_engine.bus import TaskFinished
+from acs_engine.config import EngineConfig
 from acs_engine.console_api import (
     ConsoleEngine,
     DeviceFilter,
     EngineUnavailable,
     LocalConsoleEngine,
 )
-from acs_engine.config import EngineConfig
 from acs_engine.server.controller import Engine
 from acs_engine.session.step import StepGate
 from acs_engine.sim.runner import run_sim
