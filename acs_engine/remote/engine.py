@@ -43,6 +43,7 @@ from acs_engine.remote.link import Link
 from acs_engine.server.events_codec import PROTOCOL_VERSION, decode, encode
 from acs_engine.server.step_claim import StepHolderChanged
 from acs_engine.services.dryrun import DryRunError
+from acs_engine.services.treediff import PointError
 from acs_engine.services.wake import DeviceUnknown
 from acs_engine.session.step import StepPending, StepResolved
 
@@ -53,7 +54,7 @@ log = logging.getLogger("fieldacs.remote")
 _KINDS: dict[str, type[Exception]] = {
     "DeviceUnknown": DeviceUnknown, "DryRunError": DryRunError,
     "ExpressionError": ExpressionError, "EngineUnavailable": EngineUnavailable,
-    "ValueError": ValueError, "LookupError": LookupError,
+    "ValueError": ValueError, "LookupError": LookupError, "PointError": PointError,
 }
 
 
@@ -248,6 +249,15 @@ class RemoteEngine:
     def tls_kind(self) -> str | None:
         return self._status.get("tls_kind")
 
+    @property
+    def tls_ca_fingerprint(self) -> str | None:
+        return self._status.get("tls_ca_fingerprint")
+
+    @property
+    def provisioning_enabled(self) -> bool:
+        return bool(self._status.get("provisioning_enabled"))
+
+    @property
     def cpe_auth_enabled(self) -> bool:
         return bool(self._status.get("cpe_auth_enabled"))
 
@@ -530,6 +540,18 @@ class RemoteEngine:
     ) -> Any:
         return await self.call("fleet_view", paths=tuple(paths), since=since, points=points,
                                now=now)
+
+    async def resolve_point(self, device_id: str, spec: str) -> Any:
+        return await self.call("resolve_point", device_id=device_id, spec=spec)
+
+    async def plan_bundle(
+        self, device_id: str, session_ids: list[str], notes: str = "", *,
+        include_secrets: bool = False,
+    ) -> Any:
+        """An escalation bundle; a remote engine never puts secrets in it (ValueError)."""
+        return await self.call("plan_bundle", device_id=device_id,
+                               session_ids=list(session_ids), notes=notes,
+                               include_secrets=include_secrets)
 
 
 def _seg(device_id: str) -> str:

@@ -30,17 +30,19 @@ from acs_engine import bus
 from acs_engine.config import EngineConfig
 from acs_engine.console_api import DeviceFilter
 from acs_engine.cwmp import rpc
+from acs_engine.inspect import bundle, sessionfile
 from acs_engine.scripting.model import ScriptFault
 from acs_engine.server.auth import AuthFailure
 from acs_engine.server.step_claim import StepHolderChanged
 from acs_engine.services.connreq import ConnReqResult
 from acs_engine.services.dryrun import DryRunResult
 from acs_engine.services.presets import PresetSetting
+from acs_engine.services.treediff import Point
 from acs_engine.services.wake import ConnectionRequestDone
 from acs_engine.session.step import StepPending, StepResolved
 from acs_engine.store import model, records
 from acs_engine.store.fleet import FleetView
-from acs_engine.store.history import HistoryRow, Snapshot
+from acs_engine.store.history import HistoryRow, PastTree, Snapshot
 from acs_engine.store.queries import DeviceSummary
 
 __all__ = ["PROTOCOL_VERSION", "TYPES", "CodecError", "decode", "dumps", "encode", "loads"]
@@ -69,10 +71,12 @@ def _registry() -> dict[str, type]:
         *(("", cls) for cls in _dataclasses_of(bus)),
         *(("rpc.", cls) for cls in _dataclasses_of(rpc)),
         *(("store.", cls) for cls in _dataclasses_of(records) + _dataclasses_of(model)),
+        *(("bundle.", cls) for cls in _dataclasses_of(bundle)),
+        *(("session_file.", cls) for cls in _dataclasses_of(sessionfile)),
         *(("", cls) for cls in (
             ConnReqResult, ConnectionRequestDone, DryRunResult, StepPending, StepResolved,
             StepHolderChanged, DeviceFilter, ScriptFault, AuthFailure, EngineConfig,
-            PresetSetting, FleetView, HistoryRow, Snapshot, DeviceSummary,
+            PresetSetting, FleetView, HistoryRow, Snapshot, DeviceSummary, Point, PastTree,
         )),
     ]
     table: dict[str, type] = {}

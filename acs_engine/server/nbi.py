@@ -33,10 +33,8 @@ from aiohttp import web
 
 from acs_engine.expression import ExpressionError, parse
 from acs_engine.scripting import Sandbox
-from acs_engine.server.events_ws import EVENTS_PATH
 from acs_engine.server.guard import ConnectionGuard, GuardedSite, keepalive_for, limits_for
 from acs_engine.server.nbi_auth import bearer_auth_middleware, is_loopback_host, open_nbi_problem
-from acs_engine.server.nbi_console import add_console_routes
 from acs_engine.server.nbi_devices import collection_document, iter_device_documents, project
 from acs_engine.server.nbi_history import add_history_routes
 from acs_engine.server.nbi_query import (
@@ -182,6 +180,8 @@ class NbiServer:
         #: Caps and times the NBI's connections (see guard.py).
         self.guard = ConnectionGuard("nbi", limits_for(config, "nbi"))
         middlewares: list[Any] = [_browser_guard(config)]
+        from acs_engine.server.events_ws import EVENTS_PATH  # console_api imports this module
+
         token = self.token = config.nbi_token
         if token is not None:
             middlewares.append(bearer_auth_middleware(token, self_authenticating=(EVENTS_PATH,)))
@@ -282,6 +282,8 @@ class NbiServer:
         router.add_get("/ping/{host}", self.ping, allow_head=False)
         router.add_get("/openapi.json", self.openapi, allow_head=False)
         add_history_routes(router, lambda: self.store)
+        from acs_engine.server.nbi_console import add_console_routes  # (import cycle)
+
         self.console = add_console_routes(router, self)  # /fieldacs/v1 (nbi_console.py)
 
     def _collection_handler(self, name: str) -> _Handler:

@@ -17,7 +17,8 @@ These routes carry it; values travel in the codec's JSON
 
 ``POST /fieldacs/v1/console/{method}`` takes ``{"args": {name: value}}`` (codec values) and
 answers ``{"result": value}``; only the methods of :data:`CALLS` exist. A failure is
-``{"error": text, "kind": name}``: 404 ``DeviceUnknown``, 422 ``DryRunError``, 400
+``{"error": text, "kind": name}``: 404 ``DeviceUnknown`` or ``PointError``, 422
+``DryRunError``, 400
 ``ExpressionError`` or ``ValueError`` (bad arguments), 503 ``EngineUnavailable``.
 
 Step commands need the lease of the console that holds step mode (:mod:`step_claim`); any
@@ -43,6 +44,7 @@ from acs_engine.server.events_codec import PROTOCOL_VERSION, CodecError, decode,
 from acs_engine.server.events_ws import EVENTS_PATH, EventStream
 from acs_engine.server.step_claim import StepClaim, StepClaimError
 from acs_engine.services.dryrun import DryRunError
+from acs_engine.services.treediff import PointError
 from acs_engine.services.wake import DeviceUnknown
 from acs_engine.session.step import StepGate, install_step_gate
 
@@ -53,10 +55,10 @@ if TYPE_CHECKING:
 __all__ = ["CALLS", "PREFIX", "ConsoleRoutes", "add_console_routes", "public_config"]
 
 PREFIX = "/fieldacs/v1"
-STEP_ACTIONS = ("send", "skip", "pause", "resume", "edit", "insert")
+STEP_ACTIONS: tuple[str, ...] = ("send", "skip", "pause", "resume", "edit", "insert")
 
 #: The ConsoleEngine methods ``POST /fieldacs/v1/console/{method}`` runs (all async).
-CALLS = (
+CALLS: tuple[str, ...] = (
     "list_devices", "search_devices", "count_devices", "devices_by_id", "get_device",
     "load_params", "load_param_values", "set_tags", "add_task", "get_task", "wake",
     "list_presets", "put_preset", "delete_preset", "last_verdicts", "list_provisions",
@@ -64,9 +66,10 @@ CALLS = (
     "delete_virtual_parameter", "check_script", "list_faults", "delete_fault", "dry_run",
     "presets_that_set", "list_sessions", "load_trace", "history_paths", "param_history",
     "device_history", "list_snapshots", "load_snapshot", "save_snapshot", "fleet_view",
+    "resolve_point", "plan_bundle",
 )
 #: Options of ``dry_run`` a remote console may pass (never ``file_url``, the engine's own).
-DRY_RUN_OPTIONS = frozenset({
+DRY_RUN_OPTIONS: frozenset[str] = frozenset({
     "presets", "provisions", "scripts_override", "vparams_override", "params_override",
 })
 #: Exceptions a call may raise -> (HTTP status, kind the client raises again).
@@ -74,6 +77,7 @@ ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
     (DeviceUnknown, 404, "DeviceUnknown"),
     (DryRunError, 422, "DryRunError"),
     (ExpressionError, 400, "ExpressionError"),
+    (PointError, 404, "PointError"),
     (EngineUnavailable, 503, "EngineUnavailable"),
     (CodecError, 400, "ValueError"),
     (ValueError, 400, "ValueError"),
@@ -170,6 +174,8 @@ class ConsoleRoutes:
             "running": engine.store is not None, "device_count": engine.device_count,
             "in_session": in_session, "cwmp_urls": engine.cwmp_urls(),
             "cwmp_tls_urls": engine.cwmp_tls_urls(), "tls_fingerprint": engine.tls_fingerprint,
+            "tls_ca_fingerprint": self.local.tls_ca_fingerprint,
+            "provisioning_enabled": self.local.provisioning_enabled,
             "tls_kind": engine.tls_kind, "cpe_auth_enabled": bool(engine.cpe_auth_enabled),
             "proxy_upstream": self.local.proxy_upstream(),
             "auth_failures": encode(tuple(engine.auth_failures())),
@@ -190,6 +196,8 @@ class ConsoleRoutes:
         method = getattr(self.local, name)
         try:
             args = {key: decode(value) for key, value in raw_args.items()}
+            if args.get("include_secrets"):
+                raise ValueError("a remote console gets bundles without secrets")
             if name == "dry_run":
                 extra = set(args) - DRY_RUN_OPTIONS - {"device_id", "events"}
                 if extra:

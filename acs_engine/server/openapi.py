@@ -10,7 +10,6 @@ from typing import Any
 
 from acs_engine import __version__
 from acs_engine.server.nbi_history import HISTORY_OPENAPI
-from acs_engine.server.openapi_console import CONSOLE_OPENAPI
 
 __all__ = ["openapi_document"]
 
@@ -260,6 +259,8 @@ def openapi_document() -> dict[str, Any]:
                            "head": _list_operation(name, True)}
     paths.update(copy.deepcopy(_PATHS))
     paths.update(copy.deepcopy(HISTORY_OPENAPI))
+    from acs_engine.server.openapi_console import CONSOLE_OPENAPI  # (import cycle)
+
     paths.update(copy.deepcopy(CONSOLE_OPENAPI))
     return {
         "openapi": "3.0.3",

@@ -23,7 +23,7 @@ _CODEC = (
 _ERROR = _answer("Error", {"$ref": "#/components/schemas/Error"})
 _CONFLICT = _answer("Step mode is held by another console", {
     "type": "object", "properties": {"error": {"type": "string"}, "holder": {"type": "string"}}})
-_LEASE = {"type": "object", "required": ["lease"], "properties": {
+_LEASE: dict[str, Any] = {"type": "object", "required": ["lease"], "properties": {
     "lease": {"type": "string", "description": "The lease `POST /fieldacs/v1/step/claim` gave."}}}
 _DEVICE = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 
