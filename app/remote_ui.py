@@ -144,10 +144,13 @@ class ConnectDialog(QDialog):
 
 
 class RemoteStatusLabel(QLabel):
-    """The status bar's word on the remote link and on who holds step mode."""
+    """The status bar's word on the remote link and on who holds step mode.
 
-    def __init__(self, bridge: EngineBridge, engine: RemoteEngine,
-                 parent: QWidget | None = None) -> None:
+    It listens to the remote engine's bus itself (its events are not the engine's, so the
+    bridge does not carry them); the link runs on this (the GUI's qasync) loop.
+    """
+
+    def __init__(self, engine: RemoteEngine, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("remoteStatus")
         self.setContentsMargins(10, 0, 10, 0)
@@ -157,7 +160,8 @@ class RemoteStatusLabel(QLabel):
         if engine.last_status is not None:
             self._show_status(engine.last_status)
         self._render()
-        bridge.eventReceived.connect(self._on_event)
+        unsubscribe = engine.bus.subscribe(self._on_event, RemoteStatus, StepHolderChanged)
+        self.destroyed.connect(lambda *_: unsubscribe())
 
     @Slot(object)
     def _on_event(self, event: object) -> None:
@@ -184,7 +188,7 @@ class RemoteStatusLabel(QLabel):
     def _render(self) -> None:
         text = self._link
         if self._holder:
-            mine = self._holder == self._engine.holder and self._engine.holds_step
+            mine = self._holder == self._engine.holder  # the event may beat the lease
             text += " · step mode: " + ("you" if mine else self._holder)
         self.setText(text)
 
@@ -262,7 +266,7 @@ class RemoteWindows:
         window = MainWindow(remote, bridge, self._settings)
         bridge.setParent(window)
         window.setWindowTitle(f"{window.windowTitle()} — {remote.url}")
-        window.statusBar().addPermanentWidget(RemoteStatusLabel(bridge, remote, window))
+        window.statusBar().addPermanentWidget(RemoteStatusLabel(remote, window))
         window.set_acs_urls(remote.cwmp_urls(), remote.tls_fingerprint, remote.tls_kind)
         self.windows.append(window)
 

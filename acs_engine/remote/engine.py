@@ -93,6 +93,8 @@ class RemoteEngine:
         self.link = Link(url, token, on_status=self._on_status, protocol=protocol, ssl=ssl,
                          first_delay=first_delay, longest_delay=longest_delay)
         self.last_status: RemoteStatus | None = None
+        #: The engine answered and the link is not known to be down.
+        self._reachable = False
         self._stream: asyncio.Task[None] | None = None
         self._status: dict[str, Any] = {}
         self._config = EngineConfig()
@@ -125,6 +127,7 @@ class RemoteEngine:
         try:
             await self.link.check_version()
             await self._refresh()
+            self._reachable = True
         except RemoteError as exc:
             state = {"Unauthorized": "unauthorized", "VersionMismatch": "version_mismatch"}
             self.link.status(state.get(type(exc).__name__, "reconnecting"), str(exc))
@@ -155,6 +158,10 @@ class RemoteEngine:
 
     def _on_status(self, status: RemoteStatus) -> None:
         self.last_status = status
+        if status.state == "connected":
+            self._reachable = True
+        elif status.state != "connecting":
+            self._reachable = False
         self._bus.publish(status)
 
     async def _on_connected(self) -> None:
@@ -226,7 +233,7 @@ class RemoteEngine:
 
     @property
     def running(self) -> bool:
-        return self.link.connected and bool(self._status.get("running"))
+        return self._reachable and bool(self._status.get("running"))
 
     @property
     def device_count(self) -> int:

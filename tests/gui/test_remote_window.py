@@ -1,0 +1,196 @@
+"""The console attached to a remote engine: the same window and panels over RemoteEngine.
+
+A second engine process (``fieldacs-engine serve`` with a token) is the remote ACS; CPEs
+are the simulator's, and a raw CPE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
+
+from acs_engine.console_api import LocalConsoleEngine
+from acs_engine.remote import (
+    CommandQueued,
+    ConnectionLost,
+    RemoteEngine,
+    StepHeldElsewhere,
+    Unauthorized,
+    VersionMismatch,
+)
+from acs_engine.sim.client import SimCpe
+from acs_engine.sim.device import SimDevice
+from acs_engine.sim.model import load_model
+from acs_engine.store.deviceid import make_device_id
+from app.bridge import EngineBridge
+from app.remote_ui import (
+    KEY_TOKEN,
+    ConnectDialog,
+    RemoteStatusLabel,
+    RemoteWindows,
+    remote_error_text,
+)
+from app.window import MainWindow
+from tests.gui.aio import wait_until
+from tests.helpers.engine import running_engine
+from tests.helpers.remote import ServeProcess
+
+SERIAL = "REMOTEGUI1"
+_MODEL = load_model("tr181")
+DEVICE = make_device_id(_MODEL.oui, _MODEL.product_class, SERIAL)
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[ServeProcess]:
+    proc = ServeProcess(tmp_path / "server.db")
+    await proc.start()
+    try:
+        yield proc
+    finally:
+        await proc.stop()
+
+
+async def _session(url: str) -> None:
+    result = await SimCpe(SimDevice(_MODEL, SERIAL, context={"acs_url": url}), url).session()
+    assert result.ok, result.error
+
+
+def _window(engine: Any, qtbot: Any, settings: QSettings) -> tuple[MainWindow, EngineBridge]:
+    bridge = EngineBridge(engine.bus)
+    window = MainWindow(engine, bridge, settings)
+    bridge.setParent(window)
+    qtbot.addWidget(window)
+    window.set_acs_urls(engine.cwmp_urls())
+    window.show()
+    return window, bridge
+
+
+async def _devices_tab_shows_a_new_device(window: MainWindow, cwmp_url: str) -> None:
+    window.tabs.setCurrentIndex(1)
+    await _session(cwmp_url)
+    model = window.devices.model
+    assert model is not None
+    await wait_until(lambda: model.row_of(DEVICE) == 0, 15, what="the device's row")
+    counters = window.overview.counters
+    await wait_until(lambda: counters.completed.value == 1, 15, what="completed counter")
+
+
+async def test_the_same_panels_run_on_a_local_engine(
+    tmp_path: Path, qtbot: Any, settings: QSettings,
+) -> None:
+    async with running_engine(tmp_path) as engine:
+        window, _ = _window(LocalConsoleEngine(engine), qtbot, settings)
+        await _devices_tab_shows_a_new_device(window, engine.cwmp_urls()[-1])
+        window.close()
+
+
+async def test_the_same_panels_run_on_a_remote_engine(
+    server: ServeProcess, qtbot: Any, settings: QSettings,
+) -> None:
+    remote = RemoteEngine(server.nbi_url, server.token, holder="tester", first_delay=0.2,
+                          longest_delay=1.0)
+    await remote.connect()
+    try:
+        window, _ = _window(remote, qtbot, settings)
+        label = RemoteStatusLabel(remote, window)
+        window.statusBar().addPermanentWidget(label)
+        await wait_until(lambda: "Connected to" in label.text(), 10, what="connected")
+        assert window.acs_urls() == [server.cwmp_url]
+        await _devices_tab_shows_a_new_device(window, server.cwmp_url)
+        # the connection drops: the status bar says so, then says it is back
+        await server.kill()
+        await wait_until(lambda: "lost" in label.text(), 10, what="lost")
+        await server.start()
+        await wait_until(lambda: "Connected to" in label.text(), 30, what="reconnected")
+        await remote.claim_step()
+        await wait_until(lambda: "step mode: you" in label.text(), 10, what="step holder")
+        window.close()
+    finally:
+        await remote.close()
+
+
+async def test_connect_to_acs_opens_a_remote_window_and_wrong_tokens_get_their_message(
+    server: ServeProcess, qtbot: Any, settings: QSettings,
+) -> None:
+    windows = RemoteWindows(settings)
+    settings.setValue("remote/url", server.nbi_url)
+    settings.setValue(KEY_TOKEN, "a-wrong-token-entirely")
+    attempt = windows.open(ask=False)
+    import asyncio
+
+    task = asyncio.ensure_future(attempt)
+    await wait_until(lambda: isinstance(QApplication.activeModalWidget(), QMessageBox)
+                     or any(isinstance(w, QMessageBox) and w.isVisible()
+                            for w in QApplication.topLevelWidgets()), 10, what="error box")
+    box = next(w for w in QApplication.topLevelWidgets()
+               if isinstance(w, QMessageBox) and w.isVisible())
+    assert box.windowTitle() == "Wrong token"
+    box.accept()
+    assert await task is None
+
+    settings.setValue(KEY_TOKEN, server.token)
+    window = await windows.open(ask=False)
+    assert isinstance(window, MainWindow)
+    qtbot.addWidget(window)
+    assert server.nbi_url in window.windowTitle()
+    assert window.findChild(RemoteStatusLabel, "remoteStatus") is not None
+    window.close()
+    await windows.close_all()
+    assert windows.windows == []
+
+
+async def test_file_menu_has_connect_to_acs(tmp_path: Path, qtbot: Any,
+                                            settings: QSettings) -> None:
+    async with running_engine(tmp_path) as engine:
+        window, _ = _window(LocalConsoleEngine(engine), qtbot, settings)
+        texts = [a.text() for a in window.file_menu.actions()]
+        assert "&Connect to ACS…" in texts
+        asked: list[bool] = []
+        window.connectRequested.connect(lambda: asked.append(True))
+        window.connect_action.trigger()
+        assert asked == [True]
+        window.close()
+
+
+def test_the_dialog_remembers_the_address_but_the_token_only_when_asked(
+    qtbot: Any, settings: QSettings,
+) -> None:
+    dialog = ConnectDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.token_edit.echoMode() == QLineEdit.EchoMode.Password
+    dialog.url_edit.setText("http://acs.lan:7557")
+    dialog.token_edit.setText("secret-token-123")
+    dialog.holder_edit.setText("alice@van")
+    dialog.remember_token.setChecked(False)
+    dialog.remember()
+    assert settings.value("remote/url") == "http://acs.lan:7557"
+    assert settings.value("remote/holder") == "alice@van"
+    assert settings.value(KEY_TOKEN) is None
+    again = ConnectDialog(settings)
+    qtbot.addWidget(again)
+    assert again.url_edit.text() == "http://acs.lan:7557" and again.token_edit.text() == ""
+    again.token_edit.setText("secret-token-123")
+    again.remember_token.setChecked(True)
+    again.remember()
+    assert settings.value(KEY_TOKEN) == "secret-token-123"
+    third = ConnectDialog(settings)
+    qtbot.addWidget(third)
+    assert third.token_edit.text() == "secret-token-123" and third.remember_token.isChecked()
+
+
+def test_each_failure_has_its_own_message() -> None:
+    titles = {
+        remote_error_text(exc)[0] for exc in (
+            Unauthorized("refused"), VersionMismatch("v2 vs v1", 2, 1),
+            ConnectionLost("down"), StepHeldElsewhere("held", "bob"),
+        )
+    }
+    assert titles == {"Wrong token", "Version mismatch", "ACS unreachable",
+                      "Step mode is in use"}
+    assert "bob" in remote_error_text(StepHeldElsewhere("held", "bob"))[1]
+    assert remote_error_text(CommandQueued("kept"))[0] == "ACS unreachable"
