@@ -9,12 +9,11 @@ without bound; :class:`ActivityView` shows it.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDateTime,
     QModelIndex,
     QObject,
@@ -31,6 +30,7 @@ from acs_engine.bus import (
     SessionEnded,
     SessionStarted,
 )
+from app.record_table import Column, RecordTableModel
 
 #: Lines kept in the Recent activity list.
 DEFAULT_CAPACITY = 200
@@ -132,11 +132,27 @@ class ActivityDescriber:
         return None
 
 
-class ActivityModel(QAbstractTableModel):
+def _time_text(entry: ActivityEntry) -> str:
+    """When, dated unless it happened today."""
+    when = QDateTime.fromMSecsSinceEpoch(int(entry.at * 1000))
+    today = when.date() == QDateTime.currentDateTime().date()
+    return when.toString("HH:mm:ss" if today else "yyyy-MM-dd HH:mm:ss")
+
+
+def _line(entry: ActivityEntry) -> str:
+    """The whole line, for a tooltip."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.at))
+    device = f" [{entry.device}]" if entry.device else ""
+    return f"{stamp}{device} {entry.text}"
+
+
+class ActivityModel(RecordTableModel[ActivityEntry]):
     """The newest activity lines first, at most ``capacity`` of them.
 
     Columns: Time, Device, Activity. The Activity column carries a coloured dot
-    (DecorationRole) for the line's level; every column has the full line as tooltip.
+    (DecorationRole) for the line's level; every column has the full line as tooltip. A new
+    line is a row inserted at the top (and the oldest row removed past capacity), never a
+    reset, so the selection and scroll position stay.
 
     Signals:
         (only those of QAbstractTableModel)
@@ -146,11 +162,17 @@ class ActivityModel(QAbstractTableModel):
     COLUMN_TIME, COLUMN_DEVICE, COLUMN_TEXT = range(3)
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, parent: QObject | None = None) -> None:
-        super().__init__(parent)
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
+        super().__init__(
+            [
+                Column("Time", _time_text, _line),
+                Column("Device", lambda e: e.device, _line),
+                Column("Activity", lambda e: e.text, _line),
+            ],
+            parent,
+        )
         self._capacity = capacity
-        self._entries: deque[ActivityEntry] = deque()  # index 0 = newest
         self._dots: dict[str, QIcon] = {}
 
     @property
@@ -160,65 +182,23 @@ class ActivityModel(QAbstractTableModel):
 
     def entries(self) -> list[ActivityEntry]:
         """A copy of the lines, newest first."""
-        return list(self._entries)
+        return self.records()
 
     def add(self, entry: ActivityEntry) -> None:
         """Insert ``entry`` at the top and drop the oldest line if over capacity."""
-        if len(self._entries) >= self._capacity:
-            last = len(self._entries) - 1
-            self.beginRemoveRows(QModelIndex(), last, last)
-            self._entries.pop()
-            self.endRemoveRows()
-        self.beginInsertRows(QModelIndex(), 0, 0)
-        self._entries.appendleft(entry)
-        self.endInsertRows()
-
-    def clear(self) -> None:
-        """Remove every line."""
-        self.beginResetModel()
-        self._entries.clear()
-        self.endResetModel()
-
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
-        return None
+        if self.rowCount() >= self._capacity:
+            self.remove(self.rowCount() - 1)
+        self.insert(0, [entry])
 
     def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._entries):
+        entry = self.record(index.row()) if index.isValid() else None
+        if role == Qt.ItemDataRole.DecorationRole:
+            if entry is not None and index.column() == self.COLUMN_TEXT:
+                return self._dot(entry.level)
             return None
-        entry = self._entries[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == self.COLUMN_TIME:  # dated unless it happened today
-                when = QDateTime.fromMSecsSinceEpoch(int(entry.at * 1000))
-                today = when.date() == QDateTime.currentDateTime().date()
-                return when.toString("HH:mm:ss" if today else "yyyy-MM-dd HH:mm:ss")
-            if column == self.COLUMN_DEVICE:
-                return entry.device
-            if column == self.COLUMN_TEXT:
-                return entry.text
-        elif role == Qt.ItemDataRole.ToolTipRole:
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.at))
-            device = f" [{entry.device}]" if entry.device else ""
-            return f"{stamp}{device} {entry.text}"
-        elif role == Qt.ItemDataRole.DecorationRole and column == self.COLUMN_TEXT:
-            return self._dot(entry.level)
-        elif role == Qt.ItemDataRole.UserRole:
+        if role == Qt.ItemDataRole.UserRole:
             return entry
-        return None
+        return super().data(index, role)
 
     def _dot(self, level: str) -> QIcon:
         icon = self._dots.get(level)

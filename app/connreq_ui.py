@@ -16,9 +16,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from acs_engine.console_api import ConsoleEngine, DeviceUnknown, EngineUnavailable, console_engine
@@ -73,12 +72,12 @@ class ConnectionRequester(QObject):
     Signals:
         started(str): a request for this device started.
         progress(str, str): (device id, what is happening now).
-        finished(object): the :class:`ConnReqReport`.
+        finished(ConnReqReport): the report.
     """
 
     started = Signal(str)
     progress = Signal(str, str)
-    finished = Signal(object)
+    finished = Signal(ConnReqReport)
 
     def __init__(
         self,
@@ -183,10 +182,10 @@ class ConnReqButton(QWidget):
     Shows requests started elsewhere (the toolbar) for the same device too.
 
     Signals:
-        reported(object): the :class:`ConnReqReport` shown.
+        reported(ConnReqReport): the report shown.
     """
 
-    reported = Signal(object)
+    reported = Signal(ConnReqReport)
 
     def __init__(
         self, requester: ConnectionRequester, device_id: str, parent: QWidget | None = None
@@ -243,6 +242,7 @@ class ConnReqButton(QWidget):
         self.status.setProperty("plain", f"{headline}. {detail}" if detail else headline)
         self.status.show()
 
+    @Slot(str)
     def _on_started(self, device_id: str) -> None:
         if device_id != self._device_id:
             return
@@ -254,7 +254,8 @@ class ConnReqButton(QWidget):
         if device_id == self._device_id:
             self._show(None, text)
 
-    def _on_finished(self, report: Any) -> None:
+    @Slot(ConnReqReport)
+    def _on_finished(self, report: ConnReqReport) -> None:
         if not isinstance(report, ConnReqReport) or report.device_id != self._device_id:
             return
         self.button.setEnabled(True)

@@ -8,9 +8,8 @@ themselves. The "Changes" tab stays in the device view, which owns the staging.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRegularExpression, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QTreeView,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -26,7 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.store.model import SessionRecord
+from acs_engine.store.records import Fault
+from app.faults_panel import FaultTableModel
 from app.timefmt import exact
+
+#: The fault model's Device and Message columns.
+_DEVICE_COLUMN, _MESSAGE_COLUMN = 0, 3
 
 
 class TagsTab(QWidget):
@@ -119,20 +124,30 @@ class SessionList(QTreeWidget):
 
 
 class FaultsTab(QWidget):
-    """A device's recorded faults, or "No faults recorded" when there are none."""
+    """A device's recorded faults, or "No faults recorded" when there are none.
+
+    The rows are the faults panel's :class:`~app.faults_panel.FaultTableModel` (one row per
+    failure, however many channels it was stored on), shown through a
+    :class:`QSortFilterProxyModel` that keeps this device's rows; the Device column is hidden.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         """Build the empty tab; :meth:`show_faults` fills it."""
         super().__init__(parent)
-        self.table = QTreeWidget()
+        self.model = FaultTableModel(parent=self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(_DEVICE_COLUMN)
+        self.table = QTreeView()
         self.table.setObjectName("deviceFaults")
-        self.table.setHeaderLabels(["When", "Channel", "Code", "Message"])
         self.table.setRootIsDecorated(False)
-        for column in range(3):
-            self.table.header().setSectionResizeMode(
-                column, QHeaderView.ResizeMode.ResizeToContents
-            )
-        self.table.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setUniformRowHeights(True)
+        self.table.setModel(self.proxy)
+        self.table.hideColumn(_DEVICE_COLUMN)
+        header = self.table.header()
+        for column in range(self.model.columnCount()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(_MESSAGE_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.no_faults = QLabel("No faults recorded")
         self.no_faults.setObjectName("noFaults")
         self.no_faults.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -143,22 +158,27 @@ class FaultsTab(QWidget):
         box.addWidget(self.table, 1)
         self.table.hide()
 
-    def show_faults(self, faults: Sequence[Any]) -> None:
-        """List ``faults`` (records with timestamp, channel, code and message attributes).
+    def show_faults(
+        self, faults: Sequence[Fault], device_id: str = "", retry_delay_s: int | None = None
+    ) -> None:
+        """List ``faults`` of ``device_id`` (every device's rows when it is "").
 
         One failure stored on several channels (GenieACS's model) is one row listing them.
         """
-        self.table.clear()
-        rows: dict[tuple[Any, str, str], list[str]] = {}
-        for fault in faults:
-            key = (getattr(fault, "timestamp", None), str(getattr(fault, "code", "")),
-                   str(getattr(fault, "message", "")))
-            rows.setdefault(key, []).append(str(getattr(fault, "channel", "")))
-        for (timestamp, code, message), channels in rows.items():
-            item = QTreeWidgetItem([exact(timestamp), ", ".join(sorted(channels)), code, message])
-            self.table.addTopLevelItem(item)
-        self.table.setVisible(bool(faults))
-        self.no_faults.setVisible(not faults)
+        if retry_delay_s is not None:
+            self.model.retry_delay_s = retry_delay_s
+        self.proxy.setFilterRegularExpression(
+            QRegularExpression(f"^{QRegularExpression.escape(device_id)}$") if device_id
+            else QRegularExpression()
+        )
+        self.model.set_faults(list(faults))
+        shown = self.count()
+        self.table.setVisible(bool(shown))
+        self.no_faults.setVisible(not shown)
+
+    def count(self) -> int:
+        """The rows shown (failures, not stored faults)."""
+        return self.proxy.rowCount()
 
     @staticmethod
     def title(count: int) -> str:

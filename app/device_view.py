@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,6 +38,8 @@ from acs_engine.bus import DeviceUpdated, SessionEnded, SessionStarted
 from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
 from acs_engine.store.model import DeviceRecord, Param, SessionRecord
+from acs_engine.store.records import Fault
+from app.background import Background
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqButton
 from app.device_tabs import FaultsTab, SessionList, TagsTab
@@ -44,12 +47,8 @@ from app.diff_view import DiffTab
 from app.history_view import HistoryTab
 from app.managed import PresetGuard, PresetNotice
 from app.param_menu import param_menu
-from app.params_model import (
-    ParamFilterProxy,
-    ParamTreeModel,
-    ParamValueDelegate,
-    expand_paths,
-)
+from app.param_views import ParamFilterProxy, ParamValueDelegate
+from app.params_model import ParamTreeModel, expand_paths
 from app.staging import CommandSender, StagedChanges
 from app.timefmt import ago, exact, now_ms
 from app.tree_columns import ValueColumnKeeper
@@ -100,7 +99,7 @@ class DeviceView(QWidget):
         self._expanded: set[str] = set()
         self._loading: asyncio.Task[None] | None = None
         self._restoring = False
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = Background(f"device {device_id}")
 
         self.tree_model = ParamTreeModel(self)
         self.proxy = ParamFilterProxy(self)
@@ -318,8 +317,7 @@ class DeviceView(QWidget):
             timer.stop()
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         self.history_tab.shutdown()
         self.diff_tab.shutdown()
         self.sender_.shutdown()
@@ -444,20 +442,23 @@ class DeviceView(QWidget):
     def _show_sessions(self, sessions: list[SessionRecord]) -> None:
         self.sessions.show_sessions(sessions)
 
-    def _show_faults(self, faults: list[Any]) -> None:
-        self.faults_tab.show_faults(faults)
-        self.side.setTabText(3, FaultsTab.title(self.faults_tab.table.topLevelItemCount()))
+    def _show_faults(self, faults: list[Fault]) -> None:
+        self.faults_tab.show_faults(faults, self.device_id, self._engine.config.retry_delay)
+        self.side.setTabText(3, FaultsTab.title(self.faults_tab.count()))
 
+    @Slot(DeviceUpdated)
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.device_id == self.device_id:
             self._reload_timer.start()
 
+    @Slot(SessionStarted)
     def _on_session_started(self, event: SessionStarted) -> None:
         """The device informed: the header says so now, not at the session's commit."""
         if event.device_id == self.device_id and self._device is not None:
             self._device.last_inform = int(event.at * 1000)
             self._tick()
 
+    @Slot(SessionEnded)
     def _on_session_ended(self, event: SessionEnded) -> None:
         if event.device_id == self.device_id:
             self._tick()  # no longer "in session now"
@@ -580,10 +581,8 @@ class DeviceView(QWidget):
     def _remove_tags(self, tags: list[str]) -> None:
         self._background(self.set_tags(remove=tags))
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        self._tasks.spawn(work)
 
     async def set_tags(self, add: list[str] | None = None, remove: list[str] | None = None) -> None:
         """Add and remove tags of the device and show the result."""

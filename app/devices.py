@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import (
     QBrush,
@@ -44,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.console_api import ConsoleEngine, DeviceFilter, DeviceSummary, console_engine
+from app.background import Background
 from app.device_search import SYNTAX_HELP, Query, SearchField, SearchProblem, build_query
 from app.timefmt import ago, exact, now_ms
 
@@ -121,7 +123,7 @@ class DeviceTableModel(QAbstractTableModel):
         self._generation = 0
         self._loading: asyncio.Task[None] | None = None
         self._updated: set[str] = set()
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._tasks = Background("refreshing devices")
         self._update_timer = QTimer(self)
         self._update_timer.setSingleShot(True)
         self._update_timer.setInterval(200)
@@ -270,8 +272,7 @@ class DeviceTableModel(QAbstractTableModel):
         self._update_timer.stop()
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     # ------------------------------------------------------------------ updates
     def device_updated(self, device_id: str) -> None:
@@ -283,9 +284,7 @@ class DeviceTableModel(QAbstractTableModel):
     def _flush_updates(self) -> None:
         ids, self._updated = self._updated, set()
         if ids:
-            task = asyncio.ensure_future(self._apply_updates(ids, self._generation))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._apply_updates(ids, self._generation))
 
     async def _apply_updates(self, ids: set[str], generation: int) -> None:
         try:
@@ -499,6 +498,7 @@ class DevicesPage(QWidget):
         else:
             self.model.set_query(result)
 
+    @Slot(str)
     def _on_load_failed(self, text: str) -> None:
         self._set_message(f"Could not load devices: {text}", error=True)
 

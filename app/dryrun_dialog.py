@@ -107,11 +107,11 @@ class DryRunDialog(QDialog):
     """Pick a device and events, run, and read what the ACS would send.
 
     Signals:
-        finished_run(object): a run ended with its :class:`DryRunResult`.
+        finished_run(DryRunResult): a run ended with its :class:`DryRunResult`.
         failed(str): a run could not be made (the message).
     """
 
-    finished_run = Signal(object)
+    finished_run = Signal(DryRunResult)
     failed = Signal(str)
 
     def __init__(

@@ -109,11 +109,11 @@ class PresetEditor(QDialog):
 
     Signals:
         validated(bool): the fields were re-checked (True: the preset can be saved).
-        dryRunRequested(object): "Dry run…" was pressed with the edited Preset.
+        dryRunRequested(Preset): "Dry run…" was pressed with the edited Preset.
     """
 
     validated = Signal(bool)
-    dryRunRequested = Signal(object)
+    dryRunRequested = Signal(Preset)
 
     def __init__(
         self,

@@ -96,13 +96,13 @@ class PresetsPanel(QWidget):
         reloaded(): the presets were re-read.
         saved(str): a preset was saved (its name).
         deleted(str): a preset was deleted (its name).
-        editorOpened(object): the editor dialog was opened (the :class:`PresetEditor`).
+        editorOpened(PresetEditor): the editor dialog was opened (the :class:`PresetEditor`).
     """
 
     reloaded = Signal()
     saved = Signal(str)
     deleted = Signal(str)
-    editorOpened = Signal(object)
+    editorOpened = Signal(PresetEditor)
 
     def __init__(self, engine: ConsoleEngine, bridge: Any | None = None, parent: QWidget | None = None) -> None:
         """Build the panel; call :meth:`refresh` once the engine's store is open.

@@ -2,8 +2,11 @@
 
 Each :class:`Column` says its header and how to read a cell from a record (the text, and
 optionally its tooltip, alignment and colour). :class:`RecordTableModel` does the rest:
-row and column counts, header data, the roles, and a model reset when the records change.
-The faults panel, the presets panel and the dry-run dialog build their tables on it.
+row and column counts, header data, the roles; a model reset when the records are replaced
+wholesale (:meth:`RecordTableModel.set_records`), and row insertion, removal and in-place
+change for lists that grow and shrink a line at a time (:meth:`~RecordTableModel.insert`,
+:meth:`~RecordTableModel.remove`, :meth:`~RecordTableModel.replace`). The faults panel, the
+presets panel, the dry-run dialog, the activity list and the CPE-logins table build on it.
 """
 
 from __future__ import annotations
@@ -67,6 +70,34 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         self.beginResetModel()
         self._records = list(records)
         self.endResetModel()
+
+    def insert(self, row: int, records: Sequence[R]) -> None:
+        """Insert ``records`` before ``row`` (``row == rowCount()`` appends); no reset."""
+        if not records:
+            return
+        row = max(0, min(row, len(self._records)))
+        self.beginInsertRows(QModelIndex(), row, row + len(records) - 1)
+        self._records[row:row] = list(records)
+        self.endInsertRows()
+
+    def remove(self, row: int, count: int = 1) -> None:
+        """Remove ``count`` rows from ``row`` (rows that do not exist are ignored); no reset."""
+        last = min(row + count, len(self._records)) - 1
+        if row < 0 or last < row:
+            return
+        self.beginRemoveRows(QModelIndex(), row, last)
+        del self._records[row:last + 1]
+        self.endRemoveRows()
+
+    def replace(self, row: int, record: R) -> None:
+        """Show ``record`` in ``row`` instead (every cell of the row changes)."""
+        if 0 <= row < len(self._records):
+            self._records[row] = record
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.columns) - 1))
+
+    def clear(self) -> None:
+        """Remove every row (as a removal, not a reset)."""
+        self.remove(0, len(self._records))
 
     def records(self) -> list[R]:
         """The records shown, in row order (a copy)."""

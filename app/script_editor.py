@@ -16,7 +16,7 @@ import re
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -65,7 +65,7 @@ class ScriptEditor(QWidget):
         loaded(): the list of scripts was (re)loaded.
     """
 
-    checked = Signal(object)
+    checked = Signal(ScriptFault)  # or None: no error
     saved = Signal(str, str)
     deleted = Signal(str, str)
     loaded = Signal()
@@ -237,6 +237,7 @@ class ScriptEditor(QWidget):
             return
         self.open_script(item.text())
 
+    @Slot(int)
     def _on_kind(self, index: int) -> None:
         if index == self._kind_index:
             return

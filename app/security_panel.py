@@ -16,11 +16,10 @@ hides the devices listed now until they fail again (the engine's list is not cha
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -28,6 +27,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
@@ -48,6 +48,7 @@ from acs_engine.bus import RequestRejected
 from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.server.auth import AuthFailure
 from app.dockutil import make_dock
+from app.record_table import ALIGN_RIGHT, Column, RecordTableModel
 from app.timefmt import ago, exact
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -140,16 +141,36 @@ def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
-class AuthFailureModel(QAbstractTableModel):
+class AuthFailureModel(RecordTableModel[AuthFailure]):
     """Devices failing authentication, one row each (in the order they first failed).
 
     Rows are updated in place when a device fails again; devices the engine no longer lists
-    (or that were cleared) are removed. Sort through a proxy on :data:`SORT_ROLE`.
+    (or that were cleared) are removed; new ones are inserted (never a reset). Sort through a
+    proxy on :data:`SORT_ROLE`.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[AuthFailure] = []
+        def text(column: int) -> Callable[[AuthFailure], str]:
+            return lambda failure: self._text(failure, column)
+
+        def text_tip(column: int) -> Callable[[AuthFailure], str | None]:
+            return lambda failure: self._text(failure, column) or None
+
+        tooltips: dict[int, Callable[[AuthFailure], Any]] = {
+            _FIRST: lambda f: exact(_ms(f.first_at)),
+            _LAST: lambda f: exact(_ms(f.last_at)),
+            _REASON: lambda f: f"{f.reason}\n\nWhat to check: {advice(f.reason)}",
+        }
+        columns = [
+            Column(
+                header, text(i),
+                tooltips.get(i, text_tip(i)),
+                ALIGN_RIGHT if i == _COUNT else None,
+                (lambda f: QColor("#b91c1c") if f.count > 1 else None) if i == _COUNT else None,
+            )
+            for i, header in enumerate(COLUMNS)
+        ]
+        super().__init__(columns, parent)
         #: device id -> the failure count when "Clear" was pressed (hidden until it grows).
         self._cleared: dict[str, int] = {}
         self._now_ms = _ms(time.time())
@@ -169,102 +190,61 @@ class AuthFailureModel(QAbstractTableModel):
                 continue
             wanted[failure.device_id] = failure
         fresh: list[AuthFailure] = []
-        for row in range(len(self._rows) - 1, -1, -1):
-            if self._rows[row].device_id not in wanted:
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del self._rows[row]
-                self.endRemoveRows()
-        last = len(COLUMNS) - 1
-        for row, old in enumerate(self._rows):
+        rows = self.records()
+        for row in range(len(rows) - 1, -1, -1):
+            if rows[row].device_id not in wanted:
+                self.remove(row)
+        for row, old in enumerate(self.records()):
             new = wanted.pop(old.device_id)
             if new != old:
                 if new.count > old.count:
                     fresh.append(new)
-                self._rows[row] = new
-                self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+                self.replace(row, new)
         if wanted:
-            start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(wanted) - 1)
-            self._rows.extend(wanted.values())
-            self.endInsertRows()
+            self.insert(self.rowCount(), list(wanted.values()))
             fresh.extend(wanted.values())
         return fresh
 
     def clear(self) -> None:
         """Hide the devices listed now until they fail again."""
-        if not self._rows:
-            return
-        self.beginResetModel()
-        for failure in self._rows:
+        for failure in self.records():
             self._cleared[failure.device_id] = failure.count
-        self._rows = []
-        self.endResetModel()
+        super().clear()
 
     def tick(self, now_ms: int | None = None) -> None:
         """Bring the "… ago" columns up to date."""
         self._now_ms = _ms(time.time()) if now_ms is None else now_ms
-        if self._rows:
+        if self.rowCount():
             self.dataChanged.emit(
-                self.index(0, _FIRST), self.index(len(self._rows) - 1, _LAST),
+                self.index(0, _FIRST), self.index(self.rowCount() - 1, _LAST),
                 [Qt.ItemDataRole.DisplayRole],
             )
 
     def failure(self, row: int) -> AuthFailure | None:
         """The failure shown in ``row``."""
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.record(row)
 
     def failures(self) -> list[AuthFailure]:
         """The failures shown, in row order."""
-        return list(self._rows)
+        return self.records()
 
     def row_of(self, device_id: str) -> int:
         """The row of ``device_id`` (-1 when not listed)."""
-        return next((i for i, f in enumerate(self._rows) if f.device_id == device_id), -1)
+        return self.find(lambda f: f.device_id == device_id)
 
     # ------------------------------------------------------------------ the model
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
-        return None
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        failure = self.failure(index.row()) if index.isValid() else None
-        column = index.column()
-        if failure is None or not 0 <= column < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(failure, column)
         if role == SORT_ROLE:
+            failure = self.failure(index.row()) if index.isValid() else None
+            column = index.column()
+            if failure is None or not 0 <= column < len(COLUMNS):
+                return None
             if column == _COUNT:
                 return failure.count
             if column in (_FIRST, _LAST):
                 return failure.first_at if column == _FIRST else failure.last_at
             return self._text(failure, column).lower()
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == _FIRST:
-                return exact(_ms(failure.first_at))
-            if column == _LAST:
-                return exact(_ms(failure.last_at))
-            if column == _REASON:
-                return f"{failure.reason}\n\nWhat to check: {advice(failure.reason)}"
-            return self._text(failure, column) or None
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == _COUNT:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and column == _COUNT and failure.count > 1:
-            return QColor("#b91c1c")
-        return None
+        return super().data(index, role)
 
     def _text(self, failure: AuthFailure, column: int) -> str:
         if column == _DEVICE:
@@ -375,6 +355,7 @@ class SecurityPanel(QWidget):
         self._show_check()
         return fresh
 
+    @Slot(RequestRejected)
     def _on_rejected(self, event: RequestRejected) -> None:
         if event.status != 401:
             return
@@ -501,6 +482,7 @@ class SecurityDock(QObject):
         self.dock.setWindowTitle(f"{self.TITLE} ({count})" if count else self.TITLE)
         self.show_action.setText(f"{self.TITLE} ({count} failing)" if count else self.TITLE)
 
+    @Slot(str)
     def _on_failure(self, message: str) -> None:
         self._window.statusBar().showMessage(message, STATUS_MS)
         if self.dock.isHidden():  # appear (in front of its tab group), without the focus

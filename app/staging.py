@@ -12,9 +12,8 @@ it has one. A set value that the same session's presets set back is *done* with 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +41,7 @@ from acs_engine.services.commands import (
 from acs_engine.services.presets import PresetSetting
 from acs_engine.session.coerce import sanitize
 from acs_engine.store.model import Param
+from app.background import Background
 from app.bridge import EngineBridge
 
 log = logging.getLogger("fieldacs.app")
@@ -314,7 +314,7 @@ class CommandSender(QObject):
         self._before: dict[str, set[int]] = {}  # table -> instances when committed
         self._faulted: list[str] = []
         self._queueing = 0
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = Background(f"sending commands to {device_id}")
         #: Outcomes that arrived before their task id was known (a very quick session).
         self._early: dict[str, TaskFinished] = {}
         bridge.taskFinished.connect(self._on_task_finished)
@@ -366,15 +366,11 @@ class CommandSender(QObject):
 
     def shutdown(self) -> None:
         """Stop background work (the view is closing); queued tasks stay queued."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     # ------------------------------------------------------------------ background work
-    def _spawn(self, work: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        self._tasks.spawn(work)
 
     async def _queue(self, planned: list[tuple[dict[str, Any], list[StagedEntry]]]) -> None:
         engine = self._engine

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -342,10 +342,12 @@ class MainWindow(QMainWindow):
         if entry is not None:
             self.activity_model.add(entry)
 
+    @Slot(SessionStarted)
     def _on_session_started(self, event: SessionStarted) -> None:
         self._add_activity(event)
         self.refresh_counts()
 
+    @Slot(SessionEnded)
     def _on_session_ended(self, event: SessionEnded) -> None:
         self._completed += 1
         if event.outcome != "ok":
@@ -353,15 +355,18 @@ class MainWindow(QMainWindow):
         self._add_activity(event)
         self.refresh_counts()
 
+    @Slot(DeviceUpdated)
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.created:
             self._new_devices += 1
             self._add_activity(event)
         self.refresh_counts()
 
+    @Slot(RequestRejected)
     def _on_activity(self, event: RequestRejected) -> None:
         self._add_activity(event)
 
+    @Slot(EngineNotice)
     def _on_notice(self, event: EngineNotice) -> None:
         self._add_activity(event)
         data = event.data
@@ -374,6 +379,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(event.message, _STATUS_TIMEOUT_MS * 2)
 
     # ------------------------------------------------------------------ actions
+    @Slot(str)
     def _on_url_copied(self, url: str) -> None:
         self.statusBar().showMessage(f"Copied {url}", _STATUS_TIMEOUT_MS)
 

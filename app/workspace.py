@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QToolBar
 
 from acs_engine.bus import DeviceUpdated, SessionEnded
 from acs_engine.console_api import ConsoleEngine, console_engine
+from app.background import Background
 from app.bridge import EngineBridge
 from app.connreq_ui import ConnectionRequester, ConnReqReport
 from app.device_view import DeviceView
@@ -71,7 +72,7 @@ class DeviceWorkspace(QObject):
         self.page: DevicesPage | None = None
         self.views: dict[str, DeviceView] = {}
         self._from_toolbar: set[str] = set()
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = Background("the device workspace")
         self.requester = ConnectionRequester(engine, acs_url, self)
         self.requester.started.connect(self._on_cr_started)
         self.requester.progress.connect(self._on_cr_progress)
@@ -173,8 +174,7 @@ class DeviceWorkspace(QObject):
         if self.model is not None:
             self.model.shutdown()
         self._fault_timer.stop()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     def _hide_close_button(self, index: int) -> None:
         bar = self._tabs.tabBar()
@@ -228,12 +228,11 @@ class DeviceWorkspace(QObject):
         faults = await self._engine.list_faults()
         self.model.set_fault_counts(dict(Counter(f.device_id for f in faults)))
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        self._tasks.spawn(work)
 
     # ------------------------------------------------------------------ events
+    @Slot(DeviceUpdated)
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if self.model is not None:
             self.model.device_updated(event.device_id)
@@ -247,14 +246,17 @@ class DeviceWorkspace(QObject):
         if not self._fault_timer.isActive():
             self._fault_timer.start()
 
+    @Slot(SessionEnded)
     def _on_session_ended(self, _event: SessionEnded) -> None:
         if not self._fault_timer.isActive():
             self._fault_timer.start()
 
+    @Slot(str)
     def _on_tags_changed(self, device_id: str) -> None:
         if self.model is not None:
             self.model.device_updated(device_id)
 
+    @Slot(str)
     def _on_cr_started(self, device_id: str) -> None:
         self._busy.show()
         self._window.statusBar().showMessage(f"Connection request to {device_id}…")

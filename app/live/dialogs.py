@@ -67,7 +67,7 @@ class _RpcDialog(QDialog):
         rpcAccepted(object): the valid RPC (an ``rpc.Message``).
     """
 
-    rpcAccepted = Signal(object)
+    rpcAccepted = Signal(object)  # an rpc.Message: a union of dataclasses, not one type
 
     def __init__(self, title: str, intro: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -25,6 +25,7 @@ from acs_engine.inspect import har, sessionfile
 from acs_engine.inspect.capture import CaptureError, CaptureImport, import_capture
 from acs_engine.inspect.sessionfile import Message, SessionFile, SessionFileError
 from acs_engine.inspect.sources import StateStep, derive_states
+from app.background import Background
 from app.live.bundle_dialog import BundleDialog
 from app.live.replay_dialog import ReplayDialog, open_replay
 from app.live.timeline import Exchange
@@ -106,7 +107,7 @@ class SessionFiles(QObject):
         self.replay_dialog: ReplayDialog | None = None
         self._opened: dict[str, OpenedFile] = {}
         self._count = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Background("session files")
         self.open_action = QAction("Open session file…", self)
         self.open_action.setToolTip("Open a saved session (or an imported capture) to inspect it")
         self.open_action.triggered.connect(self._ask_open)
@@ -298,13 +299,7 @@ class SessionFiles(QObject):
 
     # ------------------------------------------------------------------ dialogs
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        try:
-            task = asyncio.get_running_loop().create_task(coro)
-        except RuntimeError:
-            coro.close()
-            return
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
     def _ask_open(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self._parent, "Open session file", "", FILTER)

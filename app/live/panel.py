@@ -11,13 +11,11 @@ Live data comes from :class:`~app.bridge.EngineBridge` signals and is kept in a 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Coroutine
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,16 +37,18 @@ from acs_engine.console_api import ConsoleEngine, StepPending, StepResolved, con
 from acs_engine.inspect.sessionfile import SessionFile
 from acs_engine.inspect.sources import from_live, from_stored
 from acs_engine.store.model import SessionRecord
+from app.background import Background
 from app.bridge import EngineBridge
 from app.live.bundle_dialog import BundleDialog
 from app.live.cache import LiveSession, LiveSessions
 from app.live.files import SessionFiles, messages_of
 from app.live.lint_view import LintView
 from app.live.machine_view import StateMachineView
+from app.live.pickers import fit_popup, session_label
 from app.live.proxy_banner import ProxyBanner
 from app.live.soap import SoapViewer
 from app.live.step_bar import StepBar, StepControl
-from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label, time_label
+from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label
 
 log = logging.getLogger("fieldacs.app.live")
 
@@ -56,32 +56,6 @@ log = logging.getLogger("fieldacs.app.live")
 STORED_SESSIONS = 50
 #: Devices offered in the device picker from the store.
 LISTED_DEVICES = 500
-
-
-def session_label(
-    started: float, events: tuple[str, ...], outcome: str, rpc_count: int | None = None
-) -> str:
-    """A session picker line, dated: ``"● 2026-12-07 14:03:07 live — 0 BOOTSTRAP"``,
-    ``"2026-12-07 14:03:07 ok · 3 RPCs"``."""
-    when = time.strftime("%Y-%m-%d ", time.localtime(started)) + time_label(started)[:8]
-    what = ", ".join(events)
-    if not outcome:
-        return f"● {when} live" + (f" — {what}" if what else "")
-    text = f"{when} {outcome}"
-    if rpc_count is not None:
-        text += f" · {rpc_count} RPC{'s' if rpc_count != 1 else ''}"
-    return text + (f" — {what}" if what else "")
-
-
-def fit_popup(combo: QComboBox) -> None:
-    """Let ``combo``'s drop-down list be as wide as its longest line (the closed box stays
-    narrow, its current line in the tooltip), up to 800 px."""
-    metrics = combo.fontMetrics()
-    widest = max(
-        (metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0
-    )
-    combo.view().setMinimumWidth(min(widest + 48, 800))
-    combo.setToolTip(combo.currentText())
 
 
 class SessionPanel(QWidget):
@@ -115,7 +89,7 @@ class SessionPanel(QWidget):
         self._device_id = ""
         self._session_id = ""
         self._stored: dict[str, SessionRecord] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Background("reading the store")
         self._generation = 0
         self._filling = False
 
@@ -280,24 +254,12 @@ class SessionPanel(QWidget):
 
     def shutdown(self) -> None:
         """Cancel the store reads in flight."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         self.lint.shutdown()
 
     # ------------------------------------------------------------------ tasks
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        try:
-            task = asyncio.get_running_loop().create_task(coro)
-        except RuntimeError:  # no loop is running (yet): nothing can be read now
-            coro.close()
-            return
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("reading the store failed: %s", task.exception())
+        self._tasks.spawn(coro)  # no loop running (yet): nothing can be read now
 
     async def _load_devices(self) -> None:
         acs = self._engine
@@ -375,6 +337,7 @@ class SessionPanel(QWidget):
         self.session_combo.setCurrentIndex(max(index, 0))
         self._set_session(str(self.session_combo.currentData()))
 
+    @Slot(int)
     def _on_device_picked(self, index: int) -> None:
         data = self.device_combo.itemData(index) if index >= 0 else None
         self._set_device(str(data) if data else "")
@@ -395,6 +358,7 @@ class SessionPanel(QWidget):
             self._spawn(self._load_sessions(device_id))
         self._update_step_bar()
 
+    @Slot(int)
     def _on_session_picked(self, index: int) -> None:
         self.session_combo.setToolTip(self.session_combo.currentText())
         if self._filling:
@@ -482,6 +446,7 @@ class SessionPanel(QWidget):
             return None
         return BundleDialog(self._engine, self._device_id, records, self._session_id, self)
 
+    @Slot(str)
     def _on_file_opened(self, key: str) -> None:
         opened = self.files.get(key)
         if opened is not None:
@@ -548,6 +513,7 @@ class SessionPanel(QWidget):
         current = self.table.selectionModel().currentIndex()
         return not current.isValid() or current.row() >= self.timeline.rowCount() - 1
 
+    @Slot(WireMessage)
     def _on_wire(self, message: WireMessage) -> None:
         exchange = self.live.on_wire(message)
         if exchange is None or message.session_id != self._session_id:
@@ -565,6 +531,7 @@ class SessionPanel(QWidget):
             self.show_device(device_id)
         self._fill_sessions(session_id)
 
+    @Slot(SessionStarted)
     def _on_started(self, event: SessionStarted) -> None:
         self.live.on_started(event)
         if event.device_id == self._device_id:
@@ -573,11 +540,13 @@ class SessionPanel(QWidget):
             self.device_combo.addItem(event.device_id, event.device_id)
             self._device_placeholder()
 
+    @Slot(SessionStateChanged)
     def _on_state(self, event: SessionStateChanged) -> None:
         self.live.on_state(event)
         if event.session_id == self._session_id:
             self.machine.apply(event)
 
+    @Slot(SessionEnded)
     def _on_ended(self, event: SessionEnded) -> None:
         self.live.on_ended(event)
         if event.device_id == self._device_id:
@@ -597,6 +566,7 @@ class SessionPanel(QWidget):
             self._fill_sessions(self._session_id)
 
     # ------------------------------------------------------------------ step mode
+    @Slot(bool)
     def _on_step_toggled(self, on: bool) -> None:
         if self._device_id:
             self._gate.set_enabled(self._device_id, on)

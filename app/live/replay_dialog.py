@@ -38,10 +38,10 @@ class ReplayDialog(QDialog):
     """The replay of one session, step by step.
 
     Signals:
-        finished_replay(object): the :class:`ReplayResult` once the replay is over.
+        finished_replay(ReplayResult): the :class:`ReplayResult` once the replay is over.
     """
 
-    finished_replay = Signal(object)
+    finished_replay = Signal(ReplayResult)
 
     def __init__(self, session: SessionFile, database: Path | None,
                  parent: QWidget | None = None) -> None:

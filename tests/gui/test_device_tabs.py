@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from acs_engine.store.model import SessionRecord
+from acs_engine.store.records import Fault, fault_id
 from app.device_tabs import FaultsTab, SessionList, TagsTab
 
 
-@dataclass
-class _Fault:
-    timestamp: int
-    channel: str
-    code: str
-    message: str
+def _Fault(timestamp: int, channel: str, code: str, message: str, device: str = "DEV") -> Fault:
+    return Fault(id=fault_id(device, channel), device_id=device, channel=channel,
+                 timestamp=timestamp, code=code, message=message)
 
 
 def test_tags_tab_lists_sorted_and_asks_to_add_and_remove(qtbot: QtBot) -> None:
@@ -64,14 +60,18 @@ def test_faults_tab_shows_the_list_or_says_there_are_none(qtbot: QtBot) -> None:
     tab.show()
     assert tab.no_faults.isVisible() and not tab.table.isVisible()
     tab.show_faults([_Fault(1_000, "task_1", "9005", "Invalid parameter name")])
-    assert tab.table.topLevelItemCount() == 1
-    assert tab.table.topLevelItem(0).text(2) == "9005"
+    assert tab.count() == 1
+    assert tab.proxy.index(0, 2).data() == "9005"
     assert tab.table.isVisible() and not tab.no_faults.isVisible()
     # one failure stored on three channels (GenieACS's model) is one row (issue 18, bug 7)
     tab.show_faults([_Fault(2_000, c, "cwmp.9002", "Internal error")
                      for c in ("inform", "bootstrap", "default")])
-    assert tab.table.topLevelItemCount() == 1
-    assert tab.table.topLevelItem(0).text(1) == "bootstrap, default, inform"
+    assert tab.count() == 1
+    assert tab.proxy.index(0, 1).data() == "bootstrap, default, inform"
+    # through the proxy, only the device shown: another device's fault is not listed
+    tab.show_faults([_Fault(3_000, "default", "9002", "x"), _Fault(3_000, "default", "9002",
+                                                                   "x", device="OTHER")], "DEV")
+    assert tab.count() == 1 and tab.model.rowCount() == 2
     tab.show_faults([])
     assert tab.no_faults.isVisible() and not tab.table.isVisible()
     assert (FaultsTab.title(0), FaultsTab.title(2)) == ("Faults", "Faults (2)")

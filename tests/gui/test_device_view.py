@@ -165,7 +165,7 @@ async def test_edits_are_checked_staged_committed_and_followed(
     assert store is not None
     faults = await store.list_faults(device_id)
     assert [f.channel for f in faults] == [f"task_{i}" for i in view.sender_.faulted_task_ids()]
-    await wait_until(lambda: view.faults.topLevelItemCount() == 1, what="the fault listed")
+    await wait_until(lambda: view.faults_tab.count() == 1, what="the fault listed")
 
 
 async def test_tags_and_filter(rig: Rig, qtbot) -> None:

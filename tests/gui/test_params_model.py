@@ -7,12 +7,11 @@ import time
 from PySide6.QtCore import QModelIndex, Qt
 
 from acs_engine.store.model import Param
+from app.param_views import ParamFilterProxy, ParamValueDelegate
 from app.params_model import (
     MASK,
     UNKNOWN_TIP,
-    ParamFilterProxy,
     ParamTreeModel,
-    ParamValueDelegate,
     parent_path,
 )
 
