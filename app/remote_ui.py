@@ -37,6 +37,7 @@ from acs_engine.remote import (
     VersionMismatch,
 )
 from acs_engine.server.step_claim import StepHolderChanged
+from app.background import Background
 from app.bridge import EngineBridge
 
 __all__ = [
@@ -246,14 +247,15 @@ class RemoteWindows:
     def __init__(self, settings: QSettings) -> None:
         self._settings = settings
         self.windows: list[QWidget] = []
-        self._tasks: set[asyncio.Task[object]] = set()
+        #: Connect dialogs and connections being opened.
+        self._opening = Background("connecting to a remote ACS")
+        #: Links being closed (their windows are gone).
+        self._closing = Background("closing the link to a remote ACS")
 
     @Slot()
     def ask(self, parent: QWidget | None = None) -> None:
         """Ask for an ACS and open a window on it (in the background)."""
-        task = asyncio.get_running_loop().create_task(self.open(parent))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._opening.spawn(self.open(parent))
 
     async def open(self, parent: QWidget | None = None, *, ask: bool = True) -> QWidget | None:
         """Connect (asking first) and show a window on the remote ACS; None if cancelled."""
@@ -274,15 +276,16 @@ class RemoteWindows:
             if window in self.windows:
                 self.windows.remove(window)
             bridge.detach()
-            task = asyncio.get_running_loop().create_task(remote.close())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._closing.spawn(remote.close())
 
         window.closed.connect(closed)
         window.show()
         return window
 
     async def close_all(self) -> None:
+        """Close every remote window and wait until their links are closed (at exit)."""
+        self._opening.cancel()  # a Connect dialog still open, a connection being made
+        await self._opening.join()
         for window in list(self.windows):
             window.close()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._closing.join()

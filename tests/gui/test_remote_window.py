@@ -19,6 +19,7 @@ from acs_engine.remote import (
     CommandQueued,
     ConnectionLost,
     RemoteEngine,
+    RemoteStatus,
     StepHeldElsewhere,
     Unauthorized,
     VersionMismatch,
@@ -139,9 +140,12 @@ async def test_connect_to_acs_opens_a_remote_window_and_wrong_tokens_get_their_m
     qtbot.addWidget(window)
     assert server.nbi_url in window.windowTitle()
     assert window.findChild(RemoteStatusLabel, "remoteStatus") is not None
-    window.close()
+    statuses: list[RemoteStatus] = []
+    window._engine.bus.subscribe(statuses.append, RemoteStatus)
+    # at exit: the window still open, its link closed before close_all returns
     await windows.close_all()
-    assert windows.windows == []
+    assert windows.windows == [] and not window.isVisible()
+    assert [s.state for s in statuses][-1:] == ["closed"]
 
 
 async def test_file_menu_has_connect_to_acs(tmp_path: Path, qtbot: Any,
