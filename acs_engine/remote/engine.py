@@ -22,8 +22,9 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from acs_engine.bus import EngineNotice, EventBus, SessionEnded, SessionStarted
@@ -63,11 +64,17 @@ _ANY = DeviceFilter()
 
 @dataclass(frozen=True, slots=True)
 class StagedCommand:
-    """A task the console staged, kept until the engine accepted it."""
+    """A task the console staged, kept until the engine accepted it.
+
+    Attributes:
+        ref: this console's reference for it (told in :class:`CommandQueued` and
+            :class:`StagedCommandSent`, so the console can follow it).
+    """
 
     device_id: str
     name: str
     args: dict[str, Any]
+    ref: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 class RemoteEngine:
@@ -332,7 +339,7 @@ class RemoteEngine:
         except ConnectionLost as exc:
             raise CommandQueued(
                 f"{name} for {device_id} is kept and will be sent when the ACS is back "
-                f"({exc})") from None
+                f"({exc})", command.ref) from None
         except Exception:
             self.outbox.remove(command)  # refused: the caller is told
             raise
@@ -352,12 +359,14 @@ class RemoteEngine:
                 except Exception as exc:
                     self.outbox.remove(command)
                     self._bus.publish(StagedCommandSent(
-                        command.device_id, command.name, "", str(exc) or type(exc).__name__))
+                        command.device_id, command.name, "", str(exc) or type(exc).__name__,
+                        command.ref))
                     continue
                 self.outbox.remove(command)
                 sent += 1
                 self._bus.publish(StagedCommandSent(
-                    command.device_id, command.name, str(getattr(task, "id", ""))))
+                    command.device_id, command.name, str(getattr(task, "id", "")),
+                    ref=command.ref))
         return sent
 
     async def get_task(self, task_id: str) -> Any:

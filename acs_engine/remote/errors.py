@@ -26,7 +26,16 @@ class ConnectionLost(RemoteError, EngineUnavailable):
 
 
 class CommandQueued(ConnectionLost):
-    """A staged command could not be sent now: it is kept and sent on reconnection."""
+    """A staged command could not be sent now: it is kept and sent on reconnection.
+
+    Attributes:
+        ref: the kept command's reference; the :class:`StagedCommandSent` that says it was
+            sent carries the same one.
+    """
+
+    def __init__(self, message: str, ref: str = "") -> None:
+        super().__init__(message)
+        self.ref = ref
 
 
 class Unauthorized(RemoteError):
@@ -93,9 +102,11 @@ class StagedCommandSent:
         name: the task's name.
         task_id: the id the engine gave it ("" when the engine refused it).
         error: why the engine refused it ("" when accepted).
+        ref: the reference :class:`CommandQueued` gave when the command was kept.
     """
 
     device_id: str
     name: str
     task_id: str
     error: str = ""
+    ref: str = ""

@@ -36,6 +36,7 @@ from app.remote_ui import (
     RemoteWindows,
     remote_error_text,
 )
+from app.staging import DONE, PENDING
 from app.window import MainWindow
 from tests.gui.aio import wait_until
 from tests.helpers.engine import running_engine
@@ -198,3 +199,38 @@ def test_each_failure_has_its_own_message() -> None:
                       "Step mode is in use"}
     assert "bob" in remote_error_text(StepHeldElsewhere("held", "bob"))[1]
     assert remote_error_text(CommandQueued("kept"))[0] == "ACS unreachable"
+
+
+async def test_an_edit_committed_while_the_acs_is_down_is_kept_and_done_after_reconnection(
+    server: ServeProcess, qtbot: Any, settings: QSettings,
+) -> None:
+    """The device view's staged edit, committed while the connection is lost: kept by the
+    console (not faulted), sent when the ACS is back, then done by the device's session."""
+    code = "Device.DeviceInfo.ProvisioningCode"
+    device = SimDevice(_MODEL, SERIAL, context={"acs_url": server.cwmp_url})
+    cpe = SimCpe(device, server.cwmp_url)
+    assert (await cpe.session()).ok  # bootstrap
+    remote = RemoteEngine(server.nbi_url, server.token, holder="tester", first_delay=0.2,
+                          longest_delay=1.0)
+    await remote.connect()
+    try:
+        window, _ = _window(remote, qtbot, settings)
+        view = window.devices.open_device(DEVICE)
+        await view.reload()
+        assert view.edit_value(code, "kept-1") is None
+        await server.kill()
+        await wait_until(lambda: not remote.connected, 10, what="connection lost")
+        assert view.commit() == 1
+        entry = view.changes.entries()[0]
+        await wait_until(lambda: entry.message.startswith("kept"), 10, what="kept")
+        assert entry.state == PENDING and len(remote.outbox) == 1
+        await server.start()
+        await wait_until(lambda: entry.message == "sent with the next session", 30,
+                         what="sent after reconnection")
+        assert remote.outbox == [] and view.sender_.kept_count() == 0
+        assert (await cpe.session()).ok  # the device's next session runs the task
+        await wait_until(lambda: entry.state == DONE, 15, what="done")
+        assert device.value(code) == "kept-1"
+        window.close()
+    finally:
+        await remote.close()

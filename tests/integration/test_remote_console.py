@@ -179,14 +179,15 @@ async def test_a_dropped_connection_reconnects_and_no_staged_edit_is_lost(
                     and remote.last_status.state == "reconnecting")
         assert not remote.connected
         args = {"parameterValues": [["Device.DeviceInfo.ProvisioningCode", "X1", "xsd:string"]]}
-        with pytest.raises(CommandQueued):
+        with pytest.raises(CommandQueued) as kept:
             await remote.add_task(device_id, "setParameterValues", args)
+        assert kept.value.ref
         assert len(remote.outbox) == 1
         await server.start()  # same ports, same database
         await until(lambda: remote.connected, 30)
         await until(lambda: any(isinstance(e, StagedCommandSent) for e in seen), 10)
         sent = next(e for e in seen if isinstance(e, StagedCommandSent))
-        assert sent.error == "" and sent.task_id
+        assert sent.error == "" and sent.task_id and sent.ref == kept.value.ref
         assert remote.outbox == []
         task = await remote.get_task(sent.task_id)
         assert task is not None and task.name == "setParameterValues"
