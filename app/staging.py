@@ -385,8 +385,8 @@ class CommandSender(QObject):
                 args = {k: v for k, v in document.items() if k != "name"}
                 try:
                     task = await engine.add_task(self._device_id, document["name"], args)
-                except CommandQueued as kept:  # a remote engine out of reach: sent later
-                    self._kept[kept.ref] = (document, carried)
+                except CommandQueued as queued:  # a remote engine out of reach: sent later
+                    self._kept[queued.ref] = (document, carried)
                     for entry in carried:
                         if entry.state == PENDING:
                             self._changes.set_state(

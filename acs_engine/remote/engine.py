@@ -391,7 +391,8 @@ class RemoteEngine:
             raise RemoteError(f"step mode could not be claimed (HTTP {status})")
         self._lease = str(data["lease"])
         self.step_holder = self.holder
-        self._step_devices.clear()
+        # _step_devices is kept: empty but for the device a set_step_enabled is turning on
+        # (cleared when the previous lease ended), and the panels show it on already.
 
     async def release_step(self) -> None:
         """Give step mode up (the engine turns it off for this console's devices)."""
@@ -409,7 +410,8 @@ class RemoteEngine:
             await self.claim_step()
         status, data = await self.link.request(method, path, {**body, "lease": self._lease})
         if status == 409 and isinstance(data, dict):
-            self._lease = ""
+            self._lease = ""  # taken over: the engine turned our devices' step mode off
+            self._step_devices.clear()
             raise StepHeldElsewhere(str(data.get("error", "")), str(data.get("holder", "")))
         if status != 200:
             message = data.get("error", "") if isinstance(data, dict) else ""
@@ -444,8 +446,27 @@ class RemoteEngine:
         return device_id in self._step_devices
 
     def set_step_enabled(self, device_id: str, enabled: bool) -> None:
+        """Turn step mode on or off for a device, in the background.
+
+        Shown at once; when the engine refuses (another console holds step mode, the
+        connection is down) it is undone, an :class:`EngineNotice` says why, and a refused
+        claim publishes :class:`StepHolderChanged` with the holder's name, so the panels
+        show who holds it and their Step mode switch goes back.
+        """
+        was = device_id in self._step_devices
         (self._step_devices.add if enabled else self._step_devices.discard)(device_id)
-        self._fire(self.set_step(device_id, enabled), "step mode")
+        known = self.step_holder
+
+        async def run() -> None:
+            try:
+                await self.set_step(device_id, enabled)
+            except Exception as exc:
+                (self._step_devices.add if was else self._step_devices.discard)(device_id)
+                if isinstance(exc, StepHeldElsewhere):
+                    self.step_holder = exc.holder
+                    self._bus.publish(StepHolderChanged(exc.holder, known, time.time()))
+                self._bus.publish(EngineNotice(time.time(), "error", f"step mode: {exc}"))
+        self._spawn(run())
 
     def step_pending(self, device_id: str) -> StepPending | None:
         return self._pending.get(device_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -93,6 +94,54 @@ def describe_rpc(message: rpc.Message | None) -> str:
             ", next level" if message.next_level else ""
         )
     return f"{message.METHOD} ({detail})" if detail else message.METHOD
+
+
+class StepHolderLabel(QLabel):
+    """Who holds step mode, when it is another console (hidden otherwise).
+
+    Several consoles may watch one engine; one at a time holds step mode
+    (:class:`~acs_engine.server.step_claim.StepHolderChanged` says who). The Live session
+    panel shows the holder's name beside its Step mode button and disables the button
+    while another console holds it.
+    """
+
+    def __init__(self, engine: object, parent: QWidget | None = None) -> None:
+        """Start from what ``engine`` knows (a remote engine mirrors the holder)."""
+        super().__init__(parent)
+        self.setObjectName("stepHolder")
+        self.setStyleSheet("QLabel#stepHolder { color: #b45309; }")
+        #: This console's holder name (None: a local engine, where any holder is another
+        #: console attached to it over the NBI).
+        self._mine = getattr(engine, "holder", None)
+        self.holder = str(getattr(engine, "step_holder", "") or "")
+        self._render()
+
+    @property
+    def held_elsewhere(self) -> bool:
+        """Another console holds step mode."""
+        return bool(self.holder) and self.holder != self._mine
+
+    def set_holder(self, holder: str) -> None:
+        """Step mode is held by ``holder`` now ("" when nobody holds it)."""
+        self.holder = holder
+        self._render()
+
+    def sync(self, action: QAction, device_id: str, gate: StepControl) -> None:
+        """Set the panel's checkable Step mode ``action`` from ``gate`` for ``device_id``
+        (without toggling it), disabled while another console holds step mode."""
+        on = bool(device_id) and gate.is_enabled(device_id)
+        action.setEnabled(bool(device_id) and (on or not self.held_elsewhere))
+        action.blockSignals(True)
+        action.setChecked(on)
+        action.blockSignals(False)
+
+    def _render(self) -> None:
+        self.setVisible(self.held_elsewhere)
+        self.setText(f"held by {self.holder}" if self.held_elsewhere else "")
+        self.setToolTip(
+            f"Step mode is held by {self.holder}: one console at a time holds sessions "
+            "before each RPC. It is free again when they turn it off or close their console."
+            if self.held_elsewhere else "")
 
 
 class StepBar(QFrame):

@@ -234,3 +234,49 @@ async def test_an_edit_committed_while_the_acs_is_down_is_kept_and_done_after_re
         window.close()
     finally:
         await remote.close()
+
+
+async def test_the_live_panel_shows_who_holds_step_mode_and_a_refused_claim_goes_back(
+    server: ServeProcess, qtbot: Any, settings: QSettings,
+) -> None:
+    """Two consoles on one engine: while Alice holds step mode, Bob's Live session panel
+    names her and its Step mode switch is off and disabled; a claim the engine refuses is
+    undone with its reason; when she lets go, Bob's switch works again."""
+    await _session(server.cwmp_url)
+    alice = RemoteEngine(server.nbi_url, server.token, holder="alice@laptop")
+    bob = RemoteEngine(server.nbi_url, server.token, holder="bob@desk")
+    await alice.connect()
+    await bob.connect()
+    try:
+        window, _ = _window(bob, qtbot, settings)
+        assert window.live is not None
+        panel = window.live.panel
+        panel.show_device(DEVICE)
+        await wait_until(lambda: panel.device_id == DEVICE, 10, what="device picked")
+        assert panel.step_action.isEnabled() and panel.step_holder.isHidden()
+
+        await alice.set_step(DEVICE, True)  # claims step mode on the way
+        await wait_until(lambda: panel.step_holder.isVisible(), 10, what="holder shown")
+        assert panel.step_holder.text() == "held by alice@laptop"
+        assert not panel.step_action.isEnabled() and not panel.step_action.isChecked()
+
+        # a claim sent before Bob's console knew (a race): refused, undone, and said why
+        bob.step_holder = ""
+        bob.set_step_enabled(DEVICE, True)
+        assert bob.step_enabled(DEVICE)  # shown at once...
+        await wait_until(lambda: not bob.step_enabled(DEVICE), 10, what="undone")
+        await wait_until(lambda: "alice@laptop" in window.statusBar().currentMessage(), 10,
+                         what="the reason in the status bar")
+        assert not panel.step_action.isChecked()
+
+        await alice.release_step()
+        await wait_until(lambda: panel.step_holder.isHidden(), 10, what="holder gone")
+        assert panel.step_action.isEnabled()
+        panel.step_action.trigger()  # Bob takes step mode now
+        await wait_until(lambda: alice.step_holder == "bob@desk", 10, what="bob holds it")
+        assert bob.holds_step and bob.step_enabled(DEVICE) and panel.step_holder.isHidden()
+        assert panel.step_action.isChecked() and panel.step_action.isEnabled()
+        window.close()
+    finally:
+        await alice.close()
+        await bob.close()
