@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from acs_engine.bus import EngineNotice, EventBus, SessionEnded, SessionStarted
+from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus, SessionEnded, SessionStarted
 from acs_engine.config import EngineConfig
 from acs_engine.console_api import DeviceFilter, EngineUnavailable
 from acs_engine.cwmp import rpc
@@ -197,7 +197,9 @@ class RemoteEngine:
         task.add_done_callback(self._background.discard)
 
     def _mirror(self, event: Any) -> None:
-        if isinstance(event, SessionStarted):
+        if isinstance(event, DeviceUpdated) and event.created:
+            self._status["device_count"] = self.device_count + 1
+        elif isinstance(event, SessionStarted):
             self._in_session.add(event.device_id)
         elif isinstance(event, SessionEnded):
             self._in_session.discard(event.device_id)

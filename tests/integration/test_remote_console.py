@@ -70,6 +70,7 @@ async def test_events_arrive_and_the_console_reads_the_remote_engine(
         result = await cpe.session()
         assert result.ok, result.error
         await until(lambda: any(isinstance(e, SessionEnded) for e in seen))
+        assert remote.device_count == 1  # mirrored from the events, as a local engine's
         kinds = {type(e) for e in seen}
         assert {SessionStarted, WireMessage, SessionEnded} <= kinds
         wire = [e for e in seen if isinstance(e, WireMessage)]
