@@ -241,7 +241,8 @@ async def test_the_live_panel_shows_who_holds_step_mode_and_a_refused_claim_goes
 ) -> None:
     """Two consoles on one engine: while Alice holds step mode, Bob's Live session panel
     names her and its Step mode switch is off and disabled; a claim the engine refuses is
-    undone with its reason; when she lets go, Bob's switch works again."""
+    undone with its reason; Bob takes step mode over (Alice's console gone) and his switch
+    works again."""
     await _session(server.cwmp_url)
     alice = RemoteEngine(server.nbi_url, server.token, holder="alice@laptop")
     bob = RemoteEngine(server.nbi_url, server.token, holder="bob@desk")
@@ -269,10 +270,17 @@ async def test_the_live_panel_shows_who_holds_step_mode_and_a_refused_claim_goes
                          what="the reason in the status bar")
         assert not panel.step_action.isChecked()
 
-        await alice.release_step()
+        # Alice's console is gone: Bob takes step mode over, after saying yes
+        holder = panel.step_holder
+        assert holder.take_over.isVisibleTo(holder)
+        holder.take_over.click()
+        box = holder.findChild(QMessageBox, "takeOverBox")
+        assert box is not None and "alice@laptop" in box.text()
+        box.button(QMessageBox.StandardButton.Yes).click()
         await wait_until(lambda: panel.step_holder.isHidden(), 10, what="holder gone")
+        assert not alice.holds_step and bob.holds_step
         assert panel.step_action.isEnabled()
-        panel.step_action.trigger()  # Bob takes step mode now
+        panel.step_action.trigger()  # Bob turns step mode on for the device
         await wait_until(lambda: alice.step_holder == "bob@desk", 10, what="bob holds it")
         assert bob.holds_step and bob.step_enabled(DEVICE) and panel.step_holder.isHidden()
         assert panel.step_action.isChecked() and panel.step_action.isEnabled()
