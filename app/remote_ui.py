@@ -238,6 +238,13 @@ async def connect_remote(
     return remote
 
 
+class _Mismatch(VersionMismatch):
+    """A version mismatch told by the link's status (its versions are in the message)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, None, 0)
+
+
 class RemoteWindows:
     """The console windows attached to remote ACSs (File → Connect to ACS… opens one).
 
@@ -278,6 +285,16 @@ class RemoteWindows:
             bridge.detach()
             self._closing.spawn(remote.close())
 
+        def stopped(status: RemoteStatus) -> None:
+            # The link gave up (the token was changed, the ACS upgraded): say why, once.
+            cause = {"unauthorized": Unauthorized, "version_mismatch": _Mismatch}.get(
+                status.state)
+            if cause is not None and window in self.windows:
+                self._opening.spawn(show_remote_error(window, cause(status.message)))
+
+        unsubscribe = remote.bus.subscribe(stopped, RemoteStatus)
+        window.destroyed.connect(lambda *_: unsubscribe())
+        window.closed.connect(unsubscribe)
         window.closed.connect(closed)
         window.show()
         return window

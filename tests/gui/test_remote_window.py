@@ -143,6 +143,18 @@ async def test_connect_to_acs_opens_a_remote_window_and_wrong_tokens_get_their_m
     assert window.findChild(RemoteStatusLabel, "remoteStatus") is not None
     statuses: list[RemoteStatus] = []
     window._engine.bus.subscribe(statuses.append, RemoteStatus)
+    # the ACS comes back with another token: the link stops and the window says why
+    await server.stop()
+    server.token = "the-token-was-changed-0123456789"
+    await server.start()
+    await wait_until(lambda: any(isinstance(w, QMessageBox) and w.isVisible()
+                                 for w in QApplication.topLevelWidgets()), 30,
+                     what="wrong token box")
+    box = next(w for w in QApplication.topLevelWidgets()
+               if isinstance(w, QMessageBox) and w.isVisible())
+    assert box.windowTitle() == "Wrong token" and box.parent() is window
+    assert "unauthorized" in [s.state for s in statuses]
+    box.accept()
     # at exit: the window still open, its link closed before close_all returns
     await windows.close_all()
     assert windows.windows == [] and not window.isVisible()
