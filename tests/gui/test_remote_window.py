@@ -72,22 +72,56 @@ def _window(engine: Any, qtbot: Any, settings: QSettings) -> tuple[MainWindow, E
     return window, bridge
 
 
-async def _devices_tab_shows_a_new_device(window: MainWindow, cwmp_url: str) -> None:
+async def _walk_the_panels(window: MainWindow, cwmp_url: str) -> None:
+    """The same walk through the panels on either engine: a CPE's first session shows in
+    the Devices tab and the counters; its tree opens; the session is in the Live session
+    panel's timeline; the presets and faults panels list what the engine has; an edit is
+    staged, committed, and done by the device's next session."""
     window.tabs.setCurrentIndex(1)
-    await _session(cwmp_url)
+    device = SimDevice(_MODEL, SERIAL, context={"acs_url": cwmp_url})
+    cpe = SimCpe(device, cwmp_url)
+    assert (await cpe.session()).ok
     model = window.devices.model
     assert model is not None
     await wait_until(lambda: model.row_of(DEVICE) == 0, 15, what="the device's row")
     counters = window.overview.counters
     await wait_until(lambda: counters.completed.value == 1, 15, what="completed counter")
+    engine = window._engine
+    # the device's tree
+    view = window.devices.open_device(DEVICE)
+    await wait_until(lambda: view.tree_model.node_count() > 3, 15, what="the tree")
+    # the live session panel: the stored session's messages on the timeline
+    assert window.live is not None
+    panel = window.live.panel
+    window.live.open_session(DEVICE, "")
+    await wait_until(lambda: panel.timeline.rowCount() >= 2, 15, what="the timeline")
+    assert panel.timeline.index(0, 2).data() == "Inform"
+    # presets and faults, as the engine has them
+    assert window.admin is not None
+    presets, faults = window.admin.presets, window.admin.faults
+    presets.refresh()
+    expected = len(await engine.list_presets())
+    await wait_until(lambda: presets.model.rowCount() == expected, 15, what="presets")
+    faults.refresh()
+    expected = len(await engine.list_faults())
+    await wait_until(lambda: faults.model.rowCount() == expected, 15, what="faults")
+    # a staged edit, committed, then done by the device's next session
+    code = "Device.DeviceInfo.ProvisioningCode"
+    assert view.edit_value(code, "walked") is None
+    assert view.commit() == 1
+    entry = view.changes.entries()[0]
+    await wait_until(lambda: bool(entry.waiting), 15, what="queued")
+    assert (await cpe.session()).ok
+    await wait_until(lambda: entry.state == DONE, 15, what="done")
+    assert device.value(code) == "walked"
 
 
 async def test_the_same_panels_run_on_a_local_engine(
     tmp_path: Path, qtbot: Any, settings: QSettings,
 ) -> None:
-    async with running_engine(tmp_path) as engine:
+    async with running_engine(tmp_path, provisioning=True) as engine:  # as serve runs
         window, _ = _window(LocalConsoleEngine(engine), qtbot, settings)
-        await _devices_tab_shows_a_new_device(window, engine.cwmp_urls()[-1])
+        await _walk_the_panels(window, engine.cwmp_urls()[-1])
         window.close()
 
 
@@ -103,7 +137,7 @@ async def test_the_same_panels_run_on_a_remote_engine(
         window.statusBar().addPermanentWidget(label)
         await wait_until(lambda: "Connected to" in label.text(), 10, what="connected")
         assert window.acs_urls() == [server.cwmp_url]
-        await _devices_tab_shows_a_new_device(window, server.cwmp_url)
+        await _walk_the_panels(window, server.cwmp_url)
         # the connection drops: the status bar says so, then says it is back
         await server.kill()
         await wait_until(lambda: "lost" in label.text(), 10, what="lost")
