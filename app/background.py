@@ -74,3 +74,8 @@ class Background:
         """Cancel everything still running."""
         for task in list(self._tasks):
             task.cancel()
+
+    async def join(self) -> None:
+        """Wait until everything started so far has finished (failures are logged)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -25,6 +25,8 @@ from acs_engine.bus import (
     WireMessage,
 )
 from acs_engine.console_api import ConnectionRequestDone, StepPending, StepResolved
+from acs_engine.remote.errors import StagedCommandSent
+from acs_engine.server.step_claim import StepHolderChanged
 
 log = logging.getLogger("fieldacs.app")
 
@@ -41,6 +43,8 @@ BRIDGED_EVENTS: tuple[type, ...] = (
     StepResolved,
     TaskFinished,
     ConnectionRequestDone,
+    StepHolderChanged,
+    StagedCommandSent,
 )
 
 
@@ -63,6 +67,10 @@ class EngineBridge(QObject):
         stepResolved(StepResolved): a step-mode hold is over (sent, skipped, ...).
         taskFinished(TaskFinished): a queued task ran (done, or faulted).
         connectionRequestDone(ConnectionRequestDone): a connection request's outcome.
+        stepHolderChanged(StepHolderChanged): another console (or this one) claimed or
+            released step mode.
+        stagedCommandSent(StagedCommandSent): a remote engine accepted (or refused) a staged
+            command the console kept while the engine was unreachable.
         eventReceived(object): every bridged event, after its typed signal.
     """
 
@@ -77,6 +85,8 @@ class EngineBridge(QObject):
     stepResolved = Signal(StepResolved)
     taskFinished = Signal(TaskFinished)
     connectionRequestDone = Signal(ConnectionRequestDone)
+    stepHolderChanged = Signal(StepHolderChanged)
+    stagedCommandSent = Signal(StagedCommandSent)
     eventReceived = Signal(object)
 
     _queued = Signal(object)
@@ -101,6 +111,8 @@ class EngineBridge(QObject):
             StepResolved: self.stepResolved,
             TaskFinished: self.taskFinished,
             ConnectionRequestDone: self.connectionRequestDone,
+            StepHolderChanged: self.stepHolderChanged,
+            StagedCommandSent: self.stagedCommandSent,
         }
         self._queued.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
         unsubscribe = bus.subscribe(self._on_bus_event, *BRIDGED_EVENTS)

@@ -267,13 +267,14 @@ async def run_console(
     Returns:
         :data:`EXIT_OK`, or :data:`EXIT_START_FAILED` after the error dialog was closed.
     """
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QSettings, QTimer
 
     from acs_engine.console_api import EngineStartError, LocalConsoleEngine
     from app.bootstrap import install_interrupt_handler
     from app.bridge import EngineBridge
     from app.collector import GuiThreadCollector
     from app.overview import acs_urls_of
+    from app.remote_ui import RemoteWindows
     from app.window import MainWindow
 
     loop = asyncio.get_running_loop()
@@ -284,6 +285,9 @@ async def run_console(
     window = MainWindow(engine, bridge, settings)
     window.closed.connect(closed.set)
     app.lastWindowClosed.connect(closed.set)
+    # File > Connect to ACS…: windows on remote engines, closed with this one.
+    remote_windows = RemoteWindows(settings if settings is not None else QSettings())
+    window.connectRequested.connect(lambda: remote_windows.ask(window))
     restart_on: list[str] = []
 
     def restart(db_path: str) -> None:
@@ -331,6 +335,7 @@ async def run_console(
     finally:
         restore_interrupt()
         app.lastWindowClosed.disconnect(closed.set)
+        await remote_windows.close_all()
         bridge.detach()
         await engine.stop()
         window.deleteLater()

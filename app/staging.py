@@ -30,6 +30,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from acs_engine.bus import TaskFinished
 from acs_engine.console_api import ConsoleEngine, console_engine
+from acs_engine.remote.errors import CommandQueued, StagedCommandSent
 from acs_engine.services import commands as cmd
 from acs_engine.services.commands import (
     AddInstance,
@@ -317,7 +318,12 @@ class CommandSender(QObject):
         self._tasks = Background(f"sending commands to {device_id}")
         #: Outcomes that arrived before their task id was known (a very quick session).
         self._early: dict[str, TaskFinished] = {}
+        #: Tasks a remote engine could not be sent now, kept by it and sent when it is
+        #: back (:class:`~acs_engine.remote.errors.CommandQueued`): ref -> (document,
+        #: the entries it carries).
+        self._kept: dict[str, tuple[dict[str, Any], list[StagedEntry]]] = {}
         bridge.taskFinished.connect(self._on_task_finished)
+        bridge.stagedCommandSent.connect(self._on_kept_sent)
 
     @property
     def device_id(self) -> str:
@@ -377,7 +383,15 @@ class CommandSender(QObject):
         try:
             for document, carried in planned:
                 args = {k: v for k, v in document.items() if k != "name"}
-                task = await engine.add_task(self._device_id, document["name"], args)
+                try:
+                    task = await engine.add_task(self._device_id, document["name"], args)
+                except CommandQueued as queued:  # a remote engine out of reach: sent later
+                    self._kept[queued.ref] = (document, carried)
+                    for entry in carried:
+                        if entry.state == PENDING:
+                            self._changes.set_state(
+                                entry, PENDING, "kept: sent when the ACS is reachable again")
+                    continue
                 self._sent[task.id] = (document, carried)
                 for entry in carried:
                     entry.waiting.add(task.id)
@@ -385,9 +399,10 @@ class CommandSender(QObject):
                         self._changes.set_state(entry, PENDING, "sent with the next session")
         except Exception as exc:
             log.warning("device %s: queueing tasks failed: %s", self._device_id, exc)
+            kept = {id(e) for _, entries in self._kept.values() for e in entries}
             for _, carried in planned:
                 for entry in carried:
-                    if entry.state == PENDING and not entry.waiting:
+                    if entry.state == PENDING and not entry.waiting and id(entry) not in kept:
                         self._changes.set_state(entry, FAULTED, f"not queued: {exc}")
         finally:
             self._queueing -= 1
@@ -396,20 +411,56 @@ class CommandSender(QObject):
         if not self._sent:
             self._finish()
             return
+        if self._kept:
+            return  # the device is woken once the kept ones are sent too
+        await self._wake_device()
+
+    async def _wake_device(self) -> None:
         try:
             if self._wake is not None:
                 await self._wake(self._device_id)
             else:
-                await engine.wake(self._device_id)
+                await self._engine.wake(self._device_id)
         except Exception as exc:
             log.info("device %s: connection request failed: %s", self._device_id, exc)
+
+    def kept_count(self) -> int:
+        """Tasks a remote engine keeps until it is reachable again."""
+        return len(self._kept)
+
+    @Slot(StagedCommandSent)
+    def _on_kept_sent(self, event: StagedCommandSent) -> None:
+        """A kept task reached the engine (or was refused by it): follow it from here."""
+        kept = self._kept.pop(event.ref, None)
+        if kept is None:
+            return
+        document, carried = kept
+        if not event.task_id:
+            for entry in carried:
+                if entry.state == PENDING:
+                    self._changes.set_state(entry, FAULTED,
+                                            f"refused by the ACS: {event.error}")
+        else:
+            self._sent[event.task_id] = (document, carried)
+            for entry in carried:
+                entry.waiting.add(event.task_id)
+                if entry.state == PENDING:
+                    self._changes.set_state(entry, PENDING, "sent with the next session")
+            early = self._early.pop(event.task_id, None)
+            if early is not None:
+                self._spawn(self._settle(early))
+        if not self._kept:
+            if self._sent:
+                self._spawn(self._wake_device())
+            else:
+                self._finish()
 
     @Slot(TaskFinished)
     def _on_task_finished(self, event: TaskFinished) -> None:
         if event.device_id != self._device_id:
             return
         if event.task_id not in self._sent:
-            if self._queueing:
+            if self._queueing or self._kept:
                 self._early[event.task_id] = event
             return
         self._spawn(self._settle(event))
@@ -460,5 +511,6 @@ class CommandSender(QObject):
         return "Refreshed"
 
     def _finish(self) -> None:
-        if not self._sent and not self._queueing and not self._changes.has_pending():
+        if (not self._sent and not self._queueing and not self._kept
+                and not self._changes.has_pending()):
             self.settled.emit()

@@ -57,9 +57,11 @@ class MainWindow(QMainWindow):
 
     Signals:
         closed(): the window was closed (after its geometry was saved).
+        connectRequested(): File → Connect to ACS… (app/remote_ui.py opens the window).
     """
 
     closed = Signal()
+    connectRequested = Signal()
 
     def __init__(
         self,
@@ -164,6 +166,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ building
     def _build_actions(self) -> None:
         file_menu = self.file_menu = self.menuBar().addMenu("&File")
+        self.connect_action = QAction("&Connect to ACS…", self)
+        self.connect_action.setStatusTip("Open a window on a FieldACS engine on another machine")
+        self.connect_action.triggered.connect(self.connectRequested)
+        file_menu.addAction(self.connect_action)
+        file_menu.addSeparator()
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)

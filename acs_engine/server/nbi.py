@@ -181,9 +181,11 @@ class NbiServer:
         #: Caps and times the NBI's connections (see guard.py).
         self.guard = ConnectionGuard("nbi", limits_for(config, "nbi"))
         middlewares: list[Any] = [_browser_guard(config)]
-        token = config.nbi_token
+        from acs_engine.server.events_ws import EVENTS_PATH  # console_api imports this module
+
+        token = self.token = config.nbi_token
         if token is not None:
-            middlewares.append(bearer_auth_middleware(token))
+            middlewares.append(bearer_auth_middleware(token, self_authenticating=(EVENTS_PATH,)))
         middlewares.append(_errors)
         self.app = web.Application(
             client_max_size=config.max_body_bytes, middlewares=middlewares
@@ -210,12 +212,14 @@ class NbiServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        self.console.start()
         self.port = int(runner.addresses[0][1]) if runner.addresses else port
         log.info("NBI listening on %s:%s", host, self.port)
         return self.port
 
     async def stop(self) -> None:
         """Close the listener and the NBI's own sandbox. Safe to call twice."""
+        await self.console.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -280,6 +284,9 @@ class NbiServer:
         router.add_get("/openapi.json", self.openapi, allow_head=False)
         add_service_routes(router, self.engine)  # /health, /metrics
         add_history_routes(router, lambda: self.store)
+        from acs_engine.server.nbi_console import add_console_routes  # (import cycle)
+
+        self.console = add_console_routes(router, self)  # /fieldacs/v1 (nbi_console.py)
 
     def _collection_handler(self, name: str) -> _Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -382,7 +389,8 @@ class NbiServer:
         await self.store.delete_preset(request.match_info["id"])
         return web.json_response({})
 
-    async def _script_error(self, source: str) -> web.Response | None:
+    async def script_error(self, source: str) -> web.Response | None:
+        """A 400 answer when ``source`` does not compile as a script, else None."""
         sandbox = self.engine.sandbox
         if sandbox is None:
             if self._own_sandbox is None:
@@ -407,7 +415,7 @@ class NbiServer:
     async def put_provision(self, request: web.Request) -> web.Response:
         """``PUT /provisions/<id>``: the body is the script; it must compile."""
         script = await self._script_body(request)
-        bad = await self._script_error(script)
+        bad = await self.script_error(script)
         if bad is not None:
             return bad
         await self.store.put_provision(Provision(request.match_info["id"], script))
@@ -423,7 +431,7 @@ class NbiServer:
         if not name or "." in name:
             raise QueryError(f"invalid virtual parameter name {name!r} (no dots)")
         script = await self._script_body(request)
-        bad = await self._script_error(script)
+        bad = await self.script_error(script)
         if bad is not None:
             return bad
         await self.store.put_virtual_parameter(VirtualParameter(name, script))

@@ -14,7 +14,7 @@ import hmac
 import ipaddress
 import logging
 import secrets as _stdlib_secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import web
 
@@ -74,12 +74,17 @@ def _unauthorized(error: str, description: str) -> web.Response:
     )
 
 
-def bearer_auth_middleware(token: str) -> Middleware:
+def bearer_auth_middleware(
+    token: str, *, self_authenticating: Collection[str] = ()
+) -> Middleware:
     """An aiohttp middleware that lets through only requests with ``Bearer <token>``.
 
     Args:
         token: the shared secret (at least 8 characters). It is registered with the log
             redaction of :mod:`acs_engine.secrets`.
+        self_authenticating: paths whose handler checks the token itself when the request
+            has no ``Authorization`` header (the event stream's WebSocket, whose browser
+            clients send the token as their first message). A header there is still checked.
 
     Returns:
         The middleware, for ``web.Application(middlewares=[...])``.
@@ -97,6 +102,8 @@ def bearer_auth_middleware(token: str) -> Middleware:
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.strip().partition(" ")
         if not header:
+            if request.path in self_authenticating:
+                return await handler(request)
             return _unauthorized("", "a bearer token is required")
         if scheme.lower() != "bearer" or not presented.strip():
             return _unauthorized("invalid_request", "use Authorization: Bearer <token>")

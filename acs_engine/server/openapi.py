@@ -261,6 +261,9 @@ def openapi_document() -> dict[str, Any]:
     paths.update(copy.deepcopy(_PATHS))
     paths.update(service_paths())  # /health, /metrics (nbi_service.py)
     paths.update(copy.deepcopy(HISTORY_OPENAPI))
+    from acs_engine.server.openapi_console import CONSOLE_OPENAPI  # (import cycle)
+
+    paths.update(copy.deepcopy(CONSOLE_OPENAPI))
     return {
         "openapi": "3.0.3",
         "info": {

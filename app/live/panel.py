@@ -36,6 +36,7 @@ from acs_engine.bus import SessionEnded, SessionStarted, SessionStateChanged, Wi
 from acs_engine.console_api import ConsoleEngine, StepPending, StepResolved, console_engine
 from acs_engine.inspect.sessionfile import SessionFile
 from acs_engine.inspect.sources import from_live, from_stored
+from acs_engine.server.step_claim import StepHolderChanged
 from acs_engine.store.model import SessionRecord
 from app.background import Background
 from app.bridge import EngineBridge
@@ -47,7 +48,7 @@ from app.live.machine_view import StateMachineView
 from app.live.pickers import fit_popup, session_label
 from app.live.proxy_banner import ProxyBanner
 from app.live.soap import SoapViewer
-from app.live.step_bar import StepBar, StepControl
+from app.live.step_bar import StepBar, StepControl, StepHolderLabel
 from app.live.timeline import COL_RPC, Exchange, TimelineModel, size_label
 from app.record_table import style_record_view
 
@@ -147,6 +148,8 @@ class SessionPanel(QWidget):
         header.addSpacing(8)
         header.addWidget(self.follow_box)
         header.addWidget(step_button)
+        self.step_holder = StepHolderLabel(self._engine)
+        header.addWidget(self.step_holder)
         header.addWidget(refresh_button)
 
         self.machine = StateMachineView()
@@ -200,6 +203,7 @@ class SessionPanel(QWidget):
         bridge.sessionEnded.connect(self._on_ended)
         bridge.stepPending.connect(self._on_step_event)
         bridge.stepResolved.connect(self._on_step_event)
+        bridge.stepHolderChanged.connect(self._on_step_holder)
 
     # ------------------------------------------------------------------ public
     @property
@@ -345,10 +349,7 @@ class SessionPanel(QWidget):
         if changed:
             self._stored = {}
             self._session_id = ""
-        self.step_action.setEnabled(bool(device_id))
-        self.step_action.blockSignals(True)
-        self.step_action.setChecked(bool(device_id) and self._gate.is_enabled(device_id))
-        self.step_action.blockSignals(False)
+        self.step_holder.sync(self.step_action, self._device_id, self._gate)
         self._fill_sessions(self._session_id)
         if device_id:
             self._spawn(self._load_sessions(device_id))
@@ -566,6 +567,11 @@ class SessionPanel(QWidget):
     def _on_step_toggled(self, on: bool) -> None:
         if self._device_id:
             self._gate.set_enabled(self._device_id, on)
+        self._update_step_bar()
+
+    def _on_step_holder(self, event: StepHolderChanged) -> None:
+        self.step_holder.set_holder(event.holder)
+        self.step_holder.sync(self.step_action, self._device_id, self._gate)
         self._update_step_bar()
 
     def _on_step_event(self, event: StepPending | StepResolved) -> None:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from acs_engine.console_api import ConsoleEngine, StepError, StepPending
 from acs_engine.cwmp import rpc
+from app.background import Background
 from app.live.dialogs import InsertGpvDialog, InsertSpvDialog, RpcEditorDialog
 from app.message_label import MessageLabel
 
@@ -93,6 +96,97 @@ def describe_rpc(message: rpc.Message | None) -> str:
             ", next level" if message.next_level else ""
         )
     return f"{message.METHOD} ({detail})" if detail else message.METHOD
+
+
+class StepHolderLabel(QWidget):
+    """Who holds step mode, when it is another console (hidden otherwise), and Take over.
+
+    Several consoles may watch one engine; one at a time holds step mode
+    (:class:`~acs_engine.server.step_claim.StepHolderChanged` says who). The Live session
+    panel shows the holder's name beside its Step mode button and disables the button
+    while another console holds it. *Take over…* (a remote engine's, after a confirmation)
+    claims it anyway, for a holder whose console is gone: the engine sends what that
+    console held and turns its devices' step mode off.
+    """
+
+    def __init__(self, engine: object, parent: QWidget | None = None) -> None:
+        """Start from what ``engine`` knows (a remote engine mirrors the holder)."""
+        super().__init__(parent)
+        self.setObjectName("stepHolder")
+        self._engine = engine
+        #: This console's holder name (None: a local engine, where any holder is another
+        #: console attached to it over the NBI).
+        self._mine = getattr(engine, "holder", None)
+        self.holder = str(getattr(engine, "step_holder", "") or "")
+        self.label = QLabel()
+        self.label.setStyleSheet("color: #b45309;")
+        self.take_over = QPushButton("Take over…")
+        self.take_over.setObjectName("stepTakeOver")
+        self.take_over.setToolTip("Hold step mode here instead (for a console that is gone)")
+        self.take_over.clicked.connect(self.ask_take_over)
+        self.take_over.setVisible(callable(getattr(engine, "claim_step", None)))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.take_over)
+        self._background = Background("taking step mode over")
+        self._render()
+
+    @property
+    def held_elsewhere(self) -> bool:
+        """Another console holds step mode."""
+        return bool(self.holder) and self.holder != self._mine
+
+    def text(self) -> str:
+        """The words shown ("held by NAME"), "" when hidden."""
+        return self.label.text()
+
+    def set_holder(self, holder: str) -> None:
+        """Step mode is held by ``holder`` now ("" when nobody holds it)."""
+        self.holder = holder
+        self._render()
+
+    def sync(self, action: QAction, device_id: str, gate: StepControl) -> None:
+        """Set the panel's checkable Step mode ``action`` from ``gate`` for ``device_id``
+        (without toggling it), disabled while another console holds step mode."""
+        on = bool(device_id) and gate.is_enabled(device_id)
+        action.setEnabled(bool(device_id) and (on or not self.held_elsewhere))
+        action.blockSignals(True)
+        action.setChecked(on)
+        action.blockSignals(False)
+
+    def ask_take_over(self) -> None:
+        """Confirm, then claim step mode from its holder."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Take over step mode",
+            f"Step mode is held by {self.holder}. Take it over? Their held sessions are sent "
+            "on and their devices leave step mode.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("takeOverBox")
+        box.finished.connect(lambda result: self._answered(box, result))
+        box.open()
+
+    def _answered(self, box: QMessageBox, result: int) -> None:
+        box.deleteLater()
+        if result == QMessageBox.StandardButton.Yes:
+            self.take_over_now()
+
+    def take_over_now(self) -> None:
+        """Claim step mode from its holder (without asking)."""
+        claim = getattr(self._engine, "claim_step", None)
+        if callable(claim):
+            self._background.spawn(claim(force=True), on_error=self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.label.setText(f"held by {self.holder} (not taken over: {exc})")
+
+    def _render(self) -> None:
+        self.setVisible(self.held_elsewhere)
+        self.label.setText(f"held by {self.holder}" if self.held_elsewhere else "")
+        self.label.setToolTip(
+            f"Step mode is held by {self.holder}: one console at a time holds sessions "
+            "before each RPC. It is free again when they turn it off or close their console."
+            if self.held_elsewhere else "")
 
 
 class StepBar(QFrame):
