@@ -22,59 +22,36 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus, SessionEnded, SessionStarted
 from acs_engine.config import EngineConfig
-from acs_engine.console_api import DeviceFilter, EngineUnavailable
+from acs_engine.console_api import DeviceFilter
 from acs_engine.cwmp import rpc
-from acs_engine.expression import ExpressionError
 from acs_engine.remote.errors import (
+    ERROR_KINDS,
     CommandQueued,
     ConnectionLost,
     RemoteError,
     RemoteStatus,
+    StagedCommand,
     StagedCommandSent,
     StepHeldElsewhere,
 )
 from acs_engine.remote.link import Link
 from acs_engine.server.events_codec import PROTOCOL_VERSION, decode, encode
 from acs_engine.server.step_claim import StepHolderChanged
-from acs_engine.services.dryrun import DryRunError
-from acs_engine.services.treediff import PointError
-from acs_engine.services.wake import DeviceUnknown
+from acs_engine.services.migrate import Migration
 from acs_engine.session.step import StepPending, StepResolved
 
-__all__ = ["RemoteEngine", "StagedCommand"]
+__all__ = ["RemoteEngine"]
 
 log = logging.getLogger("fieldacs.remote")
 
-_KINDS: dict[str, type[Exception]] = {
-    "DeviceUnknown": DeviceUnknown, "DryRunError": DryRunError,
-    "ExpressionError": ExpressionError, "EngineUnavailable": EngineUnavailable,
-    "ValueError": ValueError, "LookupError": LookupError, "PointError": PointError,
-}
 
 
 _ANY = DeviceFilter()
-
-
-@dataclass(frozen=True, slots=True)
-class StagedCommand:
-    """A task the console staged, kept until the engine accepted it.
-
-    Attributes:
-        ref: this console's reference for it (told in :class:`CommandQueued` and
-            :class:`StagedCommandSent`, so the console can follow it).
-    """
-
-    device_id: str
-    name: str
-    args: dict[str, Any]
-    ref: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 class RemoteEngine:
@@ -229,7 +206,7 @@ class RemoteEngine:
             return decode(data["result"])
         message = data.get("error", "") if isinstance(data, dict) else ""
         kind = data.get("kind", "") if isinstance(data, dict) else ""
-        raise _KINDS.get(kind, RemoteError)(message or f"HTTP {status} from the ACS")
+        raise ERROR_KINDS.get(kind, RemoteError)(message or f"HTTP {status} from the ACS")
 
     # ------------------------------------------------------------------ status
     @property
@@ -579,6 +556,21 @@ class RemoteEngine:
     ) -> Any:
         return await self.call("fleet_view", paths=tuple(paths), since=since, points=points,
                                now=now)
+
+    async def start_migration(self, device_ids: Sequence[str], url: str) -> Migration:
+        result: Migration = await self.call(
+            "start_migration", device_ids=list(device_ids), url=url)
+        return result
+
+    async def migration_status(
+        self, migration: Migration, *, nbi_url: str | None = None, token: str | None = None,
+    ) -> Migration:
+        """The engine asks the new ACS's NBI (it, not this console, must reach it); the
+        states are copied into ``migration``, as the local call updates it in place."""
+        fresh: Migration = await self.call(
+            "migration_status", migration=migration, nbi_url=nbi_url, token=token)
+        migration.moves[:] = fresh.moves
+        return migration
 
     async def resolve_point(self, device_id: str, spec: str) -> Any:
         return await self.call("resolve_point", device_id=device_id, spec=spec)

@@ -7,13 +7,28 @@ step mode held by another console.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 from acs_engine.console_api import EngineUnavailable
+from acs_engine.expression import ExpressionError
+from acs_engine.services.dryrun import DryRunError
+from acs_engine.services.migrate import MigrationError
+from acs_engine.services.treediff import PointError
+from acs_engine.services.wake import DeviceUnknown
 
 __all__ = [
-    "CommandQueued", "ConnectionLost", "RemoteError", "RemoteStatus", "StagedCommandSent",
-    "StepHeldElsewhere", "Unauthorized", "VersionMismatch",
+    "ERROR_KINDS",
+    "CommandQueued",
+    "ConnectionLost",
+    "RemoteError",
+    "RemoteStatus",
+    "StagedCommand",
+    "StagedCommandSent",
+    "StepHeldElsewhere",
+    "Unauthorized",
+    "VersionMismatch",
 ]
 
 
@@ -110,3 +125,27 @@ class StagedCommandSent:
     task_id: str
     error: str = ""
     ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StagedCommand:
+    """A task the console staged, kept until the engine accepted it.
+
+    Attributes:
+        ref: this console's reference for it (told in :class:`CommandQueued` and
+            :class:`StagedCommandSent`, so the console can follow it).
+    """
+
+    device_id: str
+    name: str
+    args: dict[str, Any]
+    ref: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+#: The ``kind`` of an error the engine answered a call with -> the exception raised again here.
+ERROR_KINDS: dict[str, type[Exception]] = {
+    "DeviceUnknown": DeviceUnknown, "DryRunError": DryRunError,
+    "ExpressionError": ExpressionError, "EngineUnavailable": EngineUnavailable,
+    "ValueError": ValueError, "LookupError": LookupError, "PointError": PointError,
+    "MigrationError": MigrationError,
+}

@@ -36,6 +36,7 @@ from acs_engine.server.auth import AuthFailure
 from acs_engine.server.step_claim import StepHolderChanged
 from acs_engine.services.connreq import ConnReqResult
 from acs_engine.services.dryrun import DryRunResult
+from acs_engine.services.migrate import DeviceMove, Migration
 from acs_engine.services.presets import PresetSetting
 from acs_engine.services.treediff import Point
 from acs_engine.services.wake import ConnectionRequestDone
@@ -77,6 +78,7 @@ def _registry() -> dict[str, type]:
             ConnReqResult, ConnectionRequestDone, DryRunResult, StepPending, StepResolved,
             StepHolderChanged, DeviceFilter, ScriptFault, AuthFailure, EngineConfig,
             PresetSetting, FleetView, HistoryRow, Snapshot, DeviceSummary, Point, PastTree,
+            Migration, DeviceMove,
         )),
     ]
     table: dict[str, type] = {}

@@ -44,6 +44,7 @@ from acs_engine.server.events_codec import PROTOCOL_VERSION, CodecError, decode,
 from acs_engine.server.events_ws import EVENTS_PATH, EventStream
 from acs_engine.server.step_claim import StepClaim, StepClaimError
 from acs_engine.services.dryrun import DryRunError
+from acs_engine.services.migrate import MigrationError
 from acs_engine.services.treediff import PointError
 from acs_engine.services.wake import DeviceUnknown
 from acs_engine.session.step import StepGate, install_step_gate
@@ -66,7 +67,7 @@ CALLS: tuple[str, ...] = (
     "delete_virtual_parameter", "check_script", "list_faults", "delete_fault", "dry_run",
     "presets_that_set", "list_sessions", "load_trace", "history_paths", "param_history",
     "device_history", "list_snapshots", "load_snapshot", "save_snapshot", "fleet_view",
-    "resolve_point", "plan_bundle",
+    "resolve_point", "plan_bundle", "start_migration", "migration_status",
 )
 #: Options of ``dry_run`` a remote console may pass (never ``file_url``, the engine's own).
 DRY_RUN_OPTIONS: frozenset[str] = frozenset({
@@ -79,6 +80,7 @@ ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
     (ExpressionError, 400, "ExpressionError"),
     (PointError, 404, "PointError"),
     (EngineUnavailable, 503, "EngineUnavailable"),
+    (MigrationError, 400, "MigrationError"),
     (CodecError, 400, "ValueError"),
     (ValueError, 400, "ValueError"),
     (TypeError, 400, "ValueError"),

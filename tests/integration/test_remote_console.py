@@ -200,3 +200,31 @@ async def test_a_dropped_connection_reconnects_and_no_staged_edit_is_lost(
         assert states.count("connected") >= 2
     finally:
         await remote.close()
+
+
+async def test_devices_move_to_another_acs_from_a_remote_console(server: ServeProcess) -> None:
+    """"Move these devices to another ACS…" on a remote engine: the task is queued on the
+    server, a refused URL comes back as the same MigrationError, and the states follow."""
+    from acs_engine.services.migrate import MigrationError
+
+    cpe, device_id = _cpe(server, "REMOTE0MOVE")
+    assert (await cpe.session()).ok
+    remote = RemoteEngine(server.nbi_url, server.token, holder="alice")
+    await remote.connect()
+    try:
+        with pytest.raises(MigrationError, match="must be"):
+            await remote.start_migration([device_id], "not a url")
+        new_url = "http://127.0.0.1:9/acs"  # never reached: only the device's URL changes
+        migration = await remote.start_migration([device_id], new_url)
+        assert [(m.device_id, m.state) for m in migration.moves] == [(device_id, "waiting")]
+        assert len(await remote.list_faults(device_id)) == 0
+        same = await remote.migration_status(migration)
+        assert same is migration and migration.moves[0].state == "waiting"
+        cpe.device.add_event("6 CONNECTION REQUEST")
+        assert (await cpe.session()).ok  # the task sets ManagementServer.URL
+        await remote.migration_status(migration)
+        assert migration.moves[0].state == "switched", migration.moves[0]
+        values = await remote.load_param_values(device_id, ["Device.ManagementServer.URL"])
+        assert values["Device.ManagementServer.URL"].value == new_url
+    finally:
+        await remote.close()
