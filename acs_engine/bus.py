@@ -13,17 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from acs_engine.session.machine import State
+
 log = logging.getLogger("fieldacs.bus")
 
 
 @dataclass(frozen=True, slots=True)
 class SessionStateChanged:
-    """A session moved from one state of the machine to another."""
+    """A session moved from one state of the machine to another (typed: a :class:`State`
+    is a ``StrEnum``, so it still compares, prints and serialises as its name)."""
 
     session_id: str
     device_id: str
-    old: str
-    new: str
+    old: State
+    new: State
     at: float
     reason: str = ""
 

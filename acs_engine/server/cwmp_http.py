@@ -38,7 +38,7 @@ from acs_engine.server.admission import Admission, Refused, RetryPacer
 from acs_engine.server.auth import CpeAuthenticator
 from acs_engine.server.body import OFFLOAD_BYTES, BodyError, decode_body
 from acs_engine.session.handler import Handler
-from acs_engine.session.machine import State
+from acs_engine.session.machine import RemoteProtocolError, State
 from acs_engine.session.session import Reply, Session
 from acs_engine.store.db import Store
 from acs_engine.store.deviceid import make_device_id
@@ -335,11 +335,21 @@ class CwmpServer:
             )
             try:
                 reply = await session.handle(envelope)
+            except RemoteProtocolError as exc:
+                return await self._protocol_violation(request, session, exc)
             except Exception as exc:
                 log.exception("session %s failed", session.id)
                 await self._end(session, "error", f"internal error: {exc}")
                 return self._reject(request, 500, "internal error; the session was ended")
             return await self._send(session, reply)
+
+    async def _protocol_violation(
+        self, request: web.Request, session: Session, exc: RemoteProtocolError
+    ) -> web.StreamResponse:
+        """The CPE broke the session's rules: a one-line log, the session ended, a 400."""
+        reason = f"protocol violation: {exc}"
+        await self._end(session, "error", reason)
+        return self._reject(request, 400, reason, device_id=session.device_id)
 
     async def _off_loop(self, func: Callable[..., _T], *args: Any) -> _T:
         """``func(*args)`` on the body thread: one thread, so large bodies are worked on
@@ -469,6 +479,8 @@ class CwmpServer:
                 )
                 try:
                     reply = await session.start()
+                except RemoteProtocolError as exc:
+                    return await self._protocol_violation(request, session, exc)
                 except Exception as exc:
                     log.exception("session %s: Inform failed", session.id)
                     await self._end(session, "error", f"internal error: {exc}")

@@ -161,7 +161,7 @@ class Session:
         if old is not self.state or trigger is Trigger.CPE_REQUEST:
             self.bus.publish(
                 SessionStateChanged(
-                    self.id, self.device_id, old.value, self.state.value, self.clock(), reason
+                    self.id, self.device_id, old, self.state, self.clock(), reason
                 )
             )
 
