@@ -1,4 +1,10 @@
-"""The device database: SQLite through aiosqlite. The only package that writes SQL."""
+"""The device database: SQLite through aiosqlite.
+
+Every statement the engine runs goes through :class:`Store` (one writer connection, one
+reader). Two other modules build SQL *conditions* but never run them:
+:mod:`acs_engine.expression.sql` (the device search) and :mod:`acs_engine.server.nbi_query`
+(GenieACS NBI queries); both hand their fragment and its parameters to the store.
+"""
 
 from .db import Store
 from .deviceid import make_device_id
