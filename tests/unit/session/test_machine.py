@@ -74,4 +74,4 @@ def test_final_states_have_no_way_out() -> None:
 
 
 def test_cpe_triggers_are_the_ones_a_message_fires() -> None:
-    assert CPE_TRIGGERS == {T.INFORM, T.CPE_REQUEST, T.RESPONSE}
+    assert {T.INFORM, T.CPE_REQUEST, T.RESPONSE} == CPE_TRIGGERS
