@@ -29,27 +29,19 @@ from acs_engine.session.handler import Handler, Outgoing
 from acs_engine.session.machine import FINAL_STATES, State, Trigger, next_state
 from acs_engine.session.tree import DeviceTree, ancestor_objects
 from acs_engine.store.db import Store
-from acs_engine.store.model import DeviceRecord, SessionCommit, SessionRecord, TraceEntry
-from acs_engine.store.records import Fault, Operation, PresetVerdict
+from acs_engine.store.model import (
+    CommitExtras,
+    DeviceRecord,
+    SessionCommit,
+    SessionRecord,
+    TraceEntry,
+)
 
 log = logging.getLogger("fieldacs.session")
 
 #: A session's wire trace stops growing past this many messages or bytes (a runaway CPE).
 TRACE_MAX_ENTRIES = 2000
 TRACE_MAX_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(slots=True)
-class CommitExtras:
-    """What handlers want written with the session's commit (same transaction)."""
-
-    faults_put: list[Fault] = field(default_factory=list)
-    faults_deleted: list[str] = field(default_factory=list)
-    tasks_deleted: list[str | int] = field(default_factory=list)
-    operations_put: list[Operation] = field(default_factory=list)
-    operations_deleted: list[tuple[str, str]] = field(default_factory=list)
-    #: Why each preset matched or not (the last matching cycle); None: no presets judged.
-    preset_verdicts: list[PresetVerdict] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,14 +390,7 @@ class Session:
             deletes=deletes,
             session=self._record(outcome),
             trace=list(self.trace),
-            faults_put=list(extras.faults_put),
-            faults_deleted=list(extras.faults_deleted),
-            tasks_deleted=list(extras.tasks_deleted),
-            operations_put=list(extras.operations_put),
-            operations_deleted=list(extras.operations_deleted),
-            preset_verdicts=(
-                list(extras.preset_verdicts) if extras.preset_verdicts is not None else None
-            ),
+            extras=extras.copy(),
             tags_add=self.device.tags - self._tags_at_start,
             tags_remove=self._tags_at_start - self.device.tags,
             tags_delta=True,

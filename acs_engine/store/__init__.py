@@ -10,7 +10,7 @@ from .db import Store
 from .deviceid import make_device_id
 from .errors import StoreError
 from .genieacs import preset_from_genieacs, preset_to_genieacs
-from .model import DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
+from .model import CommitExtras, DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
 from .queries import DeviceSummary
 from .records import (
     Fault,
@@ -25,6 +25,7 @@ from .records import (
 )
 
 __all__ = [
+    "CommitExtras",
     "DeviceRecord",
     "DeviceSummary",
     "Fault",
