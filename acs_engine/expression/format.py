@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .ast import BINARY_OPERATORS, COMPARISONS, Binary, Call, Case, Expr, Literal, Param, Unary
+from .ast import BINARY_OPERATORS, COMPARISONS, Binary, Call, Case, Expr, Literal, ParamRef, Unary
 
 __all__ = ["literal", "to_string"]
 
@@ -79,7 +79,7 @@ def to_string(expr: Expr) -> str:
     """
     if isinstance(expr, Literal):
         return literal(expr.value)
-    if isinstance(expr, Param):
+    if isinstance(expr, ParamRef):
         return expr.path
     if isinstance(expr, Call):
         return f"{expr.name}({', '.join(to_string(a) for a in expr.args)})"
