@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from acs_engine.kinds import Direction, NoticeLevel, SessionOutcome
 from acs_engine.session.machine import State
 
 log = logging.getLogger("fieldacs.bus")
@@ -40,7 +41,7 @@ class WireMessage:
 
     session_id: str
     device_id: str
-    direction: str  # "in" | "out"
+    direction: Direction
     at: float
     rpc: str
     cwmp_id: str | None
@@ -62,12 +63,12 @@ class SessionStarted:
 
 @dataclass(frozen=True, slots=True)
 class SessionEnded:
-    """A session is over; ``outcome`` is "ok", "timeout", "fault", "aborted" or "error"."""
+    """A session is over, and how (:class:`~acs_engine.kinds.SessionOutcome`)."""
 
     session_id: str
     device_id: str
     at: float
-    outcome: str
+    outcome: SessionOutcome
     detail: str = ""
     rpc_count: int = 0
 
@@ -97,7 +98,7 @@ class EngineNotice:
     """Anything else worth telling a user: listener started, warnings, errors."""
 
     at: float
-    level: str  # "info" | "warning" | "error"
+    level: NoticeLevel
     message: str
     data: dict[str, Any] = field(default_factory=dict)
 

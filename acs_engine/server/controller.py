@@ -32,6 +32,7 @@ from aiohttp import web
 
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus
 from acs_engine.config import EngineConfig
+from acs_engine.kinds import NoticeLevel
 from acs_engine.scripting import Sandbox
 from acs_engine.server.auth import AuthConfigError, AuthFailure, CpeAuthenticator
 from acs_engine.server.cwmp_http import CwmpServer
@@ -307,7 +308,7 @@ class Engine:
         self.history_pruner.start()
         self.bus.publish(
             EngineNotice(
-                time.time(), "info", f"ACS listening on port {self.cwmp_port}",
+                time.time(), NoticeLevel.INFO, f"ACS listening on port {self.cwmp_port}",
                 {"urls": self.cwmp_urls(), "tls_urls": self.cwmp_tls_urls(),
                  "tls_fingerprint": self.tls_fingerprint, "tls_kind": self.tls_kind},
             )
@@ -415,7 +416,7 @@ class Engine:
         urls = await asyncio.to_thread(self.cwmp_urls)
         tls_urls = await asyncio.to_thread(self.cwmp_tls_urls)
         self.bus.publish(EngineNotice(
-            time.time(), "info", f"Settings applied; ACS listening on port {self.cwmp_port}",
+            time.time(), NoticeLevel.INFO, f"Settings applied; ACS listening on port {self.cwmp_port}",
             {"urls": urls, "tls_urls": tls_urls, "tls_fingerprint": self.tls_fingerprint,
              "tls_kind": self.tls_kind, "changed": sorted(applied)},
         ))
@@ -533,7 +534,7 @@ class Engine:
             log.warning("%s not started: %s", what, message)
             consequence = " (downloads to CPEs will fail)" if spec.name == "fs" else ""
             self.bus.publish(EngineNotice(
-                time.time(), "warning", f"{what} not started{consequence}: {message}"
+                time.time(), NoticeLevel.WARNING, f"{what} not started{consequence}: {message}"
             ))
             return
         log.info("%s listening on %s:%s", spec.name, spec.host, self._listeners[spec.name].port)

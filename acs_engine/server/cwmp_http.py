@@ -34,6 +34,7 @@ from acs_engine.bus import EventBus, RequestRejected
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import codec, faults, rpc
 from acs_engine.cwmp.envelope import Envelope
+from acs_engine.kinds import Direction, SessionOutcome
 from acs_engine.server.admission import Admission, Refused, RetryPacer
 from acs_engine.server.auth import CpeAuthenticator
 from acs_engine.server.body import OFFLOAD_BYTES, BodyError, decode_body
@@ -138,7 +139,7 @@ class CwmpServer:
             if session.state is State.COMMIT:
                 await self._finish(session)
             else:
-                await self._end(session, "aborted", "the ACS was stopped")
+                await self._end(session, SessionOutcome.ABORTED, "the ACS was stopped")
         if self._body_thread is not None:
             self._body_thread.shutdown(wait=False, cancel_futures=True)
             self._body_thread = None
@@ -189,7 +190,7 @@ class CwmpServer:
                 transport = self._transport_of.get(session.id)
                 self.timed_out += 1
                 await self._end(
-                    session, "timeout", f"no message from the CPE for {session.timeout:g} s"
+                    session, SessionOutcome.TIMEOUT, f"no message from the CPE for {session.timeout:g} s"
                 )
                 if transport is not None:  # the silent CPE's socket goes too
                     transport.close()
@@ -217,7 +218,7 @@ class CwmpServer:
             del self._by_transport[transport]
         self.admission.pump()  # a session slot is free
 
-    async def _end(self, session: Session, outcome: str, detail: str) -> None:
+    async def _end(self, session: Session, outcome: SessionOutcome, detail: str) -> None:
         self._forget(session)
         await session.abort(outcome, detail)
 
@@ -282,7 +283,7 @@ class CwmpServer:
             body = await self._off_loop(decode_body, *args) if large else decode_body(*args)
         except BodyError as exc:
             if session is not None:
-                await self._end(session, "error", exc.reason)
+                await self._end(session, SessionOutcome.ERROR, exc.reason)
             return self._reject(request, exc.status, exc.reason)
         try:
             # lxml lets go of the GIL while it parses: a large body does not stall the loop.
@@ -298,10 +299,10 @@ class CwmpServer:
             reason = f"malformed SOAP message: {exc}"
             if session is not None:
                 session.record(
-                    "in", rpc_name="?", cwmp_id=None, status=None,
+                    Direction.IN, rpc_name="?", cwmp_id=None, status=None,
                     headers=_trace_headers(request), body=body,
                 )
-                await self._end(session, "error", reason)
+                await self._end(session, SessionOutcome.ERROR, reason)
             return self._reject(
                 request, 400, reason, device_id=session.device_id if session else ""
             )
@@ -326,7 +327,7 @@ class CwmpServer:
             if session.finished:
                 return self._reject(request, 400, "the session has ended")
             session.record(
-                "in",
+                Direction.IN,
                 rpc_name=envelope.message.METHOD if envelope else "",
                 cwmp_id=envelope.cwmp_id if envelope else None,
                 status=None,
@@ -339,7 +340,7 @@ class CwmpServer:
                 return await self._protocol_violation(request, session, exc)
             except Exception as exc:
                 log.exception("session %s failed", session.id)
-                await self._end(session, "error", f"internal error: {exc}")
+                await self._end(session, SessionOutcome.ERROR, f"internal error: {exc}")
                 return self._reject(request, 500, "internal error; the session was ended")
             return await self._send(session, reply)
 
@@ -348,7 +349,7 @@ class CwmpServer:
     ) -> web.StreamResponse:
         """The CPE broke the session's rules: a one-line log, the session ended, a 400."""
         reason = f"protocol violation: {exc}"
-        await self._end(session, "error", reason)
+        await self._end(session, SessionOutcome.ERROR, reason)
         return self._reject(request, 400, reason, device_id=session.device_id)
 
     async def _off_loop(self, func: Callable[..., _T], *args: Any) -> _T:
@@ -379,7 +380,7 @@ class CwmpServer:
         self, request: web.Request, session: Session, body: bytes, exc: codec.UnknownMethodError
     ) -> web.StreamResponse:
         session.record(
-            "in", rpc_name=exc.method, cwmp_id=exc.cwmp_id, status=None,
+            Direction.IN, rpc_name=exc.method, cwmp_id=exc.cwmp_id, status=None,
             headers=_trace_headers(request), body=body,
         )
         fault = faults.make_fault(8000, f"method {exc.method!r} is not supported")
@@ -398,7 +399,7 @@ class CwmpServer:
             if current.state is State.COMMIT:
                 await self._finish(current)
             else:
-                await self._end(current, "aborted", "the CPE started a new session")
+                await self._end(current, SessionOutcome.ABORTED, "the CPE started a new session")
         try:
             namespace, use_version = codec.negotiate(envelope)
         except codec.VersionMismatch as exc:
@@ -474,7 +475,7 @@ class CwmpServer:
             self._register(session, request.transport)
             async with self._locks[session.id]:
                 session.record(
-                    "in", rpc_name="Inform", cwmp_id=envelope.cwmp_id, status=None,
+                    Direction.IN, rpc_name="Inform", cwmp_id=envelope.cwmp_id, status=None,
                     headers=_trace_headers(request), body=body,
                 )
                 try:
@@ -483,7 +484,7 @@ class CwmpServer:
                     return await self._protocol_violation(request, session, exc)
                 except Exception as exc:
                     log.exception("session %s: Inform failed", session.id)
-                    await self._end(session, "error", f"internal error: {exc}")
+                    await self._end(session, SessionOutcome.ERROR, f"internal error: {exc}")
                     return self._reject(request, 500, "internal error; the session was ended")
                 return await self._send(session, reply, cookie=session.id)
         finally:
@@ -526,7 +527,7 @@ class CwmpServer:
         if cookie is not None:
             headers["Set-Cookie"] = f"session={cookie}; Path=/"
         session.record(
-            "out",
+            Direction.OUT,
             rpc_name=reply.envelope.message.METHOD if reply.envelope else "",
             cwmp_id=reply.envelope.cwmp_id if reply.envelope else None,
             status=reply.status,

@@ -32,6 +32,7 @@ from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.cwmp import values as cwmp_values
 from acs_engine.cwmp.envelope import CWMP_NAMESPACES, NS_CWMP_1_0, VERSIONS, Envelope
+from acs_engine.kinds import SessionOutcome
 from acs_engine.scripting import Sandbox, ScriptRun
 from acs_engine.scripting.model import ScriptResult
 from acs_engine.services.device_secret import stored_secret
@@ -496,7 +497,7 @@ async def dry_run(
                 Envelope(response, cwmp_id=reply.envelope.cwmp_id, namespace=namespace)
             )
     finally:
-        await handler.on_end(session, "dryrun")
+        await handler.on_end(session, SessionOutcome.DRY_RUN)
     # The dry run's own verdicts: its session is never committed, so they are not stored.
     result.verdicts = list(session.commit_extras.preset_verdicts or [])
     result.faults = list(session.commit_extras.faults_put)

@@ -30,6 +30,7 @@ from acs_engine.bus import EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.expression import make_resolver
+from acs_engine.kinds import SessionOutcome
 from acs_engine.scripting import (
     ExtCall,
     Sandbox,
@@ -202,9 +203,9 @@ class ProvisioningHandler(Handler):
         if run is not None and isinstance(request, rpc.TransferComplete):
             await run.transfer_complete(request)
 
-    async def on_end(self, session: Session, outcome: str) -> None:
+    async def on_end(self, session: Session, outcome: SessionOutcome) -> None:
         run = self._runs.pop(session.id, None)
-        if run is not None and outcome == "ok":
+        if run is not None and outcome == SessionOutcome.OK:
             memo.finish(run)
 
 

@@ -25,6 +25,7 @@ from acs_engine.bus import (
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import faults, rpc
 from acs_engine.cwmp.envelope import Envelope
+from acs_engine.kinds import Direction, SessionOutcome
 from acs_engine.session.handler import Handler, Outgoing
 from acs_engine.session.machine import FINAL_STATES, State, Trigger, next_state
 from acs_engine.session.tree import DeviceTree, ancestor_objects
@@ -122,7 +123,7 @@ class Session:
         self.cpe_no_more_requests = bool(
             inform_envelope.no_more_requests or inform_envelope.hold_requests
         )
-        self.outcome = ""
+        self.outcome = SessionOutcome.NONE
         self.detail = ""
         self.trace: list[TraceEntry] = []
         #: Faults, tasks, operations and preset verdicts the handlers write with this
@@ -160,7 +161,7 @@ class Session:
     # ------------------------------------------------------------------ wire trace
     def record(
         self,
-        direction: str,
+        direction: Direction,
         *,
         rpc_name: str,
         cwmp_id: str | None,
@@ -356,7 +357,7 @@ class Session:
         return Reply(204)
 
     # ------------------------------------------------------------------ ending
-    def _record(self, outcome: str) -> SessionRecord:
+    def _record(self, outcome: SessionOutcome) -> SessionRecord:
         return SessionRecord(
             id=self.id,
             device_id=self.device_id,
@@ -379,7 +380,7 @@ class Session:
         extras = self.commit_extras
         # A session that recorded a fault (a CWMP fault answered by the CPE, a script
         # error...) committed its data but did not do what was asked: its outcome says so.
-        outcome = "fault" if extras.faults_put else "ok"
+        outcome = SessionOutcome.FAULT if extras.faults_put else SessionOutcome.OK
         if extras.faults_put and not self.detail:
             first = extras.faults_put[0]
             channels = ", ".join(sorted({f.channel for f in extras.faults_put}))
@@ -399,14 +400,14 @@ class Session:
             await self.store.commit_session(commit)
         except Exception as exc:
             log.exception("session %s: commit failed", self.id)
-            await self.abort("error", f"commit failed: {exc}")
+            await self.abort(SessionOutcome.ERROR, f"commit failed: {exc}")
             return
         self.outcome = outcome
         self._fire(Trigger.COMMITTED)
         self._publish_end()
         await self.handler.on_end(self, outcome)
 
-    async def abort(self, outcome: str, detail: str) -> None:
+    async def abort(self, outcome: SessionOutcome, detail: str) -> None:
         """End the session abnormally: keep its record and trace, drop its parameter changes."""
         if self.finished:
             return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from acs_engine.kinds import Direction, SessionOutcome
+
 from .records import Fault, Operation, PresetVerdict
 
 
@@ -52,7 +54,7 @@ class TraceEntry:
 
     seq: int
     at: int
-    direction: str  # "in" | "out"
+    direction: Direction
     rpc: str
     cwmp_id: str | None
     status: int | None
@@ -68,7 +70,7 @@ class SessionRecord:
     device_id: str
     started: int
     ended: int | None = None
-    outcome: str = ""  # "ok" | "timeout" | "fault" | "aborted" | "error"
+    outcome: SessionOutcome = SessionOutcome.NONE
     detail: str = ""
     remote: str = ""
     events: tuple[str, ...] = ()

@@ -7,13 +7,16 @@ record), so that column order is written down once.
 
 from __future__ import annotations
 
+import enum
 import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
+
+from acs_engine.kinds import Direction, SessionOutcome
 
 from .model import DeviceRecord, Param, SessionRecord, TraceEntry
 
@@ -304,6 +307,18 @@ def session_row(session: SessionRecord) -> tuple[Any, ...]:
     )
 
 
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _known(kind: type[_E], value: str) -> _E:
+    """``value`` as a member of ``kind``; a value no member has (written by a later version)
+    is kept as the string it is (a ``StrEnum`` member compares equal to it anyway)."""
+    try:
+        return kind(value)
+    except ValueError:
+        return cast(_E, value)
+
+
 def session_from_row(row: Row) -> SessionRecord:
     """A ``SessionRecord`` from a ``SELECT_SESSIONS`` row."""
     return SessionRecord(
@@ -311,7 +326,7 @@ def session_from_row(row: Row) -> SessionRecord:
         device_id=row[1],
         started=row[2],
         ended=row[3],
-        outcome=row[4],
+        outcome=_known(SessionOutcome, row[4]),
         detail=row[5],
         remote=row[6],
         events=tuple(json.loads(row[7])),
@@ -340,7 +355,7 @@ def trace_from_row(row: Row) -> TraceEntry:
     return TraceEntry(
         seq=row[0],
         at=row[1],
-        direction=row[2],
+        direction=_known(Direction, row[2]),
         rpc=row[3],
         cwmp_id=row[4],
         status=row[5],
