@@ -18,6 +18,7 @@ SetParameterValues (it is atomic on the CPE, TR-069 §A.3.2.1).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,11 +33,21 @@ __all__ = [
     "DeleteInstance",
     "RefreshSubtree",
     "SetValue",
+    "StagedState",
     "describe",
     "normalise_value",
     "to_tasks",
     "value_type",
 ]
+
+
+class StagedState(enum.StrEnum):
+    """Where a staged command is: staged (not sent), pending (queued as a task), done, faulted."""
+
+    STAGED = "staged"
+    PENDING = "pending"
+    DONE = "done"
+    FAULTED = "faulted"
 
 
 @dataclass(frozen=True, slots=True)
