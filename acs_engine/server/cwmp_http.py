@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from acs_engine import __version__
+from acs_engine import __version__, clock
 from acs_engine.bus import EventBus, RequestRejected
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import codec, faults, rpc
@@ -441,7 +441,7 @@ class CwmpServer:
                     oui=ident.oui,
                     product_class=ident.product_class,
                     serial_number=ident.serial_number,
-                    registered=int(time.time() * 1000),
+                    registered=clock.now_ms(),
                 )
             else:
                 device.manufacturer = ident.manufacturer or device.manufacturer
@@ -502,7 +502,7 @@ class CwmpServer:
             device = DeviceRecord(
                 id=device_id, manufacturer=ident.manufacturer, oui=ident.oui,
                 product_class=ident.product_class, serial_number=ident.serial_number,
-                registered=int(time.time() * 1000),
+                registered=clock.now_ms(),
             )
         denied = await self.auth.check(
             request, body, device=device,

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from acs_engine import clock
 from acs_engine.bus import EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
@@ -163,7 +164,7 @@ class SnapshotStore:
     async def list_faults(
         self, device_id: str | None = None, *, now_ms: int | None = None
     ) -> list[Fault]:
-        now = int(time.time() * 1000) if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
         return [
             f for f in self.faults
             if (device_id is None or f.device_id == device_id)
@@ -369,7 +370,7 @@ async def snapshot(
     params = await store.load_params(device_id)
     if not params:
         raise DryRunError(f"device {device_id!r} has no stored parameters yet")
-    now = int(time.time() * 1000)
+    now = clock.now_ms()
     for path, (value, xsd_type) in (params_override or {}).items():
         if path in params:  # as if just set and read back (a staged edit, committed)
             old = params[path]

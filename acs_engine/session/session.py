@@ -22,6 +22,7 @@ from acs_engine.bus import (
     SessionStateChanged,
     WireMessage,
 )
+from acs_engine.clock import now_ms, to_ms
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import faults, rpc
 from acs_engine.cwmp.envelope import Envelope
@@ -52,10 +53,6 @@ class Reply:
     status: int
     envelope: Envelope | None = None
     close: bool = False
-
-
-def _now_ms(clock: Callable[[], float]) -> int:
-    return int(clock() * 1000)
 
 
 class Session:
@@ -187,7 +184,7 @@ class Session:
         self._trace_bytes += len(body)
         self.trace.append(
             TraceEntry(
-                len(self.trace), int(at * 1000), direction, rpc_name, cwmp_id, status, headers,
+                len(self.trace), to_ms(at), direction, rpc_name, cwmp_id, status, headers,
                 body,
             )
         )
@@ -207,13 +204,13 @@ class Session:
     # ------------------------------------------------------------------ the Inform
     async def start(self) -> Reply:
         """Process the Inform: update the device, load what it needs, answer InformResponse."""
-        now_ms = _now_ms(self.clock)
+        at_ms = now_ms(self.clock)
         inform = self.inform
-        self.device.last_inform = now_ms
+        self.device.last_inform = at_ms
         if inform.has_event("1 BOOT"):
-            self.device.last_boot = now_ms
+            self.device.last_boot = at_ms
         if inform.has_event("0 BOOTSTRAP"):
-            self.device.last_bootstrap = now_ms
+            self.device.last_bootstrap = at_ms
         self.device.remote_address = self.remote
         self.device.cwmp_version = self.cwmp_version
         if not self.created and inform.parameters:
@@ -224,7 +221,7 @@ class Session:
             self.tree.merge_loaded(known, full=False)
         elif self.created:
             self.tree.full = True  # a new device has no stored tree
-        self.tree.apply_inform(inform, now_ms)
+        self.tree.apply_inform(inform, at_ms)
         self._fire(Trigger.INFORM, "Inform " + ", ".join(self.events))
         self.bus.publish(
             SessionStarted(
@@ -316,7 +313,7 @@ class Session:
         if not isinstance(response, rpc.Fault):
             if isinstance(response, rpc.GetParameterNamesResponse):
                 await self.ensure_full_tree()
-            self.tree.apply_response(request, response, _now_ms(self.clock))
+            self.tree.apply_response(request, response, now_ms(self.clock))
         await self.handler.on_response(self, request, response)
         if self.finished:
             return Reply(204, close=True)
@@ -361,8 +358,8 @@ class Session:
         return SessionRecord(
             id=self.id,
             device_id=self.device_id,
-            started=int(self.started * 1000),
-            ended=_now_ms(self.clock),
+            started=to_ms(self.started),
+            ended=now_ms(self.clock),
             outcome=outcome,
             detail=self.detail,
             remote=self.remote,
