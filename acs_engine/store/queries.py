@@ -19,6 +19,7 @@ import aiosqlite
 from acs_engine.kinds import Direction, SessionOutcome
 
 from .model import DeviceRecord, Param, SessionRecord, TraceEntry
+from .upsert import upsert
 
 Row = Sequence[Any]
 
@@ -29,20 +30,7 @@ DEVICE_COLUMNS = (
     "last_bootstrap, tags, remote_address, cwmp_version"
 )
 
-UPSERT_DEVICE = f"""
-INSERT INTO devices ({DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    manufacturer = excluded.manufacturer,
-    oui = excluded.oui,
-    product_class = excluded.product_class,
-    serial_number = excluded.serial_number,
-    last_inform = excluded.last_inform,
-    last_boot = excluded.last_boot,
-    last_bootstrap = excluded.last_bootstrap,
-    tags = excluded.tags,
-    remote_address = excluded.remote_address,
-    cwmp_version = excluded.cwmp_version
-"""
+UPSERT_DEVICE = upsert("devices", DEVICE_COLUMNS, "id", keep=("registered",))
 
 SELECT_DEVICE = f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?"
 
@@ -254,19 +242,7 @@ SESSION_COLUMNS = (
     "id, device_id, started, ended, outcome, detail, remote, events, rpc_count, cwmp_version"
 )
 
-UPSERT_SESSION = f"""
-INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    device_id = excluded.device_id,
-    started = excluded.started,
-    ended = excluded.ended,
-    outcome = excluded.outcome,
-    detail = excluded.detail,
-    remote = excluded.remote,
-    events = excluded.events,
-    rpc_count = excluded.rpc_count,
-    cwmp_version = excluded.cwmp_version
-"""
+UPSERT_SESSION = upsert("sessions", SESSION_COLUMNS, "id")
 
 SELECT_SESSIONS = (
     f"SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = ? "
