@@ -38,6 +38,7 @@ from acs_engine.kinds import Direction, SessionOutcome
 from acs_engine.server.admission import Admission, Refused, RetryPacer
 from acs_engine.server.auth import CpeAuthenticator
 from acs_engine.server.body import OFFLOAD_BYTES, BodyError, decode_body
+from acs_engine.session.driver import SessionDriver
 from acs_engine.session.handler import Handler
 from acs_engine.session.machine import RemoteProtocolError, State
 from acs_engine.session.session import Reply, Session
@@ -103,6 +104,8 @@ class CwmpServer:
         self.handler = handler
         self.bus = bus
         self.sessions: dict[str, Session] = {}
+        #: The I/O of each live session (the store, its handler, the bus).
+        self._drivers: dict[str, SessionDriver] = {}
         self._by_device: dict[str, Session] = {}
         self._by_transport: dict[Any, Session] = {}
         self._transport_of: dict[str, Any] = {}
@@ -208,8 +211,17 @@ class CwmpServer:
             self._by_transport[transport] = session
             self._transport_of[session.id] = transport
 
+    def _driver(self, session: Session) -> SessionDriver:
+        """The driver doing ``session``'s I/O (a session already forgotten gets a new one,
+        for the messages still recorded after its end)."""
+        driver = self._drivers.get(session.id)
+        if driver is None:
+            driver = SessionDriver(session, self.store, self.handler, self.bus)
+        return driver
+
     def _forget(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
+        self._drivers.pop(session.id, None)
         self._locks.pop(session.id, None)
         if self._by_device.get(session.device_id) is session:
             del self._by_device[session.device_id]
@@ -219,8 +231,9 @@ class CwmpServer:
         self.admission.pump()  # a session slot is free
 
     async def _end(self, session: Session, outcome: SessionOutcome, detail: str) -> None:
+        driver = self._driver(session)
         self._forget(session)
-        await session.abort(outcome, detail)
+        await driver.abort(outcome, detail)
 
     async def _finish(self, session: Session) -> None:
         """Commit a session the ACS has ended (answered 204) and let its device go.
@@ -239,7 +252,7 @@ class CwmpServer:
         await asyncio.shield(task)
 
     async def _commit_and_forget(self, session: Session) -> None:
-        await session.commit()
+        await self._driver(session).commit()
         self._forget(session)
         self.completed += 1
 
@@ -298,7 +311,7 @@ class CwmpServer:
         except codec.CwmpParseError as exc:
             reason = f"malformed SOAP message: {exc}"
             if session is not None:
-                session.record(
+                self._driver(session).record(
                     Direction.IN, rpc_name="?", cwmp_id=None, status=None,
                     headers=_trace_headers(request), body=body,
                 )
@@ -326,7 +339,7 @@ class CwmpServer:
         async with lock:
             if session.finished:
                 return self._reject(request, 400, "the session has ended")
-            session.record(
+            self._driver(session).record(
                 Direction.IN,
                 rpc_name=envelope.message.METHOD if envelope else "",
                 cwmp_id=envelope.cwmp_id if envelope else None,
@@ -335,7 +348,7 @@ class CwmpServer:
                 body=body,
             )
             try:
-                reply = await session.handle(envelope)
+                reply = await self._driver(session).handle(envelope)
             except RemoteProtocolError as exc:
                 return await self._protocol_violation(request, session, exc)
             except Exception as exc:
@@ -379,7 +392,7 @@ class CwmpServer:
     async def _unknown_method(
         self, request: web.Request, session: Session, body: bytes, exc: codec.UnknownMethodError
     ) -> web.StreamResponse:
-        session.record(
+        self._driver(session).record(
             Direction.IN, rpc_name=exc.method, cwmp_id=exc.cwmp_id, status=None,
             headers=_trace_headers(request), body=body,
         )
@@ -459,9 +472,7 @@ class CwmpServer:
                 namespace=namespace,
                 cwmp_version=codec.detect_version(envelope),
                 use_cwmp_version=use_version,
-                store=self.store,
-                handler=self.handler,
-                bus=self.bus,
+                load_tree=lambda: self.store.load_params(device_id),
                 config=self.config,
                 remote=request.remote or "",
                 local_host=_local_host(request),
@@ -472,14 +483,15 @@ class CwmpServer:
                     max(session.timeout, self.config.session_timeout_min),
                     self.config.session_timeout_max,
                 )
+            self._drivers[session.id] = SessionDriver(session, self.store, self.handler, self.bus)
             self._register(session, request.transport)
             async with self._locks[session.id]:
-                session.record(
+                self._driver(session).record(
                     Direction.IN, rpc_name="Inform", cwmp_id=envelope.cwmp_id, status=None,
                     headers=_trace_headers(request), body=body,
                 )
                 try:
-                    reply = await session.start()
+                    reply = await self._driver(session).start()
                 except RemoteProtocolError as exc:
                     return await self._protocol_violation(request, session, exc)
                 except Exception as exc:
@@ -526,7 +538,7 @@ class CwmpServer:
             headers["Content-Type"] = XML_CONTENT_TYPE
         if cookie is not None:
             headers["Set-Cookie"] = f"session={cookie}; Path=/"
-        session.record(
+        self._driver(session).record(
             Direction.OUT,
             rpc_name=reply.envelope.message.METHOD if reply.envelope else "",
             cwmp_id=reply.envelope.cwmp_id if reply.envelope else None,

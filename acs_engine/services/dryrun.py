@@ -45,6 +45,7 @@ from acs_engine.services.presets import (
 )
 from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.session.coerce import sanitize
+from acs_engine.session.driver import SessionDriver
 from acs_engine.session.paths import PathError, match
 from acs_engine.session.session import Session
 from acs_engine.session.tree import ACS_ROOTS
@@ -476,16 +477,15 @@ async def dry_run(
         namespace=namespace,
         cwmp_version=device.cwmp_version or "1.0",
         use_cwmp_version=None,
-        store=cast(Store, snap),
-        handler=handler,
-        bus=bus,
         config=config,
+        load_tree=lambda: snap.load_params(device_id),
         remote=device.remote_address,
         local_host="127.0.0.1",
     )
+    driver = SessionDriver(session, cast(Store, snap), handler, bus)
     try:
-        await session.start()
-        reply = await session.handle(None)
+        await driver.start()
+        reply = await driver.handle(None)
         while reply.envelope is not None:
             request = reply.envelope.message
             if len(result.rpcs) >= MAX_RPCS:
@@ -494,7 +494,7 @@ async def dry_run(
             response = cpe.handle(request)
             result.rpcs.append(request)
             result.responses.append(response)
-            reply = await session.handle(
+            reply = await driver.handle(
                 Envelope(response, cwmp_id=reply.envelope.cwmp_id, namespace=namespace)
             )
     finally:
