@@ -16,17 +16,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from acs_engine.store.records import Fault
 
+from acs_engine.kinds import Direction, NoticeLevel, SessionOutcome
+from acs_engine.session.machine import State
+
 log = logging.getLogger("fieldacs.bus")
 
 
 @dataclass(frozen=True, slots=True)
 class SessionStateChanged:
-    """A session moved from one state of the machine to another."""
+    """A session moved from one state of the machine to another (typed: a :class:`State`
+    is a ``StrEnum``, so it still compares, prints and serialises as its name)."""
 
     session_id: str
     device_id: str
-    old: str
-    new: str
+    old: State
+    new: State
     at: float
     reason: str = ""
 
@@ -40,7 +44,7 @@ class WireMessage:
 
     session_id: str
     device_id: str
-    direction: str  # "in" | "out"
+    direction: Direction
     at: float
     rpc: str
     cwmp_id: str | None
@@ -62,12 +66,12 @@ class SessionStarted:
 
 @dataclass(frozen=True, slots=True)
 class SessionEnded:
-    """A session is over; ``outcome`` is "ok", "timeout", "fault", "aborted" or "error"."""
+    """A session is over, and how (:class:`~acs_engine.kinds.SessionOutcome`)."""
 
     session_id: str
     device_id: str
     at: float
-    outcome: str
+    outcome: SessionOutcome
     detail: str = ""
     rpc_count: int = 0
 
@@ -97,7 +101,7 @@ class EngineNotice:
     """Anything else worth telling a user: listener started, warnings, errors."""
 
     at: float
-    level: str  # "info" | "warning" | "error"
+    level: NoticeLevel
     message: str
     data: dict[str, Any] = field(default_factory=dict)
 

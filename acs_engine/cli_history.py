@@ -23,10 +23,10 @@ import csv
 import io
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from acs_engine import clock
 from acs_engine.config import default_db_path
 
 __all__ = ["COMMANDS", "add_subcommands", "run"]
@@ -215,7 +215,7 @@ async def _snapshot(store: Any, args: argparse.Namespace) -> int:
             point = await resolve_point(store, args.device_id, args.at)
         except PointError as exc:
             return _fail(str(exc), 2)
-        snap = Snapshot(args.device_id, args.name, int(time.time() * 1000), point.label,
+        snap = Snapshot(args.device_id, args.name, clock.now_ms(), point.label,
                         point.tree.nodes)
         try:
             await store.save_snapshot(snap)

@@ -75,10 +75,10 @@ def build_query(text: str, now: int | None = None) -> Query | SearchProblem:
     except expression.ExpressionError as exc:
         message = re.sub(r"^at \d+:\s*", "", str(exc))
         return SearchProblem(message, _shift(exc.position, text))
-    if isinstance(tree, expression.Param) or (
+    if isinstance(tree, expression.ParamRef) or (
         isinstance(tree, expression.Literal) and isinstance(tree.value, str | int)
     ):
-        return _text_query(stripped if isinstance(tree, expression.Param) else str(tree.value))
+        return _text_query(stripped if isinstance(tree, expression.ParamRef) else str(tree.value))
     try:
         expression.compile_sql(tree, now_ms=now_ms() if now is None else now)
     except expression.ExpressionError as exc:

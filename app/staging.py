@@ -38,6 +38,7 @@ from acs_engine.services.commands import (
     DeleteInstance,
     RefreshSubtree,
     SetValue,
+    StagedState,
 )
 from acs_engine.services.presets import PresetSetting
 from acs_engine.session.coerce import sanitize
@@ -49,7 +50,9 @@ log = logging.getLogger("fieldacs.app")
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
-STAGED, PENDING, DONE, FAULTED = "staged", "pending", "done", "faulted"
+STAGED, PENDING, DONE, FAULTED = (
+    StagedState.STAGED, StagedState.PENDING, StagedState.DONE, StagedState.FAULTED
+)
 
 _STATE_COLOURS = {STAGED: "#1d4ed8", PENDING: "#d97706", DONE: "#16a34a", FAULTED: "#dc2626"}
 _STATE_WORDS = {STAGED: "Staged", PENDING: "Pending…", DONE: "Done", FAULTED: "Faulted"}
@@ -61,7 +64,7 @@ class StagedEntry:
 
     Attributes:
         command: what to do.
-        state: ``"staged"``, ``"pending"``, ``"done"`` or ``"faulted"``.
+        state: a :class:`~acs_engine.services.commands.StagedState`.
         message: the outcome in words (empty while staged).
         waiting: ids of the queued tasks that carry it and are not finished yet.
         managed_by: the preset that would set this value back (a SetValue only), when
@@ -70,7 +73,7 @@ class StagedEntry:
     """
 
     command: Command
-    state: str = STAGED
+    state: StagedState = STAGED
     message: str = ""
     waiting: set[str] = field(default_factory=set)
     managed_by: PresetSetting | None = None
@@ -156,7 +159,7 @@ class StagedChanges(QAbstractTableModel):
         """Remove done and faulted commands."""
         self.remove_rows([r for r, e in enumerate(self._entries) if e.state in (DONE, FAULTED)])
 
-    def set_state(self, entry: StagedEntry, state: str, message: str = "") -> None:
+    def set_state(self, entry: StagedEntry, state: StagedState, message: str = "") -> None:
         """Move an entry to another state."""
         entry.state = state
         entry.message = message

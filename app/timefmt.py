@@ -3,9 +3,9 @@ tooltip."""
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import QDateTime
+
+from acs_engine import clock
 
 
 def ago(ms: int | None, now_ms: int | None = None) -> str:
@@ -16,7 +16,7 @@ def ago(ms: int | None, now_ms: int | None = None) -> str:
     """
     if ms is None:
         return ""
-    now = int(time.time() * 1000) if now_ms is None else now_ms
+    now = clock.now_ms() if now_ms is None else now_ms
     seconds = max(0, (now - ms) // 1000)
     return "just now" if seconds < 10 else f"{span(seconds)} ago"
 
@@ -47,6 +47,5 @@ def exact(ms: int | None) -> str:
     return QDateTime.fromMSecsSinceEpoch(int(ms)).toString("yyyy-MM-dd HH:mm:ss")
 
 
-def now_ms() -> int:
-    """The current time in epoch milliseconds."""
-    return int(time.time() * 1000)
+#: The current time in epoch milliseconds (the engine's one clock helper).
+now_ms = clock.now_ms

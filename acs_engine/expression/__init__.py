@@ -8,7 +8,7 @@
   results as evaluating it per device over :func:`make_resolver`.
 """
 
-from .ast import Binary, Call, Case, Expr, ExpressionError, Literal, Param, Unary
+from .ast import Binary, Call, Case, Expr, ExpressionError, Literal, ParamRef, Unary
 from .evaluate import evaluate, parameters, to_bool
 from .fields import device_fields, make_resolver
 from .format import to_string
@@ -23,7 +23,7 @@ __all__ = [
     "Expr",
     "ExpressionError",
     "Literal",
-    "Param",
+    "ParamRef",
     "Unary",
     "compile_sql",
     "device_fields",

@@ -20,7 +20,7 @@ __all__ = [
     "ExpressionError",
     "Literal",
     "LiteralValue",
-    "Param",
+    "ParamRef",
     "Unary",
 ]
 
@@ -85,7 +85,7 @@ class Literal:
 
 
 @dataclass(frozen=True, slots=True)
-class Param:
+class ParamRef:
     """A parameter path such as ``InternetGatewayDevice.LANDevice.*.Hosts.HostNumberOfEntries``.
 
     Segments may be ``*`` (any one segment), ``{...}`` placeholders, or ``[...]`` aliases.
@@ -127,4 +127,4 @@ class Case:
     otherwise: Expr | None
 
 
-Expr = Literal | Param | Unary | Binary | Call | Case
+Expr = Literal | ParamRef | Unary | Binary | Call | Case

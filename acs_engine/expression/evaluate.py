@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from .ast import PREDICATES, Binary, Call, Case, Expr, ExpressionError, Literal, Param, Unary
+from .ast import PREDICATES, Binary, Call, Case, Expr, ExpressionError, Literal, ParamRef, Unary
 from .values import (
     arith,
     ascii_lower,
@@ -74,7 +74,7 @@ def free_paths(predicate: Expr) -> list[str]:
     found: dict[str, None] = {}
 
     def walk(node: Expr) -> None:
-        if isinstance(node, Param):
+        if isinstance(node, ParamRef):
             found.setdefault(node.path)
         elif not is_predicate(node):
             for child in _children(node):
@@ -90,7 +90,7 @@ def parameters(expr: Expr) -> set[str]:
     found: set[str] = set()
 
     def walk(node: Expr) -> None:
-        if isinstance(node, Param):
+        if isinstance(node, ParamRef):
             found.add(node.path)
         for child in _children(node):
             walk(child)
@@ -134,7 +134,7 @@ class _Evaluator:
     def eval(self, node: Expr, env: Mapping[str, Any]) -> Any:
         if isinstance(node, Literal):
             return node.value
-        if isinstance(node, Param):
+        if isinstance(node, ParamRef):
             if node.path in env:
                 return env[node.path]
             matches = self.lookup(node.path)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 
-from .ast import BINARY_OPERATORS, COMPARISONS, Binary, Call, Case, Expr, Literal, Param, Unary
+from .ast import BINARY_OPERATORS, COMPARISONS, Binary, Call, Case, Expr, Literal, ParamRef, Unary
 
-__all__ = ["to_string"]
+__all__ = ["literal", "to_string"]
 
 _QUOTE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 _PRIMARY = 100
@@ -20,7 +20,16 @@ def _string(value: str) -> str:
     return '"' + "".join(_QUOTE.get(c, c) for c in value) + '"'
 
 
-def _literal(value: object) -> str:
+def literal(value: object) -> str:
+    """Expression text of a literal value; the one printer of literals (the GenieACS array
+    form of :mod:`.genieacs` uses it too).
+
+    Strings are double-quoted with backslash escapes, as GenieACS's own ``stringify`` writes
+    them (JSON). An infinite number is written ``1e999``/``-1e999``: it reads back as the same
+    number here and in GenieACS (``Number("1e999")`` is ``Infinity``), where ``Infinity`` would
+    read as a parameter path and GenieACS's ``JSON.stringify`` would write ``null``. NaN is
+    ``NULL``.
+    """
     if value is None:
         return "NULL"
     if value is True:
@@ -69,8 +78,8 @@ def to_string(expr: Expr) -> str:
         Text that parses back to an equal tree.
     """
     if isinstance(expr, Literal):
-        return _literal(expr.value)
-    if isinstance(expr, Param):
+        return literal(expr.value)
+    if isinstance(expr, ParamRef):
         return expr.path
     if isinstance(expr, Call):
         return f"{expr.name}({', '.join(to_string(a) for a in expr.args)})"

@@ -9,10 +9,10 @@ them with its own parser.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .ast import ExpressionError
+from .format import literal
 
 _BINARY = {
     "=", "<>", ">", ">=", "<", "<=", "LIKE", "NOT LIKE", "||", "+", "-", "*", "/", "%",
@@ -28,16 +28,8 @@ def is_expression(value: Any) -> bool:
 
 
 def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if value is True:
-        return "TRUE"
-    if value is False:
-        return "FALSE"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+    if value is None or isinstance(value, bool | int | float | str):
+        return literal(value)
     raise ExpressionError(f"cannot use {value!r} in an expression", 0, ("a literal",))
 
 

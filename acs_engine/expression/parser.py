@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 
-from .ast import COMPARISONS, Binary, Call, Case, Expr, ExpressionError, Literal, Param, Unary
+from .ast import COMPARISONS, Binary, Call, Case, Expr, ExpressionError, Literal, ParamRef, Unary
 from .lexer import Token, tokenize
 
 __all__ = ["parse"]
@@ -167,7 +167,7 @@ class _Parser:
             return Literal(tok.value)
         if tok.kind == "path":
             self.advance()
-            return Param(tok.text)
+            return ParamRef(tok.text)
         if tok.kind == "func":
             self.advance()
             return self.parse_call(tok.text.upper())

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..store.queries import prefix_upper_bound
-from .ast import Binary, Call, Case, Expr, ExpressionError, Literal, Param, Unary
+from .ast import Binary, Call, Case, Expr, ExpressionError, Literal, ParamRef, Unary
 from .evaluate import BUILTINS, check_arity, free_paths, is_predicate
 from .fields import (
     DEVICE_ID_FIELDS,
@@ -293,7 +293,7 @@ class _Compiler:
             if isinstance(value, bool):
                 return _Sql("?", (int(value),), boolean=True, simple=True)
             return _arg(value)
-        if isinstance(node, Param):
+        if isinstance(node, ParamRef):
             if node.path in env:
                 return env[node.path]
             segments, wildcard = _segments(node.path)

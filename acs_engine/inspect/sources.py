@@ -74,8 +74,8 @@ class StateStep:
     """One state change the messages imply: after message ``index``, ``old`` -> ``new``."""
 
     index: int
-    old: str
-    new: str
+    old: State
+    new: State
     reason: str
 
 
@@ -116,7 +116,7 @@ class StateTracker:
             self.state = State.INIT  # a new session on the same connection
         if message.direction == "out" and message.status == 401 and self.state == State.PROCESS:
             # An authentication challenge: the session starts again with the repeated Inform.
-            out.append(StateStep(index, self.state.value, State.INIT.value,
+            out.append(StateStep(index, self.state, State.INIT,
                                  "authentication challenge (401): the Inform comes again"))
             self.state = State.INIT
             return out
@@ -125,15 +125,15 @@ class StateTracker:
             return out
         trigger, reason = found
         if not allowed(self.state, trigger):
-            out.append(StateStep(index, self.state.value, State.FAULTED.value,
+            out.append(StateStep(index, self.state, State.FAULTED,
                                  f"{reason}: not allowed in {self.state.value}"))
             self.state = State.FAULTED
             return out
         new = next_state(self.state, trigger)
-        out.append(StateStep(index, self.state.value, new.value, reason))
+        out.append(StateStep(index, self.state, new, reason))
         self.state = new
         if trigger is Trigger.DONE:
-            out.append(StateStep(index, self.state.value, State.END.value, "session closed"))
+            out.append(StateStep(index, self.state, State.END, "session closed"))
             self.state = State.END
         return out
 

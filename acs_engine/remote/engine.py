@@ -29,6 +29,7 @@ from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus, SessionEnded, 
 from acs_engine.config import EngineConfig
 from acs_engine.console_api import DeviceFilter
 from acs_engine.cwmp import rpc
+from acs_engine.kinds import NoticeLevel
 from acs_engine.remote.errors import (
     ERROR_KINDS,
     CommandQueued,
@@ -418,7 +419,7 @@ class RemoteEngine:
             try:
                 await coro
             except Exception as exc:
-                self._bus.publish(EngineNotice(time.time(), "error", f"{what}: {exc}"))
+                self._bus.publish(EngineNotice(time.time(), NoticeLevel.ERROR, f"{what}: {exc}"))
         self._spawn(run())
 
     def step_enabled(self, device_id: str) -> bool:
@@ -444,7 +445,7 @@ class RemoteEngine:
                 if isinstance(exc, StepHeldElsewhere):
                     self.step_holder = exc.holder
                     self._bus.publish(StepHolderChanged(exc.holder, known, time.time()))
-                self._bus.publish(EngineNotice(time.time(), "error", f"step mode: {exc}"))
+                self._bus.publish(EngineNotice(time.time(), NoticeLevel.ERROR, f"step mode: {exc}"))
         self._spawn(run())
 
     def step_pending(self, device_id: str) -> StepPending | None:

@@ -58,8 +58,13 @@ COLD_RUN_MS = 1000
 MAX_COMPILED_SCRIPTS = 500
 
 
+#: The prelude's source files, joined in this order into one function (split by concern).
+PRELUDE_PARTS = ("prelude.js", "prelude_run.js")
+
+
 def _prelude_source() -> str:
-    return resources.files("acs_engine.scripting").joinpath("prelude.js").read_text("utf-8")
+    folder = resources.files("acs_engine.scripting")
+    return "".join(folder.joinpath(name).read_text("utf-8") for name in PRELUDE_PARTS)
 
 
 def _js_string(text: str) -> str:

@@ -59,6 +59,7 @@ from typing import Any
 
 from aiohttp import web
 
+from acs_engine import clock
 from acs_engine.bus import EventBus, RequestRejected
 from acs_engine.config import EngineConfig
 from acs_engine.expression import Expr as _Expr
@@ -471,7 +472,7 @@ class CpeAuthenticator:
             "AUTH": creds.matches,
             "REMOTE_ADDRESS": lambda: request.remote or "",
         }
-        value = evaluate(self._expr, resolve, now_ms=int(time.time() * 1000), functions=functions)
+        value = evaluate(self._expr, resolve, now_ms=clock.now_ms(), functions=functions)
         if value is not True:
             unknown = [
                 path for path in sorted(self._paths)

@@ -32,27 +32,25 @@ from aiohttp import web
 
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus
 from acs_engine.config import EngineConfig
+from acs_engine.kinds import NoticeLevel
 from acs_engine.scripting import Sandbox
 from acs_engine.server.auth import AuthConfigError, AuthFailure, CpeAuthenticator
 from acs_engine.server.cwmp_http import CwmpServer
 from acs_engine.server.drain import draining_middleware, wait_for_sessions
 from acs_engine.server.guard import ConnectionGuard, keepalive_for, limits_for, raise_fd_limit
 from acs_engine.server.listeners import (
-    PORT_LABELS,
     Listener,
-    ListenerError,
     ListenerSpec,
     bind_message,
-    check_ports,
     local_addresses,
     open_site,
-    swap,
     wanted_listeners,
 )
 from acs_engine.server.logfilter import install_repeat_filter
 from acs_engine.server.metrics import EngineMetrics
 from acs_engine.server.nbi import NbiServer, check_nbi_config
 from acs_engine.server.proxy import ProxyServer
+from acs_engine.server.reconfigure import RESTART_FIELDS, ReconfigureError, apply_settings
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.services.device_secret import database_secret, upgrade_seeded_inform
 from acs_engine.services.files import FileStore, file_server_app
@@ -64,27 +62,19 @@ from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
 
+__all__ = [
+    "RESTART_FIELDS",
+    "Engine",
+    "EngineStartError",
+    "ReconfigureError",
+    "local_addresses",
+]
+
 log = logging.getLogger("fieldacs.engine")
 
 
 class EngineStartError(RuntimeError):
     """The engine could not start; the message says why in plain words and what to do."""
-
-
-class ReconfigureError(RuntimeError):
-    """New settings were refused; the engine runs on with the old ones (nothing changed)."""
-
-
-#: Settings :meth:`Engine.reconfigure` cannot apply to a running engine: the database and
-#: what is built from it once (the script sandbox, the provisioning handler, trace retention).
-RESTART_FIELDS = frozenset({
-    "db_path", "provisioning", "ext_dir", "script_memory_mb", "trace_sessions_per_device",
-})
-_AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth", "cwmp_digest_rfc2069"})
-_PROXY_FIELDS = frozenset({"proxy_upstream", "proxy_upstream_ca"})
-_TLS_FIELDS = frozenset({
-    "cwmp_tls_port", "fs_tls_port", "tls_cert_path", "tls_key_path", "cwmp_http_enabled",
-})
 
 
 class Engine:
@@ -318,7 +308,7 @@ class Engine:
         self.metrics.start_lag_monitor()
         self.bus.publish(
             EngineNotice(
-                time.time(), "info", f"ACS listening on port {self.cwmp_port}",
+                time.time(), NoticeLevel.INFO, f"ACS listening on port {self.cwmp_port}",
                 {"urls": self.cwmp_urls(), "tls_urls": self.cwmp_tls_urls(),
                  "tls_fingerprint": self.tls_fingerprint, "tls_kind": self.tls_kind},
             )
@@ -354,101 +344,7 @@ class Engine:
             ReconfigureError: the settings were refused; the engine runs on unchanged.
         """
         async with self._reconfiguring:
-            return await self._reconfigure(config)
-
-    async def _reconfigure(self, config: EngineConfig) -> list[str]:
-        current = self.config
-        changed = [
-            f.name for f in dataclasses.fields(EngineConfig)
-            if getattr(current, f.name) != getattr(config, f.name)
-        ]
-        if not self.running:
-            for name in changed:
-                setattr(current, name, getattr(config, name))
-            return []
-        later = [n for n in changed if n in RESTART_FIELDS]
-        applied = {n: getattr(config, n) for n in changed if n not in RESTART_FIELDS}
-        if not applied:
-            return later
-        target = current.replace(**applied)
-        try:
-            auth = (
-                CpeAuthenticator(target, self.bus) if _AUTH_FIELDS & applied.keys() else None
-            )
-            check_nbi_config(target)
-            proxy_changed = bool(_PROXY_FIELDS & applied.keys())
-            proxy = (ProxyServer(target, self.bus, lambda: self.handler)
-                     if proxy_changed and target.proxy_upstream else None)
-            XmppConnReq.from_config(target)  # XMPP settings that cannot work
-            tls = await self._tls_for(target, changed=bool(_TLS_FIELDS & applied.keys()))
-            asked = wanted_listeners(target, tls)
-            check_ports(asked)
-        except (AuthConfigError, TlsError, ValueError, OSError) as exc:
-            raise ReconfigureError(str(exc)) from exc
-        # One that could not open at start stays closed until its own settings change.
-        wanted = {
-            n: spec for n, spec in asked.items()
-            if n in self._listeners or self._asked.get(n) != spec
-        }
-        try:
-            listeners = await swap(self._listeners, wanted, self._opener(target, tls))
-        except ListenerError as exc:
-            for name in exc.lost:  # tried again on the next change
-                self._listeners.pop(name, None)
-                self._asked.pop(name, None)
-            self._sync_ports()
-            spec = exc.spec
-            message = bind_message(exc.error, spec.host, spec.port, "")
-            label = PORT_LABELS.get(spec.name, spec.name)
-            raise ReconfigureError(
-                " ".join([f"{label[:1].upper()}{label[1:]}: {message}", *exc.problems,
-                          "The old settings are still in use."])
-            ) from exc
-        # Everything is in place: commit.
-        self._listeners = listeners
-        self._asked = asked
-        for name, value in applied.items():
-            setattr(current, name, value)
-        self.tls = tls
-        for name, guard in self.connection_guards().items():  # new caps, kept listeners too
-            guard.limits = limits_for(current, name)
-        if auth is not None and self.cwmp is not None:
-            self.cwmp.replace_auth(auth)
-        if proxy_changed:
-            old, self.proxy = self.proxy, proxy
-            if old is not None:
-                await old.stop()
-        if self.sandbox is not None:
-            self.sandbox.timeout_ms = current.script_timeout_ms
-            self.sandbox.ext_timeout_ms = current.ext_timeout_ms
-        self._sync_ports()
-        log.info("settings applied: %s", ", ".join(sorted(applied)))
-        urls = await asyncio.to_thread(self.cwmp_urls)
-        tls_urls = await asyncio.to_thread(self.cwmp_tls_urls)
-        self.bus.publish(EngineNotice(
-            time.time(), "info", f"Settings applied; ACS listening on port {self.cwmp_port}",
-            {"urls": urls, "tls_urls": tls_urls, "tls_fingerprint": self.tls_fingerprint,
-             "tls_kind": self.tls_kind, "changed": sorted(applied)},
-        ))
-        return later
-
-    async def _tls_for(self, config: EngineConfig, *, changed: bool) -> TlsSetup | None:
-        """The certificate ``config`` needs: the one in use when nothing TLS changed or it
-        is the same files, else a new one (raises TlsError)."""
-        if not changed:
-            return self.tls
-        hostnames: list[str] = []
-        wants_tls = config.cwmp_tls_port is not None or config.fs_tls_port is not None
-        if wants_tls and config.tls_cert_path is None:  # a self-signed one may be made
-            hostnames = await asyncio.to_thread(local_addresses)
-        tls = prepare_tls(config, hostnames=hostnames)
-        old = self.tls
-        if tls is not None and old is not None and (
-            (tls.cert_path, tls.key_path, tls.fingerprint)
-            == (old.cert_path, old.key_path, old.fingerprint)
-        ):
-            return old  # same certificate: HTTPS listeners on unchanged ports stay
-        return tls
+            return await apply_settings(self, config)
 
     def _install_handlers(self, store: Store) -> None:
         """The chain every session asks: manual RPCs, then a custom handler or provisioning."""
@@ -556,7 +452,7 @@ class Engine:
             log.warning("%s not started: %s", what, message)
             consequence = " (downloads to CPEs will fail)" if spec.name == "fs" else ""
             self.bus.publish(EngineNotice(
-                time.time(), "warning", f"{what} not started{consequence}: {message}"
+                time.time(), NoticeLevel.WARNING, f"{what} not started{consequence}: {message}"
             ))
             return
         log.info("%s listening on %s:%s", spec.name, spec.host, self._listeners[spec.name].port)

@@ -29,16 +29,18 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from acs_engine import __version__
+from acs_engine import __version__, clock
 from acs_engine.bus import EventBus, RequestRejected
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import codec, faults, rpc
 from acs_engine.cwmp.envelope import Envelope
+from acs_engine.kinds import Direction, SessionOutcome
 from acs_engine.server.admission import Admission, Refused, RetryPacer
 from acs_engine.server.auth import CpeAuthenticator
 from acs_engine.server.body import OFFLOAD_BYTES, BodyError, decode_body
+from acs_engine.session.driver import SessionDriver
 from acs_engine.session.handler import Handler
-from acs_engine.session.machine import State
+from acs_engine.session.machine import RemoteProtocolError, State
 from acs_engine.session.session import Reply, Session
 from acs_engine.store.db import Store
 from acs_engine.store.deviceid import make_device_id
@@ -102,6 +104,8 @@ class CwmpServer:
         self.handler = handler
         self.bus = bus
         self.sessions: dict[str, Session] = {}
+        #: The I/O of each live session (the store, its handler, the bus).
+        self._drivers: dict[str, SessionDriver] = {}
         self._by_device: dict[str, Session] = {}
         self._by_transport: dict[Any, Session] = {}
         self._transport_of: dict[str, Any] = {}
@@ -138,7 +142,7 @@ class CwmpServer:
             if session.state is State.COMMIT:
                 await self._finish(session)
             else:
-                await self._end(session, "aborted", "the ACS was stopped")
+                await self._end(session, SessionOutcome.ABORTED, "the ACS was stopped")
         if self._body_thread is not None:
             self._body_thread.shutdown(wait=False, cancel_futures=True)
             self._body_thread = None
@@ -189,7 +193,7 @@ class CwmpServer:
                 transport = self._transport_of.get(session.id)
                 self.timed_out += 1
                 await self._end(
-                    session, "timeout", f"no message from the CPE for {session.timeout:g} s"
+                    session, SessionOutcome.TIMEOUT, f"no message from the CPE for {session.timeout:g} s"
                 )
                 if transport is not None:  # the silent CPE's socket goes too
                     transport.close()
@@ -207,8 +211,17 @@ class CwmpServer:
             self._by_transport[transport] = session
             self._transport_of[session.id] = transport
 
+    def _driver(self, session: Session) -> SessionDriver:
+        """The driver doing ``session``'s I/O (a session already forgotten gets a new one,
+        for the messages still recorded after its end)."""
+        driver = self._drivers.get(session.id)
+        if driver is None:
+            driver = SessionDriver(session, self.store, self.handler, self.bus)
+        return driver
+
     def _forget(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
+        self._drivers.pop(session.id, None)
         self._locks.pop(session.id, None)
         if self._by_device.get(session.device_id) is session:
             del self._by_device[session.device_id]
@@ -217,9 +230,10 @@ class CwmpServer:
             del self._by_transport[transport]
         self.admission.pump()  # a session slot is free
 
-    async def _end(self, session: Session, outcome: str, detail: str) -> None:
+    async def _end(self, session: Session, outcome: SessionOutcome, detail: str) -> None:
+        driver = self._driver(session)
         self._forget(session)
-        await session.abort(outcome, detail)
+        await driver.abort(outcome, detail)
 
     async def _finish(self, session: Session) -> None:
         """Commit a session the ACS has ended (answered 204) and let its device go.
@@ -238,7 +252,7 @@ class CwmpServer:
         await asyncio.shield(task)
 
     async def _commit_and_forget(self, session: Session) -> None:
-        await session.commit()
+        await self._driver(session).commit()
         self._forget(session)
         self.completed += 1
 
@@ -282,7 +296,7 @@ class CwmpServer:
             body = await self._off_loop(decode_body, *args) if large else decode_body(*args)
         except BodyError as exc:
             if session is not None:
-                await self._end(session, "error", exc.reason)
+                await self._end(session, SessionOutcome.ERROR, exc.reason)
             return self._reject(request, exc.status, exc.reason)
         try:
             # lxml lets go of the GIL while it parses: a large body does not stall the loop.
@@ -297,11 +311,11 @@ class CwmpServer:
         except codec.CwmpParseError as exc:
             reason = f"malformed SOAP message: {exc}"
             if session is not None:
-                session.record(
-                    "in", rpc_name="?", cwmp_id=None, status=None,
+                self._driver(session).record(
+                    Direction.IN, rpc_name="?", cwmp_id=None, status=None,
                     headers=_trace_headers(request), body=body,
                 )
-                await self._end(session, "error", reason)
+                await self._end(session, SessionOutcome.ERROR, reason)
             return self._reject(
                 request, 400, reason, device_id=session.device_id if session else ""
             )
@@ -325,8 +339,8 @@ class CwmpServer:
         async with lock:
             if session.finished:
                 return self._reject(request, 400, "the session has ended")
-            session.record(
-                "in",
+            self._driver(session).record(
+                Direction.IN,
                 rpc_name=envelope.message.METHOD if envelope else "",
                 cwmp_id=envelope.cwmp_id if envelope else None,
                 status=None,
@@ -334,12 +348,22 @@ class CwmpServer:
                 body=body,
             )
             try:
-                reply = await session.handle(envelope)
+                reply = await self._driver(session).handle(envelope)
+            except RemoteProtocolError as exc:
+                return await self._protocol_violation(request, session, exc)
             except Exception as exc:
                 log.exception("session %s failed", session.id)
-                await self._end(session, "error", f"internal error: {exc}")
+                await self._end(session, SessionOutcome.ERROR, f"internal error: {exc}")
                 return self._reject(request, 500, "internal error; the session was ended")
             return await self._send(session, reply)
+
+    async def _protocol_violation(
+        self, request: web.Request, session: Session, exc: RemoteProtocolError
+    ) -> web.StreamResponse:
+        """The CPE broke the session's rules: a one-line log, the session ended, a 400."""
+        reason = f"protocol violation: {exc}"
+        await self._end(session, SessionOutcome.ERROR, reason)
+        return self._reject(request, 400, reason, device_id=session.device_id)
 
     async def _off_loop(self, func: Callable[..., _T], *args: Any) -> _T:
         """``func(*args)`` on the body thread: one thread, so large bodies are worked on
@@ -368,8 +392,8 @@ class CwmpServer:
     async def _unknown_method(
         self, request: web.Request, session: Session, body: bytes, exc: codec.UnknownMethodError
     ) -> web.StreamResponse:
-        session.record(
-            "in", rpc_name=exc.method, cwmp_id=exc.cwmp_id, status=None,
+        self._driver(session).record(
+            Direction.IN, rpc_name=exc.method, cwmp_id=exc.cwmp_id, status=None,
             headers=_trace_headers(request), body=body,
         )
         fault = faults.make_fault(8000, f"method {exc.method!r} is not supported")
@@ -388,7 +412,7 @@ class CwmpServer:
             if current.state is State.COMMIT:
                 await self._finish(current)
             else:
-                await self._end(current, "aborted", "the CPE started a new session")
+                await self._end(current, SessionOutcome.ABORTED, "the CPE started a new session")
         try:
             namespace, use_version = codec.negotiate(envelope)
         except codec.VersionMismatch as exc:
@@ -430,7 +454,7 @@ class CwmpServer:
                     oui=ident.oui,
                     product_class=ident.product_class,
                     serial_number=ident.serial_number,
-                    registered=int(time.time() * 1000),
+                    registered=clock.now_ms(),
                 )
             else:
                 device.manufacturer = ident.manufacturer or device.manufacturer
@@ -448,9 +472,7 @@ class CwmpServer:
                 namespace=namespace,
                 cwmp_version=codec.detect_version(envelope),
                 use_cwmp_version=use_version,
-                store=self.store,
-                handler=self.handler,
-                bus=self.bus,
+                load_tree=lambda: self.store.load_params(device_id),
                 config=self.config,
                 remote=request.remote or "",
                 local_host=_local_host(request),
@@ -461,17 +483,20 @@ class CwmpServer:
                     max(session.timeout, self.config.session_timeout_min),
                     self.config.session_timeout_max,
                 )
+            self._drivers[session.id] = SessionDriver(session, self.store, self.handler, self.bus)
             self._register(session, request.transport)
             async with self._locks[session.id]:
-                session.record(
-                    "in", rpc_name="Inform", cwmp_id=envelope.cwmp_id, status=None,
+                self._driver(session).record(
+                    Direction.IN, rpc_name="Inform", cwmp_id=envelope.cwmp_id, status=None,
                     headers=_trace_headers(request), body=body,
                 )
                 try:
-                    reply = await session.start()
+                    reply = await self._driver(session).start()
+                except RemoteProtocolError as exc:
+                    return await self._protocol_violation(request, session, exc)
                 except Exception as exc:
                     log.exception("session %s: Inform failed", session.id)
-                    await self._end(session, "error", f"internal error: {exc}")
+                    await self._end(session, SessionOutcome.ERROR, f"internal error: {exc}")
                     return self._reject(request, 500, "internal error; the session was ended")
                 return await self._send(session, reply, cookie=session.id)
         finally:
@@ -489,7 +514,7 @@ class CwmpServer:
             device = DeviceRecord(
                 id=device_id, manufacturer=ident.manufacturer, oui=ident.oui,
                 product_class=ident.product_class, serial_number=ident.serial_number,
-                registered=int(time.time() * 1000),
+                registered=clock.now_ms(),
             )
         denied = await self.auth.check(
             request, body, device=device,
@@ -513,8 +538,8 @@ class CwmpServer:
             headers["Content-Type"] = XML_CONTENT_TYPE
         if cookie is not None:
             headers["Set-Cookie"] = f"session={cookie}; Path=/"
-        session.record(
-            "out",
+        self._driver(session).record(
+            Direction.OUT,
             rpc_name=reply.envelope.message.METHOD if reply.envelope else "",
             cwmp_id=reply.envelope.cwmp_id if reply.envelope else None,
             status=reply.status,

@@ -37,16 +37,14 @@ from acs_engine.server.guard import ConnectionGuard, GuardedSite, keepalive_for,
 from acs_engine.server.nbi_auth import bearer_auth_middleware, is_loopback_host, open_nbi_problem
 from acs_engine.server.nbi_devices import collection_document, iter_device_documents, project
 from acs_engine.server.nbi_history import add_history_routes
-from acs_engine.server.nbi_query import (
-    QueryError,
+from acs_engine.server.nbi_query import QueryError, collection_to_sql, mongo_to_sql
+from acs_engine.server.nbi_service import add_service_routes
+from acs_engine.server.nbi_sort import (
     collection_sort,
-    collection_to_sql,
     device_sort_sql,
-    mongo_to_sql,
     parse_json_param,
     parse_projection,
 )
-from acs_engine.server.nbi_service import add_service_routes
 from acs_engine.server.nbi_tasks import submit_task
 from acs_engine.server.openapi import openapi_document
 from acs_engine.server.ping import PingError, ping

@@ -3,7 +3,8 @@
 ``mongo_to_sql(query)`` turns a device query into ``(where_sql, params)``: a condition over
 ``devices AS d`` (parameters are looked up in ``params`` with correlated ``EXISTS``
 subqueries). ``collection_to_sql(name, query)`` does the same for the other NBI collections,
-over the columns of their tables. Every value, parameter path and JSON path travels as a
+over the columns of their tables. Sorting and the other query-string parameters are in
+:mod:`acs_engine.server.nbi_sort`. Every value, parameter path and JSON path travels as a
 ``?`` parameter; the SQL text is built only from this module's constants, so nothing a
 client sends reaches it.
 
@@ -54,15 +55,14 @@ from acs_engine.server.nbi_patterns import string_patterns
 
 __all__ = [
     "COLLECTION_FIELDS",
+    "DEVICE_COLUMNS",
     "MAX_REGEX_LENGTH",
+    "PARAM_SORT_VALUE",
     "QueryError",
-    "collection_sort",
     "collection_to_sql",
-    "device_sort_sql",
     "mongo_to_sql",
     "parse_date",
-    "parse_json_param",
-    "parse_projection",
+    "split_param_key",
 ]
 
 #: Longest accepted ``$regex`` pattern.
@@ -243,7 +243,7 @@ _PARAM_ATTRS: dict[str, tuple[str, str]] = {
     "_notification": ("p.notification", "number"),
 }
 
-_DEVICE_COLUMNS: dict[str, tuple[str, str]] = {
+DEVICE_COLUMNS: dict[str, tuple[str, str]] = {
     "_id": ("d.id", "string"),
     "_deviceId._Manufacturer": ("d.manufacturer", "string"),
     "_deviceId._OUI": ("d.oui", "string"),
@@ -256,7 +256,7 @@ _DEVICE_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def _split_param_key(key: str) -> tuple[str, str]:
+def split_param_key(key: str) -> tuple[str, str]:
     """``(path, attribute)`` of a parameter key; a bare path means ``_value``."""
     path, dot, last = key.rpartition(".")
     if dot and last.startswith("_"):
@@ -269,8 +269,8 @@ def _split_param_key(key: str) -> tuple[str, str]:
 
 
 def _device_target(key: str) -> _Target:
-    if key in _DEVICE_COLUMNS:
-        column, kind = _DEVICE_COLUMNS[key]
+    if key in DEVICE_COLUMNS:
+        column, kind = DEVICE_COLUMNS[key]
         return _scalar(column, kind)
     if key == "_tags":
         target = _json("d.tags", None)
@@ -280,7 +280,7 @@ def _device_target(key: str) -> _Target:
         )
     if key.startswith("_"):
         return _NO_FIELD  # a field no device document has
-    path, attr = _split_param_key(key)
+    path, attr = split_param_key(key)
     if attr == "_value":
         return _Target(
             views=_PARAM_VALUE_VIEWS, present=_HAS_VALUE, text="p.value",
@@ -538,89 +538,3 @@ def collection_to_sql(name: str, query: Mapping[str, Any] | None) -> tuple[str, 
     compiler = _Compiler(lambda key: _collection_target(fields, key))
     sql = compiler.query(query or {})
     return sql, compiler.params
-
-
-# --------------------------------------------------------------------------- sort, params
-
-def _sort_items(sort: Any) -> list[tuple[str, int]]:
-    if sort is None:
-        return []
-    if not isinstance(sort, Mapping):
-        raise QueryError("sort must be a JSON object such as {\"_lastInform\": -1}")
-    items: list[tuple[str, int]] = []
-    for key, direction in sort.items():
-        if isinstance(direction, bool) or direction not in (1, -1):
-            raise QueryError(f"sort direction of {key!r} must be 1 or -1")
-        items.append((str(key), int(direction)))
-    return items
-
-
-def device_sort_sql(sort: Any) -> tuple[str, list[Any]]:
-    """An ``ORDER BY`` list for devices (``d.id`` breaks ties); a parameter sorts on its value.
-
-    Returns:
-        ``(order_sql, params)``.
-
-    Raises:
-        QueryError: not an object of field -> 1/-1, or a field that cannot be sorted.
-    """
-    order: list[str] = []
-    params: list[Any] = []
-    for key, direction in _sort_items(sort):
-        way = "ASC" if direction == 1 else "DESC"
-        if key in _DEVICE_COLUMNS:
-            order.append(f"{_DEVICE_COLUMNS[key][0]} {way}")
-        elif key == "_tags":
-            order.append(f"d.tags {way}")
-        elif key.startswith("_"):
-            raise QueryError(f"cannot sort devices by {key!r}")
-        else:
-            path, attr = _split_param_key(key)
-            if attr != "_value":
-                raise QueryError(f"cannot sort devices by {key!r}")
-            order.append(
-                f"(SELECT {PARAM_SORT_VALUE} FROM params AS p "
-                f"WHERE p.device_id = d.id AND p.path = ?) {way}"
-            )
-            params.append(path)
-    if "_id" not in {k for k, _ in _sort_items(sort)}:
-        order.append("d.id ASC")
-    return ", ".join(order), params
-
-
-def collection_sort(name: str, sort: Any) -> list[tuple[str, int]]:
-    """``(column, direction)`` pairs for ``Store.query_collection``.
-
-    Raises:
-        QueryError: a field that has no sortable column.
-    """
-    fields = COLLECTION_FIELDS.get(name, {})
-    out: list[tuple[str, int]] = []
-    for key, direction in _sort_items(sort):
-        entry = fields.get(key)
-        if entry is None or key == "_extra" or entry[1] == "json":
-            raise QueryError(f"cannot sort {name} by {key!r}")
-        out.append((entry[0], direction))
-    return out
-
-
-def parse_json_param(text: str | None, what: str) -> Any:
-    """Decode a JSON query-string parameter (None or blank: None).
-
-    Raises:
-        QueryError: the text is not JSON.
-    """
-    if text is None or not text.strip():
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise QueryError(f"{what} is not valid JSON: {exc}") from exc
-
-
-def parse_projection(text: str | None) -> list[str] | None:
-    """``a,b,c`` -> ``["a", "b", "c"]``; None (everything) when absent or blank."""
-    if text is None or not text.strip():
-        return None
-    fields = [part.strip() for part in text.split(",") if part.strip()]
-    return fields or None

@@ -48,6 +48,7 @@ from acs_engine.cwmp import rpc
 from acs_engine.inspect.capture import sniff
 from acs_engine.inspect.sessionfile import Message, mask_headers
 from acs_engine.inspect.sources import StateTracker
+from acs_engine.kinds import Direction, NoticeLevel, SessionOutcome
 from acs_engine.session.step import StepGate
 from acs_engine.store.deviceid import make_device_id
 
@@ -150,7 +151,7 @@ class ProxyServer:
     async def stop(self) -> None:
         """Close the upstream connections; sessions in flight end as "aborted"."""
         for session in list(self._open.values()):
-            self._end(session, "aborted", "the proxy stopped")
+            self._end(session, SessionOutcome.ABORTED, "the proxy stopped")
         for down in self._downstream.values():
             await down.client.close()
         self._downstream.clear()
@@ -173,7 +174,7 @@ class ProxyServer:
         now = time.time()
         for session in list(self._open.values()):
             if now - session.last_activity > self.config.session_timeout:
-                self._end(session, "timeout", "no message within the session timeout")
+                self._end(session, SessionOutcome.TIMEOUT, "no message within the session timeout")
 
     # ------------------------------------------------------------------ sessions
     def _session_for(self, connection: int, remote: str, cookies: set[str],
@@ -189,7 +190,7 @@ class ProxyServer:
                 current = found
             else:
                 if found is not None and not found.ended:
-                    self._end(found, "aborted", "a new Inform started another session")
+                    self._end(found, SessionOutcome.ABORTED, "a new Inform started another session")
                 d = decoded.device_id
                 current = self._new(make_device_id(d.oui, d.product_class, d.serial_number),
                                     connection, remote, at)
@@ -214,7 +215,7 @@ class ProxyServer:
     def _publish(self, session: _Session, message: Message) -> None:
         session.last_activity = time.time()
         self.bus.publish(WireMessage(
-            session.session_id, session.device_id, message.direction, message.at, message.rpc,
+            session.session_id, session.device_id, Direction(message.direction), message.at, message.rpc,
             message.cwmp_id, message.status, mask_headers(message.headers), message.body,
             session.remote))
         if message.direction == "out" and message.rpc and rpc.BY_METHOD.get(message.rpc) \
@@ -224,12 +225,12 @@ class ProxyServer:
             self.bus.publish(SessionStateChanged(session.session_id, session.device_id,
                                                  step.old, step.new, message.at, step.reason))
             if step.new == "END":
-                self._end(session, "ok", "")
+                self._end(session, SessionOutcome.OK, "")
             elif step.new == "FAULTED":
-                self._end(session, "fault", step.reason)
+                self._end(session, SessionOutcome.FAULT, step.reason)
         session.count += 1
 
-    def _end(self, session: _Session, outcome: str, detail: str) -> None:
+    def _end(self, session: _Session, outcome: SessionOutcome, detail: str) -> None:
         if session.ended:
             return
         session.ended = True
@@ -272,8 +273,8 @@ class ProxyServer:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             text = f"upstream ACS {self.upstream} unreachable: {exc or type(exc).__name__}"
             log.warning("%s", text)
-            self.bus.publish(EngineNotice(time.time(), "warning", text))
-            self._end(session, "error", text)
+            self.bus.publish(EngineNotice(time.time(), NoticeLevel.WARNING, text))
+            self._end(session, SessionOutcome.ERROR, text)
             self._publish(session, Message(time.time(), "out", "", None, 502,
                                            (("Content-Type", "text/plain"),), text.encode()))
             return web.Response(status=502, text=text)
@@ -281,7 +282,7 @@ class ProxyServer:
         out_method, out_id, _, _ = sniff(answer)
         session.last_status = status
         if status >= 500 or (status >= 400 and status != 401):
-            self._end(session, "error", f"the upstream ACS answered HTTP {status}")
+            self._end(session, SessionOutcome.ERROR, f"the upstream ACS answered HTTP {status}")
         for name, value in back:
             if name.lower() == "set-cookie":
                 for cookie in _cookies([value.split(";", 1)[0]]):

@@ -7,22 +7,18 @@ Commands are plain frozen dataclasses (no Qt, no I/O):
 - :class:`DeleteInstance`: delete a table instance (``DeleteObject``);
 - :class:`RefreshSubtree`: read a subtree (or one parameter) again from the CPE.
 
-Two ways to send them:
-
-- :func:`plan` / :func:`to_rpcs`: RPCs for the engine's manual queue (``engine.manual.put``),
-  sent in the device's next session. :func:`plan` also says which command(s) each RPC
-  carries, and :func:`outcome` reads a CPE answer as done or faulted per command.
-- :func:`to_tasks`: GenieACS task documents (``setParameterValues``, ``addObject``,
-  ``deleteObject``, ``refreshObject``) for the task queue (``store.add_task``).
+They are sent as GenieACS task documents (:func:`to_tasks`: ``setParameterValues``,
+``addObject``, ``deleteObject``, ``refreshObject``) through the task queue (``store.add_task``);
+the provisioning handler turns each task into its RPCs.
 
 Values travel typed: the ``xsi:type`` is the stored parameter's type, else the Broadband
 Forum data model's, else ``xsd:string``. Every value set in one batch goes in one
-SetParameterValues (it is atomic on the CPE, TR-069 §A.3.2.1); an added instance is followed
-by a re-read of its table so the new instance's parameters are known afterwards.
+SetParameterValues (it is atomic on the CPE, TR-069 §A.3.2.1).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,18 +31,23 @@ __all__ = [
     "AddInstance",
     "Command",
     "DeleteInstance",
-    "Outcome",
-    "PlannedRpc",
     "RefreshSubtree",
     "SetValue",
+    "StagedState",
     "describe",
     "normalise_value",
-    "outcome",
-    "plan",
-    "to_rpcs",
     "to_tasks",
     "value_type",
 ]
+
+
+class StagedState(enum.StrEnum):
+    """Where a staged command is: staged (not sent), pending (queued as a task), done, faulted."""
+
+    STAGED = "staged"
+    PENDING = "pending"
+    DONE = "done"
+    FAULTED = "faulted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,37 +100,6 @@ class RefreshSubtree:
 
 
 Command = SetValue | AddInstance | DeleteInstance | RefreshSubtree
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedRpc:
-    """One RPC of a plan and the commands it carries.
-
-    Attributes:
-        message: the RPC to queue.
-        commands: indexes (into the planned command list) of the commands it settles.
-        follow_up: True for an RPC that only completes another (the re-read after an
-            AddObject): its answer does not decide the command's outcome.
-    """
-
-    message: rpc.Message
-    commands: tuple[int, ...]
-    follow_up: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a CPE answer means for one command.
-
-    Attributes:
-        ok: True when the CPE did it.
-        message: plain words: what was done, or the CPE's fault code and text.
-        fault_code: the CWMP fault code when the CPE refused, else None.
-    """
-
-    ok: bool
-    message: str
-    fault_code: int | None = None
 
 
 def _object_path(path: str) -> str:
@@ -189,76 +159,6 @@ def _set_value(command: SetValue, params: Mapping[str, Param]) -> rpc.ParameterV
     return rpc.ParameterValue(command.path, normalise_value(command.value, kind), kind)
 
 
-def _refresh(path: str) -> list[rpc.Message]:
-    if not path.endswith("."):
-        return [rpc.GetParameterValues(names=(path,))]
-    return [
-        rpc.GetParameterNames(parameter_path=path, next_level=False),
-        rpc.GetParameterValues(names=(path,)),
-    ]
-
-
-def plan(
-    commands: Sequence[Command], params: Mapping[str, Param], *, parameter_key: str = ""
-) -> list[PlannedRpc]:
-    """Turn commands into RPCs, remembering which command each RPC carries.
-
-    Order: one SetParameterValues with every value (a later value for the same path
-    replaces an earlier one), then AddObject (each followed by a re-read of its table) and
-    DeleteObject in the order given, then the refreshes.
-
-    Args:
-        commands: the staged commands.
-        params: the device's stored parameters (for value types).
-        parameter_key: the ParameterKey sent with SetParameterValues/AddObject/DeleteObject.
-
-    Returns:
-        The RPCs in sending order.
-    """
-    planned: list[PlannedRpc] = []
-    values: dict[str, tuple[int, rpc.ParameterValue]] = {}
-    set_indexes: list[int] = []
-    for index, command in enumerate(commands):
-        if isinstance(command, SetValue):
-            values[command.path] = (index, _set_value(command, params))
-            set_indexes.append(index)
-    if values:
-        planned.append(
-            PlannedRpc(
-                rpc.SetParameterValues(
-                    parameters=tuple(pv for _, pv in values.values()),
-                    parameter_key=parameter_key,
-                ),
-                tuple(set_indexes),
-            )
-        )
-    for index, command in enumerate(commands):
-        if isinstance(command, AddInstance):
-            table = _object_path(command.table)
-            planned.append(
-                PlannedRpc(rpc.AddObject(object_name=table, parameter_key=parameter_key), (index,))
-            )
-            planned.extend(PlannedRpc(m, (index,), follow_up=True) for m in _refresh(table))
-        elif isinstance(command, DeleteInstance):
-            instance = _object_path(command.instance)
-            planned.append(
-                PlannedRpc(
-                    rpc.DeleteObject(object_name=instance, parameter_key=parameter_key), (index,)
-                )
-            )
-    for index, command in enumerate(commands):
-        if isinstance(command, RefreshSubtree):
-            planned.extend(PlannedRpc(m, (index,)) for m in _refresh(command.path))
-    return planned
-
-
-def to_rpcs(
-    commands: Sequence[Command], params: Mapping[str, Param], *, parameter_key: str = ""
-) -> list[rpc.Message]:
-    """The RPCs of :func:`plan`, without the bookkeeping."""
-    return [p.message for p in plan(commands, params, parameter_key=parameter_key)]
-
-
 def to_tasks(commands: Sequence[Command], params: Mapping[str, Param]) -> list[dict[str, Any]]:
     """Turn commands into GenieACS task documents (for ``store.add_task``).
 
@@ -267,7 +167,7 @@ def to_tasks(commands: Sequence[Command], params: Mapping[str, Param]) -> list[d
         params: the device's stored parameters (for value types).
 
     Returns:
-        Task documents in the same order as :func:`plan` sends RPCs: one
+        Task documents: one
         ``setParameterValues`` with every value, then ``addObject``/``deleteObject``, then
         ``refreshObject``. Object names carry no trailing '.', as GenieACS writes them.
     """
@@ -288,40 +188,3 @@ def to_tasks(commands: Sequence[Command], params: Mapping[str, Param]) -> list[d
         if isinstance(command, RefreshSubtree):
             tasks.append({"name": "refreshObject", "objectName": command.path.rstrip(".")})
     return tasks
-
-
-def _fault_words(code: int, text: str) -> str:
-    return f"CPE fault {code}: {text}" if text else f"CPE fault {code}"
-
-
-def outcome(command: Command, request: rpc.Message, response: rpc.Message) -> Outcome:
-    """Read the CPE's answer to one RPC of a command's plan.
-
-    Args:
-        command: the command the RPC carried.
-        request: the RPC sent.
-        response: what the CPE answered (a response, or an ``rpc.Fault``).
-
-    Returns:
-        Done or faulted, in words. For a failed SetParameterValues the fault of the
-        command's own parameter is reported when the CPE names it.
-    """
-    if isinstance(response, rpc.Fault):
-        if isinstance(command, SetValue):
-            for item in response.set_parameter_values_faults:
-                if item.name == command.path:
-                    return Outcome(False, _fault_words(item.code, item.string), item.code)
-        return Outcome(False, _fault_words(response.code, response.string), response.code)
-    if isinstance(response, rpc.SetParameterValuesResponse):
-        extra = " (the CPE applies it after a reboot)" if response.status == 1 else ""
-        return Outcome(True, f"Set{extra}")
-    if isinstance(response, rpc.AddObjectResponse):
-        table = _object_path(getattr(command, "table", ""))
-        return Outcome(True, f"Added {table}{response.instance_number}.")
-    if isinstance(response, rpc.DeleteObjectResponse):
-        return Outcome(True, "Deleted")
-    if isinstance(response, rpc.GetParameterValuesResponse):
-        return Outcome(True, f"Refreshed ({len(response.parameters)} values)")
-    if isinstance(response, rpc.GetParameterNamesResponse):
-        return Outcome(True, f"{len(response.parameters)} names read")
-    return Outcome(True, f"{response.METHOD or type(response).__name__} received")

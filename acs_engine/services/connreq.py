@@ -30,6 +30,7 @@ are never logged.
 from __future__ import annotations
 
 import asyncio
+import enum
 import errno
 import logging
 import secrets
@@ -97,15 +98,28 @@ class ConnReqTarget:
         )
 
 
+class ConnReqOutcome(enum.StrEnum):
+    """What a connection request came to (each member is its old string)."""
+
+    SENT = "sent"
+    OFFLINE = "offline"
+    WRONG_CREDENTIALS = "wrong_credentials"
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    BASIC_NOT_ALLOWED = "basic_not_allowed"
+    BAD_URL = "bad_url"
+    #: The ACS cannot log in to its XMPP server.
+    XMPP_UNAVAILABLE = "xmpp_unavailable"
+    ERROR = "error"
+
+
 @dataclass(frozen=True)
 class ConnReqResult:
     """The outcome of one connection request.
 
     Attributes:
         ok: True when the request was delivered (HTTP 200/204, or UDP datagrams sent).
-        outcome: ``"sent"``, ``"offline"``, ``"wrong_credentials"``, ``"unreachable"``,
-            ``"timeout"``, ``"basic_not_allowed"``, ``"bad_url"``, ``"xmpp_unavailable"``
-            (the ACS cannot log in to its XMPP server) or ``"error"``.
+        outcome: what it came to (:class:`ConnReqOutcome`).
         message: plain words for a technician, including what to check.
         status: the last HTTP status received, or None.
         via: ``"http"``, ``"udp"`` or ``"xmpp"``.
@@ -113,7 +127,7 @@ class ConnReqResult:
     """
 
     ok: bool
-    outcome: str
+    outcome: ConnReqOutcome
     message: str
     status: int | None
     via: str
@@ -157,7 +171,7 @@ def _elapsed(start: float) -> float:
 
 def _result(ok: bool, outcome: str, message: str, status: int | None, via: str,
             start: float) -> ConnReqResult:
-    return ConnReqResult(ok, outcome, message, status, via, _elapsed(start))
+    return ConnReqResult(ok, ConnReqOutcome(outcome), message, status, via, _elapsed(start))
 
 
 def _where(url: URL) -> str:
@@ -449,7 +463,7 @@ async def send_connection_request(
                                   http_result.status, http_result.via, _elapsed(started))
     else:
         final = ConnReqResult(
-            True, "sent",
+            True, ConnReqOutcome.SENT,
             f"{udp_ok.message} HTTP was not confirmed: {http_result.message}",
             http_result.status, "udp", _elapsed(started))
     _log_result(_display_url(target.url), final)

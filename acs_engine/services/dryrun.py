@@ -27,11 +27,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from acs_engine import clock
 from acs_engine.bus import EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.cwmp import values as cwmp_values
 from acs_engine.cwmp.envelope import CWMP_NAMESPACES, NS_CWMP_1_0, VERSIONS, Envelope
+from acs_engine.kinds import SessionOutcome
 from acs_engine.scripting import Sandbox, ScriptRun
 from acs_engine.scripting.model import ScriptResult
 from acs_engine.services.device_secret import stored_secret
@@ -43,6 +45,7 @@ from acs_engine.services.presets import (
 )
 from acs_engine.services.provisioning import ProvisioningHandler
 from acs_engine.session.coerce import sanitize
+from acs_engine.session.driver import SessionDriver
 from acs_engine.session.paths import PathError, match
 from acs_engine.session.session import Session
 from acs_engine.session.tree import ACS_ROOTS
@@ -162,7 +165,7 @@ class SnapshotStore:
     async def list_faults(
         self, device_id: str | None = None, *, now_ms: int | None = None
     ) -> list[Fault]:
-        now = int(time.time() * 1000) if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
         return [
             f for f in self.faults
             if (device_id is None or f.device_id == device_id)
@@ -368,7 +371,7 @@ async def snapshot(
     params = await store.load_params(device_id)
     if not params:
         raise DryRunError(f"device {device_id!r} has no stored parameters yet")
-    now = int(time.time() * 1000)
+    now = clock.now_ms()
     for path, (value, xsd_type) in (params_override or {}).items():
         if path in params:  # as if just set and read back (a staged edit, committed)
             old = params[path]
@@ -474,16 +477,15 @@ async def dry_run(
         namespace=namespace,
         cwmp_version=device.cwmp_version or "1.0",
         use_cwmp_version=None,
-        store=cast(Store, snap),
-        handler=handler,
-        bus=bus,
         config=config,
+        load_tree=lambda: snap.load_params(device_id),
         remote=device.remote_address,
         local_host="127.0.0.1",
     )
+    driver = SessionDriver(session, cast(Store, snap), handler, bus)
     try:
-        await session.start()
-        reply = await session.handle(None)
+        await driver.start()
+        reply = await driver.handle(None)
         while reply.envelope is not None:
             request = reply.envelope.message
             if len(result.rpcs) >= MAX_RPCS:
@@ -492,11 +494,11 @@ async def dry_run(
             response = cpe.handle(request)
             result.rpcs.append(request)
             result.responses.append(response)
-            reply = await session.handle(
+            reply = await driver.handle(
                 Envelope(response, cwmp_id=reply.envelope.cwmp_id, namespace=namespace)
             )
     finally:
-        await handler.on_end(session, "dryrun")
+        await handler.on_end(session, SessionOutcome.DRY_RUN)
     # The dry run's own verdicts: its session is never committed, so they are not stored.
     result.verdicts = list(session.commit_extras.preset_verdicts or [])
     result.faults = list(session.commit_extras.faults_put)

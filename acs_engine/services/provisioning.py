@@ -30,20 +30,15 @@ from acs_engine.bus import EventBus, TaskFinished
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.expression import make_resolver
+from acs_engine.kinds import SessionOutcome
 from acs_engine.scripting import (
-    ExtCall,
     Sandbox,
-    ScriptFault,
-    ScriptResult,
-    ScriptRun,
-    cron_previous,
-    ext_key,
 )
 from acs_engine.services import memo, virtual
 from acs_engine.services.device_secret import FUNCTION as PASSWORD_FUNCTION
 from acs_engine.services.device_secret import password_function
 from acs_engine.services.faults import FaultRecorder, ProvisionFault
-from acs_engine.services.memo import DeviceMemo, Memos, to_json
+from acs_engine.services.memo import DeviceMemo, Memos
 from acs_engine.services.presets import (
     PresetMatch,
     ProvisionCall,
@@ -52,7 +47,8 @@ from acs_engine.services.presets import (
     skipped_values,
     task_provisions,
 )
-from acs_engine.session import builtins, special
+from acs_engine.services.provision_run import ProvisionRunner, Replay, RunningProvision
+from acs_engine.session import special
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.handler import Handler, Outgoing
 from acs_engine.session.paths import PathError, match, parse
@@ -69,55 +65,19 @@ MAX_CYCLES = 4
 
 
 @dataclass(slots=True)
-class _Provision:
-    """One provision call being replayed in this session."""
-
-    channel: str
-    name: str
-    args: list[Any]
-    commits_done: int = 0
-    done: bool = False
-    ext_cache: dict[str, Any] = field(default_factory=dict)
-    cron_cache: dict[str, int] = field(default_factory=dict)
-    current: int | None = None  # instances(): count before the provision changed anything
-
-
-@dataclass(frozen=True, slots=True)
-class _Replay:
-    """A finished script run of this session, kept to skip replays that cannot differ.
-
-    A run is a function of its inputs (``Date`` is the session time, ``Math.random`` is
-    seeded with the device id), so a run with the same script, arguments, commit count,
-    ext/cron caches and the same data under every key it looked up gives the same result.
-    How many times a script is replayed is not part of GenieACS's contract either.
-    """
-
-    source: str
-    ext: str
-    cron: str
-    data_key: str
-    #: data key -> its entry as JSON when the run looked it up (None: depends on every key).
-    reads: dict[str, str] | None
-    result: ScriptResult
-
-
-_json = to_json
-
-
-@dataclass(slots=True)
 class _Work:
     """What the session is doing now: one task, or one cycle of presets."""
 
     channels: dict[str, list[ProvisionCall]]
     task: Task | None = None
-    provisions: list[_Provision] = field(default_factory=list)
+    provisions: list[RunningProvision] = field(default_factory=list)
     #: (channel, provision, declaration) of the last run of the provisions.
     declared: list[tuple[str, str, Declaration]] = field(default_factory=list)
     steps: int = 0  # planning steps taken (each but the last ends in an RPC)
 
     def __post_init__(self) -> None:
         self.provisions = [
-            _Provision(channel, str(call[0]), list(call[1:]))
+            RunningProvision(channel, str(call[0]), list(call[1:]))
             for channel, calls in self.channels.items()
             for call in calls
         ]
@@ -147,7 +107,7 @@ class ProvisioningHandler(Handler):
         self.device_secret: bytes | None = None
         self._config: _Config | None = None
         self._runs: dict[str, _SessionRun] = {}
-        #: Skip a script replay whose result is already known (see :class:`_Replay`).
+        #: Skip a script replay whose result is already known (see :class:`Replay`).
         self.skip_replays = True
         #: Script runs done in the sandbox, and replays skipped, since the engine started.
         self.script_runs = 0
@@ -202,9 +162,9 @@ class ProvisioningHandler(Handler):
         if run is not None and isinstance(request, rpc.TransferComplete):
             await run.transfer_complete(request)
 
-    async def on_end(self, session: Session, outcome: str) -> None:
+    async def on_end(self, session: Session, outcome: SessionOutcome) -> None:
         run = self._runs.pop(session.id, None)
-        if run is not None and outcome == "ok":
+        if run is not None and outcome == SessionOutcome.OK:
             memo.finish(run)
         if run is not None and outcome in ("ok", "fault"):  # committed: tell who follows tasks
             for task, channel in run.finished_tasks:
@@ -214,7 +174,7 @@ class ProvisioningHandler(Handler):
                 ))
 
 
-class _SessionRun:
+class _SessionRun(ProvisionRunner):
     """The provisioning state of one session."""
 
     def __init__(self, owner: ProvisioningHandler, session: Session, config: _Config) -> None:
@@ -235,9 +195,9 @@ class _SessionRun:
         self.pending_ops: dict[str, Operation] = {}
         self.faults = FaultRecorder(session, owner.config.retry_delay, self.now)
         self.planner: Planner | None = None
-        self._vparam_runs: dict[str, _Provision] = {}
+        self._vparam_runs: dict[str, RunningProvision] = {}
         #: (name, virtual parameter?, args JSON, commits done) -> the last such run.
-        self._replays: dict[tuple[str, bool, str, int], _Replay] = {}
+        self._replays: dict[tuple[str, bool, str, int], Replay] = {}
         #: ``data_version`` when the current preset cycle started (unchanged: no new cycle).
         self._cycle_start_version = 0
         #: The preset work whose first pass found nothing to do: (work, declarations,
@@ -463,114 +423,6 @@ class _SessionRun:
                     log.info("script %s on %s: %s", p.name, self.session.device_id, line)
         return declarations, clears, all_done
 
-    def vparam_run(self, name: str) -> _Provision:
-        """The replay state of the virtual parameter ``name`` in this session."""
-        vp = self._vparam_runs.get(name)
-        if vp is None:
-            vp = self._vparam_runs[name] = _Provision("vparam", name, [])
-        return vp
-
-    def builtin_call(
-        self, channel: str, name: str, args: list[Any]
-    ) -> tuple[list[Declaration], bool]:
-        """The declarations of a built-in provision call, and whether it is done."""
-        return self._builtin(_Provision(channel, name, args))
-
-    def _builtin(self, p: _Provision) -> tuple[list[Declaration], bool]:
-        if p.name == "__typed_value":  # setParameterValues task with an explicit type
-            path, value, xsd_type = p.args
-            return [Declaration(
-                path=str(path), path_get=1, attr_get={"value": 1},
-                attr_set={"value": (value, xsd_type)}, defer=True,
-            )], True
-        function = builtins.BUILTINS.get(p.name)
-        if function is None:
-            log.warning("unknown provision %r ignored (device %s)", p.name, self.session.device_id)
-            return [], True
-        try:
-            if p.name == "instances":
-                relative = len(p.args) == 2 and isinstance(p.args[1], str) and p.args[1][:1] in "+-"
-                decls = builtins.instances(p.args, self.now, self.session.device_id, current=p.current)
-                return decls, not relative or p.current is not None
-            return function(p.args, self.now, self.session.device_id), True
-        except (ValueError, PathError) as exc:
-            raise ProvisionFault(
-                "script.Error", str(exc) if isinstance(exc, PathError) else "Invalid arguments",
-                {"provision": p.name, "args": p.args},
-            ) from exc
-
-    def _data_key(self) -> str:
-        """Names the data of the planner's last snapshot, unique across sessions (the sandbox
-        skips loading data it already has)."""
-        assert self.planner is not None
-        return f"{self.session.id}:{self.planner.data_version}"
-
-    async def _run_script(
-        self, p: _Provision, source: str, snapshot: dict[str, dict[str, Any]], data_key: str,
-        *, vparam_args: Any = None,
-    ) -> Any:
-        sandbox = self.owner.sandbox
-        args = vparam_args if vparam_args is not None else p.args
-        key = (p.name, vparam_args is not None, _json(args), p.commits_done)
-        known = self._replays.get(key) if self.owner.skip_replays else None
-        if known is not None and self._same_inputs(known, p, source, snapshot, data_key):
-            self.owner.replays_skipped += 1
-            return known.result
-        for _ in range(64):
-            self.owner.script_runs += 1
-            result = await sandbox.run(ScriptRun(
-                name=p.name, source=source, args=args,
-                data=snapshot, session_timestamp=self.now, device_id=self.session.device_id,
-                commits_done=p.commits_done, ext_cache=p.ext_cache, cron_cache=p.cron_cache,
-                is_virtual_parameter=vparam_args is not None, data_key=data_key,
-            ))
-            if result.fault is not None:
-                raise _script_fault(result.fault, p.name)
-            if result.ext_needed or result.cron_needed:
-                for call in result.ext_needed:
-                    await self._fill_ext(p, call)
-                for expr in result.cron_needed:
-                    try:
-                        p.cron_cache[expr] = cron_previous(expr, self.now)
-                    except ValueError as exc:
-                        raise ProvisionFault("script.Error", str(exc)) from exc
-                continue
-            self._replays[key] = _Replay(
-                source=source, ext=_json(p.ext_cache), cron=_json(p.cron_cache),
-                data_key=data_key,
-                reads=(
-                    None if result.reads is None
-                    else {k: _json(snapshot.get(k)) for k in result.reads}
-                ),
-                result=result,
-            )
-            return result
-        raise ProvisionFault("script", f"script {p.name!r} kept asking for extensions")
-
-    @staticmethod
-    def _same_inputs(
-        known: _Replay, p: _Provision, source: str, snapshot: dict[str, dict[str, Any]],
-        data_key: str,
-    ) -> bool:
-        """True when a run now would see exactly what the ``known`` run saw."""
-        if (
-            known.source != source
-            or known.ext != _json(p.ext_cache)
-            or known.cron != _json(p.cron_cache)
-        ):
-            return False
-        if known.data_key == data_key:
-            return True
-        if known.reads is None:
-            return False
-        return all(_json(snapshot.get(k)) == text for k, text in known.reads.items())
-
-    async def _fill_ext(self, p: _Provision, call: ExtCall) -> None:
-        value = await self.owner.sandbox.run_ext(call)
-        if isinstance(value, ScriptFault):
-            raise ProvisionFault(value.code, value.message, value.detail)
-        p.ext_cache[ext_key(call)] = value
-
     # ------------------------------------------------------------------ responses
     async def on_response(self, request: rpc.Message, response: rpc.Message) -> None:
         planner = self.planner
@@ -684,8 +536,3 @@ class _SessionRun:
         elif self.data_version == self._cycle_start_version:
             self.presets_done = True  # nothing changed: no need to match the presets again
             memo.remember(self, work)
-
-def _script_fault(fault: ScriptFault, name: str) -> ProvisionFault:
-    detail = dict(fault.detail)
-    detail.setdefault("provision", name)
-    return ProvisionFault(fault.code, fault.message, detail)

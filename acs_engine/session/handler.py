@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from acs_engine.cwmp import rpc
+from acs_engine.kinds import SessionOutcome
 
 if TYPE_CHECKING:
     from acs_engine.session.session import Session
@@ -46,8 +47,8 @@ class Handler:
         """``request``, which :meth:`next_rpc` gave, will not be sent (a technician skipped
         it in step mode): do not wait for its answer."""
 
-    async def on_end(self, session: Session, outcome: str) -> None:
-        """The session is over (``outcome``: "ok", "timeout", "fault", "aborted", "error")."""
+    async def on_end(self, session: Session, outcome: SessionOutcome) -> None:
+        """The session is over, and how."""
 
 
 #: Answers to queued RPCs kept per device, newest last.
@@ -138,7 +139,7 @@ class HandlerChain(Handler):
         if owner is not None:
             await owner.on_skipped(session, request)
 
-    async def on_end(self, session: Session, outcome: str) -> None:
+    async def on_end(self, session: Session, outcome: SessionOutcome) -> None:
         self._owner.pop(session.id, None)
         for handler in self.handlers:
             await handler.on_end(session, outcome)

@@ -61,8 +61,12 @@ for _state in State:
         TRANSITIONS[(_state, Trigger.ABORT)] = State.FAULTED
 
 
+#: Triggers that a message of the CPE fires; the others are the ACS's own doing.
+CPE_TRIGGERS = frozenset({Trigger.INFORM, Trigger.CPE_REQUEST, Trigger.RESPONSE})
+
+
 class TransitionError(RuntimeError):
-    """A trigger that the current state does not allow (a protocol violation by the CPE)."""
+    """A trigger that the current state does not allow (base of the two kinds below)."""
 
     def __init__(self, state: State, trigger: Trigger) -> None:
         super().__init__(f"{trigger.value!r} is not allowed in state {state.value}")
@@ -70,12 +74,27 @@ class TransitionError(RuntimeError):
         self.trigger = trigger
 
 
+class RemoteProtocolError(TransitionError):
+    """The CPE sent a message its session's state does not allow (like h11's): answered with
+    a 4xx and a one-line log, never a traceback."""
+
+
+class LocalProtocolError(TransitionError):
+    """The ACS itself tried a transition the table refuses: a bug of ours (answered 500)."""
+
+
 def next_state(state: State, trigger: Trigger) -> State:
-    """The state ``trigger`` leads to from ``state``; raises TransitionError when not allowed."""
+    """The state ``trigger`` leads to from ``state``.
+
+    Raises:
+        RemoteProtocolError: a CPE-fired trigger (:data:`CPE_TRIGGERS`) is not allowed.
+        LocalProtocolError: an ACS-fired trigger is not allowed.
+    """
     try:
         return TRANSITIONS[(state, trigger)]
     except KeyError:
-        raise TransitionError(state, trigger) from None
+        kind = RemoteProtocolError if trigger in CPE_TRIGGERS else LocalProtocolError
+        raise kind(state, trigger) from None
 
 
 def allowed(state: State, trigger: Trigger) -> bool:

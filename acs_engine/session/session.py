@@ -1,55 +1,58 @@
-"""One CWMP session with one CPE: protocol logic without HTTP.
+"""One CWMP session with one CPE, as a protocol object (like h11's ``Connection``).
 
-The server hands each parsed envelope (or None for an empty POST) to :meth:`Session.handle` and
-sends back the :class:`Reply`. The session drives the state machine, answers the CPE's own
-requests, asks its :class:`~acs_engine.session.handler.Handler` for the next RPC, keeps the
-device's tree up to date from every response, records the wire trace and writes everything in
-one transaction at COMMIT.
+The session drives the state machine, answers the CPE's own requests, keeps the device's tree up
+to date from every response and records the wire trace. It neither publishes nor writes: every
+event it makes is queued (:meth:`Session.take_events`) and every step returns what happened:
+
+- :meth:`Session.begin` takes the Inform (with the stored values its parameters need, see
+  :meth:`Session.inform_reads`); :meth:`Session.inform_response` is the answer;
+- :meth:`Session.receive` takes each later message and returns a :data:`Step`: a reply to send
+  now, a CPE request to tell the handler of, a response for the handler, or the ACS's turn;
+- :meth:`Session.send` takes the handler's next RPC (or None) and returns the reply;
+- :meth:`Session.prepare_commit` / :meth:`Session.committed` and :meth:`Session.abort` /
+  :meth:`Session.ended` bracket the store's write.
+
+:class:`~acs_engine.session.driver.SessionDriver` does the I/O around it (the store, the
+handler, the bus) for the CWMP server and the dry run. The one I/O a session does itself is
+``ensure_full_tree``, for its handlers, through the loader it is given.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from acs_engine.bus import (
     DeviceUpdated,
-    EventBus,
     SessionEnded,
     SessionStarted,
     SessionStateChanged,
     WireMessage,
 )
+from acs_engine.clock import now_ms, to_ms
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import faults, rpc
 from acs_engine.cwmp.envelope import Envelope
-from acs_engine.session.handler import Handler, Outgoing
+from acs_engine.kinds import Direction, SessionOutcome
+from acs_engine.session.handler import Outgoing
 from acs_engine.session.machine import FINAL_STATES, State, Trigger, next_state
 from acs_engine.session.tree import DeviceTree, ancestor_objects
-from acs_engine.store.db import Store
-from acs_engine.store.model import DeviceRecord, SessionCommit, SessionRecord, TraceEntry
-from acs_engine.store.records import Fault, Operation, PresetVerdict
+from acs_engine.store.model import (
+    CommitExtras,
+    DeviceRecord,
+    Param,
+    SessionCommit,
+    SessionRecord,
+    TraceEntry,
+)
 
 log = logging.getLogger("fieldacs.session")
 
 #: A session's wire trace stops growing past this many messages or bytes (a runaway CPE).
 TRACE_MAX_ENTRIES = 2000
 TRACE_MAX_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(slots=True)
-class CommitExtras:
-    """What handlers want written with the session's commit (same transaction)."""
-
-    faults_put: list[Fault] = field(default_factory=list)
-    faults_deleted: list[str] = field(default_factory=list)
-    tasks_deleted: list[str | int] = field(default_factory=list)
-    operations_put: list[Operation] = field(default_factory=list)
-    operations_deleted: list[tuple[str, str]] = field(default_factory=list)
-    #: Why each preset matched or not (the last matching cycle); None: no presets judged.
-    preset_verdicts: list[PresetVerdict] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +64,57 @@ class Reply:
     close: bool = False
 
 
-def _now_ms(clock: Callable[[], float]) -> int:
-    return int(clock() * 1000)
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Send ``reply`` now; nothing else to do."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True, slots=True)
+class CpeRequest:
+    """The CPE sent a request of its own: tell the handler, then send ``reply`` (its answer)."""
+
+    message: rpc.Message
+    reply: Reply
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """The CPE answered ``request`` (``response`` is an ``rpc.Fault`` when it refused, sent
+    something else or gave up with an empty POST): load the whole tree first when
+    ``full_tree``, :meth:`Session.apply_response` when ``apply``, tell the handler, then take
+    the ACS's turn (unless the session ended meanwhile and not ``gave_up``)."""
+
+    request: rpc.Message
+    response: rpc.Message
+    full_tree: bool = False
+    apply: bool = False
+    #: The CPE gave up on the RPC (an empty POST): the turn is taken without that check.
+    gave_up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The ACS's turn: ask the handler for the next RPC and :meth:`Session.send` it."""
+
+
+#: What :meth:`Session.receive` returns.
+Step = Answer | CpeRequest | Response | Turn
+
+TreeLoader = Callable[[], Awaitable[dict[str, Param]]]
+
+
+async def _no_stored_tree() -> dict[str, Param]:
+    return {}
 
 
 class Session:
-    """The state of one CWMP session; created by the server for each Inform.
+    """The state of one CWMP session; created by the server for each Inform and driven by a
+    :class:`~acs_engine.session.driver.SessionDriver`.
+
+    ``load_tree`` reads the device's whole stored tree for :meth:`ensure_full_tree` (by
+    default there is none stored: fine for a new device or a test, not for a known device).
 
     Attributes:
         id: the session id (also the cookie value).
@@ -85,10 +133,8 @@ class Session:
         namespace: str,
         cwmp_version: str,
         use_cwmp_version: str | None,
-        store: Store,
-        handler: Handler,
-        bus: EventBus,
         config: EngineConfig,
+        load_tree: TreeLoader = _no_stored_tree,
         remote: str = "",
         local_host: str = "",
         secure: bool = False,
@@ -103,10 +149,11 @@ class Session:
         self.namespace = namespace
         self.cwmp_version = cwmp_version
         self.use_cwmp_version = use_cwmp_version
-        self.store = store
-        self.handler = handler
-        self.bus = bus
         self.config = config
+        #: Loads the device's whole stored tree (for :meth:`ensure_full_tree`).
+        self._load_tree = load_tree
+        #: Events made and not yet taken (:meth:`take_events`), oldest first.
+        self._events: list[object] = []
         self.remote = remote
         #: The address of ours the CPE reached (for URLs we hand it, e.g. Download).
         self.local_host = local_host
@@ -130,7 +177,7 @@ class Session:
         self.cpe_no_more_requests = bool(
             inform_envelope.no_more_requests or inform_envelope.hold_requests
         )
-        self.outcome = ""
+        self.outcome = SessionOutcome.NONE
         self.detail = ""
         self.trace: list[TraceEntry] = []
         #: Faults, tasks, operations and preset verdicts the handlers write with this
@@ -159,16 +206,21 @@ class Session:
         old = self.state
         self.state = next_state(old, trigger)
         if old is not self.state or trigger is Trigger.CPE_REQUEST:
-            self.bus.publish(
+            self._events.append(
                 SessionStateChanged(
-                    self.id, self.device_id, old.value, self.state.value, self.clock(), reason
+                    self.id, self.device_id, old, self.state, self.clock(), reason
                 )
             )
+
+    def take_events(self) -> list[object]:
+        """The bus events made since the last call, oldest first (the caller publishes)."""
+        events, self._events = self._events, []
+        return events
 
     # ------------------------------------------------------------------ wire trace
     def record(
         self,
-        direction: str,
+        direction: Direction,
         *,
         rpc_name: str,
         cwmp_id: str | None,
@@ -176,9 +228,9 @@ class Session:
         headers: tuple[tuple[str, str], ...],
         body: bytes,
     ) -> None:
-        """Publish one HTTP message of this session and keep it in the session's trace."""
+        """Queue one HTTP message of this session as an event and keep it in the trace."""
         at = self.clock()
-        self.bus.publish(
+        self._events.append(
             WireMessage(
                 self.id, self.device_id, direction, at, rpc_name, cwmp_id, status, headers, body,
                 self.remote,
@@ -194,7 +246,7 @@ class Session:
         self._trace_bytes += len(body)
         self.trace.append(
             TraceEntry(
-                len(self.trace), int(at * 1000), direction, rpc_name, cwmp_id, status, headers,
+                len(self.trace), to_ms(at), direction, rpc_name, cwmp_id, status, headers,
                 body,
             )
         )
@@ -212,33 +264,40 @@ class Session:
         )
 
     # ------------------------------------------------------------------ the Inform
-    async def start(self) -> Reply:
-        """Process the Inform: update the device, load what it needs, answer InformResponse."""
-        now_ms = _now_ms(self.clock)
+    def inform_reads(self) -> list[str] | None:
+        """The stored values :meth:`begin` needs: the Inform's parameters and their object
+        ancestors; None when nothing is to be read (a new device, or no parameters)."""
+        if self.created or not self.inform.parameters:
+            return None
+        names = [pv.name for pv in self.inform.parameters]
+        return names + ancestor_objects(names)
+
+    def begin(self, known: dict[str, Param] | None = None) -> None:
+        """Process the Inform: update the device and the tree (``known``: the stored values
+        of :meth:`inform_reads`), then INIT -> PROCESS. Tell the handler next."""
+        at_ms = now_ms(self.clock)
         inform = self.inform
-        self.device.last_inform = now_ms
+        self.device.last_inform = at_ms
         if inform.has_event("1 BOOT"):
-            self.device.last_boot = now_ms
+            self.device.last_boot = at_ms
         if inform.has_event("0 BOOTSTRAP"):
-            self.device.last_bootstrap = now_ms
+            self.device.last_bootstrap = at_ms
         self.device.remote_address = self.remote
         self.device.cwmp_version = self.cwmp_version
-        if not self.created and inform.parameters:
-            names = [pv.name for pv in inform.parameters]
-            known = await self.store.load_param_values(
-                self.device_id, names + ancestor_objects(names)
-            )
+        if known is not None:
             self.tree.merge_loaded(known, full=False)
         elif self.created:
             self.tree.full = True  # a new device has no stored tree
-        self.tree.apply_inform(inform, now_ms)
+        self.tree.apply_inform(inform, at_ms)
         self._fire(Trigger.INFORM, "Inform " + ", ".join(self.events))
-        self.bus.publish(
+        self._events.append(
             SessionStarted(
                 self.id, self.device_id, self.started, self.remote, self.events, self.cwmp_version
             )
         )
-        await self.handler.on_inform(self)
+
+    def inform_response(self) -> Reply:
+        """The InformResponse."""
         response = Envelope(
             message=rpc.InformResponse(max_envelopes=1),
             cwmp_id=self.inform_envelope.cwmp_id,
@@ -250,36 +309,40 @@ class Session:
     async def ensure_full_tree(self) -> DeviceTree:
         """Load the device's whole stored tree into the session (once)."""
         if not self.tree.full:
-            stored = await self.store.load_params(self.device_id)
+            stored = await self._load_tree()
             self.tree.merge_loaded(stored, full=True)
         return self.tree
 
     # ------------------------------------------------------------------ later messages
-    async def handle(self, envelope: Envelope | None) -> Reply:
-        """Process one POST after the Inform: a CPE request, a response, a fault or empty."""
+    def receive(self, envelope: Envelope | None) -> Step:
+        """Take one POST after the Inform: a CPE request, a response, a fault or empty.
+
+        Raises:
+            RemoteProtocolError: the message is not allowed in the session's state.
+        """
         self.last_activity = self.clock()
         if self.state is State.COMMIT and (envelope is None or not type(envelope.message).CPE_REQUEST):
-            return Reply(204)  # lingering after our 204: nothing more from the ACS
+            return Answer(Reply(204))  # lingering after our 204: nothing more from the ACS
         if envelope is None:
-            return await self._on_empty()
+            return self._on_empty()
         message = envelope.message
         if isinstance(message, rpc.Inform):  # the server starts a new session instead
             raise RuntimeError("an Inform starts a new session")
         if type(message).CPE_REQUEST:
-            return await self._on_cpe_request(envelope)
+            return self._on_cpe_request(envelope)
         if type(message).ACS_REQUEST:
             fault = faults.make_fault(8000, f"{message.METHOD} is not a method of the ACS")
-            return Reply(200, self.envelope(fault, envelope.cwmp_id))
+            return Answer(Reply(200, self.envelope(fault, envelope.cwmp_id)))
         if self.state is State.PENDING_RPC:
-            return await self._on_response(envelope)
+            return self._on_response(envelope)
         # A response or fault nobody asked for.
         reason = f"unexpected {message.METHOD} in state {self.state.value}"
         log.warning("session %s: %s", self.id, reason)
-        return Reply(
+        return Answer(Reply(
             200, self.envelope(faults.make_fault(8003, reason), envelope.cwmp_id)
-        )
+        ))
 
-    async def _on_cpe_request(self, envelope: Envelope) -> Reply:
+    def _on_cpe_request(self, envelope: Envelope) -> CpeRequest:
         message = envelope.message
         if self.hold_requests_sent:
             log.warning(
@@ -289,8 +352,7 @@ class Session:
         self.linger_until = None
         self._fire(Trigger.CPE_REQUEST, message.METHOD)
         answer = self._answer(message)
-        await self.handler.on_cpe_request(self, message)
-        return Reply(200, self.envelope(answer, envelope.cwmp_id))
+        return CpeRequest(message, Reply(200, self.envelope(answer, envelope.cwmp_id)))
 
     def _answer(self, message: rpc.Message) -> rpc.Message:
         if isinstance(message, rpc.GetRPCMethods):
@@ -303,7 +365,7 @@ class Session:
             return faults.make_fault(8000, f"{message.METHOD} is not supported")
         return cls()
 
-    async def _on_response(self, envelope: Envelope) -> Reply:
+    def _on_response(self, envelope: Envelope) -> Response:
         assert self.pending is not None
         request = self.pending.message
         response = envelope.message
@@ -320,16 +382,17 @@ class Session:
         self._fire(Trigger.RESPONSE, response.METHOD)
         self.pending = None
         self.pending_id = None
-        if not isinstance(response, rpc.Fault):
-            if isinstance(response, rpc.GetParameterNamesResponse):
-                await self.ensure_full_tree()
-            self.tree.apply_response(request, response, _now_ms(self.clock))
-        await self.handler.on_response(self, request, response)
-        if self.finished:
-            return Reply(204, close=True)
-        return await self._advance()
+        ok = not isinstance(response, rpc.Fault)
+        return Response(
+            request, response,
+            full_tree=ok and isinstance(response, rpc.GetParameterNamesResponse), apply=ok,
+        )
 
-    async def _on_empty(self) -> Reply:
+    def apply_response(self, request: rpc.Message, response: rpc.Message) -> None:
+        """Bring the tree up to date with the CPE's answer to ``request``."""
+        self.tree.apply_response(request, response, now_ms(self.clock))
+
+    def _on_empty(self) -> Step:
         if self.state is State.PENDING_RPC and self.pending is not None:
             # The CPE gave up on our RPC without answering it.
             fault = faults.make_fault(9002, "empty POST instead of a response")
@@ -337,11 +400,12 @@ class Session:
             self._fire(Trigger.RESPONSE, "empty POST")
             self.pending = None
             self.pending_id = None
-            await self.handler.on_response(self, request, fault)
-        return await self._advance()
+            return Response(request, fault, gave_up=True)
+        return Turn()
 
-    async def _advance(self) -> Reply:
-        outgoing = await self.handler.next_rpc(self)
+    def send(self, outgoing: Outgoing | None) -> Reply:
+        """The reply for the ACS's turn: ``outgoing`` (the handler's next RPC) or, when None,
+        the empty 204 that ends the ACS's part (-> COMMIT)."""
         if self.finished:  # ended (e.g. the ACS was stopped) while the handler worked
             return Reply(204, close=True)
         if outgoing is not None:
@@ -364,12 +428,12 @@ class Session:
         return Reply(204)
 
     # ------------------------------------------------------------------ ending
-    def _record(self, outcome: str) -> SessionRecord:
+    def _record(self, outcome: SessionOutcome) -> SessionRecord:
         return SessionRecord(
             id=self.id,
             device_id=self.device_id,
-            started=int(self.started * 1000),
-            ended=_now_ms(self.clock),
+            started=to_ms(self.started),
+            ended=now_ms(self.clock),
             outcome=outcome,
             detail=self.detail,
             remote=self.remote,
@@ -378,8 +442,10 @@ class Session:
             cwmp_version=self.cwmp_version,
         )
 
-    async def commit(self) -> None:
-        """Write the session's changes in one transaction, then END (FAULTED when it fails).
+    def prepare_commit(self) -> SessionCommit:
+        """Everything the session writes, in one :class:`SessionCommit` (its record carries
+        the outcome: ``fault`` when a fault was recorded, else ``ok``). Write it, then call
+        :meth:`committed`, or :meth:`abort` when the write failed.
 
         Call after the reply that ended the session (204) has been recorded in the trace.
         """
@@ -387,60 +453,43 @@ class Session:
         extras = self.commit_extras
         # A session that recorded a fault (a CWMP fault answered by the CPE, a script
         # error...) committed its data but did not do what was asked: its outcome says so.
-        outcome = "fault" if extras.faults_put else "ok"
+        outcome = SessionOutcome.FAULT if extras.faults_put else SessionOutcome.OK
         if extras.faults_put and not self.detail:
             first = extras.faults_put[0]
             channels = ", ".join(sorted({f.channel for f in extras.faults_put}))
             self.detail = f"{first.code}: {first.message} (channel {channels})"
-        commit = SessionCommit(
+        return SessionCommit(
             device=self.device,
             upserts=upserts,
             deletes=deletes,
             session=self._record(outcome),
             trace=list(self.trace),
-            faults_put=list(extras.faults_put),
-            faults_deleted=list(extras.faults_deleted),
-            tasks_deleted=list(extras.tasks_deleted),
-            operations_put=list(extras.operations_put),
-            operations_deleted=list(extras.operations_deleted),
-            preset_verdicts=(
-                list(extras.preset_verdicts) if extras.preset_verdicts is not None else None
-            ),
+            extras=extras.copy(),
             tags_add=self.device.tags - self._tags_at_start,
             tags_remove=self._tags_at_start - self.device.tags,
             tags_delta=True,
         )
-        try:
-            await self.store.commit_session(commit)
-        except Exception as exc:
-            log.exception("session %s: commit failed", self.id)
-            await self.abort("error", f"commit failed: {exc}")
-            return
+
+    def committed(self, outcome: SessionOutcome) -> None:
+        """The commit is written: COMMIT -> END, and the session's end events."""
         self.outcome = outcome
         self._fire(Trigger.COMMITTED)
-        self._publish_end()
-        await self.handler.on_end(self, outcome)
+        self.ended()
 
-    async def abort(self, outcome: str, detail: str) -> None:
-        """End the session abnormally: keep its record and trace, drop its parameter changes."""
+    def abort(self, outcome: SessionOutcome, detail: str) -> SessionRecord | None:
+        """End the session abnormally (-> FAULTED): the record to store with its trace (its
+        parameter changes are dropped), then call :meth:`ended`. None: already over."""
         if self.finished:
-            return
+            return None
         self.outcome = outcome
         self.detail = detail
         self._fire(Trigger.ABORT, detail)
-        try:
-            await self.store.record_session_only(self.device, self._record(outcome), self.trace)
-        except Exception:
-            log.exception("session %s: could not record the aborted session", self.id)
-        self._publish_end()
-        try:
-            await self.handler.on_end(self, outcome)
-        except Exception:
-            log.exception("session %s: handler failed on end", self.id)
+        return self._record(outcome)
 
-    def _publish_end(self) -> None:
-        self.bus.publish(DeviceUpdated(self.device_id, self.clock(), self.created))
-        self.bus.publish(
+    def ended(self) -> None:
+        """Queue the end events: the device was updated, the session ended."""
+        self._events.append(DeviceUpdated(self.device_id, self.clock(), self.created))
+        self._events.append(
             SessionEnded(
                 self.id, self.device_id, self.clock(), self.outcome, self.detail, self.rpc_count
             )

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from acs_engine.bus import EngineNotice, EventBus
 from acs_engine.cwmp import rpc
+from acs_engine.kinds import NoticeLevel, SessionOutcome
 from acs_engine.session.handler import Handler, Outgoing
 
 if TYPE_CHECKING:
@@ -294,7 +295,7 @@ class StepGate(Handler):
                     action = "send"
                     break
                 self.bus.publish(EngineNotice(
-                    self._clock(), "warning",
+                    self._clock(), NoticeLevel.WARNING,
                     f"Proxy mode: {decision.action} is off (the session is another ACS's); "
                     "only Send passes the held message on"))
         finally:
@@ -341,7 +342,7 @@ class StepGate(Handler):
             return
         await self.inner.on_response(session, request, response)
 
-    async def on_end(self, session: Session, outcome: str) -> None:
+    async def on_end(self, session: Session, outcome: SessionOutcome) -> None:
         steps = self._steps.pop(session.id, None)
         if self._session_of.get(session.device_id) == session.id:
             del self._session_of[session.device_id]

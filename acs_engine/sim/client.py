@@ -43,7 +43,7 @@ _ids = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
-class TraceEntry:
+class SimMessage:
     """One HTTP message of a session.
 
     Attributes:
@@ -77,7 +77,7 @@ class SessionResult:
 
     ok: bool = False
     events: tuple[str, ...] = ()
-    trace: list[TraceEntry] = field(default_factory=list)
+    trace: list[SimMessage] = field(default_factory=list)
     rpcs_answered: int = 0
     error: str | None = None
     vanished: bool = False
@@ -474,7 +474,7 @@ class _Poster:
             authorization = self.auth.authorization("POST", target)
             if authorization:
                 headers["Authorization"] = authorization
-            self.result.trace.append(TraceEntry("cpe->acs", None, name))
+            self.result.trace.append(SimMessage("cpe->acs", None, name))
             self.sent += 1
             async with self.http.post(
                 self.url, data=body, headers=headers, allow_redirects=False,
@@ -487,7 +487,7 @@ class _Poster:
                 challenges = resp.headers.getall("WWW-Authenticate", [])
             reply = self._parse(data) if status == 200 else None
             self.result.trace.append(
-                TraceEntry("acs->cpe", status, reply.message.METHOD if reply else ""))
+                SimMessage("acs->cpe", status, reply.message.METHOD if reply else ""))
             if status == 401:
                 if challenged or not self.auth.accept(challenges):
                     raise SessionError("authentication failed (HTTP 401)")

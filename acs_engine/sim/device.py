@@ -26,7 +26,7 @@ from acs_engine.sim import handlers
 from acs_engine.sim.events import EventQueue
 from acs_engine.sim.model import BaseModel, load_model, substitute
 from acs_engine.sim.options import SimOptions
-from acs_engine.sim.tree import DeviceTree
+from acs_engine.sim.tree import CpeTree
 
 log = logging.getLogger("fieldacs.sim")
 
@@ -128,7 +128,7 @@ class SimDevice:
         }
         if context:
             self.context.update(context)
-        self.tree = DeviceTree(self.model, initial)
+        self.tree = CpeTree(self.model, initial)
         self.events = EventQueue()
         self._attrs: dict[str, tuple[int, tuple[str, ...]]] | None = None
         self._changed: dict[str, None] | None = None

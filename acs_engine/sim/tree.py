@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from acs_engine.sim.model import BaseModel, Node, has_placeholder, parent_of
 
 
-class DeviceTree:
+class CpeTree:
     """The node structure and values of one device.
 
     Args:

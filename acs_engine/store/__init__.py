@@ -1,10 +1,16 @@
-"""The device database: SQLite through aiosqlite. The only package that writes SQL."""
+"""The device database: SQLite through aiosqlite.
+
+Every statement the engine runs goes through :class:`Store` (one writer connection, one
+reader). Two other modules build SQL *conditions* but never run them:
+:mod:`acs_engine.expression.sql` (the device search) and :mod:`acs_engine.server.nbi_query`
+(GenieACS NBI queries); both hand their fragment and its parameters to the store.
+"""
 
 from .db import Store
 from .deviceid import make_device_id
 from .errors import StoreError
 from .genieacs import preset_from_genieacs, preset_to_genieacs
-from .model import DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
+from .model import CommitExtras, DeviceRecord, Param, SessionCommit, SessionRecord, TraceEntry
 from .queries import DeviceSummary
 from .records import (
     Fault,
@@ -19,6 +25,7 @@ from .records import (
 )
 
 __all__ = [
+    "CommitExtras",
     "DeviceRecord",
     "DeviceSummary",
     "Fault",

@@ -34,7 +34,7 @@ from . import queries as q
 from .base import READ_TIME_LIMIT_S, describe
 from .connect import make_private, open_reader
 from .errors import StoreError
-from .extras import CommitExtras
+from .extras import ExtrasRows
 from .fleet import FleetMixin
 from .history import HistoryMixin, history_context
 from .listing import QueryMixin
@@ -359,7 +359,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin, FleetM
         upsert ``commit.upserts``, upsert the session record, insert its trace entries,
         drop the device's sessions (and traces) beyond ``trace_sessions_per_device``, then
         delete and upsert faults, delete finished tasks, delete and upsert operations, and
-        replace the device's preset verdicts (when ``commit.preset_verdicts`` is not None).
+        replace the device's preset verdicts (when ``commit.extras.preset_verdicts`` is not None).
         Triggers record each parameter whose value, type or writability changed in the
         parameter history (``history_schema``), in the same transaction.
         Deletes run before upserts, so a node (or fault) that is both deleted and upserted
@@ -477,7 +477,7 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin, FleetM
 
     async def _apply(self, commits: Sequence[SessionCommit]) -> None:
         """Write ``commits`` (distinct devices) in one transaction, or roll back and raise."""
-        extras = CommitExtras.collect(commits)
+        extras = ExtrasRows.collect(commits)
         exact: list[tuple[str, str]] = []
         ranges: list[tuple[str, str, str | None]] = []
         params: list[tuple[Any, ...]] = []

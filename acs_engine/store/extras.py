@@ -1,7 +1,7 @@
 """The parts of a ``SessionCommit`` beyond the device tree: faults, tasks, operations, tags,
 preset verdicts.
 
-``Store._apply`` collects them for a batch of commits with ``CommitExtras.collect`` (outside
+``Store._apply`` collects them for a batch of commits with ``ExtrasRows.collect`` (outside
 the database thread, so a value that cannot be encoded fails before anything is written),
 then, inside its transaction, calls ``resolve_tags`` before upserting the device rows and
 ``write`` after them.
@@ -19,12 +19,12 @@ from . import rows as r
 from .model import SessionCommit
 from .queries import decode_tags
 
-__all__ = ["CommitExtras"]
+__all__ = ["ExtrasRows"]
 
 
 @dataclass(slots=True)
-class CommitExtras:
-    """Statement parameters for the extras of a batch of session commits."""
+class ExtrasRows:
+    """Statement parameters for the :class:`~.model.CommitExtras` of a batch of session commits."""
 
     faults_put: list[tuple[Any, ...]] = field(default_factory=list)
     faults_deleted: list[tuple[str]] = field(default_factory=list)
@@ -36,21 +36,22 @@ class CommitExtras:
     tag_deltas: dict[str, tuple[set[str], set[str], set[str]]] = field(default_factory=dict)
 
     @classmethod
-    def collect(cls, commits: Sequence[SessionCommit]) -> CommitExtras:
+    def collect(cls, commits: Sequence[SessionCommit]) -> ExtrasRows:
         """Encode the extras of ``commits`` (one commit per device)."""
         extras = cls()
         for commit in commits:
-            extras.faults_put.extend(r.fault_row(f) for f in commit.faults_put)
-            extras.faults_deleted.extend((fid,) for fid in commit.faults_deleted)
-            extras.tasks_deleted.extend((str(tid),) for tid in commit.tasks_deleted)
-            extras.operations_put.extend(r.operation_row(op) for op in commit.operations_put)
+            wanted = commit.extras
+            extras.faults_put.extend(r.fault_row(f) for f in wanted.faults_put)
+            extras.faults_deleted.extend((fid,) for fid in wanted.faults_deleted)
+            extras.tasks_deleted.extend((str(tid),) for tid in wanted.tasks_deleted)
+            extras.operations_put.extend(r.operation_row(op) for op in wanted.operations_put)
             extras.operations_deleted.extend(
-                (str(dev), str(key)) for dev, key in commit.operations_deleted
+                (str(dev), str(key)) for dev, key in wanted.operations_deleted
             )
-            if commit.preset_verdicts is not None and commit.session is not None:
+            if wanted.preset_verdicts is not None and commit.session is not None:
                 extras.verdicts_put.append(r.verdicts_row(
                     commit.device.id, commit.session.id, commit.session.started,
-                    commit.preset_verdicts,
+                    wanted.preset_verdicts,
                 ))
             if commit.tags_delta or commit.tags_add or commit.tags_remove:
                 extras.tag_deltas[commit.device.id] = (

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from acs_engine import clock
+
 from .base import StoreBase
 from .history_schema import KIND_ADDED
 from .schema import SOFTWARE_VERSION_PATHS
@@ -71,7 +73,7 @@ class FleetMixin(StoreBase):
             points: samples in the series (at least 2).
             now: the time taken as now (ms); default the clock.
         """
-        now_ms = int(time.time() * 1000) if now is None else now
+        now_ms = clock.now_ms() if now is None else now
         start = now_ms - 7 * 86_400_000 if since is None else since
         n = max(2, points)
         wanted = tuple(dict.fromkeys(paths))

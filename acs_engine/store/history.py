@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from acs_engine import clock
 
 from .base import StoreBase, immediate
 from .errors import StoreError
@@ -158,7 +159,7 @@ class _Context:
 
 def history_context(commits: Iterable[SessionCommit]) -> _Context:
     """The history context of a commit batch: the devices whose parameters it writes."""
-    now = int(time.time() * 1000)
+    now = clock.now_ms()
     rows: list[tuple[str, str | None, int]] = []
     for commit in commits:
         if not commit.upserts and not commit.deletes:
@@ -373,7 +374,7 @@ class HistoryMixin(StoreBase):
         Returns:
             How many rows were removed.
         """
-        now_ms = int(time.time() * 1000) if now is None else now
+        now_ms = clock.now_ms() if now is None else now
 
         def prune(db: sqlite3.Connection) -> int:
             done = 0

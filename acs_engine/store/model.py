@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from acs_engine.kinds import Direction, SessionOutcome
+
 from .records import Fault, Operation, PresetVerdict
 
 
@@ -52,7 +54,7 @@ class TraceEntry:
 
     seq: int
     at: int
-    direction: str  # "in" | "out"
+    direction: Direction
     rpc: str
     cwmp_id: str | None
     status: int | None
@@ -68,12 +70,44 @@ class SessionRecord:
     device_id: str
     started: int
     ended: int | None = None
-    outcome: str = ""  # "ok" | "timeout" | "fault" | "aborted" | "error"
+    outcome: SessionOutcome = SessionOutcome.NONE
     detail: str = ""
     remote: str = ""
     events: tuple[str, ...] = ()
     rpc_count: int = 0
     cwmp_version: str = ""
+
+
+@dataclass(slots=True)
+class CommitExtras:
+    """What a session's handlers want written with its commit (in the same transaction).
+
+    Attributes:
+        faults_put: faults to insert or replace (the device's own).
+        faults_deleted: fault ids to delete (deleted before ``faults_put`` are written).
+        tasks_deleted: ids of tasks that completed.
+        operations_put: pending operations to insert or replace.
+        operations_deleted: ``(device id, command key)`` of operations that finished.
+        preset_verdicts: why each preset matched or not in this session (the last matching
+            cycle); they replace the device's stored verdicts (with the session's id and
+            start). None (no presets were judged, e.g. provisioning is off) leaves the stored
+            ones as they are.
+    """
+
+    faults_put: list[Fault] = field(default_factory=list)
+    faults_deleted: list[str] = field(default_factory=list)
+    tasks_deleted: list[str | int] = field(default_factory=list)
+    operations_put: list[Operation] = field(default_factory=list)
+    operations_deleted: list[tuple[str, str]] = field(default_factory=list)
+    preset_verdicts: list[PresetVerdict] | None = None
+
+    def copy(self) -> CommitExtras:
+        """A copy whose lists are the caller's own."""
+        return CommitExtras(
+            list(self.faults_put), list(self.faults_deleted), list(self.tasks_deleted),
+            list(self.operations_put), list(self.operations_deleted),
+            list(self.preset_verdicts) if self.preset_verdicts is not None else None,
+        )
 
 
 @dataclass(slots=True)
@@ -86,16 +120,9 @@ class SessionCommit:
         deletes: paths to remove; a path ending in '.' removes that object and its subtree.
         session: the session's record.
         trace: the session's wire trace (may be empty when tracing is off).
-        faults_put: faults to insert or replace (the device's own).
-        faults_deleted: fault ids to delete (deleted before ``faults_put`` are written).
-        tasks_deleted: ids of tasks that completed.
-        operations_put: pending operations to insert or replace.
-        operations_deleted: ``(device id, command key)`` of operations that finished.
+        extras: the faults, tasks, operations and preset verdicts written with it.
         tags_add: tags the session added.
         tags_remove: tags the session removed (a tag in both is removed).
-        preset_verdicts: why each preset matched or not in this session; they replace the
-            device's stored verdicts (with ``session``'s id and start). None (no presets
-            were judged, e.g. provisioning is off) leaves the stored ones as they are.
 
     Tags: when ``tags_add`` and ``tags_remove`` are both empty, the stored tags are replaced
     by ``device.tags``. When either is non-empty, they are applied on top of the tags
@@ -108,14 +135,9 @@ class SessionCommit:
     deletes: list[str] = field(default_factory=list)
     session: SessionRecord | None = None
     trace: list[TraceEntry] = field(default_factory=list)
-    faults_put: list[Fault] = field(default_factory=list)
-    faults_deleted: list[str] = field(default_factory=list)
-    tasks_deleted: list[str | int] = field(default_factory=list)
-    operations_put: list[Operation] = field(default_factory=list)
-    operations_deleted: list[tuple[str, str]] = field(default_factory=list)
+    extras: CommitExtras = field(default_factory=lambda: CommitExtras())
     tags_add: set[str] = field(default_factory=set)
     tags_remove: set[str] = field(default_factory=set)
     #: Apply ``tags_add``/``tags_remove`` to the stored tags even when both are empty (the
     #: stored tags are then kept as they are, whatever ``device.tags`` says).
     tags_delta: bool = False
-    preset_verdicts: list[PresetVerdict] | None = None

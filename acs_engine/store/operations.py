@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from acs_engine import clock
+
 from . import rows as r
 from .base import StoreBase, immediate
 from .errors import StoreError
@@ -22,10 +24,6 @@ from .records import Fault, FileRecord, Operation, Task, fault_id, task_channel
 __all__ = ["OperationsMixin", "new_task_id"]
 
 log = logging.getLogger("fieldacs.store")
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def new_task_id() -> str:
@@ -67,7 +65,7 @@ class OperationsMixin(StoreBase):
             device_id=device_id,
             name=name,
             args=dict(args),
-            timestamp=_now_ms() if timestamp is None else timestamp,
+            timestamp=clock.now_ms() if timestamp is None else timestamp,
             expiry=expiry,
         )
         row = r.task_row(task)
@@ -173,7 +171,7 @@ class OperationsMixin(StoreBase):
     async def get_fault(self, fault_id: str, *, now_ms: int | None = None) -> Fault | None:
         """One fault, or None; a fault whose expiry is before ``now_ms`` (default: now)
         is deleted and None returned."""
-        now = _now_ms() if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
 
         def work(db: sqlite3.Connection) -> list[Any]:
             with immediate(db):
@@ -195,7 +193,7 @@ class OperationsMixin(StoreBase):
             device_id: one device, or None for every device.
             now_ms: the time expiry is judged at; default now.
         """
-        now = _now_ms() if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
 
         def work(db: sqlite3.Connection) -> list[Any]:
             with immediate(db):

@@ -7,15 +7,19 @@ record), so that column order is written down once.
 
 from __future__ import annotations
 
+import enum
 import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from acs_engine.kinds import Direction, SessionOutcome
+
 from .model import DeviceRecord, Param, SessionRecord, TraceEntry
+from .upsert import upsert
 
 Row = Sequence[Any]
 
@@ -26,20 +30,7 @@ DEVICE_COLUMNS = (
     "last_bootstrap, tags, remote_address, cwmp_version"
 )
 
-UPSERT_DEVICE = f"""
-INSERT INTO devices ({DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    manufacturer = excluded.manufacturer,
-    oui = excluded.oui,
-    product_class = excluded.product_class,
-    serial_number = excluded.serial_number,
-    last_inform = excluded.last_inform,
-    last_boot = excluded.last_boot,
-    last_bootstrap = excluded.last_bootstrap,
-    tags = excluded.tags,
-    remote_address = excluded.remote_address,
-    cwmp_version = excluded.cwmp_version
-"""
+UPSERT_DEVICE = upsert("devices", DEVICE_COLUMNS, "id", keep=("registered",))
 
 SELECT_DEVICE = f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?"
 
@@ -251,19 +242,7 @@ SESSION_COLUMNS = (
     "id, device_id, started, ended, outcome, detail, remote, events, rpc_count, cwmp_version"
 )
 
-UPSERT_SESSION = f"""
-INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    device_id = excluded.device_id,
-    started = excluded.started,
-    ended = excluded.ended,
-    outcome = excluded.outcome,
-    detail = excluded.detail,
-    remote = excluded.remote,
-    events = excluded.events,
-    rpc_count = excluded.rpc_count,
-    cwmp_version = excluded.cwmp_version
-"""
+UPSERT_SESSION = upsert("sessions", SESSION_COLUMNS, "id")
 
 SELECT_SESSIONS = (
     f"SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = ? "
@@ -304,6 +283,18 @@ def session_row(session: SessionRecord) -> tuple[Any, ...]:
     )
 
 
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _known(kind: type[_E], value: str) -> _E:
+    """``value`` as a member of ``kind``; a value no member has (written by a later version)
+    is kept as the string it is (a ``StrEnum`` member compares equal to it anyway)."""
+    try:
+        return kind(value)
+    except ValueError:
+        return cast(_E, value)
+
+
 def session_from_row(row: Row) -> SessionRecord:
     """A ``SessionRecord`` from a ``SELECT_SESSIONS`` row."""
     return SessionRecord(
@@ -311,7 +302,7 @@ def session_from_row(row: Row) -> SessionRecord:
         device_id=row[1],
         started=row[2],
         ended=row[3],
-        outcome=row[4],
+        outcome=_known(SessionOutcome, row[4]),
         detail=row[5],
         remote=row[6],
         events=tuple(json.loads(row[7])),
@@ -340,7 +331,7 @@ def trace_from_row(row: Row) -> TraceEntry:
     return TraceEntry(
         seq=row[0],
         at=row[1],
-        direction=row[2],
+        direction=_known(Direction, row[2]),
         rpc=row[3],
         cwmp_id=row[4],
         status=row[5],

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .records import Fault, FileRecord, Operation, Preset, PresetVerdict, SessionVerdicts, Task
+from .upsert import upsert
 
 Row = Sequence[Any]
 
@@ -42,17 +43,7 @@ SELECT_REVISION = "SELECT value FROM settings WHERE key = ?"
 # --------------------------------------------------------------------------- presets
 
 PRESET_COLUMNS = "id, weight, channel, events, schedule, precondition, provisions, configurations"
-UPSERT_PRESET = f"""
-INSERT INTO presets ({PRESET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    weight = excluded.weight,
-    channel = excluded.channel,
-    events = excluded.events,
-    schedule = excluded.schedule,
-    precondition = excluded.precondition,
-    provisions = excluded.provisions,
-    configurations = excluded.configurations
-"""
+UPSERT_PRESET = upsert("presets", PRESET_COLUMNS, "id")
 SELECT_PRESETS = f"SELECT {PRESET_COLUMNS} FROM presets ORDER BY weight, id"
 SELECT_PRESET = f"SELECT {PRESET_COLUMNS} FROM presets WHERE id = ?"
 
@@ -134,20 +125,7 @@ FAULT_COLUMNS = (
     "id, device_id, channel, timestamp, code, message, detail, retries, expiry, provisions, "
     "precondition"
 )
-UPSERT_FAULT = f"""
-INSERT INTO faults ({FAULT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    device_id = excluded.device_id,
-    channel = excluded.channel,
-    timestamp = excluded.timestamp,
-    code = excluded.code,
-    message = excluded.message,
-    detail = excluded.detail,
-    retries = excluded.retries,
-    expiry = excluded.expiry,
-    provisions = excluded.provisions,
-    precondition = excluded.precondition
-"""
+UPSERT_FAULT = upsert("faults", FAULT_COLUMNS, "id")
 # Expired means expiry < now: the way round GenieACS's comment meant (its loader drops the
 # faults that have *not* expired yet).
 DELETE_EXPIRED_FAULTS = "DELETE FROM faults WHERE expiry IS NOT NULL AND expiry < ?"
@@ -197,13 +175,7 @@ def fault_from_row(row: Row) -> Fault:
 # --------------------------------------------------------------------------- operations
 
 OPERATION_COLUMNS = "device_id, command_key, name, timestamp, args"
-UPSERT_OPERATION = f"""
-INSERT INTO operations ({OPERATION_COLUMNS}) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (device_id, command_key) DO UPDATE SET
-    name = excluded.name,
-    timestamp = excluded.timestamp,
-    args = excluded.args
-"""
+UPSERT_OPERATION = upsert("operations", OPERATION_COLUMNS, "device_id, command_key")
 SELECT_OPERATIONS = (
     f"SELECT {OPERATION_COLUMNS} FROM operations WHERE device_id = ? ORDER BY timestamp, command_key"
 )
@@ -227,17 +199,7 @@ def operation_from_row(row: Row) -> Operation:
 # --------------------------------------------------------------------------- files
 
 FILE_COLUMNS = "name, size, md5, file_type, oui, product_class, version, uploaded"
-UPSERT_FILE = f"""
-INSERT INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET
-    size = excluded.size,
-    md5 = excluded.md5,
-    file_type = excluded.file_type,
-    oui = excluded.oui,
-    product_class = excluded.product_class,
-    version = excluded.version,
-    uploaded = excluded.uploaded
-"""
+UPSERT_FILE = upsert("files", FILE_COLUMNS, "name")
 SELECT_FILES = f"SELECT {FILE_COLUMNS} FROM files ORDER BY name"
 SELECT_FILE = f"SELECT {FILE_COLUMNS} FROM files WHERE name = ?"
 
@@ -263,13 +225,7 @@ def file_from_row(row: Row) -> FileRecord:
 
 # --------------------------------------------------------------------------- preset verdicts
 
-UPSERT_VERDICTS = """
-INSERT INTO preset_verdicts (device_id, session_id, at, verdicts) VALUES (?, ?, ?, ?)
-ON CONFLICT (device_id) DO UPDATE SET
-    session_id = excluded.session_id,
-    at = excluded.at,
-    verdicts = excluded.verdicts
-"""
+UPSERT_VERDICTS = upsert("preset_verdicts", "device_id, session_id, at, verdicts", "device_id")
 SELECT_VERDICTS = "SELECT device_id, session_id, at, verdicts FROM preset_verdicts WHERE device_id = ?"
 
 

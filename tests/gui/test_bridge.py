@@ -20,6 +20,7 @@ from acs_engine.bus import (
     SessionStateChanged,
     WireMessage,
 )
+from acs_engine.session.machine import State
 from app.bridge import EngineBridge
 from tests.gui.aio import wait_until
 from tests.helpers.engine import RawCpe, inform, running_engine
@@ -39,7 +40,7 @@ def test_each_event_type_has_its_signal_and_arrives_after_publish(qtbot) -> None
     now = time.time()
     events = [
         _started(),
-        SessionStateChanged("s1", "DEV-1", "INIT", "PROCESS", now),
+        SessionStateChanged("s1", "DEV-1", State.INIT, State.PROCESS, now),
         WireMessage("s1", "DEV-1", "in", now, "Inform", "1", None, (), b"<x/>"),
         DeviceUpdated("DEV-1", now, created=True),
         RequestRejected(now, "127.0.0.1", 400, "bad XML"),

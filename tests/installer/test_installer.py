@@ -84,8 +84,11 @@ def test_spec_inputs_exist() -> None:
 
 
 def test_entry_scripts_know_the_ext_child_switch() -> None:
+    # Both entry scripts run the one shared check first; it knows the switch.
+    assert '"--run-ext-child"' in (INSTALLER / "frozen_entry.py").read_text("utf-8")
     for script in ("fieldacs_main.py", "fieldacs_engine_main.py"):
-        assert '"--run-ext-child"' in (INSTALLER / script).read_text("utf-8")
+        text = (INSTALLER / script).read_text("utf-8")
+        assert "run_ext_child_if_asked()" in text
 
 
 def test_ext_child_command_from_source() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from acs_engine.expression import ExpressionError, evaluate, parse
+from acs_engine.expression.ast import Literal
+from acs_engine.expression.format import to_string
 from acs_engine.expression.genieacs import is_expression, to_text
 
 VALUES = {"DeviceID.SerialNumber": ["SN1"], "Device.X": [5]}
@@ -38,3 +40,23 @@ def test_malformed_arrays_are_refused() -> None:
         to_text(["PARAM"])
     with pytest.raises(ExpressionError):
         to_text(["=", 1])
+
+
+@pytest.mark.parametrize("value,text", [
+    (float("inf"), "1e999"),
+    (float("-inf"), "-1e999"),
+    (float("nan"), "NULL"),
+    ('say "hi"\n', '"say \\"hi\\"\\n"'),
+    ("it's", '"it\'s"'),
+    (2.5, "2.5"),
+    (None, "NULL"),
+    (True, "TRUE"),
+])
+def test_literals_print_as_the_text_printer_does(value: object, text: str) -> None:
+    """One literal printer: GenieACS's double-quoted strings, ``1e999`` for infinity."""
+    assert to_text(value) == text == to_string(Literal(value))
+
+
+def test_an_infinite_literal_reads_back_as_a_number() -> None:
+    assert evaluate(parse(to_text(["<", ["PARAM", "Device.X"], float("inf")])), resolve,
+                    now_ms=0) is True

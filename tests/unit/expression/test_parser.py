@@ -12,14 +12,14 @@ from acs_engine.expression import (
     Case,
     ExpressionError,
     Literal,
-    Param,
+    ParamRef,
     Unary,
     parse,
     to_string,
 )
 from acs_engine.expression.ast import Expr
 
-A, B, C = Param("a"), Param("b"), Param("c")
+A, B, C = ParamRef("a"), ParamRef("b"), ParamRef("c")
 
 
 @pytest.mark.parametrize(
@@ -62,23 +62,23 @@ A, B, C = Param("a"), Param("b"), Param("c")
         ("case when a then 1 end", Case(((A, Literal(1)),), None)),
         (
             "InternetGatewayDevice.LANDevice.*.Hosts.HostNumberOfEntries",
-            Param("InternetGatewayDevice.LANDevice.*.Hosts.HostNumberOfEntries"),
+            ParamRef("InternetGatewayDevice.LANDevice.*.Hosts.HostNumberOfEntries"),
         ),
-        ("Tags.office", Param("Tags.office")),
-        ("Events.1_BOOT", Param("Events.1_BOOT")),
-        ("1_BOOT", Param("1_BOOT")),
-        ("VirtualParameters.wan_ip", Param("VirtualParameters.wan_ip")),
-        ("*.DeviceInfo.X", Param("*.DeviceInfo.X")),
-        ("Device.WiFi.SSID.{i}.SSID", Param("Device.WiFi.SSID.{i}.SSID")),
+        ("Tags.office", ParamRef("Tags.office")),
+        ("Events.1_BOOT", ParamRef("Events.1_BOOT")),
+        ("1_BOOT", ParamRef("1_BOOT")),
+        ("VirtualParameters.wan_ip", ParamRef("VirtualParameters.wan_ip")),
+        ("*.DeviceInfo.X", ParamRef("*.DeviceInfo.X")),
+        ("Device.WiFi.SSID.{i}.SSID", ParamRef("Device.WiFi.SSID.{i}.SSID")),
         (
             "Device.WiFi.SSID.[SSID:Office,Alias:[x.y]].Enable",
-            Param("Device.WiFi.SSID.[SSID:Office,Alias:[x.y]].Enable"),
+            ParamRef("Device.WiFi.SSID.[SSID:Office,Alias:[x.y]].Enable"),
         ),
         ("a*b", Binary("*", A, B)),
-        ("Events.Inform-5", Binary("-", Param("Events.Inform"), Literal(5))),
-        ("NOW()-Events.Inform", Binary("-", Call("NOW", ()), Param("Events.Inform"))),
-        ("ANDROID = 1", Binary("=", Param("ANDROID"), Literal(1))),
-        ("Tags.NULL IS NULL", Unary("IS NULL", Param("Tags.NULL"))),
+        ("Events.Inform-5", Binary("-", ParamRef("Events.Inform"), Literal(5))),
+        ("NOW()-Events.Inform", Binary("-", Call("NOW", ()), ParamRef("Events.Inform"))),
+        ("ANDROID = 1", Binary("=", ParamRef("ANDROID"), Literal(1))),
+        ("Tags.NULL IS NULL", Unary("IS NULL", ParamRef("Tags.NULL"))),
     ],
 )
 def test_constructs(text: str, tree: Expr) -> None:
@@ -213,7 +213,7 @@ def test_to_string_is_canonical() -> None:
 
 _paths = st.sampled_from(["a", "Tags.x", "A.*.B", "Events.1_BOOT", "X.{i}.Y", "P.[K:v].Q"])
 _leaves = st.one_of(
-    _paths.map(Param),
+    _paths.map(ParamRef),
     st.integers(-(10**6), 10**6).map(Literal),
     st.floats(allow_nan=False, allow_infinity=True).map(Literal),
     st.text(max_size=8).map(Literal),

@@ -25,7 +25,7 @@ from acs_engine.expression import (
     Case,
     ExpressionError,
     Literal,
-    Param,
+    ParamRef,
     Unary,
     compile_sql,
     evaluate,
@@ -309,7 +309,7 @@ def test_float_text_matches_sqlite(value: float) -> None:
 
 _LEAF_STRINGS = ["V3%", "HG8245", "10", "abc", "", "true", "Office", "5", "1.5", "x_y", "-1"]
 _leaves: st.SearchStrategy[Expr] = st.one_of(
-    st.sampled_from(PATHS).map(Param),
+    st.sampled_from(PATHS).map(ParamRef),
     st.integers(-3, 25).map(Literal),
     st.sampled_from([0.5, 1.5, -2.25, 3600000.0]).map(Literal),
     st.sampled_from(_LEAF_STRINGS).map(Literal),

@@ -12,13 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from acs_engine.server.nbi_devices import device_document, project, typed_value
-from acs_engine.server.nbi_query import (
-    QueryError,
-    collection_to_sql,
-    device_sort_sql,
-    mongo_to_sql,
-    parse_date,
-)
+from acs_engine.server.nbi_query import QueryError, collection_to_sql, mongo_to_sql, parse_date
+from acs_engine.server.nbi_sort import device_sort_sql
 from acs_engine.server.ping import PingError, parse_ping_output, valid_host
 from acs_engine.store import DeviceRecord, Param, SessionCommit, Store
 from acs_engine.store.search import device_ids_where

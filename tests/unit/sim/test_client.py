@@ -10,7 +10,7 @@ import pytest
 
 from acs_engine.cwmp import rpc
 from acs_engine.cwmp.envelope import NS_CWMP_1_0, NS_CWMP_1_2
-from acs_engine.sim.client import SimCpe, TraceEntry, parse_retry_after, retry_wait
+from acs_engine.sim.client import SimCpe, SimMessage, parse_retry_after, retry_wait
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.options import SimOptions
 from tests.unit.sim.scripted_acs import ScriptedAcs
@@ -31,9 +31,9 @@ async def test_full_session_with_gpv(model) -> None:
     assert result.events == ("0 BOOTSTRAP", "1 BOOT")
     assert acs.methods() == ["Inform", "", "GetParameterValuesResponse"]
     assert result.trace == [
-        TraceEntry("cpe->acs", None, "Inform"), TraceEntry("acs->cpe", 200, "InformResponse"),
-        TraceEntry("cpe->acs", None, ""), TraceEntry("acs->cpe", 200, "GetParameterValues"),
-        TraceEntry("cpe->acs", None, "GetParameterValuesResponse"), TraceEntry("acs->cpe", 204, ""),
+        SimMessage("cpe->acs", None, "Inform"), SimMessage("acs->cpe", 200, "InformResponse"),
+        SimMessage("cpe->acs", None, ""), SimMessage("acs->cpe", 200, "GetParameterValues"),
+        SimMessage("cpe->acs", None, "GetParameterValuesResponse"), SimMessage("acs->cpe", 204, ""),
     ]
     inform_env = acs.received[0].env
     assert inform_env is not None and inform_env.namespace == NS_CWMP_1_0
@@ -67,7 +67,7 @@ async def test_redirect_followed(model) -> None:
     assert result.ok, result.error
     assert acs.statuses[0] == 307
     assert [r.path for r in acs.received] == ["/acs", "/acs"]
-    assert result.trace[1] == TraceEntry("acs->cpe", 307, "")
+    assert result.trace[1] == SimMessage("acs->cpe", 307, "")
 
 
 async def test_hold_requests_honoured(model) -> None:

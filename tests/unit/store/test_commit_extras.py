@@ -7,7 +7,16 @@ import asyncio
 
 import pytest
 
-from acs_engine.store import Fault, Operation, Param, SessionCommit, Store, StoreError, fault_id
+from acs_engine.store import (
+    CommitExtras,
+    Fault,
+    Operation,
+    Param,
+    SessionCommit,
+    Store,
+    StoreError,
+    fault_id,
+)
 
 from .factories import commit, device, param
 
@@ -45,11 +54,13 @@ async def test_extras_are_written_with_the_session(store: Store) -> None:
             device=base.device,
             upserts=base.upserts,
             session=base.session,
-            faults_put=[new_fault, _fault("default", code="cwmp.9001")],
-            faults_deleted=[fault_id(DEV, "default"), fault_id(DEV, "missing")],
-            tasks_deleted=[t1, "not-a-task"],
-            operations_put=[Operation(DEV, "new", "Download", 5, {"file": {"name": "fw"}})],
-            operations_deleted=[(DEV, "old")],
+            extras=CommitExtras(
+                faults_put=[new_fault, _fault("default", code="cwmp.9001")],
+                faults_deleted=[fault_id(DEV, "default"), fault_id(DEV, "missing")],
+                tasks_deleted=[t1, "not-a-task"],
+                operations_put=[Operation(DEV, "new", "Download", 5, {"file": {"name": "fw"}})],
+                operations_deleted=[(DEV, "old")],
+            ),
         )
     )
     assert [t.id for t in await store.list_tasks(DEV)] == [t2]
@@ -67,12 +78,14 @@ async def test_a_failing_commit_writes_none_of_them(store: Store) -> None:
     bad = SessionCommit(
         device=device(last_inform=99, tags={"replaced"}),
         upserts=[param("A.y", "2"), Param("A.z", object())],  # type: ignore[arg-type]
-        faults_put=[_fault("new")],
-        faults_deleted=[fault_id(DEV, "default")],
-        tasks_deleted=[t1, t2],
-        operations_put=[Operation(DEV, "new", "Download", 5, {})],
-        operations_deleted=[(DEV, "old")],
         tags_add={"x"},
+        extras=CommitExtras(
+            faults_put=[_fault("new")],
+            faults_deleted=[fault_id(DEV, "default")],
+            tasks_deleted=[t1, t2],
+            operations_put=[Operation(DEV, "new", "Download", 5, {})],
+            operations_deleted=[(DEV, "old")],
+        ),
     )
     with pytest.raises(StoreError):
         await store.commit_session(bad)
@@ -84,10 +97,12 @@ async def test_a_failing_extra_rolls_back_the_session(store: Store) -> None:
     bad = SessionCommit(
         device=device(last_inform=99),
         upserts=[param("A.y", "2")],
-        tasks_deleted=[t1, t2],
-        operations_deleted=[(DEV, "old")],
-        faults_deleted=[fault_id(DEV, "default")],
-        faults_put=[_fault("default", device_id="no-such-device")],  # foreign key fails
+        extras=CommitExtras(
+            tasks_deleted=[t1, t2],
+            operations_deleted=[(DEV, "old")],
+            faults_deleted=[fault_id(DEV, "default")],
+            faults_put=[_fault("default", device_id="no-such-device")],  # foreign key fails
+        ),
     )
     with pytest.raises(StoreError, match="could not store session"):
         await store.commit_session(bad)
@@ -98,8 +113,10 @@ async def test_unencodable_extra_fails_before_writing(store: Store) -> None:
     t1, t2 = await _seed(store)
     bad = SessionCommit(
         device=device(last_inform=99),
-        tasks_deleted=[t1, t2],
-        faults_put=[_fault("default", detail=object())],
+        extras=CommitExtras(
+            tasks_deleted=[t1, t2],
+            faults_put=[_fault("default", detail=object())],
+        ),
     )
     with pytest.raises(StoreError):
         await store.commit_session(bad)
@@ -155,14 +172,16 @@ async def test_group_commit_with_extras(store: Store) -> None:
     commits = [
         SessionCommit(
             device=device(d, last_inform=5),
-            tasks_deleted=[tasks[d]],
-            faults_put=[_fault("default", device_id=d)],
-            operations_put=[Operation(d, "ck", "Download", 5, {})],
             tags_add={f"t{i}"},
+            extras=CommitExtras(
+                tasks_deleted=[tasks[d]],
+                faults_put=[_fault("default", device_id=d)],
+                operations_put=[Operation(d, "ck", "Download", 5, {})],
+            ),
         )
         for i, d in enumerate(ids)
     ]
-    commits[7].faults_put.append(_fault("default", device_id="ghost"))  # this one fails
+    commits[7].extras.faults_put.append(_fault("default", device_id="ghost"))  # this one fails
     results = await asyncio.gather(
         *(store.commit_session(c) for c in commits), return_exceptions=True
     )

@@ -9,7 +9,15 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from acs_engine.store import Fault, Param, SessionCommit, Store, StoreError, fault_id
+from acs_engine.store import (
+    CommitExtras,
+    Fault,
+    Param,
+    SessionCommit,
+    Store,
+    StoreError,
+    fault_id,
+)
 from acs_engine.store.records import PresetVerdict, SessionVerdicts
 from acs_engine.store.schema import MIGRATIONS, migrate
 
@@ -25,7 +33,7 @@ def _with_verdicts(
 ) -> SessionCommit:
     return SessionCommit(
         device=base.device, upserts=base.upserts, session=base.session,
-        preset_verdicts=verdicts, **fields,  # type: ignore[arg-type]
+        extras=CommitExtras(preset_verdicts=verdicts, **fields),  # type: ignore[arg-type]
     )
 
 
