@@ -14,6 +14,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
+    QFontMetricsF,
     QHelpEvent,
     QPainter,
     QPainterPath,
@@ -78,6 +79,8 @@ class StateMachineView(QWidget):
         self._rects: dict[State, QRectF] = {}
         #: The edges' shapes for the last layout size (they depend on nothing else).
         self._shapes_size: tuple[float, float] | None = None
+        #: The label font for a box width and base font (see label_font).
+        self._label_font: tuple[tuple[float, str], QFont] | None = None
         self._shapes: dict[tuple[State, State], tuple[QPainterPath, QPointF, QPointF] | None] = {}
         self._animation = QVariantAnimation(self)
         self._animation.setStartValue(1.0)
@@ -177,6 +180,27 @@ class StateMachineView(QWidget):
             cy = margin + (row + 0.5) * cell_h
             self._rects[state] = QRectF(cx - node_w / 2, cy - node_h / 2, node_w, node_h)
 
+    def label_font(self) -> QFont:
+        """The states' font, shrunk to fit their boxes when the panel is narrow (1280 px with
+        the device tab beside it), or "RESPONSE RECEIVED" loses its first and last letters."""
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.92))
+        room = (next(iter(self._rects.values())).width() if self._rects else 0.0) - 10
+        key = (room, font.key())
+        cached = self._label_font
+        if cached is not None and cached[0] == key:
+            return QFont(cached[1])
+        labels = [s.value.replace("_", " ") for s in self._rects]
+
+        def widest() -> float:
+            metrics = QFontMetricsF(font)
+            return max((metrics.horizontalAdvance(label) for label in labels), default=0.0)
+
+        while room > 0 and font.pointSizeF() > 5.5 and widest() > room:
+            font.setPointSizeF(max(5.5, font.pointSizeF() - 0.25))
+        self._label_font = (key, QFont(font))  # painted often, sized once per layout
+        return font
+
     def _paint(self, painter: QPainter, width: float, height: float) -> None:
         self._layout(width, height)
         palette = self.palette()
@@ -202,9 +226,7 @@ class StateMachineView(QWidget):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             self._draw_edge(painter, src, dst, bend=(dst, src) in pairs and src != dst)
-        font = QFont(self.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.92))
-        painter.setFont(font)
+        painter.setFont(self.label_font())
         for state, rect in self._rects.items():
             current = state == self._state
             fill = self._state_colour(state) if current else palette.color(QPalette.ColorRole.Base)

@@ -175,6 +175,26 @@ def test_state_machine_paints_the_same_edges_from_its_remembered_shapes(qtbot) -
     assert view._shapes  # the edges were drawn from remembered shapes
 
 
+def test_state_machine_labels_fit_their_boxes_in_a_narrow_panel(qtbot) -> None:
+    """At 1280x800 the Live session panel is ~670 px wide (620 with a scroll bar): every state's name fits inside its
+    box (the font shrinks), and a wide panel keeps the normal size."""
+    from PySide6.QtGui import QFontMetricsF
+
+    view = StateMachineView()
+    qtbot.addWidget(view)
+    view.show()
+    sizes = []
+    for width in (620, 670, 1200):
+        view.resize(width, 200)
+        view.grab()  # lays the boxes out for this size
+        metrics = QFontMetricsF(view.label_font())
+        for state, rect in view._rects.items():
+            label = state.value.replace("_", " ")
+            assert metrics.horizontalAdvance(label) <= rect.width() - 8, (width, label)
+        sizes.append(view.label_font().pointSizeF())
+    assert sizes[0] < sizes[2]  # shrunk when narrow, not always
+
+
 async def test_soap_viewer_pretty_prints_highlights_finds_and_copies(qtbot) -> None:
     viewer = SoapViewer()
     qtbot.addWidget(viewer)

@@ -102,6 +102,10 @@ async def test_never_read_values_say_so_and_inform_values_can_be_edited(
         await wait_until(lambda: header.sectionSize(ParamTreeModel.VALUE) >= 180,
                          what="a readable Value column")
         assert header.sectionSize(ParamTreeModel.NAME) >= 140
+        # ...and the tree keeps most of the height: it is what a technician reads (the side
+        # tabs' pages once held it to three rows, their size hints winning in the splitter).
+        await wait_until(lambda: solo.tree.height() >= 0.5 * solo.splitter.height(),
+                         what=f"the tree taller than the side tabs ({solo.splitter.sizes()})")
         # Wide again: side by side, the Name column back to its width.
         solo.resize(1400, 700)
         await wait_until(lambda: solo.splitter.orientation() == Qt.Orientation.Horizontal)
