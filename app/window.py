@@ -235,8 +235,11 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._restored:
             self._restored = True
+            # A laptop's 800 px: the device tab's parameter tree (the main work) keeps the
+            # height; the activity list gets ~6 lines (a larger screen, a little more).
+            share = 0.22 if self.height() < 1000 else 0.3
             self.resizeDocks(
-                [self.activity_dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical
+                [self.activity_dock], [int(self.height() * share)], Qt.Orientation.Vertical
             )
             if self.live is not None:
                 self.resizeDocks(

@@ -102,6 +102,11 @@ async def test_a_technician_walks_the_main_path_in_one_window(
             fits = view.sessions.fontMetrics().horizontalAdvance(started)
             assert started[:2] == "20" and view.sessions.columnWidth(0) >= fits  # not cut off
             await layout_ok("device tab")
+            # The parameter tree is the page's work: at 1280x800 it shows a dozen rows or more
+            # (it once showed three, between the activity dock and the side tabs).
+            row = view.tree.sizeHintForRow(0)
+            await wait_until(lambda: view.tree.viewport().height() >= 12 * row,
+                             what=f"12 tree rows ({view.tree.viewport().height()} px, row {row})")
 
             runner = asyncio.ensure_future(cpe.run())  # answers connection requests
             try:
