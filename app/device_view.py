@@ -443,7 +443,7 @@ class DeviceView(QWidget):
         self.sessions.show_sessions(sessions)
 
     def _show_faults(self, faults: list[Fault]) -> None:
-        self.faults_tab.show_faults(faults, self.device_id, self._engine.config.retry_delay)
+        self.faults_tab.show_faults(faults, self.device_id, self._engine.config.retry_delay_ms)
         self.side.setTabText(3, FaultsTab.title(self.faults_tab.count()))
 
     @Slot(DeviceUpdated)

@@ -49,7 +49,7 @@ from acs_engine.store.queries import DeviceSummary
 __all__ = ["PROTOCOL_VERSION", "TYPES", "CodecError", "decode", "dumps", "encode", "loads"]
 
 #: Version of the JSON shapes and of the event stream's messages.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 #: Nesting a decoded value may have (a peer's deeply nested JSON is refused).
 MAX_DEPTH = 32

@@ -159,7 +159,7 @@ class ProxyServer:
     def _client(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=1, ssl=self._ssl if self._ssl else True)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10,
-                                        sock_read=max(30.0, self.config.session_timeout))
+                                        sock_read=max(30.0, self.config.session_timeout_ms / 1000))
         return aiohttp.ClientSession(
             connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False, skip_auto_headers=("User-Agent", "Accept",
@@ -173,7 +173,7 @@ class ProxyServer:
             await down.client.close()
         now = time.time()
         for session in list(self._open.values()):
-            if now - session.last_activity > self.config.session_timeout:
+            if now - session.last_activity > self.config.session_timeout_ms / 1000:
                 self._end(session, SessionOutcome.TIMEOUT, "no message within the session timeout")
 
     # ------------------------------------------------------------------ sessions
@@ -307,7 +307,7 @@ class ProxyServer:
         held: rpc.Message | None = None
         if not ending:
             _, _, held, _ = sniff(answer)
-        timeout = self.config.session_timeout
+        timeout = self.config.session_timeout_ms / 1000
         deadline = time.time() + max(0.0, timeout - gate.margin_for(timeout))
         await gate.hold_external(session.session_id, session.device_id, held, deadline)
 

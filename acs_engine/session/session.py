@@ -164,7 +164,10 @@ class Session:
         self.tree = DeviceTree()
         self.started = clock()
         self.last_activity = self.started
-        self.timeout = float(inform_envelope.session_timeout or config.session_timeout)
+        #: Seconds of CPE silence before the session is dropped (like ``started`` and
+        #: ``last_activity``, in the clock's seconds): the CPE's cwmp:SessionTimeout, else
+        #: the configured one.
+        self.timeout = float(inform_envelope.session_timeout or config.session_timeout_ms / 1000)
         self.rpc_count = 0
         self.pending: Outgoing | None = None
         self.pending_id: str | None = None

@@ -101,7 +101,7 @@ async def test_applying_settings_keeps_the_https_urls_and_fingerprint(
         assert len(before) == 2 and panel.fingerprint() == engine.tls_fingerprint
         assert window.admin is not None
         dialog = window.admin.open_settings()
-        dialog.widget("session_timeout").setValue(9)  # type: ignore[attr-defined]
+        dialog.widget("session_timeout_ms").setValue(9)  # type: ignore[attr-defined]
         dialog.apply()
         assert dialog.pending is not None and await dialog.pending
         await settle()

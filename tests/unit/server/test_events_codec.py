@@ -123,7 +123,7 @@ def test_shapes_are_readable_json() -> None:
     assert data == {"$t": "SessionEnded", "session_id": "s1", "device_id": "dev", "at": 2.0,
                     "outcome": "ok", "detail": "", "rpc_count": 0}
     assert encode(b"ab") == {"$b": "YWI="}
-    assert PROTOCOL_VERSION == 1
+    assert PROTOCOL_VERSION == 2
 
 
 @pytest.mark.parametrize("bad", [
