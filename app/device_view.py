@@ -455,7 +455,7 @@ class DeviceView(QWidget):
     def _on_session_started(self, event: SessionStarted) -> None:
         """The device informed: the header says so now, not at the session's commit."""
         if event.device_id == self.device_id and self._device is not None:
-            self._device.last_inform = int(event.at * 1000)
+            self._device.last_inform = event.at_ms
             self._tick()
 
     @Slot(SessionEnded)

@@ -269,7 +269,7 @@ class CwmpServer:
         self, request: web.Request, status: int, reason: str, *, device_id: str = "",
         headers: dict[str, str] | None = None,
     ) -> web.Response:
-        self.bus.publish(RequestRejected(time.time(), request.remote or "", status, reason, device_id))
+        self.bus.publish(RequestRejected(clock.now_ms(), request.remote or "", status, reason, device_id))
         log.info("rejected %s from %s: %s", status, request.remote, reason)
         response = web.Response(
             status=status,

@@ -4,7 +4,7 @@ The console attached to a remote engine receives the bus's events over a WebSock
 (:mod:`acs_engine.server.events_ws`) and sends RPCs for step mode over the NBI; both travel
 as JSON made here. A value is an object with its type's name in ``"$t"`` and its fields::
 
-    {"$t": "SessionEnded", "session_id": "s1", "device_id": "d", "at": 1.5,
+    {"$t": "SessionEnded", "session_id": "s1", "device_id": "d", "at_ms": 1500,
      "outcome": "ok", "detail": "", "rpc_count": 2}
 
 Tuples are JSON arrays; the few other containers are tagged: bytes ``{"$b": base64}``,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from acs_engine.bus import EventBus, TaskFinished
+from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.expression import make_resolver
@@ -170,7 +171,7 @@ class ProvisioningHandler(Handler):
             for task, channel in run.finished_tasks:
                 self.bus.publish(TaskFinished(
                     session.device_id, task.id, task.name, run.faults.raised.get(channel),
-                    session.id, session.clock(),
+                    session.id, now_ms(session.clock),
                 ))
 
 

@@ -390,7 +390,7 @@ async def test_every_http_message_is_published(tmp_path: Path) -> None:
             ("out", "", 204),
         ]
         assert len({w.session_id for w in wire}) == 1
-        assert wire[0].at <= wire[-1].at
+        assert wire[0].at_ms <= wire[-1].at_ms
 
 
 async def test_a_100_mb_body_is_cut_off_while_another_session_goes_on(tmp_path: Path) -> None:
