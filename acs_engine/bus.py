@@ -4,6 +4,9 @@ The console, the session recorder and the log subscribe; the engine never calls 
 Subscribers are plain callables run synchronously inside :meth:`EventBus.publish`, so they must
 be quick (a GUI subscriber queues the event for its own loop turn). A subscriber that raises is
 logged and never disturbs the engine or the other subscribers.
+
+Every event's ``at_ms`` is when it happened in integer milliseconds since the epoch
+(:func:`acs_engine.clock.now_ms`), the unit of the store's records too.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ class SessionStateChanged:
     device_id: str
     old: State
     new: State
-    at: float
+    at_ms: int
     reason: str = ""
 
 
@@ -45,7 +48,7 @@ class WireMessage:
     session_id: str
     device_id: str
     direction: Direction
-    at: float
+    at_ms: int
     rpc: str
     cwmp_id: str | None
     status: int | None  # HTTP status of a response; None for a request
@@ -58,7 +61,7 @@ class WireMessage:
 class SessionStarted:
     session_id: str
     device_id: str
-    at: float
+    at_ms: int
     remote: str
     events: tuple[str, ...]
     cwmp_version: str
@@ -70,7 +73,7 @@ class SessionEnded:
 
     session_id: str
     device_id: str
-    at: float
+    at_ms: int
     outcome: SessionOutcome
     detail: str = ""
     rpc_count: int = 0
@@ -81,7 +84,7 @@ class DeviceUpdated:
     """A device's stored data changed (a session committed, a device was registered)."""
 
     device_id: str
-    at: float
+    at_ms: int
     created: bool = False
 
 
@@ -89,7 +92,7 @@ class DeviceUpdated:
 class RequestRejected:
     """The CWMP endpoint refused a request (bad XML, too large, busy, ...)."""
 
-    at: float
+    at_ms: int
     remote: str
     status: int
     reason: str
@@ -100,7 +103,7 @@ class RequestRejected:
 class EngineNotice:
     """Anything else worth telling a user: listener started, warnings, errors."""
 
-    at: float
+    at_ms: int
     level: NoticeLevel
     message: str
     data: dict[str, Any] = field(default_factory=dict)
@@ -117,7 +120,7 @@ class TaskFinished:
         fault: the fault it raised on its channel ``task_<id>``; None: it completed (and was
             deleted).
         session_id: the session it ran in.
-        at: when (``time.time()`` seconds).
+        at_ms: when (epoch ms).
     """
 
     device_id: str
@@ -125,7 +128,7 @@ class TaskFinished:
     name: str
     fault: Fault | None
     session_id: str
-    at: float
+    at_ms: int
 
     @property
     def done(self) -> bool:

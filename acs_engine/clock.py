@@ -1,7 +1,8 @@
 """The engine's one "now" in epoch milliseconds, the unit of every stored timestamp.
 
-Bus events carry ``at`` as float seconds (``time.time()``); records and the database carry
-integer milliseconds. Convert with :func:`now_ms` and :func:`to_ms`, never by hand.
+Bus events (``at_ms``), records and the database all carry integer milliseconds. A clock
+(``time.time()``, a session's ``clock``) says float seconds: convert with :func:`now_ms` and
+:func:`to_ms`, never by hand.
 """
 
 from __future__ import annotations

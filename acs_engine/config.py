@@ -1,4 +1,9 @@
-"""Engine settings. Names and defaults mirror GenieACS's ``cwmp.*`` keys where one exists."""
+"""Engine settings. Names and defaults mirror GenieACS's ``cwmp.*`` keys where one exists.
+
+Every duration carries its unit in its name; the engine's unit is the millisecond (``_ms``),
+as for every stored timestamp (:mod:`acs_engine.clock`). The few exceptions say theirs
+(``busy_retry_after_s`` goes to the wire as whole seconds, ``history_max_age_days``).
+"""
 
 from __future__ import annotations
 
@@ -40,8 +45,8 @@ class EngineConfig:
     nbi_port: int = 7557
     #: Run the northbound API (GenieACS's NBI) on nbi_host:nbi_port.
     nbi_enabled: bool = True
-    #: cwmp.sessionTimeout: seconds of CPE silence before a session is dropped.
-    session_timeout: float = 30.0
+    #: cwmp.sessionTimeout (seconds in GenieACS): CPE silence before a session is dropped, ms.
+    session_timeout_ms: int = 30_000
     #: Largest accepted request body, after decompression.
     max_body_bytes: int = 4 * 1024 * 1024
     #: Sessions kept with their wire trace, per device.
@@ -56,34 +61,36 @@ class EngineConfig:
     history_max_mb: int = 256
     #: Keep every session's wire trace (bodies included).
     trace_enabled: bool = True
-    #: Seconds a CPE is told to wait (Retry-After) when its device is already in session.
-    busy_retry_after: int = 30
+    #: Seconds a CPE is told to wait (HTTP Retry-After, whole seconds on the wire) when its
+    #: device is already in session.
+    busy_retry_after_s: int = 30
     #: MAX_CONCURRENT_REQUESTS: new sessions (Informs) worked on at once; more wait.
     max_concurrent_new_sessions: int = 20
     # --- transport limits (acs_engine/server/admission.py, guard.py; docs/security.md)
-    #: Seconds a new session waits for a free slot before it is refused with 503 (a CPE
+    #: How long (ms) a new session waits for a free slot before it is refused with 503 (a CPE
     #: waits 30 s or more for an answer; a boot storm queues instead of being refused).
-    admission_wait: float = 15.0
+    admission_wait_ms: int = 15_000
     #: Sessions alive at once (a new one over this waits, then gets 503 + Retry-After).
     max_sessions: int = 2000
     #: Bytes of waiting Informs held in memory at once (over it: 503 right away).
     admission_queue_bytes: int = 64 * 1024 * 1024
-    #: The range a CPE's cwmp:SessionTimeout is clamped to, seconds.
-    session_timeout_min: float = 5.0
-    session_timeout_max: float = 600.0
+    #: The range a CPE's cwmp:SessionTimeout (seconds on the wire) is clamped to, ms.
+    session_timeout_min_ms: int = 5_000
+    session_timeout_max_ms: int = 600_000
     #: Open connections per listener (CWMP, file server, NBI, each; lowered to fit the
     #: process's open-files limit).
     max_connections: int = 2048
     #: Open connections per listener from one source address (CPEs behind one NAT address
     #: share it; a boot storm from behind one needs this many).
     max_connections_per_address: int = 512
-    #: Seconds a client has to send a request's headers (from its first byte, or from
+    #: Time (ms) a client has to send a request's headers (from its first byte, or from
     #: opening the connection).
-    header_timeout: float = 15.0
-    #: Seconds a client has to send a request's body once its headers are in (CWMP, NBI).
-    body_timeout: float = 30.0
-    #: cwmp.retryDelay, seconds.
-    retry_delay: int = 300
+    header_timeout_ms: int = 15_000
+    #: Time (ms) a client has to send a request's body once its headers are in (CWMP, NBI).
+    body_timeout_ms: int = 30_000
+    #: cwmp.retryDelay (seconds in GenieACS), ms: a faulted channel retries after
+    #: retry_delay_ms × 2^retries.
+    retry_delay_ms: int = 300_000
     #: cwmp.maxCommitIterations.
     max_commit_iterations: int = 32
     #: cwmp.gpnNextLevel.
@@ -101,12 +108,13 @@ class EngineConfig:
     datetime_milliseconds: bool = True
     #: cwmp.booleanLiteral.
     boolean_literal: bool = True
-    #: cwmp.downloadTimeout, seconds.
-    download_timeout: int = 3600
-    #: cwmp.connectionRequestTimeout, milliseconds.
-    connection_request_timeout: int = 2000
-    #: cwmp.deviceOnlineThreshold, milliseconds.
-    device_online_threshold: int = 4000
+    #: cwmp.downloadTimeout (seconds in GenieACS), ms: how long a Download waits for its
+    #: TransferComplete.
+    download_timeout_ms: int = 3_600_000
+    #: cwmp.connectionRequestTimeout, ms.
+    connection_request_timeout_ms: int = 2000
+    #: cwmp.deviceOnlineThreshold, ms.
+    device_online_threshold_ms: int = 4000
     #: cwmp.connectionRequestAllowBasicAuth.
     connection_request_allow_basic_auth: bool = False
     #: cwmp.udpConnectionRequestPort (0: any source port).

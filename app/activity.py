@@ -83,26 +83,26 @@ class ActivityDescriber:
     """
 
     def __init__(self, max_open: int = 10_000) -> None:
-        self._started: OrderedDict[str, float] = OrderedDict()
+        self._started: OrderedDict[str, int] = OrderedDict()  # session -> start, epoch ms
         self._max_open = max_open
 
     def describe(self, event: object) -> ActivityEntry | None:
         """The activity line for ``event``, or None when it is not shown as activity."""
         if isinstance(event, SessionStarted):
-            self._started[event.session_id] = event.at
+            self._started[event.session_id] = event.at_ms
             while len(self._started) > self._max_open:
                 self._started.popitem(last=False)
             events = ", ".join(event.events) or "no events"
             origin = f" from {event.remote}" if event.remote else ""
             return ActivityEntry(
-                event.at,
+                event.at_ms / 1000,
                 "session",
                 event.device_id,
                 f"Session started{origin} ({events}; CWMP {event.cwmp_version})",
             )
         if isinstance(event, SessionEnded):
             started = self._started.pop(event.session_id, None)
-            took = f" after {format_duration(event.at - started)}" if started is not None else ""
+            took = f" after {format_duration((event.at_ms - started) / 1000)}" if started is not None else ""
             rpcs = (
                 f", {event.rpc_count} RPC{'s' if event.rpc_count != 1 else ''}"
                 if event.rpc_count
@@ -111,7 +111,7 @@ class ActivityDescriber:
             detail = f": {event.detail}" if event.detail else ""
             level = "ok" if event.outcome == "ok" else "error"
             return ActivityEntry(
-                event.at,
+                event.at_ms / 1000,
                 level,
                 event.device_id,
                 f"Session ended {event.outcome}{took}{rpcs}{detail}",
@@ -119,16 +119,16 @@ class ActivityDescriber:
         if isinstance(event, RequestRejected):
             origin = f" from {event.remote}" if event.remote else ""
             return ActivityEntry(
-                event.at,
+                event.at_ms / 1000,
                 "warning",
                 event.device_id,
                 f"Rejected a request{origin}: HTTP {event.status}, {event.reason}",
             )
         if isinstance(event, EngineNotice):
             level = event.level if event.level in ("warning", "error") else "info"
-            return ActivityEntry(event.at, level, "", event.message)
+            return ActivityEntry(event.at_ms / 1000, level, "", event.message)
         if isinstance(event, DeviceUpdated) and event.created:
-            return ActivityEntry(event.at, "info", event.device_id, "New device registered")
+            return ActivityEntry(event.at_ms / 1000, "info", event.device_id, "New device registered")
         return None
 
 

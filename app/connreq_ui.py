@@ -3,7 +3,7 @@ to check.
 
 :class:`ConnectionRequester` does the work on the event loop (never blocking it) through the
 engine's one wake path (:meth:`~acs_engine.console_api.ConsoleEngine.wake`: the device's
-``ManagementServer`` parameters, the request, then up to ``device_online_threshold`` ms for
+``ManagementServer`` parameters, the request, then up to ``device_online_threshold_ms`` for
 the device's session). :class:`ConnReqButton` is the
 button with a busy indicator and the outcome in words; the main window's toolbar action
 uses the same requester.
@@ -154,7 +154,7 @@ class ConnectionRequester(QObject):
             headline = HEADLINES.get(result.outcome, HEADLINES["error"])
             return ConnReqReport(device_id, False, result.outcome, headline, result.message)
         if not done.session_started:
-            threshold = engine.config.device_online_threshold / 1000.0
+            threshold = engine.config.device_online_threshold_ms / 1000.0
             acs = self._acs_url() or "this laptop's ACS URL"
             stored = await engine.load_param_values(device_id, _URL_PATHS)
             reported = next((p.value for p in stored.values() if p.value), "")

@@ -128,21 +128,21 @@ class DashboardStats:
         if isinstance(event, WireMessage):
             return self._on_wire(event)
         if isinstance(event, SessionStarted):
-            self._remember(self._started, event.session_id, event.at)
+            self._remember(self._started, event.session_id, event.at_ms / 1000)
             return False
         if isinstance(event, SessionEnded):
             self._open_rpc.pop(event.session_id, None)
             started = self._started.pop(event.session_id, None)
             if started is not None:
-                self.durations.append(max(0.0, event.at - started))
-            self.sessions.add(event.at)
+                self.durations.append(max(0.0, event.at_ms / 1000 - started))
+            self.sessions.add(event.at_ms / 1000)
             self.totals["sessions"] += 1
             if event.outcome != "ok":
-                self.failed.add(event.at)
+                self.failed.add(event.at_ms / 1000)
                 self.totals["failed"] += 1
             return True
         if isinstance(event, RequestRejected) and event.status == 503:
-            self.informs.add(event.at)  # a CPE's Inform refused while its device was busy
+            self.informs.add(event.at_ms / 1000)  # a CPE's Inform refused while its device was busy
             self.totals["informs"] += 1
             return True
         return False
@@ -151,21 +151,21 @@ class DashboardStats:
         if message.direction == "out":
             cls = rpc.BY_METHOD.get(message.rpc)
             if cls is not None and cls.ACS_REQUEST:
-                self._remember(self._open_rpc, message.session_id, message.at)
+                self._remember(self._open_rpc, message.session_id, message.at_ms / 1000)
             return False
         changed = False
         if message.rpc == "Inform":
-            self.informs.add(message.at)
+            self.informs.add(message.at_ms / 1000)
             self.totals["informs"] += 1
             changed = True
         if message.rpc == "Fault":
-            self.cwmp_faults.add(message.at)
+            self.cwmp_faults.add(message.at_ms / 1000)
             self.totals["faults"] += 1
             changed = True
         if message.rpc == "Fault" or message.rpc.endswith("Response"):
             sent = self._open_rpc.pop(message.session_id, None)
             if sent is not None:
-                self.latencies.append(max(0.0, (message.at - sent) * 1000.0))
+                self.latencies.append(max(0.0, message.at_ms - sent * 1000.0))
                 self.totals["rpcs"] += 1
                 changed = True
         return changed

@@ -159,14 +159,14 @@ class FaultsTab(QWidget):
         self.table.hide()
 
     def show_faults(
-        self, faults: Sequence[Fault], device_id: str = "", retry_delay_s: int | None = None
+        self, faults: Sequence[Fault], device_id: str = "", retry_delay_ms: int | None = None
     ) -> None:
         """List ``faults`` of ``device_id`` (every device's rows when it is "").
 
         One failure stored on several channels (GenieACS's model) is one row listing them.
         """
-        if retry_delay_s is not None:
-            self.model.retry_delay_s = retry_delay_s
+        if retry_delay_ms is not None:
+            self.model.retry_delay_ms = retry_delay_ms
         self.proxy.setFilterRegularExpression(
             QRegularExpression(f"^{QRegularExpression.escape(device_id)}$") if device_id
             else QRegularExpression()

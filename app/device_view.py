@@ -446,7 +446,7 @@ class DeviceView(QWidget):
         self.sessions.show_sessions(sessions)
 
     def _show_faults(self, faults: list[Fault]) -> None:
-        self.faults_tab.show_faults(faults, self.device_id, self._engine.config.retry_delay)
+        self.faults_tab.show_faults(faults, self.device_id, self._engine.config.retry_delay_ms)
         self.side.setTabText(3, FaultsTab.title(self.faults_tab.count()))
 
     @Slot(DeviceUpdated)
@@ -458,7 +458,7 @@ class DeviceView(QWidget):
     def _on_session_started(self, event: SessionStarted) -> None:
         """The device informed: the header says so now, not at the session's commit."""
         if event.device_id == self.device_id and self._device is not None:
-            self._device.last_inform = int(event.at * 1000)
+            self._device.last_inform = event.at_ms
             self._tick()
 
     @Slot(SessionEnded)

@@ -88,7 +88,7 @@ class FaultTableModel(RecordTableModel[FaultGroup]):
     """Faults as rows (one row per failure, see :class:`FaultGroup`): device, channel(s), code,
     message, retries, next retry, when."""
 
-    def __init__(self, retry_delay_s: int = 300, parent: QWidget | None = None) -> None:
+    def __init__(self, retry_delay_ms: int = 300_000, parent: QWidget | None = None) -> None:
         super().__init__((
             Column("Device", lambda g: g.first.device_id),
             Column("Channel", lambda g: g.channels, tooltip=self._channels_tooltip),
@@ -106,11 +106,11 @@ class FaultTableModel(RecordTableModel[FaultGroup]):
                 tooltip=lambda g: exact(g.first.timestamp),
             ),
         ), parent)
-        self.retry_delay_s = retry_delay_s
+        self.retry_delay_ms = retry_delay_ms
         self._now_ms = int(time.time() * 1000)
 
     def _retry_at(self, fault: Fault) -> int:
-        return retry_at(fault, self.retry_delay_s)
+        return retry_at(fault, self.retry_delay_ms)
 
     def _next_retry(self, fault: Fault) -> str:
         if fault.channel.startswith("task_"):
@@ -243,7 +243,7 @@ class FaultsPanel(QWidget):
 
     def _retry_delay(self) -> int:
         config = getattr(self._engine, "config", None)
-        return int(getattr(config, "retry_delay", 300))
+        return int(getattr(config, "retry_delay_ms", 300_000))
 
     def pending(self) -> int:
         """Store work still running or scheduled (tests wait for 0)."""
@@ -279,7 +279,7 @@ class FaultsPanel(QWidget):
             return
         faults = await acs.list_faults()
         selected = self.selected()
-        self.model.retry_delay_s = self._retry_delay()
+        self.model.retry_delay_ms = self._retry_delay()
         self.model.set_faults(faults)
         count = self.model.rowCount()
         self.count_label.setText(f"{count} fault{'s' if count != 1 else ''}")

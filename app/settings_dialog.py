@@ -75,6 +75,8 @@ from app.settings_store import (
     Field,
     save_settings,
     saved_config,
+    to_config,
+    to_shown,
     validate,
 )
 
@@ -141,6 +143,8 @@ class SettingsDialog(QDialog):
             elif name.endswith("_port"):
                 box.setSpecialValueText("(a free port)")
             value = getattr(config, name)
+            if name in FIELDS_BY_NAME:  # seconds shown, milliseconds held
+                value = to_shown(FIELDS_BY_NAME[name], value)
             box.setValue(-1 if value is None else int(value))
             box.setSuffix(suffix)
             box.valueChanged.connect(self.validate)
@@ -159,7 +163,7 @@ class SettingsDialog(QDialog):
         timeout.setRange(0, 3600)
         timeout.setDecimals(0)
         timeout.setSuffix(" s")
-        timeout.setValue(config.session_timeout)
+        timeout.setValue(config.session_timeout_ms / 1000)
         timeout.valueChanged.connect(self.validate)
         body = spin("max_body_bytes", 1, 1 << 30)
         body.setValue(max(1, config.max_body_bytes // (1024 * 1024)))
@@ -220,11 +224,12 @@ class SettingsDialog(QDialog):
         self._widgets = {
             "cwmp_host": host, "cwmp_port": spin("cwmp_port", 1, 65535),
             "fs_port": spin("fs_port", 1, 65535), "nbi_port": spin("nbi_port", 1, 65535),
-            "db_path": db, "session_timeout": timeout, "max_body_bytes": body,
+            "db_path": db, "session_timeout_ms": timeout, "max_body_bytes": body,
             "trace_sessions_per_device": spin("trace_sessions_per_device", 0, 10_000),
-            "retry_delay": spin("retry_delay", 1, 7 * 86400, " s"),
-            "download_timeout": spin("download_timeout", 10, 7 * 86400, " s"),
-            "connection_request_timeout": spin("connection_request_timeout", 100, 60_000, " ms"),
+            "retry_delay_ms": spin("retry_delay_ms", 1, 7 * 86400, " s"),
+            "download_timeout_ms": spin("download_timeout_ms", 10, 7 * 86400, " s"),
+            "connection_request_timeout_ms": spin("connection_request_timeout_ms", 100, 60_000,
+                                                  " ms"),
             "connection_request_allow_basic_auth": basic,
             "script_timeout_ms": spin("script_timeout_ms", 10, 60_000, " ms"),
             "cwmp_username": user, "cwmp_password": password, "cwmp_digest_rfc2069": rfc2069,
@@ -246,10 +251,10 @@ class SettingsDialog(QDialog):
             ("NBI (northbound API)", ("nbi_host", "nbi_port", "nbi_token")),
             ("HTTPS", ("cwmp_http_enabled", "cwmp_tls_port", "fs_tls_port", "tls_cert_path",
                        "tls_key_path")),
-            ("Sessions and provisioning", ("session_timeout", "retry_delay", "download_timeout",
-                                           "max_body_bytes", "trace_sessions_per_device",
-                                           "script_timeout_ms")),
-            ("Connection requests", ("connection_request_timeout",
+            ("Sessions and provisioning", ("session_timeout_ms", "retry_delay_ms",
+                                           "download_timeout_ms", "max_body_bytes",
+                                           "trace_sessions_per_device", "script_timeout_ms")),
+            ("Connection requests", ("connection_request_timeout_ms",
                                      "connection_request_allow_basic_auth", "xmpp_jid",
                                      "xmpp_password", "xmpp_server", "xmpp_tls",
                                      "xmpp_ca_file")),
@@ -375,7 +380,8 @@ class SettingsDialog(QDialog):
             elif isinstance(w, QCheckBox):
                 out[name] = w.isChecked()
             elif isinstance(w, QSpinBox | QDoubleSpinBox):
-                out[name] = w.value()
+                field = FIELDS_BY_NAME.get(name)  # seconds shown, milliseconds held
+                out[name] = to_config(field, w.value()) if field is not None else w.value()
         out["max_body_bytes"] = int(out["max_body_bytes"]) * 1024 * 1024
         out["db_path"] = Path(out["db_path"]).expanduser()
         out["nbi_token"] = out["nbi_token"] or None

@@ -34,8 +34,8 @@ from acs_engine.services.xmpp import TLS_MODES, split_server
 GROUP = "engine"
 #: Settings the engine reads per session or request (no listener or store is rebuilt).
 LIVE_FIELDS = frozenset({
-    "session_timeout", "retry_delay", "download_timeout", "connection_request_timeout",
-    "connection_request_allow_basic_auth", "xmpp_jid", "xmpp_password", "xmpp_server",
+    "session_timeout_ms", "retry_delay_ms", "download_timeout_ms",
+    "connection_request_timeout_ms", "connection_request_allow_basic_auth", "xmpp_jid", "xmpp_password", "xmpp_server",
     "xmpp_tls", "xmpp_ca_file",
 })
 #: Port settings, as :func:`validate` names them.
@@ -52,12 +52,26 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One setting: its EngineConfig name, its label and how it is stored."""
+    """One setting: its EngineConfig name, its label and how it is stored.
+
+    A setting whose EngineConfig field was renamed keeps the key (and the unit) it has
+    always been saved under, so a settings file written by an older version loads with the
+    same values (and an older version still reads what a newer one saved): ``key`` is that
+    name, ``scale`` the EngineConfig units per saved unit (1000: saved, and shown in the
+    dialog, in seconds; held in milliseconds).
+    """
 
     name: str
     label: str
     kind: type
     tip: str = ""
+    key: str = ""
+    scale: int = 1
+
+    @property
+    def saved_as(self) -> str:
+        """The key in the settings file."""
+        return self.key or self.name
 
 
 FIELDS: tuple[Field, ...] = (
@@ -70,15 +84,20 @@ FIELDS: tuple[Field, ...] = (
     Field("nbi_token", "NBI token", str,
           "Bearer token every NBI request must carry; empty: none (127.0.0.1 only)"),
     Field("db_path", "Database", Path),
-    Field("session_timeout", "Session timeout", float, "Seconds of CPE silence before a session is dropped"),
+    Field("session_timeout_ms", "Session timeout", int,
+          "Seconds of CPE silence before a session is dropped", key="session_timeout",
+          scale=1000),
     Field("max_body_bytes", "Largest request body", int),
     Field("trace_sessions_per_device", "Sessions kept per device", int, "With their wire traces"),
     Field("history_max_age_days", "Keep changes for", int, "Parameter history; 0: no age limit"),
     Field("history_rows_per_device", "Changes kept per device", int, "0: no limit"),
     Field("history_max_mb", "Parameter history size cap", int, "Estimated MiB; 0: no cap"),
-    Field("retry_delay", "Fault retry delay", int, "A faulted channel retries after delay × 2^retries"),
-    Field("download_timeout", "Download timeout", int, "Seconds to wait for TransferComplete"),
-    Field("connection_request_timeout", "Connection request timeout", int, "Milliseconds"),
+    Field("retry_delay_ms", "Fault retry delay", int,
+          "A faulted channel retries after delay × 2^retries", key="retry_delay", scale=1000),
+    Field("download_timeout_ms", "Download timeout", int, "Seconds to wait for TransferComplete",
+          key="download_timeout", scale=1000),
+    Field("connection_request_timeout_ms", "Connection request timeout", int, "Milliseconds",
+          key="connection_request_timeout"),
     Field("connection_request_allow_basic_auth", "Allow Basic auth for connection requests", bool,
           "For CPEs that offer only HTTP Basic: their password then crosses the network "
           "in clear text (cwmp.connectionRequestAllowBasicAuth)"),
@@ -117,7 +136,23 @@ FIELDS: tuple[Field, ...] = (
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
 
+def to_config(field: Field, shown: float) -> int | float:
+    """A value as saved (and shown in the dialog) in ``field``'s EngineConfig unit."""
+    return round(shown * field.scale) if field.scale != 1 else shown
+
+
+def to_shown(field: Field, value: Any) -> Any:
+    """An EngineConfig value in the unit ``field`` is saved (and shown) in: a whole number
+    when it is one (``30``, not ``30.0``), as older versions saved and read it."""
+    if field.scale == 1 or value is None:
+        return value
+    shown = value / field.scale
+    return int(shown) if shown == int(shown) else shown
+
+
 def _convert(field: Field, raw: Any) -> Any:
+    if field.scale != 1:
+        return to_config(field, float(raw))
     if field.kind is bool:
         return raw in (True, "true", "1", 1)
     if field.name in ("proxy_upstream_ca", "xmpp_ca_file") and not str(raw):
@@ -147,10 +182,10 @@ def saved_config(
     settings.beginGroup(GROUP)
     try:
         for field in FIELDS:
-            if field.name in skip or not settings.contains(field.name):
+            if field.name in skip or not settings.contains(field.saved_as):
                 continue
             try:
-                changes[field.name] = _convert(field, settings.value(field.name))
+                changes[field.name] = _convert(field, settings.value(field.saved_as))
             except (TypeError, ValueError):
                 continue
     finally:
@@ -213,8 +248,8 @@ def validate(values: dict[str, Any], free_ports: Iterable[str] = ()) -> dict[str
         problems["db_path"] = "Choose a database file."
     elif db.is_dir():
         problems["db_path"] = f"{db} is a folder; choose a file in it."
-    if float(values.get("session_timeout", 1)) < 1:
-        problems["session_timeout"] = "At least one second."
+    if float(values.get("session_timeout_ms", 1000)) < 1000:
+        problems["session_timeout_ms"] = "At least one second."
     if values.get("cwmp_password") and not values.get("cwmp_username"):
         problems["cwmp_username"] = "A password needs a user name."
     problems.update(_xmpp_problems(values))
@@ -263,10 +298,16 @@ def _tls_problems(values: dict[str, Any]) -> dict[str, str]:
 
 
 def save_settings(settings: QSettings, values: Mapping[str, Any]) -> None:
-    """Save ``values`` (EngineConfig field -> value) in ``settings``; None removes a setting."""
+    """Save ``values`` (EngineConfig field -> value) in ``settings``; None removes a setting.
+
+    A field of :data:`FIELDS` is saved under its key, in its saved unit (:class:`Field`).
+    """
     settings.beginGroup(GROUP)
     try:
-        for name, value in values.items():
+        for field_name, field_value in values.items():
+            field = FIELDS_BY_NAME.get(field_name)
+            name = field.saved_as if field is not None else field_name
+            value = to_shown(field, field_value) if field is not None else field_value
             if value is None:
                 settings.remove(name)
             else:

@@ -24,7 +24,7 @@ def message_from_trace(entry: TraceEntry) -> Message:
 
 def message_from_wire(message: WireMessage) -> Message:
     """A live wire message as a session-file message."""
-    return Message(message.at, message.direction, message.rpc, message.cwmp_id,
+    return Message(message.at_ms / 1000.0, message.direction, message.rpc, message.cwmp_id,
                    message.status, message.headers, message.body)
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus, SessionEnded, SessionStarted
+from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
 from acs_engine.console_api import DeviceFilter
 from acs_engine.cwmp import rpc
@@ -419,7 +420,7 @@ class RemoteEngine:
             try:
                 await coro
             except Exception as exc:
-                self._bus.publish(EngineNotice(time.time(), NoticeLevel.ERROR, f"{what}: {exc}"))
+                self._bus.publish(EngineNotice(now_ms(), NoticeLevel.ERROR, f"{what}: {exc}"))
         self._spawn(run())
 
     def step_enabled(self, device_id: str) -> bool:
@@ -445,7 +446,7 @@ class RemoteEngine:
                 if isinstance(exc, StepHeldElsewhere):
                     self.step_holder = exc.holder
                     self._bus.publish(StepHolderChanged(exc.holder, known, time.time()))
-                self._bus.publish(EngineNotice(time.time(), NoticeLevel.ERROR, f"step mode: {exc}"))
+                self._bus.publish(EngineNotice(now_ms(), NoticeLevel.ERROR, f"step mode: {exc}"))
         self._spawn(run())
 
     def step_pending(self, device_id: str) -> StepPending | None:

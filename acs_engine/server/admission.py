@@ -8,7 +8,7 @@ answer to its Inform, so the ACS can afford to hold a new session for a while:
   waiting Inform costs nothing but its parsed body);
 - at most ``max_sessions`` sessions are alive at once (memory and device locks bounded);
 - a new session that finds no free slot waits in first-come order for up to
-  ``admission_wait`` seconds, then is refused (503 with Retry-After);
+  ``admission_wait_ms``, then is refused (503 with Retry-After);
 - the waiting Informs' bodies are bounded in total (``admission_queue_bytes``); past that a
   new one is refused at once.
 
@@ -89,13 +89,13 @@ class Admission:
                 while it waits).
 
         Raises:
-            Refused: no slot within ``admission_wait`` seconds, or the queue is full.
+            Refused: no slot within ``admission_wait_ms``, or the queue is full.
         """
         if not self._waiters and self._free():
             self.in_flight += 1
             return 0.0
         cfg = self.config
-        if cfg.admission_wait <= 0:
+        if cfg.admission_wait_ms <= 0:
             self.refused_total += 1
             raise Refused("too many sessions are starting")
         if self._queued_bytes + size > cfg.admission_queue_bytes:
@@ -107,7 +107,7 @@ class Admission:
         self._queued_bytes += size
         self.queued_total += 1
         began = self._clock()
-        timer = loop.call_later(cfg.admission_wait, self._expire, waiter)
+        timer = loop.call_later(cfg.admission_wait_ms / 1000, self._expire, waiter)
         try:
             await waiter.future
         except asyncio.CancelledError:
@@ -149,7 +149,7 @@ class Admission:
         self._drop(waiter)
         self.refused_total += 1
         waiter.future.set_exception(
-            Refused(f"no session slot free within {self.config.admission_wait:g} s")
+            Refused(f"no session slot free within {self.config.admission_wait_ms / 1000:g} s")
         )
 
 

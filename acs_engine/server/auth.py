@@ -506,4 +506,4 @@ class CpeAuthenticator:
         while len(self.failures) > _FAILURE_MEMORY:
             self.failures.popitem(last=False)
         log.warning("CPE authentication failed for %s: %s", device_id or "?", reason)
-        self.bus.publish(RequestRejected(now, remote, 401, reason, device_id))
+        self.bus.publish(RequestRejected(clock.to_ms(now), remote, 401, reason, device_id))

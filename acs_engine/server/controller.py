@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +30,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus
+from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
 from acs_engine.kinds import NoticeLevel
 from acs_engine.scripting import Sandbox
@@ -308,7 +308,7 @@ class Engine:
         self.metrics.start_lag_monitor()
         self.bus.publish(
             EngineNotice(
-                time.time(), NoticeLevel.INFO, f"ACS listening on port {self.cwmp_port}",
+                now_ms(), NoticeLevel.INFO, f"ACS listening on port {self.cwmp_port}",
                 {"urls": self.cwmp_urls(), "tls_urls": self.cwmp_tls_urls(),
                  "tls_fingerprint": self.tls_fingerprint, "tls_kind": self.tls_kind},
             )
@@ -452,7 +452,7 @@ class Engine:
             log.warning("%s not started: %s", what, message)
             consequence = " (downloads to CPEs will fail)" if spec.name == "fs" else ""
             self.bus.publish(EngineNotice(
-                time.time(), NoticeLevel.WARNING, f"{what} not started{consequence}: {message}"
+                now_ms(), NoticeLevel.WARNING, f"{what} not started{consequence}: {message}"
             ))
             return
         log.info("%s listening on %s:%s", spec.name, spec.host, self._listeners[spec.name].port)

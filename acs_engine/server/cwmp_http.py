@@ -5,13 +5,13 @@ at all (the TCP connection finds the session), a stale cookie on a new Inform (a
 always starts a new session), gzip/deflate bodies. Strictness: bodies over the limit get 413,
 malformed XML 400 with the reason (and the connection's session ends cleanly), a device already
 in session 503 with Retry-After. New sessions pass :class:`~acs_engine.server.admission.Admission`:
-a boot storm waits briefly in a queue; only past ``admission_wait`` (or over the caps on live
+a boot storm waits briefly in a queue; only past ``admission_wait_ms`` (or over the caps on live
 sessions and on queued bytes) does a CPE get 503 with ``Connection: close`` and a Retry-After
 that grows with the load (:class:`RetryPacer`), so a burst spreads out.
 
 Before authentication every step is linear in the body (see :mod:`acs_engine.server.body`);
 large bodies are decoded and parsed off the event loop. A CPE's cwmp:SessionTimeout is clamped
-to ``session_timeout_min``..``session_timeout_max``; a session that times out is forgotten and
+to ``session_timeout_min_ms``..``session_timeout_max_ms``; a session that times out is forgotten and
 its connection closed.
 """
 
@@ -269,7 +269,7 @@ class CwmpServer:
         self, request: web.Request, status: int, reason: str, *, device_id: str = "",
         headers: dict[str, str] | None = None,
     ) -> web.Response:
-        self.bus.publish(RequestRejected(time.time(), request.remote or "", status, reason, device_id))
+        self.bus.publish(RequestRejected(clock.now_ms(), request.remote or "", status, reason, device_id))
         log.info("rejected %s from %s: %s", status, request.remote, reason)
         response = web.Response(
             status=status,
@@ -378,14 +378,14 @@ class CwmpServer:
             raise BodyError(413, f"body of {request.content_length} bytes is over the {limit}-byte limit")
         data = bytearray()
         try:
-            async with asyncio.timeout(self.config.body_timeout):
+            async with asyncio.timeout(self.config.body_timeout_ms / 1000):
                 async for chunk in request.content.iter_chunked(65536):
                     data += chunk
                     if len(data) > limit:
                         raise BodyError(413, f"body is over the {limit}-byte limit")
         except TimeoutError:
             raise BodyError(
-                408, f"body not received within {self.config.body_timeout:g} s"
+                408, f"body not received within {self.config.body_timeout_ms / 1000:g} s"
             ) from None
         return bytes(data)
 
@@ -429,7 +429,7 @@ class CwmpServer:
             return self._reject(
                 request, 503, f"device {device_id} is already in a session",
                 device_id=device_id,
-                headers={"Retry-After": str(self.config.busy_retry_after)},
+                headers={"Retry-After": str(self.config.busy_retry_after_s)},
             )
         try:
             await self.admission.enter(len(body))
@@ -462,7 +462,7 @@ class CwmpServer:
                 return self._reject(
                     request, 503, f"device {device_id} is already in a session",
                     device_id=device_id,
-                    headers={"Retry-After": str(self.config.busy_retry_after)},
+                    headers={"Retry-After": str(self.config.busy_retry_after_s)},
                 )
             session = Session(
                 session_id=secrets.token_hex(8),
@@ -480,8 +480,8 @@ class CwmpServer:
             )
             if envelope.session_timeout is not None:  # the CPE's own value, within bounds
                 session.timeout = min(
-                    max(session.timeout, self.config.session_timeout_min),
-                    self.config.session_timeout_max,
+                    max(session.timeout, self.config.session_timeout_min_ms / 1000),
+                    self.config.session_timeout_max_ms / 1000,
                 )
             self._drivers[session.id] = SessionDriver(session, self.store, self.handler, self.bus)
             self._register(session, request.transport)

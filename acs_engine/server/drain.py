@@ -12,13 +12,13 @@ at most a bounded time, after which :meth:`Engine.stop` ends what is left (kept 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from acs_engine.bus import RequestRejected
+from acs_engine.clock import now_ms
 
 if TYPE_CHECKING:
     from acs_engine.server.controller import Engine
@@ -37,7 +37,7 @@ def draining_middleware(engine: Engine) -> Callable[..., Awaitable[web.StreamRes
         cwmp = engine.cwmp
         if engine.draining and cwmp is not None and cwmp._find(request) is None:
             reason = "the ACS is shutting down; retry later"
-            engine.bus.publish(RequestRejected(time.time(), request.remote or "", 503, reason))
+            engine.bus.publish(RequestRejected(now_ms(), request.remote or "", 503, reason))
             response = web.Response(
                 status=503, text=reason + "\n",
                 headers={"Retry-After": str(DRAIN_RETRY_AFTER), "Connection": "close"},

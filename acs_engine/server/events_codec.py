@@ -4,7 +4,7 @@ The console attached to a remote engine receives the bus's events over a WebSock
 (:mod:`acs_engine.server.events_ws`) and sends RPCs for step mode over the NBI; both travel
 as JSON made here. A value is an object with its type's name in ``"$t"`` and its fields::
 
-    {"$t": "SessionEnded", "session_id": "s1", "device_id": "d", "at": 1.5,
+    {"$t": "SessionEnded", "session_id": "s1", "device_id": "d", "at_ms": 1500,
      "outcome": "ok", "detail": "", "rpc_count": 2}
 
 Tuples are JSON arrays; the few other containers are tagged: bytes ``{"$b": base64}``,
@@ -49,7 +49,7 @@ from acs_engine.store.queries import DeviceSummary
 __all__ = ["PROTOCOL_VERSION", "TYPES", "CodecError", "decode", "dumps", "encode", "loads"]
 
 #: Version of the JSON shapes and of the event stream's messages.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 #: Nesting a decoded value may have (a peer's deeply nested JSON is refused).
 MAX_DEPTH = 32

@@ -8,11 +8,11 @@ the listening socket and aiohttp's protocol:
 - **caps**: at most ``max_connections`` open connections per listener and
   ``max_connections_per_address`` from one source address; a connection over a cap is closed
   as soon as it is accepted (it costs one accept, no parsing);
-- **header time**: a request's headers must be complete within ``header_timeout`` seconds of
+- **header time**: a request's headers must be complete within ``header_timeout_ms`` of
   its first byte (and a new connection must start its first request within that time);
 - **body time**: once the headers are in, the body must keep coming (no pause longer than
-  ``header_timeout``) and, where a body limit applies (CWMP), be complete within
-  ``body_timeout``;
+  ``header_timeout_ms``) and, where a body limit applies (CWMP), be complete within
+  ``body_timeout_ms``;
 - an idle keep-alive connection is aiohttp's business (its ``keepalive_timeout``, which
   the runners set, see :func:`keepalive_for`).
 
@@ -56,9 +56,9 @@ class Limits:
 
     max_connections: int = 1024
     max_per_address: int = 256
-    header_timeout: float = 15.0
-    #: Total time for a body once its headers are in; None: only pauses are bounded.
-    body_timeout: float | None = None
+    header_timeout_s: float = 15.0
+    #: Total time (s) for a body once its headers are in; None: only pauses are bounded.
+    body_timeout_s: float | None = None
 
 
 def limits_for(config: EngineConfig, name: str) -> Limits:
@@ -76,8 +76,8 @@ def limits_for(config: EngineConfig, name: str) -> Limits:
     return Limits(
         max_connections=cap,
         max_per_address=max(1, min(cap, config.max_connections_per_address)),
-        header_timeout=config.header_timeout,
-        body_timeout=config.body_timeout + 1.0 if name.startswith("cwmp") else None,
+        header_timeout_s=config.header_timeout_ms / 1000,
+        body_timeout_s=config.body_timeout_ms / 1000 + 1.0 if name.startswith("cwmp") else None,
     )
 
 
@@ -89,7 +89,7 @@ def keepalive_for(config: EngineConfig, name: str) -> float:
     default (an hour) let idle connections pile up.
     """
     if name.startswith("cwmp"):
-        return max(75.0, config.session_timeout)
+        return max(75.0, config.session_timeout_ms / 1000)
     return 75.0
 
 
@@ -229,7 +229,7 @@ class _Guarded(asyncio.Protocol):
             transport.abort()
             return
         self.admitted = True
-        self._expect_header("no request", self.guard.limits.header_timeout)
+        self._expect_header("no request", self.guard.limits.header_timeout_s)
         self.inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
@@ -275,10 +275,10 @@ class _Guarded(asyncio.Protocol):
         self.why = f"{why} within {seconds:g} s"
 
     def _body_progress(self) -> None:
-        """Body bytes arrived: the next pause may last ``header_timeout``, the body as a
+        """Body bytes arrived: the next pause may last ``header_timeout_ms``, the body as a
         whole no longer than its total time."""
         limits = self.guard.limits
-        pause = self._loop.time() + limits.header_timeout
+        pause = self._loop.time() + limits.header_timeout_s
         if self._body_end is not None and self._body_end < pause:
             self.deadline, self.why = self._body_end, "body not complete in time"
         else:
@@ -297,7 +297,7 @@ class _Guarded(asyncio.Protocol):
             if state in (_NEW, _IDLE):
                 if state == _IDLE:
                     self._expect_header("headers not complete",
-                                        self.guard.limits.header_timeout)
+                                        self.guard.limits.header_timeout_s)
                 self._state = _HEAD
                 self._head.clear()
             elif state == _HEAD:
@@ -380,7 +380,7 @@ class _Guarded(asyncio.Protocol):
             self._request_done()
         else:
             now = self._loop.time()
-            self._body_end = now + limits.body_timeout if limits.body_timeout else None
+            self._body_end = now + limits.body_timeout_s if limits.body_timeout_s else None
             self._body_progress()
         return pos + consumed
 
@@ -397,7 +397,7 @@ class GuardedSite(web.BaseSite):
         host: the address to listen on.
         port: the port (0: a free one).
         guard: the listener's guard.
-        ssl_context: TLS when given; the handshake then has ``header_timeout`` seconds.
+        ssl_context: TLS when given; the handshake then has ``header_timeout_ms``.
     """
 
     __slots__ = ("_bound_port", "_guard", "_host", "_port")
@@ -431,7 +431,7 @@ class GuardedSite(web.BaseSite):
             self._guard.wrap(server), self._host, self._port, ssl=self._ssl_context,
             backlog=self._backlog, reuse_address=True,
             ssl_handshake_timeout=(
-                self._guard.limits.header_timeout if self._ssl_context else None
+                self._guard.limits.header_timeout_s if self._ssl_context else None
             ),
         )
         sockets = self._server.sockets

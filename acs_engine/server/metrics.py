@@ -154,13 +154,13 @@ class EngineMetrics:
     def _on_event(self, event: object) -> None:
         if isinstance(event, SessionStarted):
             self.sessions_started += 1
-            self._starts[event.session_id] = event.at
+            self._starts[event.session_id] = event.at_ms
         elif isinstance(event, SessionEnded):
             outcome = event.outcome if event.outcome in self.sessions_ended else "error"
             self.sessions_ended[outcome] += 1
             began = self._starts.pop(event.session_id, None)
             if began is not None:
-                self.duration.observe(event.at - began)
+                self.duration.observe((event.at_ms - began) / 1000)
         elif isinstance(event, RequestRejected):
             self.rejected[event.status] = self.rejected.get(event.status, 0) + 1
 

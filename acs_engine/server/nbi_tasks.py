@@ -7,7 +7,7 @@ connection-request semantics (behaviour reference §7).
 - ``connection_request`` and a task: if the device stays in session for 5 s, the task is
   queued and the answer is **202 "Task queued but not processed"**. Otherwise the task is
   stored, the connection request sent, and the NBI waits for the session to start (the
-  ``timeout`` parameter, else ``device_online_threshold``) and then to end (at most
+  ``timeout`` parameter, else ``device_online_threshold_ms``) and then to end (at most
   120 s): **200** with the task when the session completed it, else **202** with the status
   text "Task faulted", "Task queued but not processed", or the connection-request error.
 - ``connection_request`` and no body: the connection request alone; **200** when the
@@ -193,7 +193,7 @@ async def submit_task(
             text=json.dumps({"error": f"no device {device_id!r}"}),
             content_type="application/json",
         )
-    wait_s = (engine.config.device_online_threshold if timeout_ms is None else timeout_ms) / 1000
+    wait_s = (engine.config.device_online_threshold_ms if timeout_ms is None else timeout_ms) / 1000
     text = body.decode("utf-8", errors="strict").strip() if body else ""
     if not text:
         if not connection_request:

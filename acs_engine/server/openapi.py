@@ -153,7 +153,7 @@ _PATHS: dict[str, dict[str, Any]] = {
                  "schema": {"type": "string"}},
                 {"name": "timeout", "in": "query", "schema": {"type": "integer"},
                  "description": "Milliseconds to wait for the session to start "
-                                "(default: device_online_threshold)."},
+                                "(default: device_online_threshold_ms)."},
             ],
             "requestBody": {"required": False, "content": {"application/json": {
                 "schema": _ref("schemas/Task")}}},

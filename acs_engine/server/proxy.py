@@ -43,6 +43,7 @@ from acs_engine.bus import (
     SessionStateChanged,
     WireMessage,
 )
+from acs_engine.clock import now_ms, to_ms
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.inspect.capture import sniff
@@ -159,7 +160,7 @@ class ProxyServer:
     def _client(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=1, ssl=self._ssl if self._ssl else True)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10,
-                                        sock_read=max(30.0, self.config.session_timeout))
+                                        sock_read=max(30.0, self.config.session_timeout_ms / 1000))
         return aiohttp.ClientSession(
             connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False, skip_auto_headers=("User-Agent", "Accept",
@@ -173,7 +174,7 @@ class ProxyServer:
             await down.client.close()
         now = time.time()
         for session in list(self._open.values()):
-            if now - session.last_activity > self.config.session_timeout:
+            if now - session.last_activity > self.config.session_timeout_ms / 1000:
                 self._end(session, SessionOutcome.TIMEOUT, "no message within the session timeout")
 
     # ------------------------------------------------------------------ sessions
@@ -194,7 +195,7 @@ class ProxyServer:
                 d = decoded.device_id
                 current = self._new(make_device_id(d.oui, d.product_class, d.serial_number),
                                     connection, remote, at)
-                self.bus.publish(SessionStarted(current.session_id, current.device_id, at,
+                self.bus.publish(SessionStarted(current.session_id, current.device_id, to_ms(at),
                                                 remote, tuple(e.code for e in decoded.events),
                                                 ""))
         elif found is None or found.ended:
@@ -215,7 +216,8 @@ class ProxyServer:
     def _publish(self, session: _Session, message: Message) -> None:
         session.last_activity = time.time()
         self.bus.publish(WireMessage(
-            session.session_id, session.device_id, Direction(message.direction), message.at, message.rpc,
+            session.session_id, session.device_id, Direction(message.direction), to_ms(message.at),
+            message.rpc,
             message.cwmp_id, message.status, mask_headers(message.headers), message.body,
             session.remote))
         if message.direction == "out" and message.rpc and rpc.BY_METHOD.get(message.rpc) \
@@ -223,7 +225,8 @@ class ProxyServer:
             session.rpc_count += 1
         for step in session.tracker.feed(session.count, message):
             self.bus.publish(SessionStateChanged(session.session_id, session.device_id,
-                                                 step.old, step.new, message.at, step.reason))
+                                                 step.old, step.new, to_ms(message.at),
+                                                 step.reason))
             if step.new == "END":
                 self._end(session, SessionOutcome.OK, "")
             elif step.new == "FAULTED":
@@ -236,7 +239,7 @@ class ProxyServer:
         session.ended = True
         self._open.pop(session.session_id, None)
         self._by_cookie = {k: v for k, v in self._by_cookie.items() if v is not session}
-        self.bus.publish(SessionEnded(session.session_id, session.device_id, time.time(),
+        self.bus.publish(SessionEnded(session.session_id, session.device_id, now_ms(),
                                       outcome, detail, session.rpc_count))
 
     # ------------------------------------------------------------------ forwarding
@@ -273,7 +276,7 @@ class ProxyServer:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             text = f"upstream ACS {self.upstream} unreachable: {exc or type(exc).__name__}"
             log.warning("%s", text)
-            self.bus.publish(EngineNotice(time.time(), NoticeLevel.WARNING, text))
+            self.bus.publish(EngineNotice(now_ms(), NoticeLevel.WARNING, text))
             self._end(session, SessionOutcome.ERROR, text)
             self._publish(session, Message(time.time(), "out", "", None, 502,
                                            (("Content-Type", "text/plain"),), text.encode()))
@@ -307,7 +310,7 @@ class ProxyServer:
         held: rpc.Message | None = None
         if not ending:
             _, _, held, _ = sniff(answer)
-        timeout = self.config.session_timeout
+        timeout = self.config.session_timeout_ms / 1000
         deadline = time.time() + max(0.0, timeout - gate.margin_for(timeout))
         await gate.hold_external(session.session_id, session.device_id, held, deadline)
 

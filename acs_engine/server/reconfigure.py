@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from acs_engine.bus import EngineNotice
+from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
 from acs_engine.kinds import NoticeLevel
 from acs_engine.server.auth import AuthConfigError, CpeAuthenticator
@@ -128,7 +128,7 @@ async def apply_settings(engine: Engine, config: EngineConfig) -> list[str]:
     urls = await asyncio.to_thread(engine.cwmp_urls)
     tls_urls = await asyncio.to_thread(engine.cwmp_tls_urls)
     engine.bus.publish(EngineNotice(
-        time.time(), NoticeLevel.INFO, f"Settings applied; ACS listening on port {engine.cwmp_port}",
+        now_ms(), NoticeLevel.INFO, f"Settings applied; ACS listening on port {engine.cwmp_port}",
         {"urls": urls, "tls_urls": tls_urls, "tls_fingerprint": engine.tls_fingerprint,
          "tls_kind": engine.tls_kind, "changed": sorted(applied)},
     ))

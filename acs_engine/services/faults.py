@@ -2,7 +2,7 @@
 
 A channel that fails gets a fault (code, message, detail, the channel's provisions); the first
 has ``retries`` 0, a channel that fails again while retrying gets ``retries + 1``. The channel
-may run again once ``now >= timestamp + retry_delay * 2**retries`` seconds. Until then its
+may run again once ``now >= timestamp + retry_delay_ms * 2**retries`` (all in ms). Until then its
 presets are skipped; when due, that channel runs alone with its saved provisions. A channel
 that completes clears its fault. Expired faults (``expiry`` in the past) are dropped.
 """
@@ -33,9 +33,9 @@ class ProvisionFault(Exception):
         self.channel = channel
 
 
-def retry_at(fault: Fault, retry_delay_s: int) -> int:
+def retry_at(fault: Fault, retry_delay_ms: int) -> int:
     """When (ms) the fault's channel may run again."""
-    return fault.timestamp + retry_delay_s * (2 ** fault.retries) * 1000
+    return fault.timestamp + retry_delay_ms * (2 ** fault.retries)
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ class FaultRecorder:
     """The faults of one session's device: read at the start, written with the session."""
 
     session: Session
-    retry_delay: int
+    retry_delay_ms: int
     now: int
     existing: dict[str, Fault] = field(default_factory=dict)  # channel -> stored fault
     raised: dict[str, Fault] = field(default_factory=dict)  # channel -> fault of this session
@@ -64,7 +64,7 @@ class FaultRecorder:
         """A preset channel whose fault is due for a retry now (the oldest first)."""
         due = [
             f for f in self.existing.values()
-            if not f.channel.startswith("task_") and retry_at(f, self.retry_delay) <= self.now
+            if not f.channel.startswith("task_") and retry_at(f, self.retry_delay_ms) <= self.now
             and f.channel not in self.raised
         ]
         return min(due, key=lambda f: f.timestamp).channel if due else None
@@ -73,7 +73,7 @@ class FaultRecorder:
         """Channels whose presets are skipped: faults not yet due, or raised in this session."""
         blocked: dict[str, str] = {}
         for channel, f in self.existing.items():
-            when = retry_at(f, self.retry_delay)
+            when = retry_at(f, self.retry_delay_ms)
             if when > self.now:
                 blocked[channel] = f"channel has fault {f.code}; next retry in {(when - self.now) // 1000} s"
         for channel, f in self.raised.items():

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from acs_engine.bus import EventBus, TaskFinished
+from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.expression import make_resolver
@@ -170,7 +171,7 @@ class ProvisioningHandler(Handler):
             for task, channel in run.finished_tasks:
                 self.bus.publish(TaskFinished(
                     session.device_id, task.id, task.name, run.faults.raised.get(channel),
-                    session.id, session.clock(),
+                    session.id, now_ms(session.clock),
                 ))
 
 
@@ -193,7 +194,7 @@ class _SessionRun(ProvisionRunner):
         # Stored with the commit (an empty list when no preset gets judged: no presets).
         session.commit_extras.preset_verdicts = []
         self.pending_ops: dict[str, Operation] = {}
-        self.faults = FaultRecorder(session, owner.config.retry_delay, self.now)
+        self.faults = FaultRecorder(session, owner.config.retry_delay_ms, self.now)
         self.planner: Planner | None = None
         self._vparam_runs: dict[str, RunningProvision] = {}
         #: (name, virtual parameter?, args JSON, commits done) -> the last such run.
@@ -244,7 +245,7 @@ class _SessionRun(ProvisionRunner):
 
     def _expire_operations(self) -> None:
         """Downloads with no TransferComplete within the download timeout become faults."""
-        limit = self.now - self.owner.config.download_timeout * 1000
+        limit = self.now - self.owner.config.download_timeout_ms
         for key, op in list(self.pending_ops.items()):
             if op.timestamp < limit:
                 del self.pending_ops[key]

@@ -72,7 +72,7 @@ async def wake_device(
         bus: the outcome is published here as :class:`ConnectionRequestDone`.
         config: timeouts, Basic auth permission, online threshold, UDP source port.
         device_id: the device.
-        wait_for_session: wait up to ``device_online_threshold`` ms for its Inform.
+        wait_for_session: wait up to ``device_online_threshold_ms`` for its Inform.
         in_session: the device is in a session right now (the CPE queues the request).
         xmpp: the ACS's XMPP client, for a device that reports a ConnReqJabberID.
 
@@ -102,7 +102,7 @@ async def wake_device(
     try:
         result = await send_connection_request(
             target,
-            timeout_ms=config.connection_request_timeout,
+            timeout_ms=config.connection_request_timeout_ms,
             allow_basic=config.connection_request_allow_basic_auth,
             udp_source_port=config.udp_connection_request_port,
             xmpp=xmpp,
@@ -110,7 +110,7 @@ async def wake_device(
         session_started: bool | None = None
         if result.ok and wait_for_session and not in_session:
             try:
-                await asyncio.wait_for(started.wait(), config.device_online_threshold / 1000)
+                await asyncio.wait_for(started.wait(), config.device_online_threshold_ms / 1000)
                 session_started = True
             except TimeoutError:
                 session_started = False

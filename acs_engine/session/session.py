@@ -164,7 +164,10 @@ class Session:
         self.tree = DeviceTree()
         self.started = clock()
         self.last_activity = self.started
-        self.timeout = float(inform_envelope.session_timeout or config.session_timeout)
+        #: Seconds of CPE silence before the session is dropped (like ``started`` and
+        #: ``last_activity``, in the clock's seconds): the CPE's cwmp:SessionTimeout, else
+        #: the configured one.
+        self.timeout = float(inform_envelope.session_timeout or config.session_timeout_ms / 1000)
         self.rpc_count = 0
         self.pending: Outgoing | None = None
         self.pending_id: str | None = None
@@ -208,7 +211,7 @@ class Session:
         if old is not self.state or trigger is Trigger.CPE_REQUEST:
             self._events.append(
                 SessionStateChanged(
-                    self.id, self.device_id, old, self.state, self.clock(), reason
+                    self.id, self.device_id, old, self.state, now_ms(self.clock), reason
                 )
             )
 
@@ -229,10 +232,10 @@ class Session:
         body: bytes,
     ) -> None:
         """Queue one HTTP message of this session as an event and keep it in the trace."""
-        at = self.clock()
+        at_ms = now_ms(self.clock)
         self._events.append(
             WireMessage(
-                self.id, self.device_id, direction, at, rpc_name, cwmp_id, status, headers, body,
+                self.id, self.device_id, direction, at_ms, rpc_name, cwmp_id, status, headers, body,
                 self.remote,
             )
         )
@@ -246,7 +249,7 @@ class Session:
         self._trace_bytes += len(body)
         self.trace.append(
             TraceEntry(
-                len(self.trace), to_ms(at), direction, rpc_name, cwmp_id, status, headers,
+                len(self.trace), at_ms, direction, rpc_name, cwmp_id, status, headers,
                 body,
             )
         )
@@ -292,7 +295,8 @@ class Session:
         self._fire(Trigger.INFORM, "Inform " + ", ".join(self.events))
         self._events.append(
             SessionStarted(
-                self.id, self.device_id, self.started, self.remote, self.events, self.cwmp_version
+                self.id, self.device_id, to_ms(self.started), self.remote, self.events,
+                self.cwmp_version,
             )
         )
 
@@ -488,9 +492,10 @@ class Session:
 
     def ended(self) -> None:
         """Queue the end events: the device was updated, the session ended."""
-        self._events.append(DeviceUpdated(self.device_id, self.clock(), self.created))
+        self._events.append(DeviceUpdated(self.device_id, now_ms(self.clock), self.created))
         self._events.append(
             SessionEnded(
-                self.id, self.device_id, self.clock(), self.outcome, self.detail, self.rpc_count
+                self.id, self.device_id, now_ms(self.clock), self.outcome, self.detail,
+                self.rpc_count,
             )
         )

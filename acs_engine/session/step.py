@@ -45,6 +45,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from acs_engine.bus import EngineNotice, EventBus
+from acs_engine.clock import now_ms
 from acs_engine.cwmp import rpc
 from acs_engine.kinds import NoticeLevel, SessionOutcome
 from acs_engine.session.handler import Handler, Outgoing
@@ -295,7 +296,7 @@ class StepGate(Handler):
                     action = "send"
                     break
                 self.bus.publish(EngineNotice(
-                    self._clock(), NoticeLevel.WARNING,
+                    now_ms(self._clock), NoticeLevel.WARNING,
                     f"Proxy mode: {decision.action} is off (the session is another ACS's); "
                     "only Send passes the held message on"))
         finally:

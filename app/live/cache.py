@@ -96,7 +96,7 @@ class LiveSessions:
 
     def on_wire(self, message: WireMessage) -> Exchange | None:
         """Remember a wire message; returns its exchange (None when the session is full)."""
-        session = self._entry(message.session_id, message.device_id, message.at)
+        session = self._entry(message.session_id, message.device_id, message.at_ms / 1000)
         if len(session.exchanges) >= MAX_ROWS:
             return None
         exchange = Exchange.from_wire(message)
@@ -107,18 +107,18 @@ class LiveSessions:
 
     def on_started(self, event: SessionStarted) -> LiveSession:
         """Remember a session's start."""
-        session = self._entry(event.session_id, event.device_id, event.at)
+        session = self._entry(event.session_id, event.device_id, event.at_ms / 1000)
         session.events = event.events
         return session
 
     def on_state(self, event: SessionStateChanged) -> LiveSession:
         """Remember a state change."""
-        session = self._entry(event.session_id, event.device_id, event.at)
+        session = self._entry(event.session_id, event.device_id, event.at_ms / 1000)
         session.previous, session.state, session.reason = event.old, event.new, event.reason
         return session
 
     def on_ended(self, event: SessionEnded) -> LiveSession:
         """Remember a session's end."""
-        session = self._entry(event.session_id, event.device_id, event.at)
+        session = self._entry(event.session_id, event.device_id, event.at_ms / 1000)
         session.outcome = event.outcome
         return session

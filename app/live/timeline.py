@@ -66,7 +66,7 @@ class Exchange:
     def from_wire(cls, message: WireMessage) -> Exchange:
         """The exchange a live wire message describes."""
         return cls(
-            message.at, message.direction, message.rpc, message.cwmp_id, message.status,
+            message.at_ms / 1000.0, message.direction, message.rpc, message.cwmp_id, message.status,
             message.headers, message.body,
         )
 

@@ -29,16 +29,16 @@ from app.activity import (
 def test_session_lines_name_the_device_outcome_and_duration() -> None:
     describer = ActivityDescriber()
     start = describer.describe(
-        SessionStarted("s1", "OUI-GW-SN1", 100.0, "10.0.0.7", ("0 BOOTSTRAP", "1 BOOT"), "1.2")
+        SessionStarted("s1", "OUI-GW-SN1", 100_000, "10.0.0.7", ("0 BOOTSTRAP", "1 BOOT"), "1.2")
     )
     assert start is not None
     assert start.device == "OUI-GW-SN1" and start.level == "session"
     assert "10.0.0.7" in start.text and "0 BOOTSTRAP, 1 BOOT" in start.text
-    end = describer.describe(SessionEnded("s1", "OUI-GW-SN1", 102.5, "ok", rpc_count=3))
+    end = describer.describe(SessionEnded("s1", "OUI-GW-SN1", 102_500, "ok", rpc_count=3))
     assert end is not None
     assert end.text == "Session ended ok after 2.5 s, 3 RPCs"
     assert end.level == "ok"
-    failed = describer.describe(SessionEnded("s9", "OUI-GW-SN2", 5.0, "timeout", "CPE went silent"))
+    failed = describer.describe(SessionEnded("s9", "OUI-GW-SN2", 5000, "timeout", "CPE went silent"))
     assert failed is not None
     assert failed.level == "error"
     assert failed.text == "Session ended timeout: CPE went silent"
@@ -46,25 +46,25 @@ def test_session_lines_name_the_device_outcome_and_duration() -> None:
 
 def test_rejections_notices_and_new_devices_are_described() -> None:
     describer = ActivityDescriber()
-    rejected = describer.describe(RequestRejected(1.0, "10.0.0.9", 413, "body too large"))
+    rejected = describer.describe(RequestRejected(1000, "10.0.0.9", 413, "body too large"))
     assert rejected is not None and rejected.level == "warning"
     assert rejected.text == "Rejected a request from 10.0.0.9: HTTP 413, body too large"
-    notice = describer.describe(EngineNotice(1.0, "error", "database is locked"))
+    notice = describer.describe(EngineNotice(1000, "error", "database is locked"))
     assert notice == ActivityEntry(1.0, "error", "", "database is locked")
-    new = describer.describe(DeviceUpdated("DEV", 2.0, created=True))
+    new = describer.describe(DeviceUpdated("DEV", 2000, created=True))
     assert new is not None and new.text == "New device registered"
-    assert describer.describe(DeviceUpdated("DEV", 3.0)) is None
-    wire = WireMessage("s", "DEV", "in", 1.0, "Inform", None, None, (), b"")
+    assert describer.describe(DeviceUpdated("DEV", 3000)) is None
+    wire = WireMessage("s", "DEV", "in", 1000, "Inform", None, None, (), b"")
     assert describer.describe(wire) is None
 
 
 def test_open_session_memory_is_bounded() -> None:
     describer = ActivityDescriber(max_open=3)
     for n in range(10):
-        describer.describe(SessionStarted(f"s{n}", "D", float(n), "", (), "1.0"))
-    ended = describer.describe(SessionEnded("s0", "D", 20.0, "ok"))
+        describer.describe(SessionStarted(f"s{n}", "D", n * 1000, "", (), "1.0"))
+    ended = describer.describe(SessionEnded("s0", "D", 20_000, "ok"))
     assert ended is not None and "after" not in ended.text  # s0 was forgotten
-    kept = describer.describe(SessionEnded("s9", "D", 20.0, "ok"))
+    kept = describer.describe(SessionEnded("s9", "D", 20_000, "ok"))
     assert kept is not None and "after 11.0 s" in kept.text
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from acs_engine.bus import (
     SessionStateChanged,
     WireMessage,
 )
+from acs_engine.clock import now_ms
 from acs_engine.session.machine import State
 from app.bridge import EngineBridge
 from tests.gui.aio import wait_until
@@ -31,13 +31,13 @@ def _first(events: list[object], kind: type) -> Any:
 
 
 def _started(n: int = 1) -> SessionStarted:
-    return SessionStarted(f"s{n}", f"DEV-{n}", time.time(), "127.0.0.1", ("0 BOOTSTRAP",), "1.0")
+    return SessionStarted(f"s{n}", f"DEV-{n}", now_ms(), "127.0.0.1", ("0 BOOTSTRAP",), "1.0")
 
 
 def test_each_event_type_has_its_signal_and_arrives_after_publish(qtbot) -> None:
     bus = EventBus()
     bridge = EngineBridge(bus)
-    now = time.time()
+    now = now_ms()
     events = [
         _started(),
         SessionStateChanged("s1", "DEV-1", State.INIT, State.PROCESS, now),

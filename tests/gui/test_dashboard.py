@@ -37,9 +37,9 @@ def test_histogram_and_stats_are_bounded() -> None:
     assert counts.sum() == 3 and len(edges) == 6
     stats = DashboardStats()
     for i in range(30000):  # sessions that never end are forgotten, oldest first
-        stats.feed(SessionStarted(f"s{i}", "D", float(i), "", (), "1.0"))
+        stats.feed(SessionStarted(f"s{i}", "D", i * 1000, "", (), "1.0"))
     assert len(stats._started) <= 20000
-    stats.feed(SessionEnded("s29999", "D", 30001.0, "timeout"))
+    stats.feed(SessionEnded("s29999", "D", 30_001_000, "timeout"))
     assert list(stats.durations) == [2.0] and stats.totals["failed"] == 1
 
 

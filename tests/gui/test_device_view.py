@@ -45,7 +45,7 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def _rig(tmp_path: Path, **config: object) -> AsyncIterator[Rig]:
-    async with running_engine(tmp_path, device_online_threshold=1500, **config) as engine:
+    async with running_engine(tmp_path, device_online_threshold_ms=1500, **config) as engine:
         bridge = EngineBridge(engine.bus)
         url = engine.cwmp_urls()[-1]
         requester = ConnectionRequester(engine, lambda: url)

@@ -22,7 +22,7 @@ from tests.helpers.engine import running_engine
 
 async def test_a_real_fault_is_listed_then_retried(tmp_path: Path, qtbot, qtmodeltester) -> None:
     async with running_engine(
-        tmp_path, provisioning=True, device_online_threshold=3000
+        tmp_path, provisioning=True, device_online_threshold_ms=3000
     ) as engine, ConnectionRequestServer() as server:
         store = engine.store
         assert store is not None
@@ -134,7 +134,7 @@ async def test_one_failure_on_three_channels_is_one_row(tmp_path: Path, qtbot) -
 
 
 def test_model_next_retry_and_delete_button_state(qapp, qtmodeltester) -> None:
-    model = FaultTableModel(retry_delay_s=60)
+    model = FaultTableModel(retry_delay_ms=60_000)
     now = 1_800_000_000_000
     faults = [
         Fault("d1:default", "d1", "default", now - 30_000, "cwmp.9002", "Internal", retries=1),

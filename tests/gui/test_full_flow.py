@@ -31,7 +31,7 @@ async def test_bootstrap_edit_commit_and_watch_it_live(
     tmp_path: Path, qtbot: QtBot, settings: QSettings
 ) -> None:
     async with running_engine(
-        tmp_path, provisioning=True, device_online_threshold=3000, script_timeout_ms=2000
+        tmp_path, provisioning=True, device_online_threshold_ms=3000, script_timeout_ms=2000
     ) as engine:
         bridge = EngineBridge(engine.bus)
         window = MainWindow(engine, bridge, settings)

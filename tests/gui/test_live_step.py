@@ -130,7 +130,7 @@ async def test_step_mode_edit_dialog_and_skip(engine: Engine, qtbot) -> None:
 
 
 async def test_the_deadline_sends_by_itself(tmp_path: Path, qtbot) -> None:
-    async with running_engine(tmp_path, session_timeout=1.0) as engine:
+    async with running_engine(tmp_path, session_timeout_ms=1000) as engine:
         panel, resolved = make_panel(engine, qtbot)
         panel.show_device(DEVICE)
         panel.step_action.setChecked(True)
@@ -152,7 +152,7 @@ async def test_the_deadline_sends_by_itself(tmp_path: Path, qtbot) -> None:
 
 async def test_the_countdown_waits_while_edit_is_open(tmp_path: Path, qtbot) -> None:
     """Issue 18: the countdown kept running (and sent the RPC) while Edit… was open."""
-    async with running_engine(tmp_path, session_timeout=1.0) as engine:
+    async with running_engine(tmp_path, session_timeout_ms=1000) as engine:
         panel, resolved = make_panel(engine, qtbot)
         bar = panel.step_bar
         panel.show_device(DEVICE)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 
 from acs_engine.bus import EngineNotice
+from acs_engine.clock import now_ms
 from app.bridge import EngineBridge
 from app.overview import acs_urls_of, merge_urls
 from app.window import MainWindow
@@ -75,7 +75,7 @@ async def test_without_https_no_fingerprint_and_new_listeners_are_shown(
         assert panel.fingerprint() == "" and not panel.fingerprint_row.isVisible()
         # Settings applied while running: the engine says where it listens now.
         engine.bus.publish(EngineNotice(
-            time.time(), "info", "Settings applied",
+            now_ms(), "info", "Settings applied",
             {"urls": ["http://127.0.0.1:7547/"], "tls_urls": ["https://127.0.0.1:7548/"],
              "tls_fingerprint": "AB:CD"},
         ))
@@ -101,7 +101,7 @@ async def test_applying_settings_keeps_the_https_urls_and_fingerprint(
         assert len(before) == 2 and panel.fingerprint() == engine.tls_fingerprint
         assert window.admin is not None
         dialog = window.admin.open_settings()
-        dialog.widget("session_timeout").setValue(9)  # type: ignore[attr-defined]
+        dialog.widget("session_timeout_ms").setValue(9)  # type: ignore[attr-defined]
         dialog.apply()
         assert dialog.pending is not None and await dialog.pending
         await settle()

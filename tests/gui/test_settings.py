@@ -26,7 +26,7 @@ from tests.helpers.engine import RawCpe, inform, running_engine
 
 def test_validation_rules(tmp_path: Path) -> None:
     good = {"cwmp_host": "0.0.0.0", "cwmp_port": 7547, "fs_port": 7567, "nbi_port": 7557,
-            "db_path": tmp_path / "x.db", "session_timeout": 30}
+            "db_path": tmp_path / "x.db", "session_timeout_ms": 30_000}
     assert validate(good) == {}
     assert set(validate({**good, "cwmp_port": 0})) == {"cwmp_port"}
     assert validate({**good, "cwmp_port": 0}, free_ports=["cwmp_port"]) == {}
@@ -57,8 +57,8 @@ async def test_live_apply_of_session_timeout_and_a_port(tmp_path: Path, qtbot) -
         host.setText("127.0.0.1")
         assert ok.isEnabled()
 
-        dialog.widget("session_timeout").setValue(7)  # type: ignore[attr-defined]
-        dialog.widget("retry_delay").setValue(42)  # type: ignore[attr-defined]
+        dialog.widget("session_timeout_ms").setValue(7)  # type: ignore[attr-defined]
+        dialog.widget("retry_delay_ms").setValue(42)  # type: ignore[attr-defined]
         port = dialog.widget("cwmp_port")
         assert isinstance(port, QSpinBox)
         new_port = _free_port()
@@ -68,8 +68,8 @@ async def test_live_apply_of_session_timeout_and_a_port(tmp_path: Path, qtbot) -
         assert dialog.pending is not None and await dialog.pending
         assert applied == [[]] and "Applied and saved" in dialog.note.text()
         # Live: the running engine's config, which every new session reads, and the listener.
-        assert engine.config.session_timeout == 7
-        assert engine.config.retry_delay == 42
+        assert engine.config.session_timeout_ms == 7000
+        assert engine.config.retry_delay_ms == 42_000
         assert engine.cwmp_port == new_port == engine.config.cwmp_port
         assert urls == [engine.cwmp_urls()] and urls[0][-1].endswith(f":{new_port}/")
         async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
@@ -82,7 +82,7 @@ async def test_live_apply_of_session_timeout_and_a_port(tmp_path: Path, qtbot) -
 
     # Saved: the next start reads them back (command-line options win).
     restored = saved_config(EngineConfig(db_path=tmp_path / "fieldacs.db"), settings)
-    assert restored.session_timeout == 7 and restored.cwmp_port == new_port
+    assert restored.session_timeout_ms == 7000 and restored.cwmp_port == new_port
     assert restored.cwmp_host == restored.fs_host == "127.0.0.1"
     assert restored.cwmp_tls_port is None and restored.tls_cert_path is None
     assert saved_config(EngineConfig(), settings, explicit=["cwmp_port"]).cwmp_port == 7547
@@ -96,7 +96,7 @@ def _free_port() -> int:
 
 def test_tls_validation_rules(tmp_path: Path) -> None:
     good = {"cwmp_host": "0.0.0.0", "cwmp_port": 7547, "fs_port": 7567, "nbi_port": 7557,
-            "db_path": tmp_path / "x.db", "session_timeout": 30, "cwmp_http_enabled": True,
+            "db_path": tmp_path / "x.db", "session_timeout_ms": 30_000, "cwmp_http_enabled": True,
             "cwmp_tls_port": 7548, "fs_tls_port": 7568}
     assert validate(good) == {}
     assert set(validate({**good, "fs_tls_port": 7548})) == {"fs_tls_port"}
@@ -130,7 +130,7 @@ async def test_a_busy_port_is_shown_and_nothing_is_saved(tmp_path: Path, qtbot) 
             busy.bind(("127.0.0.1", 0))
             busy.listen()
             dialog.widget("cwmp_port").setValue(busy.getsockname()[1])  # type: ignore[attr-defined]
-            dialog.widget("session_timeout").setValue(9)  # type: ignore[attr-defined]
+            dialog.widget("session_timeout_ms").setValue(9)  # type: ignore[attr-defined]
             dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
             assert dialog.pending is not None and not await dialog.pending
         assert failed and "is in use" in failed[0]
@@ -138,7 +138,7 @@ async def test_a_busy_port_is_shown_and_nothing_is_saved(tmp_path: Path, qtbot) 
         assert "Nothing was changed" in dialog.note.text()
         assert dialog.result() == 0 and dialog.buttons.button(
             QDialogButtonBox.StandardButton.Apply).isEnabled()
-        assert engine.cwmp_port == old and engine.config.session_timeout == 30
+        assert engine.cwmp_port == old and engine.config.session_timeout_ms == 30_000
         settings.beginGroup("engine")
         assert settings.childKeys() == []
         settings.endGroup()
@@ -277,7 +277,7 @@ async def test_the_dialog_fits_a_laptop_screen(tmp_path: Path, qtbot) -> None:
 
 def test_nbi_validation_rules(tmp_path: Path) -> None:
     good = {"cwmp_host": "0.0.0.0", "cwmp_port": 7547, "fs_port": 7567, "nbi_port": 7557,
-            "db_path": tmp_path / "x.db", "session_timeout": 30, "nbi_host": "127.0.0.1"}
+            "db_path": tmp_path / "x.db", "session_timeout_ms": 30_000, "nbi_host": "127.0.0.1"}
     assert validate(good) == {}
     assert set(validate({**good, "nbi_host": "0.0.0.0"})) == {"nbi_token"}
     assert "open to the network" in validate({**good, "nbi_host": "0.0.0.0"})["nbi_token"]

@@ -14,7 +14,7 @@ from tests.helpers.engine import running_engine
 
 def test_xmpp_validation_rules(tmp_path: Path) -> None:
     good = {"cwmp_host": "0.0.0.0", "cwmp_port": 7547, "fs_port": 7567, "nbi_port": 7557,
-            "db_path": tmp_path / "x.db", "session_timeout": 30}
+            "db_path": tmp_path / "x.db", "session_timeout_ms": 30_000}
     assert validate({**good, "xmpp_jid": ""}) == {}  # XMPP off: nothing else is checked
     xmpp = {**good, "xmpp_jid": "acs@example.net", "xmpp_password": "pw",
             "xmpp_server": "", "xmpp_tls": "starttls", "xmpp_ca_file": None}

@@ -46,7 +46,7 @@ async def test_a_technician_walks_the_main_path_in_one_window(
     tmp_path: Path, qtbot: QtBot, settings: QSettings
 ) -> None:
     async with running_engine(
-        tmp_path, provisioning=True, device_online_threshold=3000, script_timeout_ms=2000
+        tmp_path, provisioning=True, device_online_threshold_ms=3000, script_timeout_ms=2000
     ) as engine:
         bridge = EngineBridge(engine.bus)
         window = MainWindow(engine, bridge, settings)

@@ -96,7 +96,7 @@ async def test_rejections_and_notices_reach_recent_activity(
     )
     rejected = next(e for e in window.activity_model.entries() if e.level == "warning")
     assert rejected.text.startswith(f"Rejected a request from 127.0.0.1: HTTP {status}")
-    engine.bus.publish(EngineNotice(0.0, "error", "disk is full"))
+    engine.bus.publish(EngineNotice(0, "error", "disk is full"))
     await wait_until(
         lambda: window.activity_model.entries()[0].text == "disk is full", what="notice"
     )

@@ -92,7 +92,7 @@ async def test_a_failed_transfer_becomes_a_cwmp_fault(tmp_path: Path) -> None:
 
 
 async def test_a_download_without_transfer_complete_times_out(tmp_path: Path) -> None:
-    async with running_engine(tmp_path, provisioning=True, download_timeout=1) as engine:
+    async with running_engine(tmp_path, provisioning=True, download_timeout_ms=1000) as engine:
         store = engine.store
         assert store is not None
         cpe, device, dev_id = _cpe(engine.cwmp_urls()[-1], "DLSLOW001", transfer_time=3600)

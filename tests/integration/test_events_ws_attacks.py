@@ -15,6 +15,7 @@ import pytest
 from acs_engine.bus import WireMessage
 from acs_engine.server import events_ws
 from acs_engine.server.controller import Engine
+from acs_engine.server.events_codec import PROTOCOL_VERSION
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model
@@ -52,7 +53,7 @@ async def test_the_header_token_opens_the_stream(engine: Engine) -> None:
         _url(engine), headers={"Authorization": f"Bearer {TOKEN}"}
     ) as ws:
         hello = await _hello(ws)
-        assert hello["protocol"] == 1 and hello["engine"]
+        assert hello["protocol"] == PROTOCOL_VERSION and hello["engine"]
 
 
 async def test_the_first_message_token_opens_the_stream(engine: Engine) -> None:

@@ -257,7 +257,7 @@ async def _valid_session(url: str, serial: str, engine_manual: object) -> None:
 
 async def test_ten_thousand_hostile_bodies_against_a_live_engine(tmp_path: Path) -> None:
     started = time.monotonic()
-    async with running_engine(tmp_path, session_timeout=2.0, fs_enabled=False) as engine:
+    async with running_engine(tmp_path, session_timeout_ms=2000, fs_enabled=False) as engine:
         assert engine.cwmp is not None
         url = engine.cwmp_urls()[-1]
         port = engine.cwmp_port

@@ -129,7 +129,7 @@ async def test_proxy_forwards_byte_for_byte_and_the_upstream_tree_is_the_same(
     assert states[0] == "PROCESS" and "PENDING_RPC" in states and states[-1] == "END"
 
     # The same messages lint clean (the console's Lint tab runs exactly this).
-    first = [Message(m.at, m.direction, m.rpc, m.cwmp_id, m.status, m.headers, m.body)
+    first = [Message(m.at_ms / 1000, m.direction, m.rpc, m.cwmp_id, m.status, m.headers, m.body)
              for m in wire if m.session_id == started[0].session_id]
     assert not [f.line() for f in lint_messages(first) if f.severity is Severity.ERROR]
 

@@ -93,14 +93,14 @@ async def test_a_busy_port_is_refused_and_the_old_listeners_stay(tmp_path: Path)
         with _busy_port() as busy:
             # The file server moves first (to a free port), then the NBI cannot bind.
             wanted = engine.config.replace(
-                fs_port=_free_port(), nbi_port=busy, session_timeout=5, cwmp_username=USER,
+                fs_port=_free_port(), nbi_port=busy, session_timeout_ms=5000, cwmp_username=USER,
                 cwmp_password=PASSWORD,
             )
             with pytest.raises(ReconfigureError, match=f"NBI port: Port {busy} is in use"):
                 await engine.reconfigure(wanted)
         assert (engine.cwmp_port, engine.fs_port, engine.nbi_port) == old
         assert engine.config.fs_port == 0 and engine.config.nbi_port == 0
-        assert engine.config.session_timeout == 30 and engine.config.cwmp_username is None
+        assert engine.config.session_timeout_ms == 30_000 and engine.config.cwmp_username is None
         assert engine.cwmp is not None and not engine.cwmp.auth.enabled
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{engine.nbi_port}/devices") as resp:
@@ -178,10 +178,10 @@ async def test_an_auth_expression_that_does_not_parse_changes_nothing(tmp_path: 
         with pytest.raises(ReconfigureError, match="cwmp_auth does not parse"):
             await engine.reconfigure(
                 engine.config.replace(cwmp_auth='AUTH(DeviceID.SerialNumber, "x"', cwmp_port=0,
-                                      session_timeout=9)
+                                      session_timeout_ms=9000)
             )
         assert engine.cwmp is not None and not engine.cwmp.auth.enabled
-        assert engine.config.cwmp_auth is None and engine.config.session_timeout == 30
+        assert engine.config.cwmp_auth is None and engine.config.session_timeout_ms == 30_000
         assert engine.cwmp_port == port
 
 
@@ -247,11 +247,11 @@ async def test_settings_that_need_a_restart_are_returned_not_applied(tmp_path: P
     async with running_engine(tmp_path) as engine:
         db = engine.config.db_path
         later = await engine.reconfigure(
-            engine.config.replace(db_path=tmp_path / "other.db", retry_delay=7,
+            engine.config.replace(db_path=tmp_path / "other.db", retry_delay_ms=7000,
                                   trace_sessions_per_device=3)
         )
         assert sorted(later) == ["db_path", "trace_sessions_per_device"]
-        assert engine.config.db_path == db and engine.config.retry_delay == 7
+        assert engine.config.db_path == db and engine.config.retry_delay_ms == 7000
 
 
 async def test_nbi_token_and_port_changed_live(tmp_path: Path) -> None:
@@ -277,8 +277,8 @@ async def test_a_listener_that_could_not_start_does_not_block_other_changes(
     with _busy_port() as busy:
         async with running_engine(tmp_path, nbi_port=busy) as engine:
             assert engine.nbi is None  # a warning at start, not a failed start
-            await engine.reconfigure(engine.config.replace(session_timeout=12))
-            assert engine.config.session_timeout == 12 and engine.nbi is None
+            await engine.reconfigure(engine.config.replace(session_timeout_ms=12_000))
+            assert engine.config.session_timeout_ms == 12_000 and engine.nbi is None
             port = _free_port()
             await engine.reconfigure(engine.config.replace(nbi_port=port))
             assert engine.nbi_port == port

@@ -1,4 +1,4 @@
-"""Overload control (queue off: ``admission_wait=0``): too many sessions starting at once get
+"""Overload control (queue off: ``admission_wait_ms=0``): too many sessions starting at once get
 503 + Retry-After (load-driven, 5-120 s) and a closed connection; running ones finish."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ async def test_informs_over_the_limit_get_503_and_running_sessions_finish(
 ) -> None:
     limit, flood = 3, 12
     async with running_engine(
-        tmp_path, max_concurrent_new_sessions=limit, admission_wait=0
+        tmp_path, max_concurrent_new_sessions=limit, admission_wait_ms=0
     ) as engine:
         assert engine.store is not None and engine.cwmp is not None
         url = engine.cwmp_urls()[-1]

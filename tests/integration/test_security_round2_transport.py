@@ -124,7 +124,7 @@ async def test_attack_silent_sessions_with_a_huge_session_timeout_are_reaped(
     count = 40
     big = ("Device.X_Vendor.Blob", "B" * 100_000, "xsd:string")  # memory each one holds
     async with running_engine(
-        tmp_path, session_timeout_min=0.5, session_timeout_max=2.0
+        tmp_path, session_timeout_min_ms=500, session_timeout_max_ms=2000
     ) as engine:
         cwmp = engine.cwmp
         assert cwmp is not None and engine.store is not None
@@ -170,7 +170,7 @@ async def test_attack_live_session_cap_queues_then_refuses_with_retry_after(
     tmp_path: Path,
 ) -> None:
     cap = 4
-    async with running_engine(tmp_path, max_sessions=cap, admission_wait=0.5) as engine:
+    async with running_engine(tmp_path, max_sessions=cap, admission_wait_ms=500) as engine:
         cwmp = engine.cwmp
         assert cwmp is not None
         url = engine.cwmp_urls()[-1]
@@ -178,7 +178,7 @@ async def test_attack_live_session_cap_queues_then_refuses_with_retry_after(
         try:
             for i, cpe in enumerate(holders):
                 assert (await cpe.send(inform(f"HOLD{i}")))[0] == 200
-            # Over the cap: it waits (admission_wait), then 503 + Retry-After, socket closed.
+            # Over the cap: it waits (admission_wait_ms), then 503 + Retry-After, socket closed.
             async with RawCpe(url) as late:
                 status, _, headers = await late.send(inform("LATE"))
                 assert status == 503
@@ -240,8 +240,8 @@ async def test_attack_slowloris_flood_keeps_nbi_and_file_server_answering(
 ) -> None:
     flood = 240
     async with running_engine(
-        tmp_path, max_connections=120, max_connections_per_address=60, header_timeout=2.0,
-        body_timeout=2.0,
+        tmp_path, max_connections=120, max_connections_per_address=60, header_timeout_ms=2000,
+        body_timeout_ms=2000,
     ) as engine:
         assert engine.files is not None and engine.fs_port is not None
         await engine.files.put("fw.bin", b"firmware" * 1000)
@@ -284,7 +284,7 @@ async def test_attack_slowloris_flood_keeps_nbi_and_file_server_answering(
 
 async def test_guard_follows_pipelined_chunked_and_sized_requests(tmp_path: Path) -> None:
     """The guard's framing must not cut a legitimate keep-alive conversation."""
-    async with running_engine(tmp_path, header_timeout=1.0) as engine:
+    async with running_engine(tmp_path, header_timeout_ms=1000) as engine:
         body = _inform_body("PIPE1")
         chunked = b"".join(
             b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:100], body[100:]))
@@ -314,7 +314,7 @@ async def test_guard_follows_pipelined_chunked_and_sized_requests(tmp_path: Path
 async def test_attack_stalled_tls_handshake_and_silent_connection_are_closed(
     tmp_path: Path,
 ) -> None:
-    async with running_engine(tmp_path, cwmp_tls_port=0, header_timeout=1.0) as engine:
+    async with running_engine(tmp_path, cwmp_tls_port=0, header_timeout_ms=1000) as engine:
         assert engine.cwmp_tls_port is not None
         ports = {"TLS handshake never sent": engine.cwmp_tls_port,
                  "plain connection, no request": engine.cwmp_port}

@@ -171,7 +171,7 @@ async def test_new_inform_starts_a_new_session_despite_old_cookie(tmp_path: Path
 
 
 async def test_second_concurrent_session_of_a_device_gets_503(tmp_path: Path) -> None:
-    async with running_engine(tmp_path, busy_retry_after=17) as engine:
+    async with running_engine(tmp_path, busy_retry_after_s=17) as engine:
         url = engine.cwmp_urls()[-1]
         async with RawCpe(url) as one, RawCpe(url) as two:
             status, _, _ = await one.send(inform())
@@ -321,7 +321,7 @@ async def test_cpe_fault_reaches_the_handler(tmp_path: Path) -> None:
 async def test_vanished_cpe_times_out_frees_the_lock_and_writes_nothing(tmp_path: Path) -> None:
     queue = RpcQueue()
     queue.put(DEVICE, rpc.GetParameterValues(names=("Device.",)))
-    async with running_engine(tmp_path, handler=queue, session_timeout=0.5) as engine:
+    async with running_engine(tmp_path, handler=queue, session_timeout_ms=500) as engine:
         ended: list[SessionEnded] = []
         engine.bus.subscribe(ended.append, SessionEnded)
         url = engine.cwmp_urls()[-1]
@@ -349,7 +349,7 @@ async def test_vanished_cpe_times_out_frees_the_lock_and_writes_nothing(tmp_path
 
 
 async def test_session_timeout_header_is_used(tmp_path: Path) -> None:
-    async with running_engine(tmp_path, session_timeout=60, session_timeout_min=1) as engine:
+    async with running_engine(tmp_path, session_timeout_ms=60_000, session_timeout_min_ms=1000) as engine:
         async with RawCpe(engine.cwmp_urls()[-1], namespace=NS_CWMP_1_2) as cpe:
             await cpe.send(inform(), session_timeout=1)
             session = engine.cwmp.session_of_device(DEVICE)  # type: ignore[union-attr]
@@ -390,7 +390,7 @@ async def test_every_http_message_is_published(tmp_path: Path) -> None:
             ("out", "", 204),
         ]
         assert len({w.session_id for w in wire}) == 1
-        assert wire[0].at <= wire[-1].at
+        assert wire[0].at_ms <= wire[-1].at_ms
 
 
 async def test_a_100_mb_body_is_cut_off_while_another_session_goes_on(tmp_path: Path) -> None:
@@ -533,7 +533,7 @@ class _SlowHandler(RpcQueue):
 async def test_time_the_acs_spends_working_is_not_cpe_silence(tmp_path: Path) -> None:
     handler = _SlowHandler(1.2)
     handler.put(DEVICE, rpc.GetParameterValues(names=("Device.DeviceInfo.UpTime",)))
-    async with running_engine(tmp_path, handler=handler, session_timeout=0.5) as engine:
+    async with running_engine(tmp_path, handler=handler, session_timeout_ms=500) as engine:
         ended: list[SessionEnded] = []
         engine.bus.subscribe(ended.append, SessionEnded)
         async with RawCpe(engine.cwmp_urls()[-1]) as cpe:

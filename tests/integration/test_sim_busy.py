@@ -16,7 +16,7 @@ from tests.helpers.engine import RawCpe, inform, running_engine
 
 async def test_sim_honours_retry_after_and_every_device_gets_in(tmp_path: Path) -> None:
     # No queue and room for 3 sessions: most of a 20-device burst is refused at first.
-    async with running_engine(tmp_path, max_sessions=3, admission_wait=0) as engine:
+    async with running_engine(tmp_path, max_sessions=3, admission_wait_ms=0) as engine:
         assert engine.cwmp is not None and engine.store is not None
         summary = await run_sim(
             engine.cwmp_urls()[-1], 20, "tr098", once=True, connection_requests=False,
@@ -33,7 +33,7 @@ async def test_sim_honours_retry_after_and_every_device_gets_in(tmp_path: Path) 
 async def test_sim_reports_devices_that_never_got_in_apart_from_failures(
     tmp_path: Path,
 ) -> None:
-    async with running_engine(tmp_path, max_sessions=1, admission_wait=0) as engine:
+    async with running_engine(tmp_path, max_sessions=1, admission_wait_ms=0) as engine:
         async with RawCpe(engine.cwmp_urls()[-1]) as holder:  # takes the only slot
             assert (await holder.send(inform("HOLDER")))[0] == 200
             summary = await run_sim(

@@ -15,7 +15,7 @@ def _admission(live: list[int], **config: object) -> Admission:
 
 
 async def test_waiting_informs_are_admitted_in_arrival_order() -> None:
-    gate = _admission([0], max_concurrent_new_sessions=1, admission_wait=5.0)
+    gate = _admission([0], max_concurrent_new_sessions=1, admission_wait_ms=5000)
     assert await gate.enter() == 0.0
     order: list[int] = []
 
@@ -35,7 +35,7 @@ async def test_waiting_informs_are_admitted_in_arrival_order() -> None:
 
 
 async def test_a_wait_past_the_bound_is_refused_and_leaves_the_queue() -> None:
-    gate = _admission([0], max_concurrent_new_sessions=1, admission_wait=0.05)
+    gate = _admission([0], max_concurrent_new_sessions=1, admission_wait_ms=50)
     await gate.enter()
     with pytest.raises(Refused, match=r"within 0\.05 s"):
         await gate.enter(100)
@@ -44,7 +44,7 @@ async def test_a_wait_past_the_bound_is_refused_and_leaves_the_queue() -> None:
 
 
 async def test_queued_bytes_are_bounded_and_no_wait_means_no_queue() -> None:
-    gate = _admission([0], max_concurrent_new_sessions=1, admission_wait=5.0,
+    gate = _admission([0], max_concurrent_new_sessions=1, admission_wait_ms=5000,
                       admission_queue_bytes=1000)
     await gate.enter()
     waiter = asyncio.create_task(gate.enter(800))
@@ -53,14 +53,14 @@ async def test_queued_bytes_are_bounded_and_no_wait_means_no_queue() -> None:
         await gate.enter(300)  # 800 + 300 over 1000: refused at once
     gate.leave()
     await waiter
-    gate.config.admission_wait = 0
+    gate.config.admission_wait_ms = 0
     with pytest.raises(Refused, match="starting"):
         await gate.enter()
 
 
 async def test_the_live_session_cap_holds_new_sessions_until_one_ends() -> None:
     live = [3]
-    gate = _admission(live, max_sessions=3, admission_wait=5.0)
+    gate = _admission(live, max_sessions=3, admission_wait_ms=5000)
     waiter = asyncio.create_task(gate.enter())
     await asyncio.sleep(0)
     assert not waiter.done() and gate.waiting == 1
@@ -71,7 +71,7 @@ async def test_the_live_session_cap_holds_new_sessions_until_one_ends() -> None:
 
 
 async def test_a_waiter_that_goes_away_frees_its_place() -> None:
-    gate = _admission([0], max_concurrent_new_sessions=1, admission_wait=5.0)
+    gate = _admission([0], max_concurrent_new_sessions=1, admission_wait_ms=5000)
     await gate.enter()
     waiter = asyncio.create_task(gate.enter(10))
     await asyncio.sleep(0)

@@ -94,14 +94,14 @@ def test_every_registered_type_round_trips(name: str) -> None:
 
 
 EVENTS = [
-    SessionStateChanged("s1", "dev", "INIT", "PROCESS", 1.5, "inform"),
-    WireMessage("s1", "dev", "in", 1.5, "Inform", "1", None,
+    SessionStateChanged("s1", "dev", "INIT", "PROCESS", 1500, "inform"),
+    WireMessage("s1", "dev", "in", 1500, "Inform", "1", None,
                 (("Content-Type", "text/xml"),), b"<soap/>\x00", "127.0.0.1:5"),
-    SessionStarted("s1", "dev", 1.0, "127.0.0.1", ("0 BOOTSTRAP", "1 BOOT"), "1.0"),
-    SessionEnded("s1", "dev", 2.0, "ok", "", 3),
-    DeviceUpdated("dev", 2.0, True),
-    RequestRejected(1.0, "10.0.0.1", 503, "busy", "dev"),
-    EngineNotice(1.0, "info", "ACS listening", {"urls": ["http://a"], "n": 1, "x": None}),
+    SessionStarted("s1", "dev", 1000, "127.0.0.1", ("0 BOOTSTRAP", "1 BOOT"), "1.0"),
+    SessionEnded("s1", "dev", 2000, "ok", "", 3),
+    DeviceUpdated("dev", 2000, True),
+    RequestRejected(1000, "10.0.0.1", 503, "busy", "dev"),
+    EngineNotice(1000, "info", "ACS listening", {"urls": ["http://a"], "n": 1, "x": None}),
     ConnectionRequestDone(
         "dev", ConnReqResult(True, "sent", "ok", 200, "http", 3.5), True, 4.0),
     StepPending("s1", "dev", rpc.GetParameterValues(("Device.",)), 9.0, True, False),
@@ -119,11 +119,11 @@ def test_bus_events_round_trip(event: Any) -> None:
 
 
 def test_shapes_are_readable_json() -> None:
-    data = encode(SessionEnded("s1", "dev", 2.0, "ok"))
-    assert data == {"$t": "SessionEnded", "session_id": "s1", "device_id": "dev", "at": 2.0,
+    data = encode(SessionEnded("s1", "dev", 2000, "ok"))
+    assert data == {"$t": "SessionEnded", "session_id": "s1", "device_id": "dev", "at_ms": 2000,
                     "outcome": "ok", "detail": "", "rpc_count": 0}
     assert encode(b"ab") == {"$b": "YWI="}
-    assert PROTOCOL_VERSION == 1
+    assert PROTOCOL_VERSION == 2
 
 
 @pytest.mark.parametrize("bad", [
@@ -131,14 +131,14 @@ def test_shapes_are_readable_json() -> None:
     {"$t": "builtins.object"},
     {"$t": 5},
     {"$t": "SessionEnded", "session_id": "s"},  # missing fields
-    {"$t": "DeviceUpdated", "device_id": "d", "at": 1, "evil": 1},  # unknown field
+    {"$t": "DeviceUpdated", "device_id": "d", "at_ms": 1, "evil": 1},  # unknown field
     {"$b": "not base64!!"},
     {"$b": 5},
     {"$b": "YQ==", "more": 1},
     {"$set": [{"a": 1}]},  # unhashable member
     {"$list": "x"},
     {"$unknown": 1},
-    {"$t": "DeviceUpdated", "device_id": "d", "at": 1, "__class__": "x"},
+    {"$t": "DeviceUpdated", "device_id": "d", "at_ms": 1, "__class__": "x"},
 ])
 def test_hostile_values_are_refused(bad: Any) -> None:
     with pytest.raises(CodecError):

@@ -22,13 +22,13 @@ def test_histogram_is_cumulative_with_inf_bucket() -> None:
 def test_bus_events_move_the_counters() -> None:
     bus = EventBus()
     metrics = EngineMetrics(bus)
-    bus.publish(SessionStarted("s1", "d1", 100.0, "127.0.0.1", ("2 PERIODIC",), "1.0"))
-    bus.publish(SessionStarted("s2", "d2", 100.0, "127.0.0.1", (), "1.0"))
-    bus.publish(SessionEnded("s1", "d1", 101.5, "ok"))
-    bus.publish(SessionEnded("s2", "d2", 100.2, "fault", "9002"))
-    bus.publish(SessionEnded("s3", "d3", 100.2, "something-new"))  # counted as an error
-    bus.publish(RequestRejected(100.0, "127.0.0.1", 503, "busy"))
-    bus.publish(RequestRejected(100.0, "127.0.0.1", 413, "too large"))
+    bus.publish(SessionStarted("s1", "d1", 100_000, "127.0.0.1", ("2 PERIODIC",), "1.0"))
+    bus.publish(SessionStarted("s2", "d2", 100_000, "127.0.0.1", (), "1.0"))
+    bus.publish(SessionEnded("s1", "d1", 101_500, "ok"))
+    bus.publish(SessionEnded("s2", "d2", 100_200, "fault", "9002"))
+    bus.publish(SessionEnded("s3", "d3", 100_200, "something-new"))  # counted as an error
+    bus.publish(RequestRejected(100_000, "127.0.0.1", 503, "busy"))
+    bus.publish(RequestRejected(100_000, "127.0.0.1", 413, "too large"))
     metrics.record_lag(0.02)
     samples = parse_exposition(render(metrics.families()))
     assert samples["fieldacs_sessions_started_total"] == 2
@@ -43,7 +43,7 @@ def test_bus_events_move_the_counters() -> None:
     assert samples['fieldacs_cwmp_rejected_total{status="413"}'] == 1
     assert samples["fieldacs_event_loop_lag_max_seconds"] == pytest.approx(0.02)
     metrics.close()
-    bus.publish(SessionStarted("s4", "d4", 100.0, "", (), "1.0"))
+    bus.publish(SessionStarted("s4", "d4", 100_000, "", (), "1.0"))
     assert metrics.sessions_started == 2
 
 

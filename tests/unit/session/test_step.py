@@ -184,7 +184,7 @@ async def test_insert_at_the_end_of_the_session(engine: Engine) -> None:
 
 
 async def test_the_deadline_sends_the_held_rpc(tmp_path: Path) -> None:
-    async with running_engine(tmp_path, session_timeout=1.0) as engine:
+    async with running_engine(tmp_path, session_timeout_ms=1000) as engine:
         gate = install_step_gate(engine, margin=0.4)
         gate.enable(DEVICE)
         rec = Recorder(engine)
@@ -313,7 +313,7 @@ async def test_a_handler_insisting_on_a_skipped_rpc_gets_no_more_asks(engine: En
 
 async def test_a_paused_countdown_does_not_send(tmp_path: Path) -> None:
     """Issue 18: the countdown kept running while Edit… was open."""
-    async with running_engine(tmp_path, session_timeout=1.0) as engine:
+    async with running_engine(tmp_path, session_timeout_ms=1000) as engine:
         gate = install_step_gate(engine, margin=0.4)
         gate.enable(DEVICE)
         rec = Recorder(engine)
