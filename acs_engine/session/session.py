@@ -292,7 +292,7 @@ class Session:
         elif self.created:
             self.tree.full = True  # a new device has no stored tree
         self.tree.apply_inform(inform, at_ms)
-        self._fire(Trigger.INFORM, "Inform " + ", ".join(self.events))
+        self._fire(Trigger.INFORM, " ".join(["Inform", ", ".join(self.events)]).strip())
         self._events.append(
             SessionStarted(
                 self.id, self.device_id, to_ms(self.started), self.remote, self.events,

@@ -57,6 +57,10 @@ def _load_masker() -> Callable[[bytes], bytes] | None:
     return mask_soap
 
 
+#: What the SOAP view shows with no message selected.
+_NOTHING_SELECTED = "Select a message in the timeline to see its SOAP."
+
+
 @dataclass(frozen=True, slots=True)
 class Pretty:
     """A body ready to show.
@@ -309,7 +313,7 @@ class SoapViewer(QWidget):
             | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.text.setPlaceholderText("Select a message in the timeline to see its SOAP.")
+        self.text.setPlaceholderText(_NOTHING_SELECTED)
         self.text.setAccessibleName("SOAP message")
         self.highlighter = XmlHighlighter(self.text.document())
         self.find_bar = FindBar()
@@ -352,6 +356,9 @@ class SoapViewer(QWidget):
         """Show ``body`` (masked unless "Show secrets" is checked) under ``caption``."""
         self._body = body
         self.caption.setText(caption)
+        # An empty POST or 204 is a message too: say its body is empty, not "select one".
+        self.text.setPlaceholderText(
+            "This message has no body." if caption else _NOTHING_SELECTED)
         self._render()
 
     def clear(self) -> None:

@@ -200,6 +200,9 @@ async def test_soap_viewer_pretty_prints_highlights_finds_and_copies(qtbot) -> N
     qtbot.addWidget(viewer)
     viewer.show()
     body = codec.serialize(Envelope(GPV_RESPONSE, cwmp_id="abc.1"))
+    assert viewer.text.placeholderText().startswith("Select a message")
+    viewer.set_body(b"", "← CPE · (empty POST)")  # a message with no body says so
+    assert viewer.text.placeholderText() == "This message has no body."
     viewer.set_body(body, "← CPE")
     text = viewer.plain_text()
     assert text.count("\n") > 5 and "  <" in text  # indented

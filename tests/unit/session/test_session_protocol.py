@@ -95,6 +95,7 @@ def test_a_whole_session_returns_steps_and_queues_typed_events() -> None:
     events = session.take_events()
     assert [type(e) for e in events] == [WireMessage, SessionStateChanged, SessionStarted]
     assert _states(events) == [(State.INIT, State.PROCESS)]
+    assert events[1].reason == "Inform 0 BOOTSTRAP"  # type: ignore[attr-defined]
     started = events[2]
     assert isinstance(started, SessionStarted) and started.events == ("0 BOOTSTRAP",)
     assert session.take_events() == []  # taken once
@@ -306,3 +307,18 @@ def test_the_session_module_holds_no_store_and_no_bus() -> None:
     # lint-imports keeps store.db out of its imports; the bus's events are data, the bus is not.
     assert not {"EventBus", "Store", "SessionDriver"} & set(vars(module))
     assert not {"store", "bus", "handler"} & set(vars(_session()))
+
+
+def test_an_inform_with_no_events_is_told_as_just_inform() -> None:
+    """The state line reads "(Inform)", not "(Inform )", for an Inform with an empty EventCode
+    list (a CPE stack does send one)."""
+    envelope = _post(inform(events=()), "1")
+    assert envelope is not None
+    session = Session(
+        session_id="0123456789abcdef", inform_envelope=envelope, device=_device(),
+        created=True, namespace=NS_CWMP_1_2, cwmp_version="1.2", use_cwmp_version=None,
+        config=EngineConfig(), remote="192.0.2.7", clock=lambda: NOW,
+    )
+    session.begin(None)
+    reasons = [e.reason for e in session.take_events() if isinstance(e, SessionStateChanged)]
+    assert reasons == ["Inform"]
