@@ -91,7 +91,7 @@ def _fail(message: str, code: int) -> int:
 
 def history_csv(rows: list[Any]) -> str:
     """History rows as CSV (a header line, then one line per change)."""
-    from acs_engine.services.treediff import fmt_time
+    from acs_engine.admin.treediff import fmt_time
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -131,7 +131,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _history(store: Any, args: argparse.Namespace) -> int:
-    from acs_engine.services.treediff import fmt_time, parse_time
+    from acs_engine.admin.treediff import fmt_time, parse_time
 
     if await store.get_device(args.device_id) is None:
         return _fail(f"no device {args.device_id!r} in {args.db}", 2)
@@ -156,7 +156,7 @@ async def _history(store: Any, args: argparse.Namespace) -> int:
 
 
 async def _diff(store: Any, args: argparse.Namespace) -> int:
-    from acs_engine.services.treediff import PointError, compare, render_text, resolve_point
+    from acs_engine.admin.treediff import PointError, compare, render_text, resolve_point
 
     try:
         a = await resolve_point(store, args.device_id, args.a)
@@ -185,7 +185,7 @@ async def _diff(store: Any, args: argparse.Namespace) -> int:
 
 
 async def _snapshot(store: Any, args: argparse.Namespace) -> int:
-    from acs_engine.services.treediff import (
+    from acs_engine.admin.treediff import (
         PointError,
         export_snapshot,
         fmt_time,

@@ -19,8 +19,8 @@ from typing import Any
 
 from acs_engine.config import default_db_path
 from acs_engine.expression import ExpressionError, parse
+from acs_engine.policy.presets import legacy_precondition_to_expression
 from acs_engine.scripting import Sandbox
-from acs_engine.services.presets import legacy_precondition_to_expression
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
 from acs_engine.store.genieacs import preset_from_genieacs, preset_to_genieacs

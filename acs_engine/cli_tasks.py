@@ -52,8 +52,8 @@ def _fail(message: str, code: int) -> int:
 
 async def run(args: argparse.Namespace) -> int:
     """Run ``task`` or ``connreq``; returns the exit code."""
+    from acs_engine.reach.wake import DeviceUnknown, wake_device
     from acs_engine.server.nbi_tasks import prepare_task
-    from acs_engine.services.wake import DeviceUnknown, wake_device
     from acs_engine.store.db import Store
     from acs_engine.store.errors import StoreError
 

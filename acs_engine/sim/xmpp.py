@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from acs_engine.services.xmpp import CONNREQ_NS, shutdown_client, split_server
+from acs_engine.reach.xmpp import CONNREQ_NS, shutdown_client, split_server
 from acs_engine.sim.device import SimDevice
 
 __all__ = ["SimXmpp", "SimXmppClient", "sim_jid"]
