@@ -172,18 +172,12 @@ def _connreq_settings(args: argparse.Namespace) -> dict[str, object]:
 
 
 async def _devices(args: argparse.Namespace) -> int:
-    from acs_engine.store.db import Store
-    from acs_engine.store.errors import StoreError
+    from acs_engine.cli_common import CliError, fail, open_store
 
-    path = Path(args.db)
-    if not path.exists():
-        print(f"fieldacs-engine: no database at {path}", file=sys.stderr)
-        return 2
     try:
-        store = await Store.open(path)
-    except StoreError as exc:
-        print(f"fieldacs-engine: {exc}", file=sys.stderr)
-        return 2
+        store = await open_store(Path(args.db))
+    except CliError as exc:
+        return fail(str(exc))
     try:
         rows = await store.list_devices(limit=args.limit, offset=0)
     finally:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from acs_engine import clock
+from acs_engine.cli_common import CliError, fail, open_store
 from acs_engine.config import default_db_path
 
 __all__ = ["COMMANDS", "add_subcommands", "run"]
@@ -84,14 +85,9 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p.add_argument("--db", default=str(default_db_path()), help="database file")
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"fieldacs-engine: {message}", file=sys.stderr)
-    return code
-
-
 def history_csv(rows: list[Any]) -> str:
     """History rows as CSV (a header line, then one line per change)."""
-    from acs_engine.services.treediff import fmt_time
+    from acs_engine.admin.treediff import fmt_time
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -108,16 +104,12 @@ def history_csv(rows: list[Any]) -> str:
 
 async def run(args: argparse.Namespace) -> int:
     """Run ``history``, ``diff`` or ``snapshot``; returns the exit code."""
-    from acs_engine.store.db import Store
     from acs_engine.store.errors import StoreError
 
-    path = Path(args.db)
-    if not path.exists():
-        return _fail(f"no database at {path}", 2)
     try:
-        store = await Store.open(path)
-    except StoreError as exc:
-        return _fail(str(exc), 2)
+        store = await open_store(Path(args.db))
+    except CliError as exc:
+        return fail(str(exc))
     try:
         if args.command == "history":
             return await _history(store, args)
@@ -125,21 +117,21 @@ async def run(args: argparse.Namespace) -> int:
             return await _diff(store, args)
         return await _snapshot(store, args)
     except StoreError as exc:
-        return _fail(str(exc), 1)
+        return fail(str(exc), 1)
     finally:
         await store.close()
 
 
 async def _history(store: Any, args: argparse.Namespace) -> int:
-    from acs_engine.services.treediff import fmt_time, parse_time
+    from acs_engine.admin.treediff import fmt_time, parse_time
 
     if await store.get_device(args.device_id) is None:
-        return _fail(f"no device {args.device_id!r} in {args.db}", 2)
+        return fail(f"no device {args.device_id!r} in {args.db}", 2)
     try:
         since = parse_time(args.since) if args.since else None
         until = parse_time(args.until) if args.until else None
     except ValueError as exc:
-        return _fail(str(exc), 2)
+        return fail(str(exc), 2)
     rows = await store.param_history(args.device_id, args.params, since, until)
     if args.csv:
         sys.stdout.write(history_csv(rows))
@@ -156,13 +148,13 @@ async def _history(store: Any, args: argparse.Namespace) -> int:
 
 
 async def _diff(store: Any, args: argparse.Namespace) -> int:
-    from acs_engine.services.treediff import PointError, compare, render_text, resolve_point
+    from acs_engine.admin.treediff import PointError, compare, render_text, resolve_point
 
     try:
         a = await resolve_point(store, args.device_id, args.a)
         b = await resolve_point(store, args.device_id, args.b)
     except PointError as exc:
-        return _fail(str(exc), 2)
+        return fail(str(exc), 2)
     entries = compare(a.tree.nodes, b.tree.nodes)
     if args.json:
         text = json.dumps(
@@ -178,14 +170,14 @@ async def _diff(store: Any, args: argparse.Namespace) -> int:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
-            return _fail(f"cannot write {args.output}: {exc}", 1)
+            return fail(f"cannot write {args.output}: {exc}", 1)
     else:
         sys.stdout.write(text)
     return 0
 
 
 async def _snapshot(store: Any, args: argparse.Namespace) -> int:
-    from acs_engine.services.treediff import (
+    from acs_engine.admin.treediff import (
         PointError,
         export_snapshot,
         fmt_time,
@@ -201,26 +193,26 @@ async def _snapshot(store: Any, args: argparse.Namespace) -> int:
                 Path(args.file).read_bytes(), device_id=args.device, name=args.name
             )
         except (OSError, ValueError) as exc:
-            return _fail(f"cannot import {args.file}: {exc}", 2)
+            return fail(f"cannot import {args.file}: {exc}", 2)
         try:
             await store.save_snapshot(snap)
         except StoreError as exc:
-            return _fail(str(exc), 2)
+            return fail(str(exc), 2)
         print(f"snapshot {snap.name!r} of {snap.device_id} imported ({len(snap.nodes)} nodes)")
         return 0
     if await store.get_device(args.device_id) is None:
-        return _fail(f"no device {args.device_id!r} in {args.db}", 2)
+        return fail(f"no device {args.device_id!r} in {args.db}", 2)
     if args.action == "save":
         try:
             point = await resolve_point(store, args.device_id, args.at)
         except PointError as exc:
-            return _fail(str(exc), 2)
+            return fail(str(exc), 2)
         snap = Snapshot(args.device_id, args.name, clock.now_ms(), point.label,
                         point.tree.nodes)
         try:
             await store.save_snapshot(snap)
         except StoreError as exc:
-            return _fail(str(exc), 2)
+            return fail(str(exc), 2)
         print(f"snapshot {args.name!r} saved ({len(snap.nodes)} nodes, {point.label})")
     elif args.action == "list":
         for name, created, source in await store.list_snapshots(args.device_id):
@@ -228,11 +220,11 @@ async def _snapshot(store: Any, args: argparse.Namespace) -> int:
     elif args.action == "export":
         found = await store.load_snapshot(args.device_id, args.name)
         if found is None:
-            return _fail(f"device {args.device_id} has no snapshot named {args.name!r}", 2)
+            return fail(f"device {args.device_id} has no snapshot named {args.name!r}", 2)
         try:
             Path(args.file).write_text(export_snapshot(found), encoding="utf-8")
         except OSError as exc:
-            return _fail(f"cannot write {args.file}: {exc}", 1)
+            return fail(f"cannot write {args.file}: {exc}", 1)
     elif args.action == "delete" and not await store.delete_snapshot(args.device_id, args.name):
-        return _fail(f"device {args.device_id} has no snapshot named {args.name!r}", 2)
+        return fail(f"device {args.device_id} has no snapshot named {args.name!r}", 2)
     return 0

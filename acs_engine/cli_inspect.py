@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
+from acs_engine.cli_common import CliError, fail, open_store
 from acs_engine.config import default_db_path
 
 __all__ = ["COMMANDS", "add_subcommands", "run"]
@@ -89,11 +89,6 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bs.add_argument("file", metavar="FILE.zip")
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"fieldacs-engine: {message}", file=sys.stderr)
-    return code
-
-
 def _read(path: str) -> object:
     from acs_engine.inspect.sessionfile import SessionFileError, load
 
@@ -107,20 +102,15 @@ def _read(path: str) -> object:
 
 async def _save(args: argparse.Namespace) -> int:
     from acs_engine.inspect import har, sessionfile, sources
-    from acs_engine.store.db import Store
-    from acs_engine.store.errors import StoreError
 
-    path = Path(args.db)
-    if not path.exists():
-        return _fail(f"no database at {path}")
     try:
-        store = await Store.open(path)
-    except StoreError as exc:
-        return _fail(str(exc))
+        store = await open_store(Path(args.db))
+    except CliError as exc:
+        return fail(str(exc))
     try:
         session = await sources.load_stored(store, args.device_id, args.session_id)
     except LookupError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     finally:
         await store.close()
     out = Path(args.output)
@@ -139,7 +129,7 @@ def _show(args: argparse.Namespace) -> int:
 
     session = _read(args.file)
     if not isinstance(session, SessionFile):
-        return _fail(str(session))
+        return fail(str(session))
     print(f"session {session.session_id or '?'} of {session.device_id or '?'} "
           f"({session.source}, CWMP {session.cwmp_version or '?'}, "
           f"outcome {session.outcome or '?'}), FieldACS {session.fieldacs_version}")
@@ -159,7 +149,7 @@ def _lint(args: argparse.Namespace) -> int:
 
     session = _read(args.file)
     if not isinstance(session, SessionFile):
-        return _fail(str(session))
+        return fail(str(session))
     findings = lint_session(session)
     if args.json:
         print(json.dumps([f.to_json() for f in findings], indent=1))
@@ -180,9 +170,9 @@ def _import(args: argparse.Namespace) -> int:
     try:
         result = import_capture(source)
     except FileNotFoundError:
-        return _fail(f"no file at {source}")
+        return fail(f"no file at {source}")
     except (OSError, CaptureError) as exc:
-        return _fail(f"{source}: {exc}")
+        return fail(f"{source}: {exc}")
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
     print(f"{source.name}: {result.packets:,} packets, {result.connections:,} TCP connections, "
@@ -208,10 +198,10 @@ async def _replay(args: argparse.Namespace) -> int:
 
     session = _read(args.file)
     if not isinstance(session, SessionFile):
-        return _fail(str(session))
+        return fail(str(session))
     db = Path(args.db) if args.db else None
     if db is not None and not db.exists():
-        return _fail(f"no database at {db}")
+        return fail(f"no database at {db}")
     result = await replay_offline(session, db, provisioning=not args.no_provisioning)
     print(f"{'#':>3}  {'RECORDED':<40} {'NOW':<40}")
     for step in result.steps:
@@ -224,27 +214,23 @@ async def _replay(args: argparse.Namespace) -> int:
 async def _bundle(args: argparse.Namespace) -> int:
     from acs_engine.config import EngineConfig
     from acs_engine.inspect import bundle
-    from acs_engine.store.db import Store
-    from acs_engine.store.errors import StoreError
 
     path = Path(args.db)
-    if not path.exists():
-        return _fail(f"no database at {path}")
     try:
-        store = await Store.open(path)
-    except StoreError as exc:
-        return _fail(str(exc))
+        store = await open_store(path)
+    except CliError as exc:
+        return fail(str(exc))
     try:
         ids = list(args.session_ids)
         if not ids:
             newest = await store.list_sessions(args.device_id, limit=1)
             if not newest:
-                return _fail(f"no stored session for device {args.device_id}")
+                return fail(f"no stored session for device {args.device_id}")
             ids = [newest[0].id]
         made = await bundle.plan(store, EngineConfig(db_path=path), args.device_id, ids,
                                  args.notes, include_secrets=args.include_secrets)
     except LookupError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     finally:
         await store.close()
     bundle.write(Path(args.output), made)
@@ -268,9 +254,9 @@ def _bundle_show(args: argparse.Namespace) -> int:
     try:
         made = bundle.read(Path(args.file))
     except FileNotFoundError:
-        return _fail(f"no file at {args.file}")
+        return fail(f"no file at {args.file}")
     except (OSError, bundle.BundleError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(f"bundle of {made.device_id}, made {made.manifest.get('created', '?')} by FieldACS "
           f"{made.manifest.get('fieldacs_version', '?')}")
     _list_bundle(made)

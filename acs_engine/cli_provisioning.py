@@ -13,24 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from acs_engine.cli_common import CliError, fail, open_store
 from acs_engine.config import default_db_path
 from acs_engine.expression import ExpressionError, parse
+from acs_engine.policy.presets import legacy_precondition_to_expression
 from acs_engine.scripting import Sandbox
-from acs_engine.services.presets import legacy_precondition_to_expression
 from acs_engine.store.db import Store
-from acs_engine.store.errors import StoreError
 from acs_engine.store.genieacs import preset_from_genieacs, preset_to_genieacs
 from acs_engine.store.records import Preset, Provision, VirtualParameter
 
 COMMANDS = ("provisions", "virtual-parameters", "presets", "import-genieacs")
-
-
-class CliError(Exception):
-    """A user mistake, reported in one line with exit code 2."""
 
 
 def _with_db(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -217,13 +212,11 @@ async def _import(store: Store, args: argparse.Namespace, sandbox: Sandbox) -> i
 
 async def run(args: argparse.Namespace) -> int:
     """Run one of this module's subcommands; returns the exit code."""
-    path = Path(args.db)
     sandbox: Sandbox | None = None
     try:
-        store = await Store.open(path)
-    except StoreError as exc:
-        print(f"fieldacs-engine: {exc}", file=sys.stderr)
-        return 2
+        store = await open_store(Path(args.db), must_exist=False)
+    except CliError as exc:
+        return fail(str(exc))
     try:
         if args.command == "presets":
             return await _presets(store, args)
@@ -232,8 +225,7 @@ async def run(args: argparse.Namespace) -> int:
             return await _import(store, args, sandbox)
         return await _scripts(store, args, sandbox)
     except CliError as exc:
-        print(f"fieldacs-engine: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     finally:
         if sandbox is not None:
             await sandbox.close()

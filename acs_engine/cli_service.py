@@ -10,7 +10,7 @@ it). The copy is verified (``PRAGMA integrity_check``, foreign keys) before it t
 name; see :mod:`acs_engine.store.backup`.
 
 ``export-genieacs`` writes presets, provisions, virtual parameters and files through
-GenieACS's NBI (see :mod:`acs_engine.services.export_genieacs`); it reads the database
+GenieACS's NBI (see :mod:`acs_engine.admin.export_genieacs`); it reads the database
 directly, so it works beside a running engine.
 
 Exit codes: 0 done (items that cannot be mapped are listed, not written); 1 a write failed; 2 usage
@@ -82,7 +82,7 @@ async def run(args: argparse.Namespace) -> int:
 async def _export(args: argparse.Namespace) -> int:
     import os
 
-    from acs_engine.services.export_genieacs import (
+    from acs_engine.admin.export_genieacs import (
         ExportError,
         check_nbi_url,
         config_documents_json,
@@ -90,7 +90,7 @@ async def _export(args: argparse.Namespace) -> int:
         run_export,
         summary_lines,
     )
-    from acs_engine.services.files import FileStore
+    from acs_engine.reach.files import FileStore
     from acs_engine.store.db import Store
     from acs_engine.store.errors import StoreError
 

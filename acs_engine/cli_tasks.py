@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from acs_engine.bus import EventBus
+from acs_engine.cli_common import CliError, fail, open_store
 from acs_engine.config import EngineConfig, default_db_path
 
 __all__ = ["COMMANDS", "add_subcommands", "run"]
@@ -45,34 +45,27 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     connreq.add_argument("--db", default=str(default_db_path()), help="database file")
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"fieldacs-engine: {message}", file=sys.stderr)
-    return code
-
-
 async def run(args: argparse.Namespace) -> int:
     """Run ``task`` or ``connreq``; returns the exit code."""
+    from acs_engine.reach.wake import DeviceUnknown, wake_device
     from acs_engine.server.nbi_tasks import prepare_task
-    from acs_engine.services.wake import DeviceUnknown, wake_device
-    from acs_engine.store.db import Store
     from acs_engine.store.errors import StoreError
-
     path = Path(args.db)
     if not path.exists():
-        return _fail(f"no database at {path}", 2)
+        return fail(f"no database at {path}", 2)
     prepared = None
     if args.command == "task":
         try:
             prepared = prepare_task(json.loads(args.task_json), args.device_id)
         except ValueError as exc:
-            return _fail(f"invalid task: {exc}", 2)
+            return fail(f"invalid task: {exc}", 2)
     try:
-        store = await Store.open(path)
-    except StoreError as exc:
-        return _fail(str(exc), 2)
+        store = await open_store(path)
+    except CliError as exc:
+        return fail(str(exc))
     try:
         if await store.get_device(args.device_id) is None:
-            return _fail(f"no device {args.device_id!r} in {path}", 2)
+            return fail(f"no device {args.device_id!r} in {path}", 2)
         if prepared is not None:
             task = await store.add_task(
                 args.device_id, prepared.name, prepared.args,
@@ -87,10 +80,10 @@ async def run(args: argparse.Namespace) -> int:
                 store, EventBus(), config, args.device_id, wait_for_session=False
             )
         except DeviceUnknown as exc:
-            return _fail(f"cannot send a connection request: {exc}", 1)
+            return fail(f"cannot send a connection request: {exc}", 1)
         print(f"connection request: {done.message}", flush=True)
         return 0 if done.ok else 1
     except StoreError as exc:
-        return _fail(str(exc), 1)
+        return fail(str(exc), 1)
     finally:
         await store.close()

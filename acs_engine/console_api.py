@@ -33,19 +33,19 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 from acs_engine.bus import EventBus, TaskFinished
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
+from acs_engine.reach.wake import ConnectionRequestDone, DeviceUnknown
 from acs_engine.server.controller import RESTART_FIELDS, EngineStartError, ReconfigureError
-from acs_engine.services.wake import ConnectionRequestDone, DeviceUnknown
 from acs_engine.session.step import StepError, StepPending, StepResolved
 from acs_engine.store.queries import DeviceSummary
 
 if TYPE_CHECKING:
+    from acs_engine.admin.migrate import Migration
+    from acs_engine.admin.treediff import Point
     from acs_engine.inspect.bundle import Bundle
+    from acs_engine.policy.dryrun import DryRunResult
+    from acs_engine.policy.presets import PresetSetting
     from acs_engine.scripting import ScriptFault
     from acs_engine.server.auth import AuthFailure
-    from acs_engine.services.dryrun import DryRunResult
-    from acs_engine.services.migrate import Migration
-    from acs_engine.services.presets import PresetSetting
-    from acs_engine.services.treediff import Point
     from acs_engine.store.fleet import FleetView
     from acs_engine.store.history import HistoryRow, Snapshot
     from acs_engine.store.model import DeviceRecord, Param, SessionRecord, TraceEntry
@@ -245,7 +245,7 @@ class ConsoleEngine(Protocol):
         its session; the outcome is also published as ``ConnectionRequestDone``.
 
         Raises:
-            acs_engine.services.wake.DeviceUnknown: no device or no ConnectionRequestURL.
+            acs_engine.reach.wake.DeviceUnknown: no device or no ConnectionRequestURL.
             EngineUnavailable: the ACS is not running.
         """
         ...
@@ -320,10 +320,10 @@ class ConsoleEngine(Protocol):
     async def dry_run(
         self, device_id: str, *, events: Sequence[str] = ("2 PERIODIC",), **options: Any
     ) -> DryRunResult:
-        """Run one session of a copy of the device; see :func:`acs_engine.services.dryrun.dry_run`.
+        """Run one session of a copy of the device; see :func:`acs_engine.policy.dryrun.dry_run`.
 
         Raises:
-            acs_engine.services.dryrun.DryRunError: the device cannot be copied or run.
+            acs_engine.policy.dryrun.DryRunError: the device cannot be copied or run.
         """
         ...
 
@@ -352,10 +352,10 @@ class ConsoleEngine(Protocol):
 
     async def start_migration(self, device_ids: Sequence[str], url: str) -> Migration:
         """Queue a ManagementServer.URL change to ``url`` for each device (see
-        :func:`acs_engine.services.migrate.start_migration`).
+        :func:`acs_engine.admin.migrate.start_migration`).
 
         Raises:
-            acs_engine.services.migrate.MigrationError: the URL or a device is refused.
+            acs_engine.admin.migrate.MigrationError: the URL or a device is refused.
         """
         ...
 
@@ -363,20 +363,20 @@ class ConsoleEngine(Protocol):
         self, migration: Migration, *, nbi_url: str | None = None, token: str | None = None,
     ) -> Migration:
         """Each device's state in ``migration``, updated (see
-        :func:`acs_engine.services.migrate.migration_status`); ``nbi_url``/``token``: the new
+        :func:`acs_engine.admin.migrate.migration_status`); ``nbi_url``/``token``: the new
         ACS's NBI, asked whether the devices informed it.
 
         Raises:
-            acs_engine.services.migrate.MigrationError: the new ACS's NBI could not be asked.
+            acs_engine.admin.migrate.MigrationError: the new ACS's NBI could not be asked.
         """
         ...
 
     async def resolve_point(self, device_id: str, spec: str) -> Point:
         """A point in a device's history as a tree (``"now"``, a time, ``"session:ID"``,
-        ``"snapshot:NAME"``...; see :func:`acs_engine.services.treediff.resolve_point`).
+        ``"snapshot:NAME"``...; see :func:`acs_engine.admin.treediff.resolve_point`).
 
         Raises:
-            acs_engine.services.treediff.PointError: no such point.
+            acs_engine.admin.treediff.PointError: no such point.
         """
         ...
 

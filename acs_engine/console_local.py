@@ -17,19 +17,19 @@ from acs_engine.bus import EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.console_api import EVERY_DEVICE, ConsoleEngine, DeviceFilter, EngineUnavailable
 from acs_engine.cwmp import rpc
+from acs_engine.reach.wake import ConnectionRequestDone
 from acs_engine.server.controller import Engine
-from acs_engine.services.wake import ConnectionRequestDone
 from acs_engine.session.step import StepPending
 from acs_engine.store.queries import DeviceSummary
 
 if TYPE_CHECKING:
+    from acs_engine.admin.migrate import Migration
+    from acs_engine.admin.treediff import Point
     from acs_engine.inspect.bundle import Bundle
+    from acs_engine.policy.dryrun import DryRunResult
+    from acs_engine.policy.presets import PresetSetting
     from acs_engine.scripting import ScriptFault
     from acs_engine.server.auth import AuthFailure
-    from acs_engine.services.dryrun import DryRunResult
-    from acs_engine.services.migrate import Migration
-    from acs_engine.services.presets import PresetSetting
-    from acs_engine.services.treediff import Point
     from acs_engine.session.step import StepGate
     from acs_engine.store.fleet import FleetView
     from acs_engine.store.history import HistoryRow, Snapshot
@@ -307,7 +307,7 @@ class LocalConsoleEngine:
     async def dry_run(
         self, device_id: str, *, events: Sequence[str] = ("2 PERIODIC",), **options: Any
     ) -> DryRunResult:
-        from acs_engine.services.dryrun import dry_run
+        from acs_engine.policy.dryrun import dry_run
 
         return await dry_run(
             self._store(), self._engine.config, self._sandbox(), device_id,
@@ -317,7 +317,7 @@ class LocalConsoleEngine:
     async def presets_that_set(
         self, device_id: str, values: Mapping[str, tuple[str, str | None]]
     ) -> list[PresetSetting]:
-        from acs_engine.services.dryrun import presets_that_set
+        from acs_engine.policy.dryrun import presets_that_set
 
         return await presets_that_set(
             self._store(), self._engine.config, self._sandbox(), device_id, values
@@ -363,19 +363,19 @@ class LocalConsoleEngine:
 
 
     async def start_migration(self, device_ids: Sequence[str], url: str) -> Migration:
-        from acs_engine.services.migrate import start_migration
+        from acs_engine.admin.migrate import start_migration
 
         return await start_migration(self._store(), device_ids, url)
 
     async def migration_status(
         self, migration: Migration, *, nbi_url: str | None = None, token: str | None = None,
     ) -> Migration:
-        from acs_engine.services.migrate import migration_status
+        from acs_engine.admin.migrate import migration_status
 
         return await migration_status(self._store(), migration, nbi_url=nbi_url, token=token)
 
     async def resolve_point(self, device_id: str, spec: str) -> Point:
-        from acs_engine.services.treediff import resolve_point
+        from acs_engine.admin.treediff import resolve_point
 
         return await resolve_point(self._store(), device_id, spec)
 

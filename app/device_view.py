@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.admin.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
 from acs_engine.bus import DeviceUpdated, SessionEnded, SessionStarted
 from acs_engine.console_api import ConsoleEngine, console_engine
-from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
 from acs_engine.store.model import DeviceRecord, Param, SessionRecord
 from acs_engine.store.records import Fault
 from app.background import Background

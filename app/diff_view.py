@@ -1,6 +1,6 @@
 """The device view's Diff tab: the parameter tree at two points, compared.
 
-Points are the words of :mod:`acs_engine.services.treediff` (``before-download``, ``now``,
+Points are the words of :mod:`acs_engine.admin.treediff` (``before-download``, ``now``,
 ``session:ID``, ``snapshot:NAME``, ``time:WHEN``); the lists offer the device's sessions and
 snapshots. The result is a table (added green, removed red, changed amber) with a filter and
 "Only what changed"; "Copy as text" and "Save…" give the plain-text diff a vendor can read.
@@ -41,8 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acs_engine.console_api import ConsoleEngine
-from acs_engine.services.treediff import (
+from acs_engine.admin.treediff import (
     DiffEntry,
     Point,
     PointError,
@@ -52,6 +51,7 @@ from acs_engine.services.treediff import (
     import_snapshot,
     render_text,
 )
+from acs_engine.console_api import ConsoleEngine
 from acs_engine.store.errors import StoreError
 from acs_engine.store.history import NodeState, Snapshot
 from app.background import restart

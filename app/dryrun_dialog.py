@@ -1,7 +1,7 @@
 """The "Dry run" dialog: run presets or provisions against a copy of a device, list the RPCs.
 
 Shared by the presets panel and the script editor. The run itself is
-:func:`acs_engine.services.dryrun.dry_run` (a simulated copy of the stored device, nothing
+:func:`acs_engine.policy.dryrun.dry_run` (a simulated copy of the stored device, nothing
 written); this dialog picks the device and the Inform events, starts the run on the loop
 and shows the RPCs in order with the copy's answers, the faults, the script log, the preset
 verdicts and the parameters the session would store.
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.cwmp import rpc
-from acs_engine.services.dryrun import DryRunError, DryRunResult
+from acs_engine.policy.dryrun import DryRunError, DryRunResult
 from acs_engine.store.records import Preset
 from app.background import Background
 from app.record_table import Column, RecordTableModel
@@ -132,7 +132,7 @@ class DryRunDialog(QDialog):
             engine: the engine (store, sandbox, config, file_url).
             device_id: the device chosen first.
             presets, provisions, scripts_override, vparams_override: what to run (see
-                :func:`~acs_engine.services.dryrun.dry_run`).
+                :func:`~acs_engine.policy.dryrun.dry_run`).
             what: a short description for the title ("preset wifi").
             parent: the parent window.
         """

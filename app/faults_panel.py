@@ -2,7 +2,7 @@
 
 A fault belongs to a device and a channel (``default``, a preset's channel, ``task_<id>``).
 The table shows device, channel, code, message, retries, when the channel may run again
-(:func:`~acs_engine.services.faults.retry_at` with the engine's retry delay) and when it
+(:func:`~acs_engine.policy.faults.retry_at` with the engine's retry delay) and when it
 happened; the pane below shows the whole fault as JSON (detail, saved provisions).
 
 "Retry now" deletes the fault (so its channel runs in the device's next session) and wakes
@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.console_api import ConsoleEngine, console_engine
-from acs_engine.services.faults import retry_at
+from acs_engine.policy.faults import retry_at
 from acs_engine.store.records import Fault
 from app.background import Background
 from app.message_label import MessageLabel

@@ -3,7 +3,7 @@
 A value a technician stages can be one a preset manages: the seeded ``inform`` preset sets
 PeriodicInformInterval to 300 in every session that runs it, so a committed 600 is set,
 then set back to 300 in the same session. :class:`PresetGuard` asks the engine
-(:func:`~acs_engine.services.dryrun.presets_that_set`, a dry run of the device's next
+(:func:`~acs_engine.policy.dryrun.presets_that_set`, a dry run of the device's next
 session on a copy that already has the staged values) which matched preset and provision
 would do that, marks the staged entry, and :class:`PresetNotice` tells the user, with the
 two ways out: change the preset, or leave it. After the session, the staged entry's status
@@ -20,10 +20,10 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from acs_engine.admin.commands import SetValue
 from acs_engine.console_api import ConsoleEngine, console_engine
-from acs_engine.services.commands import SetValue
-from acs_engine.services.dryrun import DryRunError
-from acs_engine.services.presets import PresetSetting
+from acs_engine.policy.dryrun import DryRunError
+from acs_engine.policy.presets import PresetSetting
 from acs_engine.store.model import Param
 from app.staging import DONE, STAGED, StagedChanges, StagedEntry
 

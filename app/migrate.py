@@ -3,7 +3,7 @@
 :func:`install_move_action` adds the action to the devices table's context menu (and lets the
 table select several rows). :class:`MoveDevicesDialog` asks for the new ACS URL (and,
 optionally, the new ACS's NBI and token, to confirm arrivals), starts the migration
-(:mod:`acs_engine.services.migrate`: a ManagementServer.URL task per device) and then shows
+(:mod:`acs_engine.admin.migrate`: a ManagementServer.URL task per device) and then shows
 each device's state, refreshed every few seconds, with the ones that did not move listed
 first. All the work is async on the console's loop: the window never waits.
 """
@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acs_engine.admin.migrate import NOT_MOVED, Migration, MigrationError
 from acs_engine.console_api import ConsoleEngine
-from acs_engine.services.migrate import NOT_MOVED, Migration, MigrationError
 from app.background import Background
 
 __all__ = ["MoveDevicesDialog", "install_move_action"]

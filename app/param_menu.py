@@ -11,7 +11,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QTreeView
 
-from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree
+from acs_engine.admin.commands import AddInstance, DeleteInstance, RefreshSubtree
 from app.params_model import ParamTreeModel, is_secret
 
 Stage = Callable[[AddInstance | DeleteInstance | RefreshSubtree], None]

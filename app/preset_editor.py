@@ -4,7 +4,7 @@ The precondition is parsed as you type (:func:`acs_engine.expression.parse`, pur
 cached, so it runs on the loop); a parse error puts a red squiggle under the character its
 ``position`` points at and says what was expected. Events are a list of TR-069 event codes,
 each "don't care", "present" or "absent". The schedule (duration + cron) is checked with
-:func:`~acs_engine.services.presets.schedule_due`. Provisions are rows of a name (the
+:func:`~acs_engine.policy.presets.schedule_due`. Provisions are rows of a name (the
 stored provisions and the built-ins) and JSON arguments. :meth:`PresetEditor.preset` is the
 edited :class:`~acs_engine.store.records.Preset` when everything is valid, else None.
 """
@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.expression import ExpressionError, parse
-from acs_engine.services.presets import legacy_precondition_to_expression, schedule_due
+from acs_engine.policy.presets import legacy_precondition_to_expression, schedule_due
 from acs_engine.session.builtins import BUILTINS
 from acs_engine.store.records import Preset, is_legacy_precondition
 

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from acs_engine.console_api import ConsoleEngine, console_engine
-from acs_engine.services.presets import PresetVerdict
+from acs_engine.policy.presets import PresetVerdict
 from acs_engine.store.records import Preset, SessionVerdicts
 from app.background import Background
 from app.dryrun_dialog import DryRunDialog

@@ -62,8 +62,8 @@ from PySide6.QtWidgets import (
 
 from acs_engine.config import EngineConfig
 from acs_engine.console_api import RESTART_FIELDS, ConsoleEngine, ReconfigureError, console_engine
+from acs_engine.reach.xmpp import TLS_MODES
 from acs_engine.server.nbi_auth import generate_token
-from acs_engine.services.xmpp import TLS_MODES
 from app.overview import acs_urls_of
 from app.settings_store import (
     FIELDS,

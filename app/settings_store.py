@@ -26,10 +26,10 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from acs_engine.config import EngineConfig
+from acs_engine.reach.xmpp import TLS_MODES, split_server
 from acs_engine.server.nbi_auth import open_nbi_problem
 from acs_engine.server.proxy import check_upstream
 from acs_engine.server.tls import TlsError, ssl_context
-from acs_engine.services.xmpp import TLS_MODES, split_server
 
 GROUP = "engine"
 #: Settings the engine reads per session or request (no listener or store is rebuilt).

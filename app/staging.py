@@ -1,8 +1,8 @@
 """Staged changes of one device: reviewed in a list, committed together, followed to the end.
 
-A technician's edits are :mod:`acs_engine.services.commands` commands. They are *staged*
+A technician's edits are :mod:`acs_engine.admin.commands` commands. They are *staged*
 (nothing is sent), shown in the review list, then committed: :class:`CommandSender` turns
-them into GenieACS tasks (:func:`~acs_engine.services.commands.to_tasks`), queues them with
+them into GenieACS tasks (:func:`~acs_engine.admin.commands.to_tasks`), queues them with
 ``store.add_task`` and wakes the device with a connection request. Each command is *pending*
 until a session of the device has run its task: *done* when the task is gone from the queue
 and its channel (``task_<id>``) has no fault, *faulted* with the fault's code and text when
@@ -28,11 +28,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from acs_engine.bus import TaskFinished
-from acs_engine.console_api import ConsoleEngine, console_engine
-from acs_engine.remote.errors import CommandQueued, StagedCommandSent
-from acs_engine.services import commands as cmd
-from acs_engine.services.commands import (
+from acs_engine.admin import commands as cmd
+from acs_engine.admin.commands import (
     AddInstance,
     Command,
     DeleteInstance,
@@ -40,7 +37,10 @@ from acs_engine.services.commands import (
     SetValue,
     StagedState,
 )
-from acs_engine.services.presets import PresetSetting
+from acs_engine.bus import TaskFinished
+from acs_engine.console_api import ConsoleEngine, console_engine
+from acs_engine.policy.presets import PresetSetting
+from acs_engine.remote.errors import CommandQueued, StagedCommandSent
 from acs_engine.session.coerce import sanitize
 from acs_engine.store.model import Param
 from app.background import Background
@@ -64,7 +64,7 @@ class StagedEntry:
 
     Attributes:
         command: what to do.
-        state: a :class:`~acs_engine.services.commands.StagedState`.
+        state: a :class:`~acs_engine.admin.commands.StagedState`.
         message: the outcome in words (empty while staged).
         waiting: ids of the queued tasks that carry it and are not finished yet.
         managed_by: the preset that would set this value back (a SetValue only), when

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from acs_engine.services.connreq import send_connection_request, target_from_params  # noqa: E402
-from acs_engine.services.xmpp import XmppConnReq  # noqa: E402
+from acs_engine.reach.connreq import send_connection_request, target_from_params  # noqa: E402
+from acs_engine.reach.xmpp import XmppConnReq  # noqa: E402
 from acs_engine.sim.options import SimOptions  # noqa: E402
 from acs_engine.sim.xmpp import SimXmpp  # noqa: E402
 from tests.helpers.engine import running_engine  # noqa: E402

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from acs_engine.services.history import HistoryPruner
+from acs_engine.admin.history import HistoryPruner
 from acs_engine.store import DeviceRecord, Param, SessionCommit, SessionRecord, Store, TraceEntry
 from acs_engine.store.history import HistoryRetention
 

@@ -21,7 +21,12 @@ from pathlib import Path
 from acs_engine.cwmp import codec, rpc
 from acs_engine.cwmp.decode import local, parse_xml
 from acs_engine.cwmp.errors import CwmpParseError
-from acs_engine.inspect.httpstream import HttpMessage, parse_stream
+from acs_engine.inspect.httpstream import (
+    HttpMessage,
+    cookie_pairs,
+    parse_stream,
+    set_cookie_pairs,
+)
 from acs_engine.inspect.sessionfile import Message, SessionFile
 from acs_engine.inspect.tcpstream import Capture, CaptureError, read_capture, reassemble
 from acs_engine.store.deviceid import make_device_id
@@ -98,16 +103,6 @@ def sniff(body: bytes) -> tuple[str, str | None, rpc.Message | None, str]:
     return env.message.METHOD, env.cwmp_id, env.message, version
 
 
-def _cookies(value: str) -> set[str]:
-    out = set()
-    for part in value.replace(",", ";").split(";"):
-        key, eq, val = part.strip().partition("=")
-        if eq and key and key.lower() not in ("path", "domain", "expires", "max-age",
-                                              "$path", "$version", "$domain"):
-            out.add(f"{key}={val.strip()}")
-    return out
-
-
 def _exchanges(capture: Capture, notes: list[str]) -> tuple[list[_Exchange], int]:
     found: list[_Exchange] = []
     tls = 0
@@ -167,7 +162,7 @@ def sessions_of(capture: Capture, name: str = "") -> CaptureImport:
     by_connection: dict[int, _Session] = {}
     for ex in exchanges:
         request, decoded, version = _message(ex.request, ex.request_at, "in")
-        cookies = _cookies(ex.request.header("Cookie") or "")
+        cookies = cookie_pairs([ex.request.header("Cookie") or ""])
         found = next((by_cookie[c] for c in cookies if c in by_cookie), None)
         if found is None:
             found = by_connection.get(ex.connection)
@@ -191,10 +186,8 @@ def sessions_of(capture: Capture, name: str = "") -> CaptureImport:
             response, _, _ = _message(ex.response, max(ex.response_at, ex.request_at), "out")
             current.messages.append(response)
             current.last_status = ex.response.status
-            for key, value in ex.response.headers:
-                if key.lower() == "set-cookie":
-                    for cookie in _cookies(value.split(";", 1)[0]):
-                        by_cookie[cookie] = current
+            for cookie in set_cookie_pairs(ex.response.headers):
+                by_cookie[cookie] = current
         else:
             current.last_status = None
     out = CaptureImport([], notes, len(capture.connections), tls, capture.packets)

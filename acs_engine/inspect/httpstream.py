@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: The longest start line and header block read.
@@ -216,3 +217,26 @@ def parse_stream(data: bytes, *, responses: bool, closed: bool = True) -> list[H
             break
         pos = end
     return out
+
+
+#: Cookie attributes, not cookies (RFC 2965's ``$``-names among them).
+_COOKIE_ATTRIBUTES = ("path", "domain", "expires", "max-age", "$path", "$version", "$domain")
+
+
+def cookie_pairs(values: Iterable[str]) -> set[str]:
+    """The ``name=value`` cookies in Cookie header values (``;`` or ``,`` between them,
+    attributes left out): what ties the requests of one CWMP session together."""
+    out: set[str] = set()
+    for value in values:
+        for part in value.replace(",", ";").split(";"):
+            key, eq, val = part.strip().partition("=")
+            if eq and key and key.lower() not in _COOKIE_ATTRIBUTES:
+                out.add(f"{key}={val.strip()}")
+    return out
+
+
+def set_cookie_pairs(headers: Iterable[tuple[str, str]]) -> set[str]:
+    """The ``name=value`` cookie each Set-Cookie header among ``headers`` sets."""
+    return cookie_pairs(
+        value.split(";", 1)[0] for key, value in headers if key.lower() == "set-cookie"
+    )

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from acs_engine.admin.migrate import Migration
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus, SessionEnded, SessionStarted
 from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
@@ -44,7 +45,6 @@ from acs_engine.remote.errors import (
 from acs_engine.remote.link import Link
 from acs_engine.server.events_codec import PROTOCOL_VERSION, decode, encode
 from acs_engine.server.step_claim import StepHolderChanged
-from acs_engine.services.migrate import Migration
 from acs_engine.session.step import StepPending, StepResolved
 
 __all__ = ["RemoteEngine"]

@@ -11,12 +11,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from acs_engine.admin.migrate import MigrationError
+from acs_engine.admin.treediff import PointError
 from acs_engine.console_api import EngineUnavailable
 from acs_engine.expression import ExpressionError
-from acs_engine.services.dryrun import DryRunError
-from acs_engine.services.migrate import MigrationError
-from acs_engine.services.treediff import PointError
-from acs_engine.services.wake import DeviceUnknown
+from acs_engine.policy.dryrun import DryRunError
+from acs_engine.reach.wake import DeviceUnknown
 
 __all__ = [
     "ERROR_KINDS",

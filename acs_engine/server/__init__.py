@@ -9,5 +9,5 @@
 - :mod:`.logfilter`: rate-limited logging.
 
 Nothing in here decides what a CPE is sent: that is the session's (protocol) and the
-handler's (policy, in :mod:`acs_engine.services`).
+handler's (policy, in :mod:`acs_engine.policy`).
 """

@@ -64,8 +64,8 @@ from acs_engine.bus import EventBus, RequestRejected
 from acs_engine.config import EngineConfig
 from acs_engine.expression import Expr as _Expr
 from acs_engine.expression import ExpressionError, evaluate, make_resolver, parameters, parse
+from acs_engine.reach.digest import AuthHeaderError, digest_response, parse_www_authenticate
 from acs_engine.secrets import register_secret
-from acs_engine.services.digest import AuthHeaderError, digest_response, parse_www_authenticate
 from acs_engine.store.model import DeviceRecord, Param
 
 log = logging.getLogger("fieldacs.auth")

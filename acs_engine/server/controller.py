@@ -29,10 +29,16 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from acs_engine.admin.history import HistoryPruner
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus
 from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
 from acs_engine.kinds import NoticeLevel
+from acs_engine.policy.provisioning import ProvisioningHandler
+from acs_engine.reach.device_secret import database_secret, upgrade_seeded_inform
+from acs_engine.reach.files import FileStore, file_server_app
+from acs_engine.reach.wake import ConnectionRequestDone, wake_device
+from acs_engine.reach.xmpp import XmppConnReq
 from acs_engine.scripting import Sandbox
 from acs_engine.server.auth import AuthConfigError, AuthFailure, CpeAuthenticator
 from acs_engine.server.cwmp_http import CwmpServer
@@ -52,12 +58,6 @@ from acs_engine.server.nbi import NbiServer, check_nbi_config
 from acs_engine.server.proxy import ProxyServer
 from acs_engine.server.reconfigure import RESTART_FIELDS, ReconfigureError, apply_settings
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
-from acs_engine.services.device_secret import database_secret, upgrade_seeded_inform
-from acs_engine.services.files import FileStore, file_server_app
-from acs_engine.services.history import HistoryPruner
-from acs_engine.services.provisioning import ProvisioningHandler
-from acs_engine.services.wake import ConnectionRequestDone, wake_device
-from acs_engine.services.xmpp import XmppConnReq
 from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
@@ -381,7 +381,7 @@ class Engine:
     async def connection_request(
         self, device_id: str, *, wait_for_session: bool = True
     ) -> ConnectionRequestDone:
-        """Wake ``device_id`` now (see :func:`acs_engine.services.wake.wake_device`).
+        """Wake ``device_id`` now (see :func:`acs_engine.reach.wake.wake_device`).
 
         Raises:
             DeviceUnknown: no such device or no ConnectionRequestURL known.

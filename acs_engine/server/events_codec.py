@@ -27,19 +27,19 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from acs_engine import bus
+from acs_engine.admin.migrate import DeviceMove, Migration
+from acs_engine.admin.treediff import Point
 from acs_engine.config import EngineConfig
 from acs_engine.console_api import DeviceFilter
 from acs_engine.cwmp import rpc
 from acs_engine.inspect import bundle, sessionfile
+from acs_engine.policy.dryrun import DryRunResult
+from acs_engine.policy.presets import PresetSetting
+from acs_engine.reach.connreq import ConnReqResult
+from acs_engine.reach.wake import ConnectionRequestDone
 from acs_engine.scripting.model import ScriptFault
 from acs_engine.server.auth import AuthFailure
 from acs_engine.server.step_claim import StepHolderChanged
-from acs_engine.services.connreq import ConnReqResult
-from acs_engine.services.dryrun import DryRunResult
-from acs_engine.services.migrate import DeviceMove, Migration
-from acs_engine.services.presets import PresetSetting
-from acs_engine.services.treediff import Point
-from acs_engine.services.wake import ConnectionRequestDone
 from acs_engine.session.step import StepPending, StepResolved
 from acs_engine.store import model, records
 from acs_engine.store.fleet import FleetView

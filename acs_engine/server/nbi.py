@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from acs_engine.expression import ExpressionError, parse
+from acs_engine.policy.presets import legacy_precondition_to_expression, schedule_due
+from acs_engine.reach.files import FileNameError, FileStore, FileTooLargeError
 from acs_engine.scripting import Sandbox
 from acs_engine.server.guard import ConnectionGuard, GuardedSite, keepalive_for, limits_for
 from acs_engine.server.nbi_auth import bearer_auth_middleware, is_loopback_host, open_nbi_problem
@@ -48,8 +50,6 @@ from acs_engine.server.nbi_sort import (
 from acs_engine.server.nbi_tasks import submit_task
 from acs_engine.server.openapi import openapi_document
 from acs_engine.server.ping import PingError, ping
-from acs_engine.services.files import FileNameError, FileStore, FileTooLargeError
-from acs_engine.services.presets import legacy_precondition_to_expression, schedule_due
 from acs_engine.store.db import Store
 from acs_engine.store.errors import StoreError
 from acs_engine.store.genieacs import preset_from_genieacs

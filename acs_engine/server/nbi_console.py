@@ -37,16 +37,16 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from acs_engine import __version__
+from acs_engine.admin.migrate import MigrationError
+from acs_engine.admin.treediff import PointError
 from acs_engine.bus import SessionStarted
 from acs_engine.console_api import EngineUnavailable, LocalConsoleEngine
 from acs_engine.expression import ExpressionError
+from acs_engine.policy.dryrun import DryRunError
+from acs_engine.reach.wake import DeviceUnknown
 from acs_engine.server.events_codec import PROTOCOL_VERSION, CodecError, decode, encode
 from acs_engine.server.events_ws import EVENTS_PATH, EventStream
 from acs_engine.server.step_claim import StepClaim, StepClaimError
-from acs_engine.services.dryrun import DryRunError
-from acs_engine.services.migrate import MigrationError
-from acs_engine.services.treediff import PointError
-from acs_engine.services.wake import DeviceUnknown
 from acs_engine.session.step import StepGate, install_step_gate
 
 if TYPE_CHECKING:

@@ -115,18 +115,7 @@ def device_document(device: DeviceRecord, params: Iterable[Param] = ()) -> dict[
         segments = param.path.rstrip(".").split(".")
         if not all(segments):
             continue
-        parent = doc
-        for segment in segments[:-1]:
-            child = parent.get(segment)
-            if not isinstance(child, dict):
-                child = parent[segment] = {}
-            parent = child
-        existing = parent.get(segments[-1])
-        node = _node(param)
-        if isinstance(existing, dict):
-            existing.update(node)
-        else:
-            parent[segments[-1]] = node
+        _put(doc, segments, _node(param))
     return doc
 
 
@@ -145,18 +134,24 @@ def project(doc: Mapping[str, Any], fields: Sequence[str] | None) -> dict[str, A
                 break
             found = found[part]
         else:
-            target = out
-            for part in parts[:-1]:
-                nxt = target.get(part)
-                if not isinstance(nxt, dict):
-                    nxt = target[part] = {}
-                target = nxt
-            existing = target.get(parts[-1])
-            if isinstance(existing, dict) and isinstance(found, Mapping):
-                existing.update(copy.deepcopy(dict(found)))
-            else:
-                target[parts[-1]] = copy.deepcopy(found)
+            _put(out, parts, copy.deepcopy(found))
     return out
+
+
+def _put(root: dict[str, Any], path: Sequence[str], value: Any) -> None:
+    """Put ``value`` at the dotted ``path`` of the document ``root``, making the objects on
+    the way (a non-object there is replaced); an object already there is merged into."""
+    parent = root
+    for segment in path[:-1]:
+        child = parent.get(segment)
+        if not isinstance(child, dict):
+            child = parent[segment] = {}
+        parent = child
+    existing = parent.get(path[-1])
+    if isinstance(existing, dict) and isinstance(value, Mapping):
+        existing.update(value)
+    else:
+        parent[path[-1]] = value
 
 
 def _param_prefixes(fields: Sequence[str]) -> list[str]:

@@ -4,7 +4,7 @@
     the device's recorded changes of those parameters (of every parameter without
     ``parameter``), oldest first, as JSON.
 ``GET /devices/{id}/diff?a=POINT&b=POINT[&all=1][&format=text]``
-    the tree compared at two points (see :mod:`acs_engine.services.treediff`).
+    the tree compared at two points (see :mod:`acs_engine.admin.treediff`).
 
 Times are ISO 8601 or epoch milliseconds.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from acs_engine.services.treediff import PointError, compare, parse_time, render_text, resolve_point
+from acs_engine.admin.treediff import PointError, compare, parse_time, render_text, resolve_point
 from acs_engine.store.db import Store
 from acs_engine.store.history import NodeState
 

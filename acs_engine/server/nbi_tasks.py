@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from acs_engine.bus import SessionEnded, SessionStarted
+from acs_engine.policy.presets import task_provisions
+from acs_engine.reach.wake import DeviceUnknown
 from acs_engine.server.nbi_devices import collection_document
 from acs_engine.server.nbi_query import parse_date
-from acs_engine.services.presets import task_provisions
-from acs_engine.services.wake import DeviceUnknown
 from acs_engine.store.records import Task, fault_id, task_channel
 
 if TYPE_CHECKING:

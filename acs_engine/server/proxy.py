@@ -47,6 +47,7 @@ from acs_engine.clock import now_ms, to_ms
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.inspect.capture import sniff
+from acs_engine.inspect.httpstream import cookie_pairs, set_cookie_pairs
 from acs_engine.inspect.sessionfile import Message, mask_headers
 from acs_engine.inspect.sources import StateTracker
 from acs_engine.kinds import Direction, NoticeLevel, SessionOutcome
@@ -259,7 +260,7 @@ class ProxyServer:
         peer = transport.get_extra_info("peername") if transport is not None else None
         remote = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else ""
         method, cwmp_id, decoded, _ = sniff(body)
-        cookies = _cookies(request.headers.getall("Cookie", []))
+        cookies = cookie_pairs(request.headers.getall("Cookie", []))
         session = self._session_for(connection, remote, cookies, decoded, down, at)
         self._publish(session, Message(at, "in", method, cwmp_id, None,
                                        tuple(request.headers.items()), body))
@@ -286,10 +287,8 @@ class ProxyServer:
         session.last_status = status
         if status >= 500 or (status >= 400 and status != 401):
             self._end(session, SessionOutcome.ERROR, f"the upstream ACS answered HTTP {status}")
-        for name, value in back:
-            if name.lower() == "set-cookie":
-                for cookie in _cookies([value.split(";", 1)[0]]):
-                    self._by_cookie[cookie] = session
+        for cookie in set_cookie_pairs(back):
+            self._by_cookie[cookie] = session
         await self._hold(session, status, out_method, answer)
         self._publish(session, Message(time.time(), "out", out_method, out_id, status,
                                        tuple(back), answer))
@@ -313,14 +312,3 @@ class ProxyServer:
         timeout = self.config.session_timeout_ms / 1000
         deadline = time.time() + max(0.0, timeout - gate.margin_for(timeout))
         await gate.hold_external(session.session_id, session.device_id, held, deadline)
-
-
-def _cookies(values: list[str]) -> set[str]:
-    out: set[str] = set()
-    for value in values:
-        for part in value.replace(",", ";").split(";"):
-            key, eq, val = part.strip().partition("=")
-            if eq and key and key.lower() not in ("path", "domain", "expires", "max-age",
-                                                  "$path", "$version", "$domain"):
-                out.add(f"{key}={val.strip()}")
-    return out

@@ -16,6 +16,7 @@ from acs_engine.bus import EngineNotice
 from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
 from acs_engine.kinds import NoticeLevel
+from acs_engine.reach.xmpp import XmppConnReq
 from acs_engine.server.auth import AuthConfigError, CpeAuthenticator
 from acs_engine.server.guard import limits_for
 from acs_engine.server.listeners import (
@@ -30,7 +31,6 @@ from acs_engine.server.listeners import (
 from acs_engine.server.nbi import check_nbi_config
 from acs_engine.server.proxy import ProxyServer
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
-from acs_engine.services.xmpp import XmppConnReq
 
 if TYPE_CHECKING:
     from acs_engine.server.controller import Engine

@@ -77,6 +77,18 @@ def parse_datetime_ms(text: str) -> int | None:
     return None
 
 
+def _from_number(value: Any) -> Typed | None:
+    """An integer type's value from a script's number: a bool stays text, an int is kept, a
+    finite float is cut to an int; None for anything else (it is read as text)."""
+    if isinstance(value, bool):
+        return js_string(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return None
+
+
 def sanitize(value: Any, xsd_type: str) -> Typed:
     """The typed form of ``value`` for a parameter of type ``xsd_type``.
 
@@ -96,21 +108,15 @@ def sanitize(value: Any, xsd_type: str) -> Typed:
             return False
         return text
     if xsd_type in ("xsd:int", "xsd:unsignedInt", "xsd:long", "xsd:unsignedLong"):
-        if isinstance(value, bool):
-            return js_string(value)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and math.isfinite(value):
-            return int(value)
+        number = _from_number(value)
+        if number is not None:
+            return number
         match = _INT_PREFIX.match(js_string(value))
         return int(match.group(1)) if match else js_string(value)
     if xsd_type == "xsd:dateTime":
-        if isinstance(value, bool):
-            return js_string(value)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and math.isfinite(value):
-            return int(value)
+        number = _from_number(value)
+        if number is not None:
+            return number
         if isinstance(value, datetime):
             return epoch_ms(value)
         ms = parse_datetime_ms(js_string(value))

@@ -15,6 +15,10 @@ None means every declaration is satisfied. The session applies every response to
 the handler then calls :meth:`Planner.handle_response` for the bookkeeping GenieACS does on
 top (9005 recovery, listed objects, Reboot/Download records, the AddObject key sequence).
 
+Beside it: :mod:`.reads` (what a pass finds to do), :mod:`.gpn` and :mod:`.gpv` (the read
+RPCs' shape), :mod:`.writes` (the SetParameterValues/-Attributes a pass wants),
+:mod:`.responses` (what an answer records beyond itself), :mod:`.special` and :mod:`.vparams`.
+
 Limits per provision cycle: a pass (one analysis of the declarations that ends in writes or
 starts over with new declarations) is an iteration of 2, and ``max_commit_iterations`` passes
 raise ``too_many_commits``; 255 RPCs raise ``too_many_rpcs``; virtual parameters nested 7
@@ -30,7 +34,6 @@ from urllib.parse import quote
 
 from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
-from acs_engine.datamodel import facts
 from acs_engine.session import special, vparams
 from acs_engine.session.coerce import parse_datetime_ms, sanitize, wire_text
 from acs_engine.session.declarations import Clear, Declaration
@@ -39,6 +42,12 @@ from acs_engine.session.gpv import left_out, partial_request
 from acs_engine.session.index import Index, Node, depth, parent_name
 from acs_engine.session.paths import PathError, parse
 from acs_engine.session.reads import LastPass
+from acs_engine.session.responses import (
+    named_paths,
+    record_listed,
+    record_missing_attributes,
+    record_missing_values,
+)
 from acs_engine.session.sync import (
     Action,
     DownloadOperation,
@@ -49,6 +58,7 @@ from acs_engine.session.sync import (
     VirtualParameterAction,
 )
 from acs_engine.session.tree import DeviceTree
+from acs_engine.session.writes import can_write, set_attributes, set_values
 from acs_engine.store.model import DeviceRecord
 
 log = logging.getLogger("fieldacs.sync")
@@ -64,16 +74,6 @@ _WRITES = (
     rpc.SetParameterValues, rpc.SetParameterAttributes, rpc.AddObject, rpc.DeleteObject,
     rpc.Download, rpc.Reboot, rpc.FactoryReset,
 )
-
-
-def _write_type(name: str, stored: str | None, declared: str | None) -> str:
-    """The type a SetParameterValues sends: the data model's, else the stored one (as
-    GenieACS, which keeps the parameter's type whatever the caller wrote), else the one
-    declared, else xsd:string."""
-    known = facts.lookup(name)
-    if isinstance(known, facts.ParamFacts):
-        return known.xsd_type
-    return stored or declared or "xsd:string"
 
 
 class Planner:
@@ -375,25 +375,20 @@ class Planner:
         return None
 
     # ------------------------------------------------------------------ write phase
-    def _can_write(self, node: Node | None) -> bool:
-        if node is None:
-            return False
-        return self.config.skip_writable_check or node.writable is True
-
     def _write_rpc(self, state: SyncState, index: Index) -> rpc.Message | None:
         for names in state.instances_to_delete.values():
             for name in sorted(names, key=index.position):
-                if self._can_write(index.get(name)):
+                if can_write(index.get(name), self.config):
                     return rpc.DeleteObject(object_name=f"{name}.")
         for parent, pending in state.instances_to_create.items():
-            if pending and self._can_write(index.get(parent)):
+            if pending and can_write(index.get(parent), self.config):
                 self._chain_parent = parent
                 self._chain_keys = dict(pending[0])
                 return rpc.AddObject(object_name=f"{parent}.")
-        spv = self._spv(state, index)
+        spv = set_values(state, index, self.config)
         if spv is not None:
             return spv
-        spa = self._spa(state, index)
+        spa = set_attributes(state, index, self.config.gpv_batch_size)
         if spa is not None:
             return spa
         for name, when in state.downloads_download.items():
@@ -418,58 +413,6 @@ class Planner:
             return False
         stored = parse_datetime_ms(node.value) if node and node.value else None
         return stored is None or stored < wanted
-
-    def _spv(self, state: SyncState, index: Index) -> rpc.SetParameterValues | None:
-        params: list[rpc.ParameterValue] = []
-        for name in sorted(state.spv, key=index.position):
-            value, kind = state.spv[name]
-            node = index.get(name)
-            if node is None or node.value is None or not self._can_write(node):
-                continue
-            kind = _write_type(name, node.type, kind)
-            typed = sanitize(value, kind)
-            if (kind == "xsd:dateTime" and not self.config.datetime_milliseconds
-                    and isinstance(typed, int) and not isinstance(typed, bool)):
-                typed -= typed % 1000
-            current = node.typed()
-            if typed == current and type(typed) is type(current) and kind == node.type:
-                continue
-            text = wire_text(
-                typed, kind, boolean_literal=self.config.boolean_literal,
-                datetime_ms=self.config.datetime_milliseconds,
-            )
-            params.append(rpc.ParameterValue(name, text, kind))
-            if len(params) >= self.config.gpv_batch_size:
-                break
-        return rpc.SetParameterValues(parameters=tuple(params)) if params else None
-
-    def _spa(self, state: SyncState, index: Index) -> rpc.SetParameterAttributes | None:
-        entries: list[rpc.SetParameterAttributesStruct] = []
-        for name in sorted(state.spa, key=index.position):
-            wanted = state.spa[name]
-            node = index.get(name)
-            if node is None:
-                continue
-            notification = wanted.get("notification")
-            if notification is not None and (
-                node.notification is None or notification == node.notification
-            ):
-                notification = None
-            access = wanted.get("accessList")
-            if access is not None and (node.access_list is None or access == node.access_list):
-                access = None
-            if notification is None and access is None:
-                continue
-            entries.append(rpc.SetParameterAttributesStruct(
-                name=name,
-                notification_change=notification is not None,
-                notification=int(notification or 0),
-                access_list_change=access is not None,
-                access_list=tuple(access or ()),
-            ))
-            if len(entries) >= self.config.gpv_batch_size:
-                break
-        return rpc.SetParameterAttributes(parameters=tuple(entries)) if entries else None
 
     # ------------------------------------------------------------------ virtual parameters
     def _vparam_action(
@@ -517,7 +460,7 @@ class Planner:
                 self.partial_refused = True
                 return ResponseResult(fault_cleared=True)
             if response.code == 9005 and isinstance(request, _CLEARABLE):
-                special.clear_named(self.tree, _named_paths(request))
+                special.clear_named(self.tree, named_paths(request))
                 return ResponseResult(fault_cleared=True)
             return ResponseResult()
         if isinstance(request, _WRITES) or chained:
@@ -526,13 +469,13 @@ class Planner:
         if isinstance(request, rpc.GetParameterValues):
             if partial:
                 self._check_partial(partial, response)
-            self._missing_values(request, response, ts)
+            record_missing_values(self.tree, request, response, ts)
             if chained:
                 self._set_instance_keys(response)
         elif isinstance(request, rpc.GetParameterAttributes):
-            self._missing_attributes(request, response, ts)
+            record_missing_attributes(self.tree, request, response, ts)
         elif isinstance(request, rpc.GetParameterNames):
-            self._listed(request, response, ts)
+            record_listed(self.tree, request, response, ts)
         elif isinstance(request, rpc.AddObject) and isinstance(response, rpc.AddObjectResponse):
             self._get_instance_keys(request, response)
         elif isinstance(request, rpc.Reboot):
@@ -548,57 +491,11 @@ class Planner:
                 result = ResponseResult(operation=pending)
         return result
 
-    def _missing_values(self, request: rpc.GetParameterValues, response: rpc.Message,
-                        ts: int) -> None:
-        got = (
-            {pv.name for pv in response.parameters}
-            if isinstance(response, rpc.GetParameterValuesResponse) else set()
-        )
-        for name in request.names:
-            if not name.endswith(".") and name not in got:
-                log.warning("missing parameter in GetParameterValuesResponse: %s", name)
-                self.tree.set_value(name, "", "xsd:string", ts)
-
     def _check_partial(self, partial: dict[str, list[str]], response: rpc.Message) -> None:
         if left_out(partial, response):
             log.info("partial path GetParameterValues left parameters out: full names from now on")
             self.partial_gpv = False
             self.partial_refused = True
-
-    def _missing_attributes(self, request: rpc.GetParameterAttributes, response: rpc.Message,
-                            ts: int) -> None:
-        got = (
-            {a.name for a in response.parameters}
-            if isinstance(response, rpc.GetParameterAttributesResponse) else set()
-        )
-        for name in request.names:
-            if not name.endswith(".") and name not in got:
-                log.warning("missing parameter in GetParameterAttributesResponse: %s", name)
-                self.tree.set_attributes(name, 0, (), ts)
-
-    def _listed(self, request: rpc.GetParameterNames, response: rpc.Message, ts: int) -> None:
-        if not isinstance(response, rpc.GetParameterNamesResponse):
-            return
-        base = request.parameter_path
-        if base and not base.endswith("."):
-            return
-        self.tree.set_children_ts(base, ts)
-        ensured: set[str] = set()  # objects made sure of (and so every one above them)
-        for info in response.parameters:
-            if not info.name.startswith(base):
-                continue
-            parent = info.name[:-1] if info.name.endswith(".") else info.name
-            while True:
-                cut = parent.rfind(".")
-                if cut < len(base):
-                    break
-                parent = parent[:cut]
-                if parent in ensured:
-                    break
-                ensured.add(parent)
-                self.tree.ensure_object(parent + ".", ts)
-            if not request.next_level and info.name.endswith("."):
-                self.tree.set_children_ts(info.name, ts)
 
     def _get_instance_keys(self, request: rpc.AddObject, response: rpc.AddObjectResponse) -> None:
         keys = self._chain_keys
@@ -628,16 +525,3 @@ class Planner:
         if params:
             self._chain_message = rpc.SetParameterValues(parameters=tuple(params))
 
-
-def _named_paths(request: rpc.Message) -> list[str]:
-    if isinstance(request, rpc.GetParameterNames):
-        return [request.parameter_path] if request.parameter_path else []
-    if isinstance(request, rpc.GetParameterValues | rpc.GetParameterAttributes):
-        return list(request.names)
-    if isinstance(request, rpc.SetParameterValues):
-        return [pv.name for pv in request.parameters]
-    if isinstance(request, rpc.SetParameterAttributes):
-        return [entry.name for entry in request.parameters]
-    if isinstance(request, rpc.AddObject | rpc.DeleteObject):
-        return [request.object_name]
-    return []

@@ -3,7 +3,7 @@
 The CPE uses the client half when the ACS challenges its Inform; the connection-request
 listener uses the server half to check the ACS. Digest supports MD5 and SHA-256 (and their
 ``-sess`` variants) with ``qop=auth``, ``nc``, ``cnonce`` and ``opaque``. Header parsing, the
-Digest hashes and the ``Authorization`` header are :mod:`acs_engine.services.digest`'s;
+Digest hashes and the ``Authorization`` header are :mod:`acs_engine.reach.digest`'s;
 the choice of challenge and the server's nonces are the simulator's own.
 """
 
@@ -15,7 +15,7 @@ import hmac
 import secrets
 import time
 
-from acs_engine.services.digest import (
+from acs_engine.reach.digest import (
     AuthChallenge,
     AuthHeaderError,
     basic_authorization,

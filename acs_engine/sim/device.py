@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -186,6 +186,18 @@ class SimDevice:
             return substitute(raw, self.context)
         return raw
 
+    def parameter_values(self, names: Iterable[str]) -> list[rpc.ParameterValue]:
+        """The named parameters as the ACS is told them (passwords read back empty); an
+        unknown name, an object or a parameter without a type is left out."""
+        out: list[rpc.ParameterValue] = []
+        for name in names:
+            node = self.tree.node(name)
+            value = self.value(name, reveal=False)
+            if node is None or node.type is None or value is None:
+                continue
+            out.append(rpc.ParameterValue(name, value, node.type))
+        return out
+
     def _param_value(self, suffix: str, default: str = "") -> str:
         value = self.value(self.param(suffix))
         return default if value is None else value
@@ -338,13 +350,7 @@ class SimDevice:
         names = list(self.model.forced_inform)
         if self._changed:
             names += [p for p in self._changed if p not in names]
-        params: list[rpc.ParameterValue] = []
-        for name in names:
-            node = self.tree.node(name)
-            value = self.value(name, reveal=False)
-            if node is None or node.type is None or value is None:
-                continue
-            params.append(rpc.ParameterValue(name, value, node.type))
+        params = self.parameter_values(names)
         return rpc.Inform(
             device_id=self.device_id,
             events=events,

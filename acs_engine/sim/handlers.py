@@ -85,12 +85,7 @@ def get_parameter_values(dev: SimDevice, req: rpc.GetParameterValues) -> rpc.Mes
         params = _params_under(dev, name)
         if params is None:
             return make_fault(9005, f"Invalid parameter name: {name}")
-        for path in params:
-            node = dev.tree.node(path)
-            value = dev.value(path, reveal=False)
-            if node is None or node.type is None or value is None:
-                continue
-            out.append(rpc.ParameterValue(path, value, node.type))
+        out += dev.parameter_values(params)
     return rpc.GetParameterValuesResponse(parameters=tuple(out))
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from acs_engine.services.xmpp import CONNREQ_NS, shutdown_client, split_server
+from acs_engine.reach.xmpp import CONNREQ_NS, make_client, shutdown_client, split_server
 from acs_engine.sim.device import SimDevice
 
 __all__ = ["SimXmpp", "SimXmppClient", "sim_jid"]
@@ -65,7 +65,6 @@ class SimXmppClient:
     """
 
     def __init__(self, target: _Target, settings: SimXmpp) -> None:
-        from slixmpp import ClientXMPP
         from slixmpp.xmlstream.handler import Callback
         from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -73,13 +72,7 @@ class SimXmppClient:
         self.settings = settings
         self.host, self.port = split_server(settings.server, "", settings.tls)
         jid = sim_jid(target.device.serial, settings.domain) + "/cwmp"
-        client = ClientXMPP(jid, settings.password, plugin_config={
-            "feature_mechanisms": {"unencrypted_scram": settings.tls == "none"}})
-        client.enable_direct_tls = settings.tls == "direct"
-        client.enable_starttls = settings.tls == "starttls"
-        client.enable_plaintext = settings.tls == "none"
-        if settings.ca_file is not None:
-            client.ca_certs = Path(settings.ca_file)
+        client = make_client(jid, settings.password, settings.tls, settings.ca_file)
         client.register_handler(Callback(
             "cwmp connection request",
             MatchXPath(f"{{jabber:client}}iq/{{{CONNREQ_NS}}}connectionRequest"),

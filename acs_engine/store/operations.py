@@ -31,6 +31,28 @@ def new_task_id() -> str:
     return f"{int(time.time()) & 0xFFFFFFFF:08x}{secrets.token_hex(8)}"
 
 
+def _take_due_tasks(
+    db: sqlite3.Connection, device_id: str, now_ms: int
+) -> tuple[list[Task], list[Task]]:
+    """In the caller's transaction: delete the device's expired tasks (with their faults) and
+    read the ones due now. Returns (expired, due)."""
+    expired = [
+        r.task_from_row(row)
+        for row in db.execute(r.DELETE_EXPIRED_TASKS, (device_id, now_ms)).fetchall()
+    ]
+    if expired:
+        db.executemany(
+            r.DELETE_FAULT, [(fault_id(device_id, task_channel(t.id)),) for t in expired]
+        )
+    due = db.execute(r.SELECT_DUE_TASKS, (device_id, now_ms)).fetchall()
+    return expired, [r.task_from_row(row) for row in due]
+
+
+def _log_expired(device_id: str, expired: Iterable[Task]) -> None:
+    for task in expired:
+        log.info("device %s: task %s (%s) expired; deleted", device_id, task.id, task.name)
+
+
 class OperationsMixin(StoreBase):
     """Tasks, faults, operations and file records."""
 
@@ -107,21 +129,10 @@ class OperationsMixin(StoreBase):
 
         def work(db: sqlite3.Connection) -> tuple[list[Task], list[Task]]:
             with immediate(db):
-                expired = [
-                    r.task_from_row(row)
-                    for row in db.execute(r.DELETE_EXPIRED_TASKS, (device_id, now_ms)).fetchall()
-                ]
-                if expired:
-                    db.executemany(
-                        r.DELETE_FAULT,
-                        [(fault_id(device_id, task_channel(t.id)),) for t in expired],
-                    )
-                due = db.execute(r.SELECT_DUE_TASKS, (device_id, now_ms)).fetchall()
-                return expired, [r.task_from_row(row) for row in due]
+                return _take_due_tasks(db, device_id, now_ms)
 
         expired, due = await self._run(work)
-        for task in expired:
-            log.info("device %s: task %s (%s) expired; deleted", device_id, task.id, task.name)
+        _log_expired(device_id, expired)
         return due
 
     async def device_work(
@@ -135,27 +146,14 @@ class OperationsMixin(StoreBase):
 
         def work(db: sqlite3.Connection) -> tuple[list[Task], list[Task], list[Any], list[Any]]:
             with immediate(db):
-                expired = [
-                    r.task_from_row(row)
-                    for row in db.execute(r.DELETE_EXPIRED_TASKS, (device_id, now_ms)).fetchall()
-                ]
-                if expired:
-                    db.executemany(
-                        r.DELETE_FAULT,
-                        [(fault_id(device_id, task_channel(t.id)),) for t in expired],
-                    )
-                due = [
-                    r.task_from_row(row)
-                    for row in db.execute(r.SELECT_DUE_TASKS, (device_id, now_ms)).fetchall()
-                ]
+                expired, due = _take_due_tasks(db, device_id, now_ms)
                 db.execute(r.DELETE_EXPIRED_DEVICE_FAULTS, (device_id, now_ms))
                 faults = db.execute(r.SELECT_DEVICE_FAULTS, (device_id,)).fetchall()
                 ops = db.execute(r.SELECT_OPERATIONS, (device_id,)).fetchall()
                 return expired, due, faults, ops
 
         expired, due, faults, ops = await self._run(work)
-        for task in expired:
-            log.info("device %s: task %s (%s) expired; deleted", device_id, task.id, task.name)
+        _log_expired(device_id, expired)
         return (
             due,
             [r.fault_from_row(row) for row in faults],

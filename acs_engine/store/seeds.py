@@ -21,7 +21,7 @@ of the same name); the script text is FieldACS's own:
 The connection-request password differs from GenieACS's (there ``Math.random`` seeded with
 the device id, so anyone who knows a device id can compute it): the ``inform`` preset passes
 ``CONNECTION_REQUEST_PASSWORD()`` to the provision, an HMAC of the device id under a secret
-of this database (:mod:`acs_engine.services.device_secret`). ``Math.random`` keeps its
+of this database (:mod:`acs_engine.reach.device_secret`). ``Math.random`` keeps its
 GenieACS semantics for every script. :data:`LEGACY_INFORM_SCRIPT` is the earlier script,
 recognised when an existing database is upgraded.
 """

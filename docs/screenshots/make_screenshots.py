@@ -91,10 +91,10 @@ async def shoot(app: object, folder: Path) -> None:
     """The lab: plain HTTP, five CPEs, a task that faults, step mode; then :func:`shoot_secure`."""
     from PySide6.QtCore import QSettings
 
+    from acs_engine.admin.commands import AddInstance
     from acs_engine.config import EngineConfig
     from acs_engine.cwmp import rpc
     from acs_engine.server.controller import Engine
-    from acs_engine.services.commands import AddInstance
     from acs_engine.sim.client import SimCpe
     from acs_engine.sim.connreq import ConnectionRequestServer
     from acs_engine.sim.device import SimDevice

@@ -17,9 +17,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
+from acs_engine.admin.commands import AddInstance, DeleteInstance
 from acs_engine.cwmp import rpc
 from acs_engine.server.controller import Engine
-from acs_engine.services.commands import AddInstance, DeleteInstance
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.connreq import ConnectionRequestServer
 from acs_engine.sim.device import SimDevice

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 
-from acs_engine.services.commands import RefreshSubtree
+from acs_engine.admin.commands import RefreshSubtree
 from acs_engine.store.model import DeviceRecord, Param, SessionCommit
 from app.bridge import EngineBridge
 from app.device_view import DeviceView

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from acs_engine.cwmp import rpc
+from acs_engine.policy.dryrun import DRY_RUN_CHANNEL, DryRunError, dry_run
 from acs_engine.server.controller import Engine
-from acs_engine.services.dryrun import DRY_RUN_CHANNEL, DryRunError, dry_run
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model

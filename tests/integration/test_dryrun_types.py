@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from acs_engine.cwmp import rpc
-from acs_engine.services.dryrun import dry_run, type_warnings
+from acs_engine.policy.dryrun import dry_run, type_warnings
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from acs_engine.services.files import FileStore
+from acs_engine.reach.files import FileStore
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from acs_engine import cli
-from acs_engine.services.history import HistoryPruner
-from acs_engine.services.treediff import compare, render_text, resolve_point
+from acs_engine.admin.history import HistoryPruner
+from acs_engine.admin.treediff import compare, render_text, resolve_point
 from acs_engine.store.history import HistoryRetention
 from tests.helpers.nbi import Nbi, enc
 from tests.integration.test_downloads import FIRMWARE, _cpe, _due

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from acs_engine.services import migrate
-from acs_engine.services.migrate import (
+from acs_engine.admin import migrate
+from acs_engine.admin.migrate import (
     MigrationError,
     load_migration,
     migration_status,

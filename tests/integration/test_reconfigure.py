@@ -14,9 +14,9 @@ import pytest
 from acs_engine.bus import EngineNotice
 from acs_engine.cwmp import codec, rpc
 from acs_engine.cwmp.envelope import Envelope
+from acs_engine.reach.digest import digest_authorization, parse_www_authenticate
 from acs_engine.server.controller import Engine, ReconfigureError
 from acs_engine.server.tls import create_self_signed
-from acs_engine.services.digest import digest_authorization, parse_www_authenticate
 from acs_engine.sim.runner import run_sim
 from tests.helpers.engine import RawCpe, inform, running_engine
 

@@ -205,7 +205,7 @@ async def test_a_dropped_connection_reconnects_and_no_staged_edit_is_lost(
 async def test_devices_move_to_another_acs_from_a_remote_console(server: ServeProcess) -> None:
     """"Move these devices to another ACS…" on a remote engine: the task is queued on the
     server, a refused URL comes back as the same MigrationError, and the states follow."""
-    from acs_engine.services.migrate import MigrationError
+    from acs_engine.admin.migrate import MigrationError
 
     cpe, device_id = _cpe(server, "REMOTE0MOVE")
     assert (await cpe.session()).ok

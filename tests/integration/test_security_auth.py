@@ -11,12 +11,12 @@ import pytest
 from acs_engine.bus import RequestRejected, SessionEnded
 from acs_engine.cwmp import codec, rpc
 from acs_engine.cwmp.envelope import Envelope
-from acs_engine.server.controller import Engine, EngineStartError
-from acs_engine.services.digest import (
+from acs_engine.reach.digest import (
     basic_authorization,
     digest_authorization,
     parse_www_authenticate,
 )
+from acs_engine.server.controller import Engine, EngineStartError
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model

@@ -15,13 +15,13 @@ import pytest
 from acs_engine.bus import RequestRejected
 from acs_engine.cwmp import codec, rpc
 from acs_engine.cwmp.envelope import Envelope
-from acs_engine.server.auth import NO_QOP_REFUSED, NO_STORED_CREDENTIALS
-from acs_engine.server.controller import Engine
-from acs_engine.services.digest import (
+from acs_engine.reach.digest import (
     AuthChallenge,
     digest_authorization,
     parse_www_authenticate,
 )
+from acs_engine.server.auth import NO_QOP_REFUSED, NO_STORED_CREDENTIALS
+from acs_engine.server.controller import Engine
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from acs_engine.scripting import Sandbox, ScriptRun
-from acs_engine.services.device_secret import (
+from acs_engine.reach.device_secret import (
     SECRET_KEY,
     UPGRADED_KEY,
     connection_request_password,
 )
+from acs_engine.scripting import Sandbox, ScriptRun
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model

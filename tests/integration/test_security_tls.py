@@ -12,9 +12,9 @@ import pytest
 
 from acs_engine.cwmp import codec, rpc
 from acs_engine.cwmp.envelope import Envelope
+from acs_engine.reach.digest import basic_authorization, parse_www_authenticate
 from acs_engine.server.controller import Engine, EngineStartError
 from acs_engine.server.tls import create_self_signed
-from acs_engine.services.digest import basic_authorization, parse_www_authenticate
 from tests.helpers.engine import inform, running_engine
 
 USER = "cpe1"

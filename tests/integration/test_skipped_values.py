@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from acs_engine.bus import WireMessage
-from acs_engine.services.dryrun import dry_run
-from acs_engine.services.presets import NOT_WRITABLE
+from acs_engine.policy.dryrun import dry_run
+from acs_engine.policy.presets import NOT_WRITABLE
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model

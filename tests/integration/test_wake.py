@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from acs_engine.services.wake import ConnectionRequestDone, DeviceUnknown
+from acs_engine.reach.wake import ConnectionRequestDone, DeviceUnknown
 from acs_engine.sim.model import load_model
 from acs_engine.sim.runner import run_sim
 from acs_engine.store.deviceid import make_device_id

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from acs_engine.reach.xmpp import XmppConnReq
 from acs_engine.server.controller import EngineStartError, ReconfigureError
-from acs_engine.services.xmpp import XmppConnReq
 from acs_engine.sim.xmpp import SimXmpp, sim_jid
 from acs_engine.store.model import Param
 from tests.helpers.engine import running_engine

@@ -20,6 +20,8 @@ from acs_engine.bus import (
     WireMessage,
 )
 from acs_engine.cwmp import rpc
+from acs_engine.reach.connreq import ConnReqResult
+from acs_engine.reach.wake import ConnectionRequestDone
 from acs_engine.server.events_codec import (
     MAX_DEPTH,
     PROTOCOL_VERSION,
@@ -31,8 +33,6 @@ from acs_engine.server.events_codec import (
     loads,
 )
 from acs_engine.server.step_claim import StepHolderChanged
-from acs_engine.services.connreq import ConnReqResult
-from acs_engine.services.wake import ConnectionRequestDone
 from acs_engine.session.step import StepPending, StepResolved
 from acs_engine.store import records
 

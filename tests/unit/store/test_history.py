@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from acs_engine.services.treediff import (
+from acs_engine.admin.treediff import (
     compare,
     export_snapshot,
     import_snapshot,
@@ -195,7 +195,7 @@ def test_times_are_iso_or_epoch_milliseconds() -> None:
 
 
 async def test_a_pruned_session_is_still_a_point_through_its_changes(store: Store) -> None:
-    from acs_engine.services.treediff import PointError, resolve_point
+    from acs_engine.admin.treediff import PointError, resolve_point
 
     dev = device()
     await store.commit_session(commit(dev, "s0", 1_000, [param(A, "0")]))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from acs_engine.services import commands as cmd
-from acs_engine.services.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
+from acs_engine.admin import commands as cmd
+from acs_engine.admin.commands import AddInstance, DeleteInstance, RefreshSubtree, SetValue
 from acs_engine.store.model import Param
 
 PARAMS = {

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from acs_engine.services.export_genieacs import (
+from acs_engine.admin.export_genieacs import (
     ExportError,
     ExportItem,
     ExportPlan,

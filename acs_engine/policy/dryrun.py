@@ -7,7 +7,7 @@
   built from the stored nodes), which answers every RPC the way the real device's stored
   data says it would and accepts writes onto the copy;
 - the real :class:`~acs_engine.session.session.Session` and
-  :class:`~acs_engine.services.provisioning.ProvisioningHandler` run unchanged, with no HTTP,
+  :class:`~acs_engine.policy.provisioning.ProvisioningHandler` run unchanged, with no HTTP,
   on a private event bus, over :class:`SnapshotStore`: a read-only, in-memory copy of the
   rows a session reads (device tree, presets, provisions, virtual parameters and, for a
   "next session" run, the device's faults, tasks and pending operations);
@@ -34,16 +34,16 @@ from acs_engine.cwmp import rpc
 from acs_engine.cwmp import values as cwmp_values
 from acs_engine.cwmp.envelope import CWMP_NAMESPACES, NS_CWMP_1_0, VERSIONS, Envelope
 from acs_engine.kinds import SessionOutcome
-from acs_engine.scripting import Sandbox, ScriptRun
-from acs_engine.scripting.model import ScriptResult
-from acs_engine.services.device_secret import stored_secret
-from acs_engine.services.presets import (
+from acs_engine.policy.presets import (
     PresetSetting,
     PresetVerdict,
     declared_values,
     preset_settings,
 )
-from acs_engine.services.provisioning import ProvisioningHandler
+from acs_engine.policy.provisioning import ProvisioningHandler
+from acs_engine.reach.device_secret import stored_secret
+from acs_engine.scripting import Sandbox, ScriptRun
+from acs_engine.scripting.model import ScriptResult
 from acs_engine.session.coerce import sanitize
 from acs_engine.session.driver import SessionDriver
 from acs_engine.session.paths import PathError, match

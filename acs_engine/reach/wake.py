@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from acs_engine.bus import EventBus, SessionStarted
 from acs_engine.config import EngineConfig
-from acs_engine.services.connreq import ConnReqResult, send_connection_request, target_from_params
-from acs_engine.services.xmpp import XmppConnReq
+from acs_engine.reach.connreq import ConnReqResult, send_connection_request, target_from_params
+from acs_engine.reach.xmpp import XmppConnReq
 from acs_engine.store.db import Store
 
 log = logging.getLogger("fieldacs.connreq")

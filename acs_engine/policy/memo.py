@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING, Any
 
 from acs_engine.expression import make_resolver
 from acs_engine.expression.fields import is_wildcard_segment, split_path
+from acs_engine.policy.faults import ProvisionFault
+from acs_engine.policy.presets import match_presets
 from acs_engine.scripting import ScriptResult, cron_previous
-from acs_engine.services.faults import ProvisionFault
-from acs_engine.services.presets import match_presets
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.index import Index
 from acs_engine.session.paths import PathError, parse
@@ -53,7 +53,7 @@ from acs_engine.session.sync import SyncState
 from acs_engine.store.model import DeviceRecord, Param
 
 if TYPE_CHECKING:
-    from acs_engine.services.provisioning import _SessionRun, _Work
+    from acs_engine.policy.provisioning import _SessionRun, _Work
 
 log = logging.getLogger("fieldacs.provisioning")
 
@@ -311,7 +311,7 @@ class Memos:
 # ---------------------------------------------------------------------- the handler's side
 def replay(run: _SessionRun) -> bool:
     """Answer the presets from the device's memo when every input is unchanged (see
-    :mod:`acs_engine.services.memo`): no V8, no stored tree, no planning."""
+    :mod:`acs_engine.policy.memo`): no V8, no stored tree, no planning."""
     session = run.session
     run.owner.memos.settings(run.owner.config)
     memo = run.owner.memos.get(session.device_id)

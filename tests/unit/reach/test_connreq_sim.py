@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from acs_engine.services.connreq import ConnReqTarget, send_connection_request
+from acs_engine.reach.connreq import ConnReqTarget, send_connection_request
 from acs_engine.sim.connreq import ConnectionRequestServer
 from acs_engine.sim.device import SimDevice
 from acs_engine.sim.model import load_model

@@ -32,15 +32,10 @@ from acs_engine.config import EngineConfig
 from acs_engine.cwmp import rpc
 from acs_engine.expression import make_resolver
 from acs_engine.kinds import SessionOutcome
-from acs_engine.scripting import (
-    Sandbox,
-)
-from acs_engine.services import memo, virtual
-from acs_engine.services.device_secret import FUNCTION as PASSWORD_FUNCTION
-from acs_engine.services.device_secret import password_function
-from acs_engine.services.faults import FaultRecorder, ProvisionFault
-from acs_engine.services.memo import DeviceMemo, Memos
-from acs_engine.services.presets import (
+from acs_engine.policy import memo, virtual
+from acs_engine.policy.faults import FaultRecorder, ProvisionFault
+from acs_engine.policy.memo import DeviceMemo, Memos
+from acs_engine.policy.presets import (
     PresetMatch,
     ProvisionCall,
     match_presets,
@@ -48,7 +43,12 @@ from acs_engine.services.presets import (
     skipped_values,
     task_provisions,
 )
-from acs_engine.services.provision_run import ProvisionRunner, Replay, RunningProvision
+from acs_engine.policy.provision_run import ProvisionRunner, Replay, RunningProvision
+from acs_engine.reach.device_secret import FUNCTION as PASSWORD_FUNCTION
+from acs_engine.reach.device_secret import password_function
+from acs_engine.scripting import (
+    Sandbox,
+)
 from acs_engine.session import special
 from acs_engine.session.declarations import Clear, Declaration
 from acs_engine.session.handler import Handler, Outgoing
@@ -117,7 +117,7 @@ class ProvisioningHandler(Handler):
         #: provision run that completed, to tell which preset sets what.
         self.declared: list[tuple[str, str, Declaration]] | None = None
         #: Replay a device's last session memo when nothing it depended on changed (see
-        #: :mod:`acs_engine.services.memo`); the root listings are remembered either way.
+        #: :mod:`acs_engine.policy.memo`); the root listings are remembered either way.
         self.memoize = True
         self.memos = Memos()
         #: Sessions whose provisioning was answered by a memo since the engine started.

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit
 
-from acs_engine.services.connreq import (
+from acs_engine.reach.connreq import (
     ConnReqTarget,
     build_udp_request,
     send_connection_request,

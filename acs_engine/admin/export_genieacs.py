@@ -38,7 +38,7 @@ import aiohttp
 
 from acs_engine.expression import Binary, Call, Case, Expr, ExpressionError, Unary, parse
 from acs_engine.expression.genieacs import is_expression, to_text
-from acs_engine.services.files import FileStore
+from acs_engine.reach.files import FileStore
 from acs_engine.session.builtins import BUILTINS
 from acs_engine.store.db import Store
 from acs_engine.store.genieacs import preset_to_genieacs

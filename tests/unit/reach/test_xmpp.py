@@ -1,4 +1,4 @@
-"""acs_engine.services.xmpp without a server: settings, the IQ payload."""
+"""acs_engine.reach.xmpp without a server: settings, the IQ payload."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from acs_engine.config import EngineConfig
-from acs_engine.services.xmpp import CONNREQ_NS, XmppConnReq, connreq_element, split_server
+from acs_engine.reach.xmpp import CONNREQ_NS, XmppConnReq, connreq_element, split_server
 
 
 def test_server_address() -> None:

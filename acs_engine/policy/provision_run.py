@@ -13,6 +13,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from acs_engine.policy.faults import ProvisionFault
+from acs_engine.policy.memo import to_json
 from acs_engine.scripting import (
     ExtCall,
     ScriptFault,
@@ -21,8 +23,6 @@ from acs_engine.scripting import (
     cron_previous,
     ext_key,
 )
-from acs_engine.services.faults import ProvisionFault
-from acs_engine.services.memo import to_json
 from acs_engine.session import builtins
 from acs_engine.session.declarations import Declaration
 from acs_engine.session.paths import PathError
@@ -30,7 +30,7 @@ from acs_engine.session.planner import Planner
 from acs_engine.session.session import Session
 
 if TYPE_CHECKING:
-    from acs_engine.services.provisioning import ProvisioningHandler
+    from acs_engine.policy.provisioning import ProvisioningHandler
 
 __all__ = ["ProvisionRunner", "Replay", "RunningProvision"]
 

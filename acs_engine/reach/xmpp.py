@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from acs_engine.config import EngineConfig
 
 __all__ = ["CONNREQ_NS", "TLS_MODES", "XmppConnReq", "XmppOutcome", "connreq_element",
-           "shutdown_client", "split_server"]
+           "make_client", "shutdown_client", "split_server"]
 
 log = logging.getLogger("fieldacs.connreq")
 
@@ -79,6 +79,22 @@ def _port(raw: str) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise ValueError(f"XMPP port {raw!r} is not a number from 1 to 65535")
     return int(raw)
+
+
+def make_client(jid: str, password: str, tls: str, ca_file: Path | str | None) -> Any:
+    """A slixmpp client for ``jid``, its transport as ``tls`` says (:data:`TLS_MODES`), trusting
+    the CA(s) in ``ca_file`` when given. Without TLS only SCRAM (the password never crosses
+    the wire) may log in."""
+    from slixmpp import ClientXMPP  # imported when XMPP is used: keeps startup light
+
+    client = ClientXMPP(jid, password, plugin_config={
+        "feature_mechanisms": {"unencrypted_scram": tls == "none"}})
+    client.enable_direct_tls = tls == "direct"
+    client.enable_starttls = tls == "starttls"
+    client.enable_plaintext = tls == "none"
+    if ca_file is not None:
+        client.ca_certs = Path(ca_file)
+    return client
 
 
 async def shutdown_client(client: Any) -> None:
@@ -185,16 +201,7 @@ class XmppConnReq:
         if self.connected:
             return None
         await self._drop()
-        from slixmpp import ClientXMPP  # imported when XMPP is used: keeps startup light
-
-        # Without TLS only SCRAM (the password never crosses the wire) may log in.
-        client = ClientXMPP(self.jid, self._password, plugin_config={
-            "feature_mechanisms": {"unencrypted_scram": self.tls == "none"}})
-        client.enable_direct_tls = self.tls == "direct"
-        client.enable_starttls = self.tls == "starttls"
-        client.enable_plaintext = self.tls == "none"
-        if self.ca_file is not None:
-            client.ca_certs = Path(self.ca_file)
+        client = make_client(self.jid, self._password, self.tls, self.ca_file)
         loop = asyncio.get_running_loop()
         done: asyncio.Future[str | None] = loop.create_future()
 

@@ -13,12 +13,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from acs_engine.cwmp import rpc
-from acs_engine.services.faults import ProvisionFault
+from acs_engine.policy.faults import ProvisionFault
 from acs_engine.session.declarations import Declaration
 from acs_engine.session.sync import RpcAction, SyncFault
 
 if TYPE_CHECKING:
-    from acs_engine.services.provisioning import _SessionRun
+    from acs_engine.policy.provisioning import _SessionRun
 
 #: Script re-runs for one planning step (ext/cron fills, commits) before giving up.
 MAX_REPLAYS = 512

@@ -15,14 +15,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from acs_engine.services.files import (
+from acs_engine.reach.files import (
     FileNameError,
     FileStore,
     FileTooLargeError,
     file_server_app,
     validate_file_name,
 )
-from tests.unit.services.loopback import serve
+from tests.unit.reach.loopback import serve
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 

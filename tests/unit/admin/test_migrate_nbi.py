@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from acs_engine.services import migrate
-from acs_engine.services.migrate import MigrationError, _ms, _seen_at_new_acs
+from acs_engine.admin import migrate
+from acs_engine.admin.migrate import MigrationError, _ms, _seen_at_new_acs
 
 
 @asynccontextmanager

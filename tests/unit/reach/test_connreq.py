@@ -17,13 +17,13 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from acs_engine.services.connreq import (
+from acs_engine.reach.connreq import (
     ConnReqTarget,
     send_connection_request,
     target_from_params,
 )
-from acs_engine.services.digest import parse_www_authenticate
-from tests.unit.services.loopback import serve
+from acs_engine.reach.digest import parse_www_authenticate
+from tests.unit.reach.loopback import serve
 
 _HASH = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 

@@ -18,7 +18,7 @@ takes precedence over an HTTP failure** (GenieACS behaviour): a CPE behind NAT i
 unreachable over HTTP, so the UDP send is reported. When HTTP also succeeded its result is
 returned instead, since only HTTP is confirmed by the device.
 
-* **XMPP** (TR-069 Annex K, :mod:`acs_engine.services.xmpp`): when the CPE reports a
+* **XMPP** (TR-069 Annex K, :mod:`acs_engine.reach.xmpp`): when the CPE reports a
   ``ConnReqJabberID`` and the ACS has an XMPP account configured, the request goes as an
   XMPP IQ to that JID *instead of* HTTP (GenieACS's choice: such a CPE is normally not
   reachable over HTTP). UDP still runs beside it as above.
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from acs_engine.services.digest import (
+from acs_engine.reach.digest import (
     AuthChallenge,
     AuthHeaderError,
     basic_authorization,
@@ -50,8 +50,8 @@ from acs_engine.services.digest import (
     digest_authorization,
     parse_www_authenticate,
 )
-from acs_engine.services.udpmessage import build_udp_request, split_host_port, verify_udp_request
-from acs_engine.services.xmpp import XmppConnReq
+from acs_engine.reach.udpmessage import build_udp_request, split_host_port, verify_udp_request
+from acs_engine.reach.xmpp import XmppConnReq
 
 __all__ = [
     "ConnReqResult",

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from acs_engine.services.digest import (
+from acs_engine.reach.digest import (
     AuthChallenge,
     AuthHeaderError,
     basic_authorization,

@@ -1,7 +1,7 @@
 """The TR-111 (TR-069 Annex G) UDP connection-request message: building and checking it.
 
 Sans-IO: the datagram text, its HMAC-SHA1 signature, and the checks a CPE applies before it
-starts a session. Sending lives in :mod:`acs_engine.services.connreq`.
+starts a session. Sending lives in :mod:`acs_engine.reach.connreq`.
 
 The message is one text datagram, an HTTP request line plus a ``Host`` header::
 

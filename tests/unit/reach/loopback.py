@@ -1,4 +1,4 @@
-"""A real aiohttp server on 127.0.0.1 for the services tests."""
+"""A real aiohttp server on 127.0.0.1 for the reach tests."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Tests of acs_engine.reach."""

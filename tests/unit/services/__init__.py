@@ -1,1 +1,0 @@
-"""Tests of acs_engine.services."""
