@@ -81,11 +81,14 @@ class SessionEnded:
 
 @dataclass(frozen=True, slots=True)
 class DeviceUpdated:
-    """A device's stored data changed (a session committed, a device was registered)."""
+    """A device's stored data changed (a session committed, a device was registered or
+    deleted)."""
 
     device_id: str
     at_ms: int
     created: bool = False
+    #: The device and all its data were deleted (``DELETE /devices/<id>``).
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,8 @@ class ActivityDescriber:
             return ActivityEntry(event.at_ms / 1000, level, "", event.message)
         if isinstance(event, DeviceUpdated) and event.created:
             return ActivityEntry(event.at_ms / 1000, "info", event.device_id, "New device registered")
+        if isinstance(event, DeviceUpdated) and event.deleted:
+            return ActivityEntry(event.at_ms / 1000, "info", event.device_id, "Device deleted")
         return None
 
 

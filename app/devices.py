@@ -301,6 +301,16 @@ class DeviceTableModel(QAbstractTableModel):
             return
         if generation != self._generation:
             return
+        # Deleted, or no longer matching the search: the row goes.
+        gone = sorted((self._row_of[d] for d in ids if d in self._row_of and d not in found),
+                      reverse=True)
+        for index in gone:
+            self.beginRemoveRows(QModelIndex(), index, index)
+            del self._rows[index]
+            self.endRemoveRows()
+        if gone:
+            self._row_of = {device.id: index for index, device in enumerate(self._rows)}
+            self._total = max(0, self._total - len(gone))
         new: list[DeviceSummary] = []
         for device_id in sorted(ids):
             row = self._row_of.get(device_id)
@@ -311,6 +321,8 @@ class DeviceTableModel(QAbstractTableModel):
             elif row is None and device is not None:
                 new.append(device)
         if not new:
+            if gone:
+                self.loaded.emit()  # the count changed
             return
         fully_loaded = len(self._rows) >= self._total
         self._total += len(new)

@@ -363,6 +363,8 @@ class MainWindow(QMainWindow):
         if event.created:
             self._new_devices += 1
             self._add_activity(event)
+        elif event.deleted:
+            self._add_activity(event)
         self.refresh_counts()
 
     @Slot(RequestRejected)

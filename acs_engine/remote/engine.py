@@ -176,8 +176,8 @@ class RemoteEngine:
         task.add_done_callback(self._background.discard)
 
     def _mirror(self, event: Any) -> None:
-        if isinstance(event, DeviceUpdated) and event.created:
-            self._status["device_count"] = self.device_count + 1
+        if isinstance(event, DeviceUpdated) and (event.created or event.deleted):
+            self._status["device_count"] = max(0, self.device_count + (1 if event.created else -1))
         elif isinstance(event, SessionStarted):
             self._in_session.add(event.device_id)
         elif isinstance(event, SessionEnded):

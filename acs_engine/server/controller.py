@@ -221,6 +221,8 @@ class Engine:
     def _on_device_updated(self, event: DeviceUpdated) -> None:
         if event.created:
             self._device_count += 1
+        elif event.deleted:
+            self._device_count = max(0, self._device_count - 1)
 
     # ------------------------------------------------------------------ start / stop
     async def start(self) -> None:

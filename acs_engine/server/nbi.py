@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from acs_engine.bus import DeviceUpdated
+from acs_engine.clock import now_ms
 from acs_engine.expression import ExpressionError, parse
 from acs_engine.policy.presets import legacy_precondition_to_expression, schedule_due
 from acs_engine.reach.files import FileNameError, FileStore, FileTooLargeError
@@ -479,7 +481,8 @@ class NbiServer:
         device_id = request.match_info["id"]
         if self._in_session(device_id):
             raise _busy(device_id)
-        await self.store.delete_device(device_id)
+        if await self.store.delete_device(device_id):
+            self.engine.bus.publish(DeviceUpdated(device_id, now_ms(), deleted=True))
         return web.Response(status=200)
 
     async def post_task(self, request: web.Request) -> web.Response:

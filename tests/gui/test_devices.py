@@ -135,6 +135,16 @@ async def test_ten_thousand_devices_load_lazily_sort_and_filter(
     await wait_until(lambda: model.index(row, DeviceTableModel.SOFTWARE).data() == "9.9.9",
                      what="updated row")
 
+    # a deleted device's row goes, and the count says so
+    assert await store.delete_device("F1E1D0-HGW-A-SN00120")
+    model.device_updated("F1E1D0-HGW-A-SN00120")
+    await wait_until(lambda: model.row_of("F1E1D0-HGW-A-SN00120") == -1, what="row removed")
+    assert model.total == 9 and model.rowCount() == 9
+    ids = [model.index(r, 0).data(DeviceTableModel.DeviceIdRole) for r in range(9)]
+    assert all(model.row_of(i) == r for r, i in enumerate(ids))  # rows re-indexed
+    await wait_until(lambda: page.count.text().startswith("9 "), what=page.count.text())
+    await store.commit_session(_commit(120, now))  # as it was, for the module's other tests
+
 
 async def test_search_errors_are_shown_at_their_position(store: Store, qtbot) -> None:
     model = DeviceTableModel(console_over_store(store))

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from acs_engine.bus import EngineNotice, EventBus
+from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus
 from acs_engine.config import EngineConfig
 from acs_engine.server.controller import Engine, EngineStartError
 from tests.helpers.engine import running_engine
@@ -123,12 +123,18 @@ async def test_device_queries_projection_sort_and_paging(tmp_path: Path) -> None
         assert objects.body == [] and objects.headers["total"] == "0"
         assert (await nbi.query("faults")).body == []
 
-        # delete a device
+        # delete a device: the engine's count (console, /metrics) and the bus follow
+        count = engine.device_count
+        told: list[DeviceUpdated] = []
+        engine.bus.subscribe(told.append, DeviceUpdated)
         assert (await nbi.call("DELETE", f"/devices/{enc(ids[1])}")).status == 200
         assert (await nbi.query("devices")).headers["total"] == "2"
+        assert engine.device_count == count - 1
+        assert [(e.device_id, e.deleted) for e in told] == [(ids[1], True)]
         # GenieACS answers 200 for a device it does not know (test_nbi_parity.py)
         again = await nbi.call("DELETE", f"/devices/{enc(ids[1])}")
         assert again.status == 200 and again.body is None
+        assert engine.device_count == count - 1 and len(told) == 1  # nothing deleted twice
 
 
 async def test_presets_provisions_and_virtual_parameters(tmp_path: Path) -> None:
