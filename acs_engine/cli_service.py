@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -122,9 +123,18 @@ async def _export(args: argparse.Namespace) -> int:
     try:
         await run_export(plan, args.nbi, token=token, dry_run=args.dry_run)
         if config_out is not None and plan.config and not args.dry_run:
-            config_out.write_text(config_documents_json(plan.config), encoding="utf-8")
+            _write_private(config_out, config_documents_json(plan.config))
     except (ExportError, OSError) as exc:
         return fail(str(exc))
     for line in summary_lines(plan, dry_run=args.dry_run, config_out=config_out):
         print(line, flush=True)
     return 1 if any(i.action == "failed" for i in plan.items) else 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by its owner only: the config may carry the CPE login."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        if os.name != "nt":
+            os.fchmod(handle.fileno(), 0o600)  # an existing file keeps its mode otherwise
+        handle.write(text)

@@ -228,9 +228,7 @@ class EventStream:
         ws = client.ws
         window_start, count = time.monotonic(), 0
         async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue  # binary frames are ignored; errors end the iteration
-            now = time.monotonic()
+            now = time.monotonic()  # every frame counts, binary ones too
             if now - window_start >= 1.0:
                 window_start, count = now, 0
             count += 1
@@ -238,6 +236,8 @@ class EventStream:
                 log.warning("event stream client floods: disconnected")
                 await ws.close(code=CLOSE_FLOOD, message=b"too many messages")
                 return
+            if msg.type != WSMsgType.TEXT:
+                continue  # binary frames are ignored; errors end the iteration
             try:
                 data = json.loads(msg.data)
             except ValueError:

@@ -44,6 +44,7 @@ from acs_engine.console_api import EngineUnavailable, LocalConsoleEngine
 from acs_engine.expression import ExpressionError
 from acs_engine.policy.dryrun import DryRunError
 from acs_engine.reach.wake import DeviceUnknown
+from acs_engine.secrets import mask_url_passwords
 from acs_engine.server.events_codec import PROTOCOL_VERSION, CodecError, decode, encode
 from acs_engine.server.events_ws import EVENTS_PATH, EventStream
 from acs_engine.server.step_claim import StepClaim, StepClaimError
@@ -89,11 +90,15 @@ ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
 
 
 def public_config(config: EngineConfig) -> EngineConfig:
-    """``config`` without its secrets (the fields kept out of ``repr``: passwords, tokens)."""
-    blank: dict[str, Any] = {
-        f.name: (f.default if f.default is not dataclasses.MISSING else None)
-        for f in dataclasses.fields(config) if not f.repr
-    }
+    """``config`` without its secrets: the fields kept out of ``repr`` (passwords, tokens)
+    blanked, and a password written into a URL (``http://user:password@host``) masked."""
+    blank: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if not f.repr:
+            blank[f.name] = f.default if f.default is not dataclasses.MISSING else None
+        elif isinstance(value, str) and "@" in value:
+            blank[f.name] = mask_url_passwords(value)
     return dataclasses.replace(config, **blank)
 
 
@@ -179,7 +184,7 @@ class ConsoleRoutes:
             "tls_ca_fingerprint": self.local.tls_ca_fingerprint,
             "provisioning_enabled": self.local.provisioning_enabled,
             "tls_kind": engine.tls_kind, "cpe_auth_enabled": bool(engine.cpe_auth_enabled),
-            "proxy_upstream": self.local.proxy_upstream(),
+            "proxy_upstream": mask_url_passwords(self.local.proxy_upstream()),
             "auth_failures": encode(tuple(engine.auth_failures())),
             "config": encode(public_config(engine.config)),
             "step_holder": self.claim.holder, "at": time.time(),

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from acs_engine.store.connect import make_private
+
 __all__ = ["BackupError", "BackupResult", "backup_database", "verify_database"]
 
 
@@ -122,6 +124,7 @@ def backup_database(source: Path, dest: Path, *, force: bool = False) -> BackupR
             raise BackupError(f"cannot open {source}: {exc}") from exc
         try:
             partial.unlink(missing_ok=True)
+            make_private(partial)  # a copy of the CPE passwords: 0600, as the database
             out = _connect(partial, create=True)
             try:
                 src.backup(out)  # every page in one step: one consistent snapshot

@@ -29,6 +29,10 @@ __all__ = ["ABSENT", "FleetMixin", "FleetView"]
 ABSENT = "(none)"
 _REGISTERED = -1  # a pseudo-change: the device's registration
 
+#: The most samples a fleet time series has (each costs a list per value on the store's
+#: thread; the console asks for 48).
+MAX_POINTS = 2000
+
 
 @dataclass(frozen=True, slots=True)
 class FleetView:
@@ -70,12 +74,12 @@ class FleetMixin(StoreBase):
             paths: the parameter (several paths: a device's first one found counts).
             since: the start of the time series (ms); default a week ago. When the first
                 device registered later, the series starts a second before it did.
-            points: samples in the series (at least 2).
+            points: samples in the series (2 to :data:`MAX_POINTS`).
             now: the time taken as now (ms); default the clock.
         """
         now_ms = clock.now_ms() if now is None else now
         start = now_ms - 7 * 86_400_000 if since is None else since
-        n = max(2, points)
+        n = min(max(2, points), MAX_POINTS)  # a remote console's ask is bounded
         wanted = tuple(dict.fromkeys(paths))
 
         def compute(db: sqlite3.Connection) -> FleetView:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from urllib.parse import quote
@@ -111,6 +112,8 @@ async def test_export_to_a_second_engine_works_there_and_is_idempotent(tmp_path:
         assert json.loads(config_out.read_text()) == [
             {"_id": "cwmp.gpvBatchSize", "value": "16"}
         ]
+        if os.name != "nt":  # the config may carry the CPE login: owner only
+            assert config_out.stat().st_mode & 0o777 == 0o600
         presets = await _collection(server, "presets")
         assert presets["wifi"]["configurations"] == [
             {"type": "provision", "name": "set-ssid", "args": None}

@@ -228,3 +228,25 @@ async def test_devices_move_to_another_acs_from_a_remote_console(server: ServePr
         assert values["Device.ManagementServer.URL"].value == new_url
     finally:
         await remote.close()
+
+
+async def test_attack_a_remote_fleet_view_cannot_ask_for_millions_of_points(
+    server: ServeProcess,
+) -> None:
+    """``points`` came from the peer unbounded: 10^8 built lists of that length per value on
+    the store's thread, holding every commit. It is clamped to the store's maximum."""
+    from acs_engine.store.fleet import MAX_POINTS
+
+    cpe, _device_id = _cpe(server, "REMOTE0FLEET")
+    assert (await cpe.session()).ok
+    remote = RemoteEngine(server.nbi_url, server.token, holder="mallory")
+    await remote.connect()
+    try:
+        view = await asyncio.wait_for(
+            remote.fleet_view(["Device.DeviceInfo.SoftwareVersion"], points=100_000_000),
+            timeout=30,
+        )
+        assert len(view.times) == MAX_POINTS and view.devices == 1
+        assert (await cpe.session()).ok  # the engine went on serving
+    finally:
+        await remote.close()

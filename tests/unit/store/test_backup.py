@@ -103,3 +103,18 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "integrity check: ok" in capsys.readouterr().out
     assert main(["backup", str(tmp_path / "ok.db"), "--db", str(db)]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(__import__("os").name == "nt", reason="POSIX file modes")
+async def test_attack_backup_copy_is_private_like_the_database(tmp_path: Path) -> None:
+    """The copy holds the CPE passwords the database holds: 0600 whatever the umask (it was
+    created by SQLite under the umask, 0644 by default, readable by every local user)."""
+    import os
+
+    db = await _database(tmp_path)
+    old = os.umask(0o022)
+    try:
+        result = backup_database(db, tmp_path / "copy.db")
+    finally:
+        os.umask(old)
+    assert result.path.stat().st_mode & 0o777 == 0o600
