@@ -251,6 +251,20 @@ async def migration_status(
             continue
         move.state, move.detail = "switched", "URL set; not seen here since"
     if nbi_url:
+        await confirm_at_new_acs(migration, nbi_url, token=token, timeout=timeout)
+    return migration
+
+
+async def confirm_at_new_acs(
+    migration: Migration, nbi_url: str, *, token: str | None = None, timeout: float = 10.0,
+) -> Migration:
+    """Mark the ``switched`` devices the new ACS's NBI has seen since as ``moved`` (no store:
+    a remote console runs this itself, so the engine never fetches a URL a peer gave it).
+
+    Raises:
+        MigrationError: the NBI URL is not http(s), or it could not be asked.
+    """
+    if nbi_url:
         parts = urlsplit(nbi_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise MigrationError(f"the new ACS's NBI must be http(s)://host:port, not {nbi_url!r}")

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from acs_engine.admin.migrate import Migration
+from acs_engine.admin.migrate import Migration, confirm_at_new_acs
 from acs_engine.bus import DeviceUpdated, EngineNotice, EventBus, SessionEnded, SessionStarted
 from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
@@ -567,11 +567,13 @@ class RemoteEngine:
     async def migration_status(
         self, migration: Migration, *, nbi_url: str | None = None, token: str | None = None,
     ) -> Migration:
-        """The engine asks the new ACS's NBI (it, not this console, must reach it); the
-        states are copied into ``migration``, as the local call updates it in place."""
-        fresh: Migration = await self.call(
-            "migration_status", migration=migration, nbi_url=nbi_url, token=token)
+        """The engine reads the states it knows; this console then asks the new ACS's NBI
+        itself (the engine never fetches a URL a peer names). The states are copied into
+        ``migration``, as the local call updates it in place."""
+        fresh: Migration = await self.call("migration_status", migration=migration)
         migration.moves[:] = fresh.moves
+        if nbi_url:
+            await confirm_at_new_acs(migration, nbi_url, token=token)
         return migration
 
     async def resolve_point(self, device_id: str, spec: str) -> Any:

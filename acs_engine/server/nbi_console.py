@@ -205,6 +205,9 @@ class ConsoleRoutes:
             args = {key: decode(value) for key, value in raw_args.items()}
             if args.get("include_secrets"):
                 raise ValueError("a remote console gets bundles without secrets")
+            if name == "migration_status" and (args.get("nbi_url") or args.get("token")):
+                # The engine never fetches a URL a peer names: the console asks the new ACS.
+                raise ValueError("migration_status takes no nbi_url here")
             if name == "dry_run":
                 extra = set(args) - DRY_RUN_OPTIONS - {"device_id", "events"}
                 if extra:

@@ -24,7 +24,7 @@ from acs_engine.remote import (
     Unauthorized,
     VersionMismatch,
 )
-from acs_engine.server.events_codec import PROTOCOL_VERSION
+from acs_engine.server.events_codec import PROTOCOL_VERSION, encode
 from acs_engine.server.step_claim import StepHolderChanged
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
@@ -226,6 +226,14 @@ async def test_devices_move_to_another_acs_from_a_remote_console(server: ServePr
         assert migration.moves[0].state == "switched", migration.moves[0]
         values = await remote.load_param_values(device_id, ["Device.ManagementServer.URL"])
         assert values["Device.ManagementServer.URL"].value == new_url
+        # The new ACS's NBI is asked by this console, not by the engine: a peer cannot make
+        # the engine fetch a URL it names (a closed port here: the console's own error).
+        with pytest.raises(MigrationError, match="cannot ask the new ACS"):
+            await remote.migration_status(migration, nbi_url="http://127.0.0.1:1/")
+        status, data = await remote.link.request(
+            "POST", "/fieldacs/v1/console/migration_status",
+            {"args": encode({"migration": migration, "nbi_url": "http://127.0.0.1:1/"})})
+        assert status == 400 and "no nbi_url" in data["error"]
     finally:
         await remote.close()
 
