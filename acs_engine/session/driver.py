@@ -118,7 +118,10 @@ class SessionDriver:
         assert commit.session is not None
         session.committed(commit.session.outcome)
         self.publish()
-        await self.handler.on_end(session, session.outcome)
+        try:  # committed: a failing hook must not turn the CPE's final 204 into a 500
+            await self.handler.on_end(session, session.outcome)
+        except Exception:
+            log.exception("session %s: handler failed on end", session.id)
 
     async def abort(self, outcome: SessionOutcome, detail: str) -> None:
         """End the session abnormally: keep its record and trace, drop its parameter changes."""

@@ -151,3 +151,23 @@ async def test_abort_is_done_once() -> None:
     await driver.abort(SessionOutcome.ABORTED, "again")
     assert [r.outcome for r in store.aborted] == [SessionOutcome.TIMEOUT]
     assert handler.ended == [SessionOutcome.TIMEOUT]
+
+
+async def test_a_hook_failing_after_the_commit_does_not_fail_the_session(caplog) -> None:
+    """The session is written when on_end runs: a hook that raises there is logged, and the
+    commit returns normally (the server then answers the CPE's last POST with its 204, not a
+    500 that left the device "already in a session" until the timeout)."""
+
+    class Failing(Watching):
+        async def on_end(self, session: Session, outcome: SessionOutcome) -> None:
+            raise RuntimeError("hook broke")
+
+    store = FakeStore()
+    driver, _, _ = _driver(store, [])
+    driver.handler = Failing(driver.bus, [])
+    await driver.start()
+    assert (await driver.handle(None)).status == 204
+    await driver.commit()  # does not raise
+    assert [c.session.outcome for c in store.commits if c.session] == [SessionOutcome.OK]
+    assert driver.session.state is State.END
+    assert "handler failed on end" in caplog.text
