@@ -34,15 +34,13 @@ from acs_engine.cwmp import rpc
 from acs_engine.kinds import NoticeLevel
 from acs_engine.remote.errors import (
     ERROR_KINDS,
-    CommandQueued,
     ConnectionLost,
     RemoteError,
     RemoteStatus,
-    StagedCommand,
-    StagedCommandSent,
     StepHeldElsewhere,
 )
 from acs_engine.remote.link import Link
+from acs_engine.remote.outbox import Outbox
 from acs_engine.server.events_codec import PROTOCOL_VERSION, decode, encode
 from acs_engine.server.step_claim import StepHolderChanged
 from acs_engine.session.step import StepPending, StepResolved
@@ -56,7 +54,7 @@ log = logging.getLogger("fieldacs.remote")
 _ANY = DeviceFilter()
 
 
-class RemoteEngine:
+class RemoteEngine(Outbox):
     """A remote ACS, through the interface the console uses for a local one.
 
     Args:
@@ -89,9 +87,7 @@ class RemoteEngine:
         self._step_devices: set[str] = set()
         self._lease = ""
         self.step_holder = ""
-        #: Staged commands not yet accepted by the engine, oldest first.
-        self.outbox: list[StagedCommand] = []
-        self._flushing = asyncio.Lock()
+        Outbox.__init__(self)
         self._background: set[asyncio.Task[Any]] = set()
         self._bus.subscribe(self._mirror)
 
@@ -307,49 +303,6 @@ class RemoteEngine:
         return device_id in self._in_session
 
     # ------------------------------------------------------------------ tasks and wake
-    async def add_task(self, device_id: str, name: str, args: dict[str, Any]) -> Any:
-        """Queue a task; when the engine cannot be reached it is kept and sent later.
-
-        Raises:
-            CommandQueued: not sent now; kept in :attr:`outbox` and sent on reconnection.
-        """
-        command = StagedCommand(device_id, name, dict(args))
-        self.outbox.append(command)
-        try:
-            task = await self.call("add_task", device_id=device_id, name=name, args=args)
-        except ConnectionLost as exc:
-            raise CommandQueued(
-                f"{name} for {device_id} is kept and will be sent when the ACS is back "
-                f"({exc})", command.ref) from None
-        except Exception:
-            self.outbox.remove(command)  # refused: the caller is told
-            raise
-        self.outbox.remove(command)
-        return task
-
-    async def flush_outbox(self) -> int:
-        """Send the kept commands (oldest first); returns how many the engine accepted."""
-        sent = 0
-        async with self._flushing:
-            for command in list(self.outbox):
-                try:
-                    task = await self.call("add_task", device_id=command.device_id,
-                                           name=command.name, args=command.args)
-                except ConnectionLost:
-                    return sent  # still down: keep the rest
-                except Exception as exc:
-                    self.outbox.remove(command)
-                    self._bus.publish(StagedCommandSent(
-                        command.device_id, command.name, "", str(exc) or type(exc).__name__,
-                        command.ref))
-                    continue
-                self.outbox.remove(command)
-                sent += 1
-                self._bus.publish(StagedCommandSent(
-                    command.device_id, command.name, str(getattr(task, "id", "")),
-                    ref=command.ref))
-        return sent
-
     async def get_task(self, task_id: str) -> Any:
         return await self.call("get_task", task_id=task_id)
 

@@ -27,10 +27,12 @@ other console gets 409 with ``{"error", "holder"}``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +72,9 @@ CALLS: tuple[str, ...] = (
     "device_history", "list_snapshots", "load_snapshot", "save_snapshot", "fleet_view",
     "resolve_point", "plan_bundle", "start_migration", "migration_status",
 )
+#: How many add_task references are remembered (the oldest go first), and their length.
+MAX_REFS = 10_000
+MAX_REF_CHARS = 64
 #: Options of ``dry_run`` a remote console may pass (never ``file_url``, the engine's own).
 DRY_RUN_OPTIONS: frozenset[str] = frozenset({
     "presets", "provisions", "scripts_override", "vparams_override", "params_override",
@@ -128,6 +133,9 @@ class ConsoleRoutes:
         )
         #: Devices whose session started since the NBI did (status lists those still in one).
         self._seen_in_session: set[str] = set()
+        #: add_task by the console's reference, so a command sent again (a lost answer, a
+        #: reconnection while it was in flight) makes one task: ref -> its future.
+        self._added: OrderedDict[str, asyncio.Future[Any]] = OrderedDict()
         self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
@@ -191,6 +199,32 @@ class ConsoleRoutes:
         })
 
     # ------------------------------------------------------------------ console calls
+    async def _add_task_once(self, ref: object, args: dict[str, Any]) -> Any:
+        """``add_task`` once per reference: a repeat gets the first call's task (or waits for
+        it), a failed first call may be tried again."""
+        if not isinstance(ref, str) or not 0 < len(ref) <= MAX_REF_CHARS:
+            raise ValueError(f"ref must be a string of 1 to {MAX_REF_CHARS} characters")
+        known = self._added.get(ref)
+        if known is not None:
+            return await asyncio.shield(known)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._added[ref] = future
+        while len(self._added) > MAX_REFS:
+            self._added.popitem(last=False)
+        try:
+            task = await self.local.add_task(**args)
+        except asyncio.CancelledError:
+            self._added.pop(ref, None)
+            future.cancel()
+            raise
+        except Exception as exc:
+            self._added.pop(ref, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: a repeat waiting on it gets it raised
+            raise
+        future.set_result(task)
+        return task
+
     async def call(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
         if name not in CALLS:
@@ -212,8 +246,12 @@ class ConsoleRoutes:
                 extra = set(args) - DRY_RUN_OPTIONS - {"device_id", "events"}
                 if extra:
                     raise ValueError(f"dry_run does not take {sorted(extra)}")
+            ref = args.pop("ref", None) if name == "add_task" else None
             inspect.signature(method).bind(**args)
-            result = await method(**args)
+            if ref is not None:
+                result = await self._add_task_once(ref, args)
+            else:
+                result = await method(**args)
         except StepClaimError as exc:  # pragma: no cover - no call claims
             return _conflict(exc)
         except Exception as exc:

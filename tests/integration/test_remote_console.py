@@ -8,9 +8,11 @@ and the WebSocket event stream.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -24,7 +26,7 @@ from acs_engine.remote import (
     Unauthorized,
     VersionMismatch,
 )
-from acs_engine.server.events_codec import PROTOCOL_VERSION, encode
+from acs_engine.server.events_codec import PROTOCOL_VERSION, decode, encode
 from acs_engine.server.step_claim import StepHolderChanged
 from acs_engine.sim.client import SimCpe
 from acs_engine.sim.device import SimDevice
@@ -256,5 +258,42 @@ async def test_attack_a_remote_fleet_view_cannot_ask_for_millions_of_points(
         )
         assert len(view.times) == MAX_POINTS and view.devices == 1
         assert (await cpe.session()).ok  # the engine went on serving
+    finally:
+        await remote.close()
+
+
+async def test_a_staged_command_sent_again_makes_one_task(server: ServeProcess) -> None:
+    """A command whose answer was lost is sent again on reconnection; a reconnection while
+    its first send waits flushes the outbox. Either way the engine makes one task: every send
+    carries the command's reference, and the engine answers a repeat with the first task."""
+    cpe, device_id = _cpe(server, "REMOTE0ONCE")
+    assert (await cpe.session()).ok
+    remote = RemoteEngine(server.nbi_url, server.token, holder="alice")
+    await remote.connect()
+    try:
+        args = {"device_id": device_id, "name": "getParameterValues",
+                "args": {"parameterNames": ["Device.DeviceInfo.SoftwareVersion"]}}
+        replies = [await remote.link.request(
+            "POST", "/fieldacs/v1/console/add_task",
+            {"args": encode({**args, "ref": "ref-0001"})}) for _ in range(3)]
+        assert {status for status, _ in replies} == {200}
+        ids = {decode(data["result"]).id for _, data in replies}
+        assert len(ids) == 1
+        # the console's own path: add_task and a flush racing it
+        first = asyncio.ensure_future(remote.add_task(
+            device_id, "getParameterValues",
+            {"parameterNames": ["Device.DeviceInfo.HardwareVersion"]}))
+        await asyncio.sleep(0)  # the send is in flight
+        assert await remote.flush_outbox() == 0  # not sent twice
+        task = await first
+        assert remote.outbox == []
+        # one task per reference in the engine's queue (GenieACS's NBI lists them)
+        query = quote(json.dumps({"device": device_id}))
+        status, queued = await remote.link.request("GET", f"/tasks/?query={query}")
+        assert status == 200
+        assert sorted(t["_id"] for t in queued) == sorted([*ids, task.id])
+        bad = await remote.link.request(
+            "POST", "/fieldacs/v1/console/add_task", {"args": encode({**args, "ref": "x" * 65})})
+        assert bad[0] == 400
     finally:
         await remote.close()
