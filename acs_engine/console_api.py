@@ -174,6 +174,11 @@ class ConsoleEngine(Protocol):
         """The upstream ACS URL when the engine runs as a recording proxy, else ""."""
         ...
 
+    def kept_commands(self) -> int:
+        """Staged commands kept because the engine could not be reached, not sent yet (a
+        remote engine's; always 0 in process). Closing the console loses them."""
+        ...
+
     async def reconfigure(self, config: EngineConfig) -> list[str]:
         """Apply new settings; returns the fields that need a restart of the program."""
         ...

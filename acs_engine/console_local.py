@@ -164,6 +164,9 @@ class LocalConsoleEngine:
     def auth_failures(self) -> list[AuthFailure]:
         return self._engine.auth_failures()
 
+    def kept_commands(self) -> int:
+        return 0
+
     def proxy_upstream(self) -> str:
         proxy = self._engine.proxy
         return proxy.upstream if proxy is not None else ""

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         """
         super().__init__(parent)
         self._engine = console_engine(engine)
+        #: The user chose to close although staged commands were kept (see closeEvent).
+        self._closing_anyway = False
         self._bridge = bridge
         self._settings = settings if settings is not None else QSettings()
         self._completed = 0
@@ -246,9 +249,36 @@ class MainWindow(QMainWindow):
                     [self.live.live_dock], [int(self.width() * 0.55)], Qt.Orientation.Horizontal
                 )
 
+    def _ask_to_close(self, kept: int) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Staged changes not sent",
+            f"{kept} staged command{'s' if kept != 1 else ''} could not reach the ACS yet and "
+            "would be sent when it is back. Closing this window loses "
+            f"{'them' if kept != 1 else 'it'}.",
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("keptCommandsBox")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button: int) -> None:
+            if button == QMessageBox.StandardButton.Close:
+                self._closing_anyway = True
+                self.close()
+
+        box.finished.connect(answered)
+        box.open()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry and dock layout, stop what runs in the window (each part's
-        timers and store reads, then any timer left), then announce :attr:`closed`."""
+        timers and store reads, then any timer left), then announce :attr:`closed`.
+
+        Staged commands kept for an unreachable ACS are lost with the window: it asks first
+        (without blocking: the question's answer closes it again)."""
+        kept = self._engine.kept_commands()
+        if kept and not self._closing_anyway:
+            event.ignore()
+            self._ask_to_close(kept)
+            return
         self.save_layout()
         self.devices.shutdown()
         if self.live is not None:

@@ -31,6 +31,10 @@ class Outbox:
         self._in_flight: set[str] = set()
         self._flushing = asyncio.Lock()
 
+    def kept_commands(self) -> int:
+        """Commands kept and not yet sent (closing the console loses them)."""
+        return len(self.outbox)
+
     async def call(self, method: str, **args: Any) -> Any:  # pragma: no cover - the engine's
         raise NotImplementedError
 

@@ -270,6 +270,14 @@ async def test_an_edit_committed_while_the_acs_is_down_is_kept_and_done_after_re
         entry = view.changes.entries()[0]
         await wait_until(lambda: entry.message.startswith("kept"), 10, what="kept")
         assert entry.state == PENDING and len(remote.outbox) == 1
+        # Closing now would lose it: the window asks, and Cancel keeps it open.
+        window.show()
+        assert not window.close() and window.isVisible()
+        box = window.findChild(QMessageBox, "keptCommandsBox")
+        assert box is not None and "1 staged command could not reach the ACS" in box.text()
+        box.button(QMessageBox.StandardButton.Cancel).click()
+        await wait_until(lambda: not box.isVisible(), what="question answered")
+        assert window.isVisible() and len(remote.outbox) == 1
         await server.start()
         await wait_until(lambda: entry.message == "sent with the next session", 30,
                          what="sent after reconnection")
