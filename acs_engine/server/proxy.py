@@ -309,6 +309,7 @@ class ProxyServer:
         held: rpc.Message | None = None
         if not ending:
             _, _, held, _ = sniff(answer)
-        timeout = self.config.session_timeout_ms / 1000
-        deadline = time.time() + max(0.0, timeout - gate.margin_for(timeout))
-        await gate.hold_external(session.session_id, session.device_id, held, deadline)
+        timeout_ms = self.config.session_timeout_ms
+        margin_ms = to_ms(gate.margin_for(timeout_ms / 1000))
+        deadline_ms = now_ms() + max(0, timeout_ms - margin_ms)
+        await gate.hold_external(session.session_id, session.device_id, held, deadline_ms)
