@@ -24,9 +24,9 @@ While the technician edits the held RPC (:meth:`StepGate.pause`), its countdown 
 When the inner handler has nothing more (the session would end), the gate holds too, with
 ``rpc=None``: the technician may still insert RPCs; Send or Skip then ends the session.
 
-A CPE waits only so long for the ACS's reply (its session timeout, ``session.timeout``,
+A CPE waits only so long for the ACS's reply (its session timeout, ``session.timeout_ms``,
 30 s by default) before it gives up on the session. The gate therefore sends the held RPC by
-itself (``action="auto"``) at ``session.last_activity + session.timeout - margin``. Every
+itself (``action="auto"``) at ``session.last_activity_ms + session.timeout_ms - margin``. Every
 hold ends with :class:`StepResolved`; a session that ends while held (the engine stops)
 resolves its hold with ``action="ended"``.
 
@@ -431,8 +431,8 @@ class StepGate(Handler):
 
     async def _hold(self, session: Session, steps: _Steps) -> _Decision:
         held = steps.held if steps.has_held else None
-        deadline_ms = to_ms(
-            session.last_activity + session.timeout - self.margin_for(session.timeout))
+        margin_ms = to_ms(self.margin_for(session.timeout_ms / 1000))
+        deadline_ms = session.last_activity_ms + session.timeout_ms - margin_ms
         pending = StepPending(
             session.id,
             session.device_id,
