@@ -15,7 +15,6 @@ hides the devices listed now until they fail again (the engine's list is not cha
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -47,6 +46,7 @@ from PySide6.QtWidgets import (
 from acs_engine.bus import RequestRejected
 from acs_engine.console_api import ConsoleEngine, console_engine
 from acs_engine.server.auth import AuthFailure
+from app import timefmt
 from app.dockutil import make_dock
 from app.record_table import ALIGN_RIGHT, Column, RecordTableModel
 from app.timefmt import ago, exact
@@ -137,10 +137,6 @@ def advice(reason: str) -> str:
     )
 
 
-def _ms(seconds: float) -> int:
-    return int(seconds * 1000)
-
-
 class AuthFailureModel(RecordTableModel[AuthFailure]):
     """Devices failing authentication, one row each (in the order they first failed).
 
@@ -157,8 +153,8 @@ class AuthFailureModel(RecordTableModel[AuthFailure]):
             return lambda failure: self._text(failure, column) or None
 
         tooltips: dict[int, Callable[[AuthFailure], Any]] = {
-            _FIRST: lambda f: exact(_ms(f.first_at)),
-            _LAST: lambda f: exact(_ms(f.last_at)),
+            _FIRST: lambda f: exact(f.first_at_ms),
+            _LAST: lambda f: exact(f.last_at_ms),
             _REASON: lambda f: f"{f.reason}\n\nWhat to check: {advice(f.reason)}",
         }
         columns = [
@@ -173,14 +169,14 @@ class AuthFailureModel(RecordTableModel[AuthFailure]):
         super().__init__(columns, parent)
         #: device id -> the failure count when "Clear" was pressed (hidden until it grows).
         self._cleared: dict[str, int] = {}
-        self._now_ms = _ms(time.time())
+        self._now_ms = timefmt.now_ms()
 
     # ------------------------------------------------------------------ content
     def set_failures(
         self, failures: Sequence[AuthFailure], now_ms: int | None = None
     ) -> list[AuthFailure]:
         """Show ``failures`` (the engine's list); returns those that are new or failed again."""
-        self._now_ms = _ms(time.time()) if now_ms is None else now_ms
+        self._now_ms = timefmt.now_ms() if now_ms is None else now_ms
         listed = {failure.device_id for failure in failures}
         self._cleared = {dev: count for dev, count in self._cleared.items() if dev in listed}
         wanted: dict[str, AuthFailure] = {}
@@ -213,7 +209,7 @@ class AuthFailureModel(RecordTableModel[AuthFailure]):
 
     def tick(self, now_ms: int | None = None) -> None:
         """Bring the "… ago" columns up to date."""
-        self._now_ms = _ms(time.time()) if now_ms is None else now_ms
+        self._now_ms = timefmt.now_ms() if now_ms is None else now_ms
         if self.rowCount():
             self.dataChanged.emit(
                 self.index(0, _FIRST), self.index(self.rowCount() - 1, _LAST),
@@ -242,7 +238,7 @@ class AuthFailureModel(RecordTableModel[AuthFailure]):
             if column == _COUNT:
                 return failure.count
             if column in (_FIRST, _LAST):
-                return failure.first_at if column == _FIRST else failure.last_at
+                return failure.first_at_ms if column == _FIRST else failure.last_at_ms
             return self._text(failure, column).lower()
         return super().data(index, role)
 
@@ -258,8 +254,8 @@ class AuthFailureModel(RecordTableModel[AuthFailure]):
         if column == _COUNT:
             return str(failure.count)
         if column == _FIRST:
-            return ago(_ms(failure.first_at), self._now_ms)
-        return ago(_ms(failure.last_at), self._now_ms)
+            return ago(failure.first_at_ms, self._now_ms)
+        return ago(failure.last_at_ms, self._now_ms)
 
 
 class SecurityPanel(QWidget):

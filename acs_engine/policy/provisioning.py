@@ -182,7 +182,7 @@ class _SessionRun(ProvisionRunner):
         self.owner = owner
         self.session = session
         self.config = config
-        self.now = int(session.started * 1000)
+        self.now = session.started_ms
         self.tasks: list[Task] = []
         #: Tasks that completed or faulted in this session, with their channel.
         self.finished_tasks: list[tuple[Task, str]] = []

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 
 from acs_engine.bus import EventBus, SessionStarted
+from acs_engine.clock import now_ms
 from acs_engine.config import EngineConfig
 from acs_engine.reach.connreq import ConnReqResult, send_connection_request, target_from_params
 from acs_engine.reach.xmpp import XmppConnReq
@@ -29,13 +29,13 @@ class ConnectionRequestDone:
         result: what the CPE answered (``result.outcome``, ``result.message``).
         session_started: the device opened a session within the online threshold (None when
             the request failed, so there was nothing to wait for).
-        at: when it finished.
+        at_ms: when it finished (epoch milliseconds).
     """
 
     device_id: str
     result: ConnReqResult
     session_started: bool | None
-    at: float
+    at_ms: int
 
     @property
     def ok(self) -> bool:
@@ -118,7 +118,7 @@ async def wake_device(
             session_started = True
     finally:
         unsubscribe()
-    done = ConnectionRequestDone(device_id, result, session_started, time.time())
+    done = ConnectionRequestDone(device_id, result, session_started, now_ms())
     log.info("connection request to %s: %s", device_id, done.message)
     bus.publish(done)
     return done

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -398,7 +397,7 @@ class RemoteEngine(Outbox):
                 (self._step_devices.add if was else self._step_devices.discard)(device_id)
                 if isinstance(exc, StepHeldElsewhere):
                     self.step_holder = exc.holder
-                    self._bus.publish(StepHolderChanged(exc.holder, known, time.time()))
+                    self._bus.publish(StepHolderChanged(exc.holder, known, now_ms()))
                 self._bus.publish(EngineNotice(now_ms(), NoticeLevel.ERROR, f"step mode: {exc}"))
         self._spawn(run())
 

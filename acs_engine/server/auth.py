@@ -104,8 +104,8 @@ class AuthFailure:
         username: the user name it presented (``""`` when none).
         reason: why it failed, in plain words.
         count: failures so far.
-        first_at: epoch seconds of the first failure.
-        last_at: epoch seconds of the last failure.
+        first_at_ms: epoch milliseconds of the first failure.
+        last_at_ms: epoch milliseconds of the last failure.
     """
 
     device_id: str
@@ -113,8 +113,8 @@ class AuthFailure:
     username: str
     reason: str
     count: int = 1
-    first_at: float = field(default_factory=time.time)
-    last_at: float = field(default_factory=time.time)
+    first_at_ms: int = field(default_factory=clock.now_ms)
+    last_at_ms: int = field(default_factory=clock.now_ms)
 
 
 @dataclass(slots=True)
@@ -494,16 +494,16 @@ class CpeAuthenticator:
             reason += "; connection closed"
         self.failure_count += 1
         entry = self.failures.get(device_id)
-        now = time.time()
+        now = clock.now_ms()
         if entry is None:
             entry = AuthFailure(device_id, remote, verdict.username, verdict.reason, 0, now, now)
             self.failures[device_id] = entry
         entry.count += 1
-        entry.remote, entry.username, entry.reason, entry.last_at = (
+        entry.remote, entry.username, entry.reason, entry.last_at_ms = (
             remote, verdict.username, verdict.reason, now,
         )
         self.failures.move_to_end(device_id)
         while len(self.failures) > _FAILURE_MEMORY:
             self.failures.popitem(last=False)
         log.warning("CPE authentication failed for %s: %s", device_id or "?", reason)
-        self.bus.publish(RequestRejected(clock.to_ms(now), remote, 401, reason, device_id))
+        self.bus.publish(RequestRejected(now, remote, 401, reason, device_id))

@@ -181,19 +181,19 @@ class CwmpServer:
 
     async def _expire_sessions(self) -> None:
         """End sessions whose CPE went silent; commit lingering sessions that are due."""
-        now = time.time()
+        now = clock.now_ms()
         for session in list(self.sessions.values()):
-            if session.linger_until is not None and session.state is State.COMMIT:
-                if now >= session.linger_until:
+            if session.linger_until_ms is not None and session.state is State.COMMIT:
+                if now >= session.linger_until_ms:
                     await self._finish(session)
-            elif now - session.last_activity > session.timeout and not self._busy(session):
+            elif now - session.last_activity_ms > session.timeout_ms and not self._busy(session):
                 # Only CPE silence counts: a session whose request we are still working
                 # on (a slow provision, a busy store) is not timed out under it.
                 log.info("session %s of %s timed out", session.id, session.device_id)
                 transport = self._transport_of.get(session.id)
                 self.timed_out += 1
                 await self._end(
-                    session, SessionOutcome.TIMEOUT, f"no message from the CPE for {session.timeout:g} s"
+                    session, SessionOutcome.TIMEOUT, f"no message from the CPE for {session.timeout_ms / 1000:g} s"
                 )
                 if transport is not None:  # the silent CPE's socket goes too
                     transport.close()
@@ -241,7 +241,7 @@ class CwmpServer:
         Several callers may finish the same session at once (the watchdog ending a lingering
         session while the device's next Inform arrives): they all wait for one commit.
         """
-        session.linger_until = None
+        session.linger_until_ms = None
         task = self._finishing.get(session.id)
         if task is None:
             if session.finished:
@@ -479,9 +479,9 @@ class CwmpServer:
                 secure=request.secure,
             )
             if envelope.session_timeout is not None:  # the CPE's own value, within bounds
-                session.timeout = min(
-                    max(session.timeout, self.config.session_timeout_min_ms / 1000),
-                    self.config.session_timeout_max_ms / 1000,
+                session.timeout_ms = min(
+                    max(session.timeout_ms, self.config.session_timeout_min_ms),
+                    self.config.session_timeout_max_ms,
                 )
             self._drivers[session.id] = SessionDriver(session, self.store, self.handler, self.bus)
             self._register(session, request.transport)
@@ -530,7 +530,7 @@ class CwmpServer:
     async def _send(
         self, session: Session, reply: Reply, *, cookie: str | None = None
     ) -> web.StreamResponse:
-        session.last_activity = time.time()  # the CPE's silence is counted from our reply
+        session.last_activity_ms = clock.now_ms()  # the CPE's silence is counted from our reply
         headers: dict[str, str] = {"Server": SERVER_HEADER}
         body = b""
         if reply.envelope is not None:
@@ -550,7 +550,7 @@ class CwmpServer:
             if session.hold_requests_ever and not session.lingered:
                 # The CPE may still send the requests it held back: wait a moment.
                 session.lingered = True
-                session.linger_until = time.time() + LINGER_SECONDS
+                session.linger_until_ms = clock.now_ms() + clock.to_ms(LINGER_SECONDS)
             else:
                 await self._finish(session)
         response = web.Response(status=reply.status, body=body or None, headers=headers)

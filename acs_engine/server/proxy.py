@@ -98,12 +98,12 @@ class _Session:
     device_id: str
     connection: int
     remote: str
-    started: float
+    started_s: float  # time.time() seconds, like the session file's messages
     tracker: StateTracker = field(default_factory=StateTracker)
     count: int = 0
     rpc_count: int = 0
     last_status: int | None = None
-    last_activity: float = 0.0
+    last_activity_ms: int = 0
     ended: bool = False
 
 
@@ -173,9 +173,9 @@ class ProxyServer:
             down = self._downstream.pop(key)
             self._connection_ids.pop(key, None)
             await down.client.close()
-        now = time.time()
+        now = now_ms()
         for session in list(self._open.values()):
-            if now - session.last_activity > self.config.session_timeout_ms / 1000:
+            if now - session.last_activity_ms > self.config.session_timeout_ms:
                 self._end(session, SessionOutcome.TIMEOUT, "no message within the session timeout")
 
     # ------------------------------------------------------------------ sessions
@@ -215,7 +215,7 @@ class ProxyServer:
         return session
 
     def _publish(self, session: _Session, message: Message) -> None:
-        session.last_activity = time.time()
+        session.last_activity_ms = now_ms()
         self.bus.publish(WireMessage(
             session.session_id, session.device_id, Direction(message.direction), to_ms(message.at),
             message.rpc,
@@ -309,6 +309,7 @@ class ProxyServer:
         held: rpc.Message | None = None
         if not ending:
             _, _, held, _ = sniff(answer)
-        timeout = self.config.session_timeout_ms / 1000
-        deadline = time.time() + max(0.0, timeout - gate.margin_for(timeout))
-        await gate.hold_external(session.session_id, session.device_id, held, deadline)
+        timeout_ms = self.config.session_timeout_ms
+        margin_ms = to_ms(gate.margin_for(timeout_ms / 1000))
+        deadline_ms = now_ms() + max(0, timeout_ms - margin_ms)
+        await gate.hold_external(session.session_id, session.device_id, held, deadline_ms)

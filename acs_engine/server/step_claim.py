@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from acs_engine.bus import EventBus
+from acs_engine.clock import now_ms
 
 __all__ = ["MAX_HOLDER_CHARS", "StepClaim", "StepClaimError", "StepHolderChanged"]
 
@@ -34,13 +35,13 @@ class StepHolderChanged:
     Attributes:
         holder: who holds it now ("" when nobody does).
         previous: who held it before ("" when nobody did).
-        at: when (``time.time()`` seconds).
+        at_ms: when (epoch milliseconds).
         forced: the previous holder's claim was taken over.
     """
 
     holder: str
     previous: str
-    at: float
+    at_ms: int
     forced: bool = False
 
 
@@ -101,7 +102,7 @@ class StepClaim:
             self._on_release()
         self.holder = name
         self._lease = secrets.token_urlsafe(24)
-        self._bus.publish(StepHolderChanged(name, previous, self._clock(), bool(previous)))
+        self._bus.publish(StepHolderChanged(name, previous, now_ms(self._clock), bool(previous)))
         return self._lease
 
     def check(self, lease: object) -> None:
@@ -119,4 +120,4 @@ class StepClaim:
         previous, self.holder, self._lease = self.holder, "", ""
         if self._on_release is not None:
             self._on_release()
-        self._bus.publish(StepHolderChanged("", previous, self._clock()))
+        self._bus.publish(StepHolderChanged("", previous, now_ms(self._clock)))

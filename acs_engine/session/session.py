@@ -162,20 +162,23 @@ class Session:
         self.clock = clock
         self.state = State.INIT
         self.tree = DeviceTree()
-        self.started = clock()
-        self.last_activity = self.started
-        #: Seconds of CPE silence before the session is dropped (like ``started`` and
-        #: ``last_activity``, in the clock's seconds): the CPE's cwmp:SessionTimeout, else
-        #: the configured one.
-        self.timeout = float(inform_envelope.session_timeout or config.session_timeout_ms / 1000)
+        #: When the Inform came and the CPE's last message (epoch ms, by ``clock``).
+        self.started_ms = now_ms(clock)
+        self.last_activity_ms = self.started_ms
+        #: Milliseconds of CPE silence before the session is dropped: the CPE's
+        #: cwmp:SessionTimeout, else the configured one.
+        self.timeout_ms = (
+            to_ms(inform_envelope.session_timeout) if inform_envelope.session_timeout
+            else config.session_timeout_ms
+        )
         self.rpc_count = 0
         self.pending: Outgoing | None = None
         self.pending_id: str | None = None
         self.hold_requests_sent = False
         #: Some message of this session told the CPE to hold its requests.
         self.hold_requests_ever = False
-        #: While lingering in COMMIT (see machine.py): when to commit at the latest.
-        self.linger_until: float | None = None
+        #: While lingering in COMMIT (see machine.py): when to commit at the latest (epoch ms).
+        self.linger_until_ms: int | None = None
         self.lingered = False
         self.cpe_no_more_requests = bool(
             inform_envelope.no_more_requests or inform_envelope.hold_requests
@@ -295,7 +298,7 @@ class Session:
         self._fire(Trigger.INFORM, " ".join(["Inform", ", ".join(self.events)]).strip())
         self._events.append(
             SessionStarted(
-                self.id, self.device_id, to_ms(self.started), self.remote, self.events,
+                self.id, self.device_id, self.started_ms, self.remote, self.events,
                 self.cwmp_version,
             )
         )
@@ -324,7 +327,7 @@ class Session:
         Raises:
             RemoteProtocolError: the message is not allowed in the session's state.
         """
-        self.last_activity = self.clock()
+        self.last_activity_ms = now_ms(self.clock)
         if self.state is State.COMMIT and (envelope is None or not type(envelope.message).CPE_REQUEST):
             return Answer(Reply(204))  # lingering after our 204: nothing more from the ACS
         if envelope is None:
@@ -353,7 +356,7 @@ class Session:
                 "session %s: CPE sent %s although HoldRequests was set; answering it",
                 self.id, message.METHOD,
             )
-        self.linger_until = None
+        self.linger_until_ms = None
         self._fire(Trigger.CPE_REQUEST, message.METHOD)
         answer = self._answer(message)
         return CpeRequest(message, Reply(200, self.envelope(answer, envelope.cwmp_id)))
@@ -436,7 +439,7 @@ class Session:
         return SessionRecord(
             id=self.id,
             device_id=self.device_id,
-            started=to_ms(self.started),
+            started=self.started_ms,
             ended=now_ms(self.clock),
             outcome=outcome,
             detail=self.detail,

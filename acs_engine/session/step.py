@@ -24,9 +24,9 @@ While the technician edits the held RPC (:meth:`StepGate.pause`), its countdown 
 When the inner handler has nothing more (the session would end), the gate holds too, with
 ``rpc=None``: the technician may still insert RPCs; Send or Skip then ends the session.
 
-A CPE waits only so long for the ACS's reply (its session timeout, ``session.timeout``,
+A CPE waits only so long for the ACS's reply (its session timeout, ``session.timeout_ms``,
 30 s by default) before it gives up on the session. The gate therefore sends the held RPC by
-itself (``action="auto"``) at ``session.last_activity + session.timeout - margin``. Every
+itself (``action="auto"``) at ``session.last_activity_ms + session.timeout_ms - margin``. Every
 hold ends with :class:`StepResolved`; a session that ends while held (the engine stops)
 resolves its hold with ``action="ended"``.
 
@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from acs_engine.bus import EngineNotice, EventBus
-from acs_engine.clock import now_ms
+from acs_engine.clock import now_ms, to_ms
 from acs_engine.cwmp import rpc
 from acs_engine.kinds import NoticeLevel, SessionOutcome
 from acs_engine.session.handler import Handler, Outgoing
@@ -70,17 +70,17 @@ class StepPending:
         session_id: the held session.
         device_id: its device.
         rpc: the RPC that would be sent; None when the session would end (nothing more).
-        deadline: when the gate sends it anyway (``time.time()`` seconds), so that the
+        deadline_ms: when the gate sends it anyway (epoch milliseconds), so that the
             CPE's session does not time out.
         hold_requests: whether the RPC goes out with ``cwmp:HoldRequests``.
-        paused: the countdown is stopped (the technician is editing the RPC); ``deadline``
-            then says when it would have been sent.
+        paused: the countdown is stopped (the technician is editing the RPC);
+            ``deadline_ms`` then says when it would have been sent.
     """
 
     session_id: str
     device_id: str
     rpc: rpc.Message | None
-    deadline: float
+    deadline_ms: int
     hold_requests: bool = False
     paused: bool = False
 
@@ -100,14 +100,14 @@ class StepResolved:
         action: "send", "skip", "edit", "insert", "auto" (the deadline came) or "ended"
             (the session ended while held).
         rpc: what was sent to the CPE because of it (None: nothing, or the session ends).
-        at: when (``time.time()`` seconds).
+        at_ms: when (epoch milliseconds).
     """
 
     session_id: str
     device_id: str
     action: str
     rpc: rpc.Message | None
-    at: float
+    at_ms: int
 
 
 class StepError(ValueError):
@@ -132,7 +132,7 @@ class _Steps:
     sent: list[rpc.Message] = field(default_factory=list)
     skipped: rpc.Message | None = None  # the RPC skipped last, until another is offered
     given_up: bool = False  # the inner handler insisted on a skipped RPC: ask it no more
-    paused_left: float | None = None  # seconds left when the countdown was paused
+    paused_left_s: float | None = None  # seconds left when the countdown was paused
     rearm: asyncio.Future[None] | None = None  # set when the deadline or pause changes
 
 
@@ -248,38 +248,43 @@ class StepGate(Handler):
         """Stop the held RPC's countdown (the technician is editing it); a no-op when
         nothing is held or it is paused already."""
         steps = self._held_steps(device_id)
-        if steps is None or steps.pending is None or steps.paused_left is not None:
+        if steps is None or steps.pending is None or steps.paused_left_s is not None:
             return
-        steps.paused_left = max(0.0, steps.pending.deadline - self._clock())
-        self._republish(steps, steps.pending.deadline, paused=True)
+        steps.paused_left_s = self._left_s(steps.pending.deadline_ms)
+        self._republish(steps, steps.pending.deadline_ms, paused=True)
 
     def resume(self, device_id: str) -> None:
         """Restart a paused countdown with the seconds it had left (at least
         :data:`RESUME_SECONDS`)."""
         steps = self._held_steps(device_id)
-        if steps is None or steps.pending is None or steps.paused_left is None:
+        if steps is None or steps.pending is None or steps.paused_left_s is None:
             return
-        left = max(steps.paused_left, RESUME_SECONDS)
-        steps.paused_left = None
-        self._republish(steps, self._clock() + left, paused=False)
+        left_s = max(steps.paused_left_s, RESUME_SECONDS)
+        steps.paused_left_s = None
+        self._republish(steps, to_ms(self._clock() + left_s), paused=False)
 
-    def _republish(self, steps: _Steps, deadline: float, *, paused: bool) -> None:
+    def _left_s(self, deadline_ms: int) -> float:
+        """Seconds from the gate's clock to ``deadline_ms`` (0 when it has passed)."""
+        return max(0.0, deadline_ms / 1000 - self._clock())
+
+    def _republish(self, steps: _Steps, deadline_ms: int, *, paused: bool) -> None:
         assert steps.pending is not None
-        steps.pending = replace(steps.pending, deadline=deadline, paused=paused)
+        steps.pending = replace(steps.pending, deadline_ms=deadline_ms, paused=paused)
         if steps.rearm is not None and not steps.rearm.done():
             steps.rearm.set_result(None)
         self.bus.publish(steps.pending)
 
     async def hold_external(
-        self, session_id: str, device_id: str, message: rpc.Message | None, deadline: float
+        self, session_id: str, device_id: str, message: rpc.Message | None, deadline_ms: int
     ) -> str:
         """Hold a message this gate does not send itself — the proxy's ACS->CPE answer
-        (:mod:`acs_engine.server.proxy`) — until the technician sends it or ``deadline``.
+        (:mod:`acs_engine.server.proxy`) — until the technician sends it or ``deadline_ms``
+        (epoch milliseconds).
 
         Only Send applies: the conversation is another ACS's, so Skip, Edit and Insert are
         refused with a notice and the hold goes on. Returns ``"send"`` or ``"auto"``.
         """
-        steps = _Steps(pending=StepPending(session_id, device_id, message, deadline))
+        steps = _Steps(pending=StepPending(session_id, device_id, message, deadline_ms))
         self._steps[session_id] = steps
         self._session_of[device_id] = session_id
         action = "auto"
@@ -287,9 +292,9 @@ class StepGate(Handler):
             while True:
                 steps.decision = asyncio.get_running_loop().create_future()
                 self.bus.publish(steps.pending)
-                left = max(0.0, deadline - self._clock())
+                left_s = self._left_s(deadline_ms)
                 try:
-                    decision = await asyncio.wait_for(asyncio.shield(steps.decision), left)
+                    decision = await asyncio.wait_for(asyncio.shield(steps.decision), left_s)
                 except TimeoutError:
                     break
                 if decision.action == "send":
@@ -304,7 +309,8 @@ class StepGate(Handler):
             self._steps.pop(session_id, None)
             if self._session_of.get(device_id) == session_id:
                 self._session_of.pop(device_id, None)
-        self.bus.publish(StepResolved(session_id, device_id, action, message, self._clock()))
+        self.bus.publish(
+            StepResolved(session_id, device_id, action, message, now_ms(self._clock)))
         return action
 
     def _held_steps(self, device_id: str) -> _Steps | None:
@@ -425,19 +431,20 @@ class StepGate(Handler):
 
     async def _hold(self, session: Session, steps: _Steps) -> _Decision:
         held = steps.held if steps.has_held else None
-        deadline = session.last_activity + session.timeout - self.margin_for(session.timeout)
+        margin_ms = to_ms(self.margin_for(session.timeout_ms / 1000))
+        deadline_ms = session.last_activity_ms + session.timeout_ms - margin_ms
         pending = StepPending(
             session.id,
             session.device_id,
             held.message if held is not None else None,
-            deadline,
+            deadline_ms,
             held.hold_requests if held is not None else False,
         )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[_Decision] = loop.create_future()
         steps.pending = pending
         steps.decision = future
-        steps.paused_left = None
+        steps.paused_left_s = None
         self.bus.publish(pending)
         try:
             while True:
@@ -445,9 +452,7 @@ class StepGate(Handler):
                 steps.rearm = rearm
                 current = steps.pending
                 assert current is not None
-                timeout = (
-                    None if current.paused else max(0.0, current.deadline - self._clock())
-                )
+                timeout = None if current.paused else self._left_s(current.deadline_ms)
                 waiting: set[asyncio.Future[Any]] = {future, rearm}
                 done, _ = await asyncio.wait(
                     waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
@@ -467,7 +472,7 @@ class StepGate(Handler):
             steps.rearm = None
             steps.pending = None
             steps.decision = None
-            steps.paused_left = None
+            steps.paused_left_s = None
 
     def _resolved(self, session: Session, action: str, outgoing: Outgoing | None) -> None:
         self.bus.publish(
@@ -476,7 +481,7 @@ class StepGate(Handler):
                 session.device_id,
                 action,
                 outgoing.message if outgoing is not None else None,
-                self._clock(),
+                now_ms(self._clock),
             )
         )
 

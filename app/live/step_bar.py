@@ -11,8 +11,6 @@ tooltip) so they never widen the Live session dock.
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -31,6 +29,7 @@ from acs_engine.cwmp import rpc
 from app.background import Background
 from app.live.dialogs import InsertGpvDialog, InsertSpvDialog, RpcEditorDialog
 from app.message_label import MessageLabel
+from app.timefmt import now_ms
 
 
 class StepControl:
@@ -208,7 +207,7 @@ class StepBar(QFrame):
         self._gate = gate
         self._device_id = ""
         self._pending: StepPending | None = None
-        self._pending_seen = 0.0
+        self._pending_seen_ms = 0
         self._root = "Device."
 
         self.title = QLabel()
@@ -289,7 +288,7 @@ class StepBar(QFrame):
         """Re-read the gate: whether the device is in step mode and what is held."""
         enabled = bool(self._device_id) and self._gate.is_enabled(self._device_id)
         self._pending = self._gate.pending(self._device_id) if self._device_id else None
-        self._pending_seen = time.time()
+        self._pending_seen_ms = now_ms()
         self.setVisible(enabled or self._pending is not None)
         held = self._pending
         for button in self._buttons:
@@ -311,8 +310,8 @@ class StepBar(QFrame):
         if self._pending is None:
             return 0.0
         if self._pending.paused:
-            return max(0.0, self._pending.deadline - self._pending_seen)
-        return max(0.0, self._pending.deadline - time.time())
+            return max(0.0, (self._pending.deadline_ms - self._pending_seen_ms) / 1000)
+        return max(0.0, (self._pending.deadline_ms - now_ms()) / 1000)
 
     def _tick(self) -> None:
         if self._pending is None:

@@ -19,7 +19,7 @@ from tests.gui.aio import settle, wait_until
 from tests.helpers.engine import running_engine
 
 USER, PASSWORD = "acs-user", "Right-Pa55"
-T0 = 1_800_000_000.0
+T0 = 1_800_000_000_000  # epoch ms
 
 
 def _cpe(url: str, serial: str, password: str) -> tuple[SimCpe, str]:
@@ -41,7 +41,7 @@ def _row(model: AuthFailureModel, row: int) -> dict[str, str]:
 def _failure(device: str, count: int = 1, **kw: object) -> AuthFailure:
     fields: dict[str, object] = {
         "remote": "10.0.0.9", "username": "u", "reason": "wrong password for user 'u'",
-        "count": count, "first_at": T0, "last_at": T0 + 60 * count,
+        "count": count, "first_at_ms": T0, "last_at_ms": T0 + 60_000 * count,
     }
     fields.update(kw)
     return AuthFailure(device, **fields)  # type: ignore[arg-type]
@@ -49,7 +49,7 @@ def _failure(device: str, count: int = 1, **kw: object) -> AuthFailure:
 
 def test_the_model_updates_in_place_and_reports_new_failures(qtmodeltester) -> None:
     model = AuthFailureModel()
-    now = int((T0 + 600) * 1000)
+    now = T0 + 600_000
     fresh = model.set_failures([_failure("A"), _failure("B", reason="unknown user 'x'")], now)
     assert [f.device_id for f in fresh] == ["A", "B"]
     qtmodeltester.check(model)

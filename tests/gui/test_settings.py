@@ -78,7 +78,7 @@ async def test_live_apply_of_session_timeout_and_a_port(tmp_path: Path, qtbot) -
             assert engine.cwmp is not None
             session = engine.cwmp.session_of_device(make_device_id("F1E1D0", "TestGW", "SET0001"))
             assert isinstance(session, Session)
-            assert session.timeout == 7
+            assert session.timeout_ms == 7000
 
     # Saved: the next start reads them back (command-line options win).
     restored = saved_config(EngineConfig(db_path=tmp_path / "fieldacs.db"), settings)

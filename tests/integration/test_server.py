@@ -353,7 +353,7 @@ async def test_session_timeout_header_is_used(tmp_path: Path) -> None:
         async with RawCpe(engine.cwmp_urls()[-1], namespace=NS_CWMP_1_2) as cpe:
             await cpe.send(inform(), session_timeout=1)
             session = engine.cwmp.session_of_device(DEVICE)  # type: ignore[union-attr]
-            assert session is not None and session.timeout == 1
+            assert session is not None and session.timeout_ms == 1000
             assert session.cwmp_version == "1.3"
 
 

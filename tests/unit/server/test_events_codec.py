@@ -103,13 +103,13 @@ EVENTS = [
     RequestRejected(1000, "10.0.0.1", 503, "busy", "dev"),
     EngineNotice(1000, "info", "ACS listening", {"urls": ["http://a"], "n": 1, "x": None}),
     ConnectionRequestDone(
-        "dev", ConnReqResult(True, "sent", "ok", 200, "http", 3.5), True, 4.0),
-    StepPending("s1", "dev", rpc.GetParameterValues(("Device.",)), 9.0, True, False),
-    StepPending("s1", "dev", None, 9.0),
+        "dev", ConnReqResult(True, "sent", "ok", 200, "http", 3.5), True, 4000),
+    StepPending("s1", "dev", rpc.GetParameterValues(("Device.",)), 9000, True, False),
+    StepPending("s1", "dev", None, 9000),
     StepResolved("s1", "dev", "edit",
                  rpc.SetParameterValues((rpc.ParameterValue("A.B", "1", "xsd:int"),), "k"),
-                 3.0),
-    StepHolderChanged("alice", "", 1.0),
+                 3000),
+    StepHolderChanged("alice", "", 1000),
 ]
 
 

@@ -43,7 +43,7 @@ def test_force_takes_over_and_turns_the_old_holders_step_mode_off() -> None:
     claim, seen, released = _claim()
     old = claim.claim("alice")
     new = claim.claim("bob", force=True)
-    assert seen[-1] == StepHolderChanged("bob", "alice", 5.0, True)
+    assert seen[-1] == StepHolderChanged("bob", "alice", 5000, True)
     assert released == ["off"]
     with pytest.raises(StepClaimError):
         claim.check(old)

@@ -244,9 +244,9 @@ def test_a_cpe_request_while_lingering_is_still_answered() -> None:
     assert session.hold_requests_sent and session.hold_requests_ever
     session.receive(_post(rpc.RebootResponse(), "01234567.1"))
     assert session.send(None) == Reply(204) and not session.hold_requests_sent
-    session.linger_until = NOW + 5
+    session.linger_until_ms = int(NOW * 1000) + 5000
     step = session.receive(_post(rpc.TransferComplete(command_key="k"), "t"))
-    assert isinstance(step, CpeRequest) and session.linger_until is None
+    assert isinstance(step, CpeRequest) and session.linger_until_ms is None
     assert isinstance(_read(step.reply), rpc.TransferCompleteResponse)
 
 

@@ -98,7 +98,7 @@ async def test_send_then_end_of_session(engine: Engine) -> None:
         await _until(lambda: gate.pending(DEVICE) is not None)
         held = gate.pending(DEVICE)
         assert held is not None and held.rpc == GPV and not held.ending
-        assert held.deadline > 0
+        assert held.deadline_ms > 0
         await asyncio.sleep(0.05)
         assert not reply_task.done()  # the CPE really waits
         gate.send(DEVICE)
@@ -332,7 +332,7 @@ async def test_a_paused_countdown_does_not_send(tmp_path: Path) -> None:
             gate.resume(DEVICE)
             resumed = gate.pending(DEVICE)
             assert resumed is not None and not resumed.paused
-            assert resumed.deadline > paused.deadline
+            assert resumed.deadline_ms > paused.deadline_ms
             gate.send(DEVICE)
             status, reply, _ = await task
             assert status == 200 and reply is not None and reply.message == GPV
