@@ -60,6 +60,10 @@ log = logging.getLogger("fieldacs.session.step")
 RESULTS_KEPT = 50
 #: Seconds a hold is given at least when its paused countdown resumes.
 RESUME_SECONDS = 5.0
+#: The longest a held RPC stays paused: then it is sent, as at its deadline. A console that
+#: paused it and went away (a remote one's network, a laptop's lid) must not keep the device
+#: "already in a session" for ever.
+MAX_PAUSE_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,7 @@ class _Steps:
     skipped: rpc.Message | None = None  # the RPC skipped last, until another is offered
     given_up: bool = False  # the inner handler insisted on a skipped RPC: ask it no more
     paused_left_s: float | None = None  # seconds left when the countdown was paused
+    paused_until_s: float = 0.0  # the gate's clock when a pause ends by itself
     rearm: asyncio.Future[None] | None = None  # set when the deadline or pause changes
 
 
@@ -251,6 +256,7 @@ class StepGate(Handler):
         if steps is None or steps.pending is None or steps.paused_left_s is not None:
             return
         steps.paused_left_s = self._left_s(steps.pending.deadline_ms)
+        steps.paused_until_s = self._clock() + MAX_PAUSE_SECONDS
         self._republish(steps, steps.pending.deadline_ms, paused=True)
 
     def resume(self, device_id: str) -> None:
@@ -452,7 +458,8 @@ class StepGate(Handler):
                 steps.rearm = rearm
                 current = steps.pending
                 assert current is not None
-                timeout = None if current.paused else self._left_s(current.deadline_ms)
+                timeout = (max(0.0, steps.paused_until_s - self._clock()) if current.paused
+                           else self._left_s(current.deadline_ms))
                 waiting: set[asyncio.Future[Any]] = {future, rearm}
                 done, _ = await asyncio.wait(
                     waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
@@ -462,8 +469,9 @@ class StepGate(Handler):
                 if rearm not in done:
                     break
             log.info(
-                "session %s: step hold reached its deadline; sending %s",
-                session.id, held.message.METHOD if held else "the end of the session",
+                "session %s: step hold %s; sending %s", session.id,
+                "stayed paused too long" if current.paused else "reached its deadline",
+                held.message.METHOD if held else "the end of the session",
             )
             return _Decision("auto")
         finally:

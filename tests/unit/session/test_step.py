@@ -340,3 +340,30 @@ async def test_a_paused_countdown_does_not_send(tmp_path: Path) -> None:
             status, _, _ = await cpe.send(_answer(GPV), cwmp_id=reply.cwmp_id)
             assert status == 204
         assert rec.of(StepResolved)[0].action == "send"
+
+
+async def test_a_pause_nobody_resumes_ends_by_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A console that paused a hold and went away (a remote one's network, a laptop's lid)
+    held the session, and with it the device ("already in a session"), for ever: a pause
+    lasts at most MAX_PAUSE_SECONDS, then the held RPC is sent as at its deadline."""
+    from acs_engine.session import step as step_module
+
+    monkeypatch.setattr(step_module, "MAX_PAUSE_SECONDS", 0.5)
+    async with running_engine(tmp_path, session_timeout_ms=30_000) as engine:
+        gate = install_step_gate(engine)
+        gate.enable(DEVICE)
+        rec = Recorder(engine)
+        engine.manual.put(DEVICE, GPV)
+        async with RawCpe(engine.cwmp_urls()[-1]) as cpe:
+            await cpe.send(inform())
+            task = asyncio.create_task(cpe.send(None))
+            await _until(lambda: rec.pending_count() == 1)
+            gate.pause(DEVICE)
+            status, reply, _ = await asyncio.wait_for(task, timeout=10)
+            assert status == 200 and reply is not None and reply.message == GPV
+            gate.disable(DEVICE)
+            status, _, _ = await cpe.send(_answer(GPV), cwmp_id=reply.cwmp_id)
+            assert status == 204
+        assert rec.of(StepResolved)[0].action == "auto"
