@@ -222,3 +222,24 @@ async def test_retention_prunes_in_chunks_and_marks_what_cannot_be_rebuilt(
         assert rows == 1 and size > 0
         assert await reopened.delete_device(dev_id)
         assert await reopened.history_stats() == (0, 0)
+
+
+async def test_a_pruner_that_died_does_not_stop_the_engine_from_stopping(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pruner's task can die outside a StoreError (the console's tests saw "no running
+    event loop" when Qt ran its callback outside asyncio): stopping says so and goes on."""
+    from tests.helpers.engine import running_engine
+
+    async with running_engine(tmp_path) as engine:
+        store = engine.store
+        assert store is not None
+
+        def broken() -> HistoryRetention:
+            raise RuntimeError("no running event loop")
+
+        pruner = HistoryPruner(store, broken, interval=0.01)
+        pruner.start()
+        await asyncio.sleep(0.05)  # the task dies on its first pass
+        await pruner.stop()  # does not raise
+        assert "history retention had stopped" in caplog.text
