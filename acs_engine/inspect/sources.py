@@ -31,8 +31,8 @@ def message_from_wire(message: WireMessage) -> Message:
 def from_stored(record: SessionRecord, trace: Sequence[TraceEntry]) -> SessionFile:
     """A stored session and its trace as a session file (unmasked: mask when saving)."""
     return SessionFile(
-        session_id=record.id, device_id=record.device_id, started=record.started / 1000.0,
-        ended=record.ended / 1000.0 if record.ended is not None else None,
+        session_id=record.id, device_id=record.device_id, started=record.started_ms / 1000.0,
+        ended=record.ended_ms / 1000.0 if record.ended_ms is not None else None,
         outcome=record.outcome, detail=record.detail, remote=record.remote,
         events=record.events, cwmp_version=record.cwmp_version,
         messages=tuple(message_from_trace(e) for e in trace), source="stored",

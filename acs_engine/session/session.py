@@ -439,8 +439,8 @@ class Session:
         return SessionRecord(
             id=self.id,
             device_id=self.device_id,
-            started=self.started_ms,
-            ended=now_ms(self.clock),
+            started_ms=self.started_ms,
+            ended_ms=now_ms(self.clock),
             outcome=outcome,
             detail=self.detail,
             remote=self.remote,

@@ -68,8 +68,8 @@ class SessionRecord:
 
     id: str
     device_id: str
-    started: int
-    ended: int | None = None
+    started_ms: int
+    ended_ms: int | None = None
     outcome: SessionOutcome = SessionOutcome.NONE
     detail: str = ""
     remote: str = ""

@@ -272,8 +272,8 @@ def session_row(session: SessionRecord) -> tuple[Any, ...]:
     return (
         session.id,
         session.device_id,
-        session.started,
-        session.ended,
+        session.started_ms,
+        session.ended_ms,
         session.outcome,
         session.detail,
         session.remote,
@@ -300,8 +300,8 @@ def session_from_row(row: Row) -> SessionRecord:
     return SessionRecord(
         id=row[0],
         device_id=row[1],
-        started=row[2],
-        ended=row[3],
+        started_ms=row[2],
+        ended_ms=row[3],
         outcome=_known(SessionOutcome, row[4]),
         detail=row[5],
         remote=row[6],

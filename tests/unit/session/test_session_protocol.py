@@ -262,7 +262,7 @@ def test_abort_gives_the_record_once_and_ended_the_events() -> None:
     session = _begun()
     record = session.abort(SessionOutcome.TIMEOUT, "silent")
     assert record is not None and record.outcome is SessionOutcome.TIMEOUT
-    assert record.detail == "silent" and record.ended == int(NOW * 1000)
+    assert record.detail == "silent" and record.ended_ms == int(NOW * 1000)
     assert session.state is State.FAULTED
     assert _states(session.take_events()) == [(State.PROCESS, State.FAULTED)]
     assert session.abort(SessionOutcome.ERROR, "again") is None

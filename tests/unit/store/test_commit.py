@@ -192,7 +192,7 @@ async def test_sessions_and_trace_roundtrip(store: Store) -> None:
         "s1",
         DEV,
         100,
-        ended=200,
+        ended_ms=200,
         outcome="ok",
         detail="fine",
         remote="192.0.2.1:1234",
