@@ -67,7 +67,7 @@ async def seed(db: Path, count: int, params_per_device: int) -> None:
             s = serial(i)
             device = DeviceRecord(
                 id=make_device_id(OUI, PRODUCT_CLASS, s), manufacturer="Bench", oui=OUI,
-                product_class=PRODUCT_CLASS, serial_number=s, registered=now, last_inform=now,
+                product_class=PRODUCT_CLASS, serial_number=s, registered_ms=now, last_inform_ms=now,
             )
             params = [
                 Param(path=n, value=v, type=t, value_ts=now, object=False, exist_ts=now)

@@ -18,7 +18,7 @@ from acs_engine.store.model import SessionRecord, TraceEntry
 
 def message_from_trace(entry: TraceEntry) -> Message:
     """A stored trace entry as a session-file message."""
-    return Message(entry.at / 1000.0, entry.direction, entry.rpc, entry.cwmp_id, entry.status,
+    return Message(entry.at_ms / 1000.0, entry.direction, entry.rpc, entry.cwmp_id, entry.status,
                    entry.headers, entry.body)
 
 

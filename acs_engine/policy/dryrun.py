@@ -169,14 +169,14 @@ class SnapshotStore:
         return [
             f for f in self.faults
             if (device_id is None or f.device_id == device_id)
-            and (f.expiry is None or f.expiry >= now)
+            and (f.expiry_ms is None or f.expiry_ms >= now)
         ]
 
     async def due_tasks(self, device_id: str, now_ms: int) -> list[Task]:
         return [
             t for t in self.tasks
-            if t.device_id == device_id and t.timestamp <= now_ms
-            and (t.expiry is None or t.expiry >= now_ms)
+            if t.device_id == device_id and t.timestamp_ms <= now_ms
+            and (t.expiry_ms is None or t.expiry_ms >= now_ms)
         ]
 
     async def get_operations(self, device_id: str) -> list[Operation]:

@@ -100,12 +100,12 @@ def device_document(device: DeviceRecord, params: Iterable[Param] = ()) -> dict[
             "_ProductClass": device.product_class,
             "_SerialNumber": device.serial_number,
         },
-        "_registered": iso(device.registered),
+        "_registered": iso(device.registered_ms),
     }
     for key, ms in (
-        ("_lastInform", device.last_inform),
-        ("_lastBoot", device.last_boot),
-        ("_lastBootstrap", device.last_bootstrap),
+        ("_lastInform", device.last_inform_ms),
+        ("_lastBoot", device.last_boot_ms),
+        ("_lastBootstrap", device.last_bootstrap_ms),
     ):
         if ms is not None:
             doc[key] = iso(ms)

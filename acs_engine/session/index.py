@@ -259,10 +259,10 @@ class Index:
         for key, text in ids.items():
             self.add_leaf(f"DeviceID.{key}", text, "xsd:string", ts)
         stamps: dict[str, int | None] = {
-            "Inform": device.last_inform,
-            "1_BOOT": device.last_boot,
-            "0_BOOTSTRAP": device.last_bootstrap,
-            "Registered": device.registered,
+            "Inform": device.last_inform_ms,
+            "1_BOOT": device.last_boot_ms,
+            "0_BOOTSTRAP": device.last_bootstrap_ms,
+            "Registered": device.registered_ms,
         }
         for code in events:
             stamps["_".join(code.split())] = ts

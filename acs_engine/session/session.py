@@ -283,11 +283,11 @@ class Session:
         of :meth:`inform_reads`), then INIT -> PROCESS. Tell the handler next."""
         at_ms = now_ms(self.clock)
         inform = self.inform
-        self.device.last_inform = at_ms
+        self.device.last_inform_ms = at_ms
         if inform.has_event("1 BOOT"):
-            self.device.last_boot = at_ms
+            self.device.last_boot_ms = at_ms
         if inform.has_event("0 BOOTSTRAP"):
-            self.device.last_bootstrap = at_ms
+            self.device.last_bootstrap_ms = at_ms
         self.device.remote_address = self.remote
         self.device.cwmp_version = self.cwmp_version
         if known is not None:

@@ -39,10 +39,10 @@ class DeviceRecord:
     oui: str
     product_class: str
     serial_number: str
-    registered: int
-    last_inform: int | None = None
-    last_boot: int | None = None
-    last_bootstrap: int | None = None
+    registered_ms: int
+    last_inform_ms: int | None = None
+    last_boot_ms: int | None = None
+    last_bootstrap_ms: int | None = None
     tags: set[str] = field(default_factory=set)
     remote_address: str = ""
     cwmp_version: str = ""
@@ -53,7 +53,7 @@ class TraceEntry:
     """One HTTP message of a stored session's wire trace."""
 
     seq: int
-    at: int
+    at_ms: int
     direction: Direction
     rpc: str
     cwmp_id: str | None

@@ -421,7 +421,7 @@ class SessionPanel(QWidget):
         if device is None:
             first = ended is None  # running, and the device is not stored yet: it is new
         else:
-            first = started <= device.registered <= (ended or device.registered) + 1000
+            first = started <= device.registered_ms <= (ended or device.registered_ms) + 1000
         self.lint.set_first_contact(first)
 
     def _show_linted_row(self, row: int) -> None:

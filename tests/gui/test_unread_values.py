@@ -29,7 +29,7 @@ INTERVAL = "Device.ManagementServer.PeriodicInformInterval"
 
 def _first_session(now: int) -> SessionCommit:
     device = DeviceRecord(DEVICE, "FieldACS", "F1E1D0", "SimGW-181", "UNREAD001",
-                          registered=now, last_inform=now)
+                          registered_ms=now, last_inform_ms=now)
     return SessionCommit(device=device, upserts=[
         Param("Device.", object=True, writable=False, writable_ts=now, exist_ts=now),
         Param("Device.DeviceInfo.", object=True, writable=False, writable_ts=now, exist_ts=now),

@@ -89,10 +89,10 @@ def _device(rng: random.Random, i: int) -> tuple[DeviceRecord, list[StoredParam]
         oui=rng.choice(["00259E", "0019C6", ""]),
         product_class=pc,
         serial_number=f"SN{i:04d}" if i % 17 else "",
-        registered=NOW - rng.randrange(0, 100) * HOUR,
-        last_inform=_maybe(rng, [NOW - k * HOUR // 2 for k in range(6)]),
-        last_boot=_maybe(rng, [NOW - 5 * HOUR, NOW - 50 * HOUR, 0], none=0.5),
-        last_bootstrap=_maybe(rng, [NOW - 100 * HOUR], none=0.7),
+        registered_ms=NOW - rng.randrange(0, 100) * HOUR,
+        last_inform_ms=_maybe(rng, [NOW - k * HOUR // 2 for k in range(6)]),
+        last_boot_ms=_maybe(rng, [NOW - 5 * HOUR, NOW - 50 * HOUR, 0], none=0.5),
+        last_bootstrap_ms=_maybe(rng, [NOW - 100 * HOUR], none=0.7),
         tags=set(rng.sample(["office", "home", "vip", "a.b", "lab%", "x_y", "50"], rng.randint(0, 3))),
     )  # fmt: skip
     params: list[StoredParam] = []

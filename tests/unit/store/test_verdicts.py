@@ -83,7 +83,7 @@ async def test_v2_file_is_migrated_and_keeps_its_data(db_path: Path) -> None:
     assert _user_version(db_path) == 2
     async with await Store.open(db_path) as store:
         got = await store.get_device(DEV)
-        assert got is not None and got.tags == {"lab"} and got.registered == 5
+        assert got is not None and got.tags == {"lab"} and got.registered_ms == 5
         assert (await store.load_params(DEV))["A.B"].value == "1"
         assert [s.id for s in await store.list_sessions(DEV)] == ["s-old"]
         assert [t.id for t in await store.list_tasks(DEV)] == ["t1"]
