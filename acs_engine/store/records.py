@@ -191,7 +191,7 @@ class FileRecord:
         oui: the OUI of the devices it is meant for (may be empty).
         product_class: their product class (may be empty).
         version: the software version it carries (may be empty).
-        uploaded: when it was stored.
+        uploaded_ms: when it was stored.
     """
 
     name: str
@@ -201,7 +201,7 @@ class FileRecord:
     oui: str = ""
     product_class: str = ""
     version: str = ""
-    uploaded: int = 0
+    uploaded_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,12 +227,12 @@ class SessionVerdicts:
     Attributes:
         device_id: the device.
         session_id: the session the presets were matched in.
-        at: when (the session's start, the time preset schedules were judged at).
+        at_ms: when (the session's start, the time preset schedules were judged at).
         verdicts: one per preset, in weight order (the session's last matching cycle);
             empty when there were no presets.
     """
 
     device_id: str
     session_id: str
-    at: int
+    at_ms: int
     verdicts: tuple[PresetVerdict, ...] = ()

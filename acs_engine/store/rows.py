@@ -214,7 +214,7 @@ def file_row(record: FileRecord) -> tuple[Any, ...]:
         record.oui,
         record.product_class,
         record.version,
-        record.uploaded,
+        record.uploaded_ms,
     )
 
 

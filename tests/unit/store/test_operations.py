@@ -211,15 +211,15 @@ async def test_file_records(store: Store) -> None:
         oui="0011AA",
         product_class="Box",
         version="1.2",
-        uploaded=1_700_000_000_000,
+        uploaded_ms=1_700_000_000_000,
     )
-    cfg = FileRecord("a.cfg", 10, "1" * 32, "3 Vendor Configuration File", uploaded=5)
+    cfg = FileRecord("a.cfg", 10, "1" * 32, "3 Vendor Configuration File", uploaded_ms=5)
     await store.put_file_record(fw)
     await store.put_file_record(cfg)
     assert await store.list_file_records() == [cfg, fw]
     assert await store.get_file_record("fw-1.2.bin") == fw
     assert await store.get_file_record("missing") is None
-    replaced = FileRecord("a.cfg", 20, "2" * 32, uploaded=6)
+    replaced = FileRecord("a.cfg", 20, "2" * 32, uploaded_ms=6)
     await store.put_file_record(replaced)
     assert await store.get_file_record("a.cfg") == replaced
     assert await store.delete_file_record("a.cfg")

@@ -166,5 +166,5 @@ async def test_group_commit_writes_every_devices_verdicts(store: Store) -> None:
     await asyncio.gather(*(store.commit_session(c) for c in commits))
     for i, d in enumerate(ids):
         got = await store.last_verdicts(d)
-        assert got is not None and got.session_id == f"s-{d}" and got.at == i
+        assert got is not None and got.session_id == f"s-{d}" and got.at_ms == i
         assert got.verdicts == (PresetVerdict("p", "default", i % 2 == 0, f"reason {i}"),)
