@@ -245,7 +245,7 @@ async def migration_status(
             else:
                 move.state, move.detail = "lost", "the task is gone and the URL was not set"
             continue
-        move.switched_at = param.value_ts or migration.started
+        move.switched_at = param.value_ts_ms or migration.started
         if (device.last_inform_ms or 0) > move.switched_at:
             move.state, move.detail = "came back", "it informed here after the switch"
             continue

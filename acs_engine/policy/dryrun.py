@@ -375,7 +375,7 @@ async def snapshot(
     for path, (value, xsd_type) in (params_override or {}).items():
         if path in params:  # as if just set and read back (a staged edit, committed)
             old = params[path]
-            params[path] = replace(old, value=value, type=xsd_type or old.type, value_ts=now)
+            params[path] = replace(old, value=value, type=xsd_type or old.type, value_ts_ms=now)
     scripts = {p.id: p.script for p in await store.list_provisions()}
     scripts.update(scripts_override or {})
     vparams = {v.id: v.script for v in await store.list_virtual_parameters()}

@@ -76,8 +76,8 @@ def _node(param: Param) -> dict[str, Any]:
         node["_writable"] = param.writable
     # GenieACS's _timestamp is the value's refresh time on a leaf and the time the children
     # were listed on an object: a node known only from GetParameterNames has none.
-    if param.value_ts is not None:
-        node["_timestamp"] = iso(param.value_ts)
+    if param.value_ts_ms is not None:
+        node["_timestamp"] = iso(param.value_ts_ms)
     if param.value is not None and not param.path.endswith("."):
         node["_value"] = typed_value(param.value, param.type)
         node["_type"] = param.type or "xsd:string"
@@ -85,8 +85,8 @@ def _node(param: Param) -> dict[str, Any]:
         node["_notification"] = param.notification
     if param.access_list is not None:
         node["_accessList"] = list(param.access_list)
-    if param.attr_ts is not None:
-        node["_attributesTimestamp"] = iso(param.attr_ts)
+    if param.attr_ts_ms is not None:
+        node["_attributesTimestamp"] = iso(param.attr_ts_ms)
     return node
 
 

@@ -20,14 +20,14 @@ class Param:
     path: str
     value: str | None = None
     type: str | None = None  # "xsd:string", "xsd:unsignedInt", ...
-    value_ts: int | None = None
+    value_ts_ms: int | None = None
     object: bool | None = None
     writable: bool | None = None
-    writable_ts: int | None = None  # when object/writable were learned (GetParameterNames)
+    writable_ts_ms: int | None = None  # when object/writable were learned (GetParameterNames)
     notification: int | None = None
     access_list: tuple[str, ...] | None = None
-    attr_ts: int | None = None  # when notification/access list were learned
-    exist_ts: int | None = None  # when the node's existence was last confirmed
+    attr_ts_ms: int | None = None  # when notification/access list were learned
+    exist_ts_ms: int | None = None  # when the node's existence was last confirmed
 
 
 @dataclass(slots=True)

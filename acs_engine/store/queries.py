@@ -203,14 +203,14 @@ def param_row(device_id: str, param: Param) -> tuple[Any, ...]:
         param.path,
         param.value,
         param.type,
-        param.value_ts,
+        param.value_ts_ms,
         param.object,
         param.writable,
-        param.writable_ts,
+        param.writable_ts_ms,
         param.notification,
         None if access is None else json.dumps(list(access), ensure_ascii=False),
-        param.attr_ts,
-        param.exist_ts,
+        param.attr_ts_ms,
+        param.exist_ts_ms,
     )
 
 
@@ -225,14 +225,14 @@ def param_from_row(row: Row) -> Param:
         path=row[0],
         value=row[1],
         type=row[2],
-        value_ts=row[3],
+        value_ts_ms=row[3],
         object=_opt_bool(row[4]),
         writable=_opt_bool(row[5]),
-        writable_ts=row[6],
+        writable_ts_ms=row[6],
         notification=row[7],
         access_list=None if access is None else tuple(json.loads(access)),
-        attr_ts=row[9],
-        exist_ts=row[10],
+        attr_ts_ms=row[9],
+        exist_ts_ms=row[10],
     )
 
 

@@ -27,7 +27,7 @@ assert JAN1 is not None
 
 
 def _p(path: str, value: str, xsd: str = "xsd:string", writable: bool = True) -> Param:
-    return Param(path, value, xsd, 5_000, False, writable, 5_000, exist_ts=5_000)
+    return Param(path, value, xsd, 5_000, False, writable, 5_000, exist_ts_ms=5_000)
 
 
 DEVICES: list[tuple[DeviceRecord, list[Param]]] = [

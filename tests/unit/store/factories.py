@@ -21,8 +21,8 @@ def device(device_id: str = "0011AA-Box-SN1", **fields: object) -> DeviceRecord:
 
 def param(path: str, value: str | None = "v", ts: int = 1_000) -> Param:
     if path.endswith("."):
-        return Param(path, object=True, writable=False, writable_ts=ts, exist_ts=ts)
-    return Param(path, value, "xsd:string", ts, False, True, ts, exist_ts=ts)
+        return Param(path, object=True, writable=False, writable_ts_ms=ts, exist_ts_ms=ts)
+    return Param(path, value, "xsd:string", ts, False, True, ts, exist_ts_ms=ts)
 
 
 def trace(n: int = 4, base: int = 1_000) -> list[TraceEntry]:

@@ -42,14 +42,14 @@ async def test_params_roundtrip_every_field(store: Store) -> None:
         path="Device.ManagementServer.URL",
         value="http://acs",
         type="xsd:string",
-        value_ts=11,
+        value_ts_ms=11,
         object=False,
         writable=True,
-        writable_ts=12,
+        writable_ts_ms=12,
         notification=2,
         access_list=("Subscriber",),
-        attr_ts=13,
-        exist_ts=14,
+        attr_ts_ms=13,
+        exist_ts_ms=14,
     )
     bare = Param("Device.Empty")
     await store.commit_session(commit(device(), upserts=[full, bare, param("Device.")]))
@@ -60,8 +60,8 @@ async def test_params_roundtrip_every_field(store: Store) -> None:
 
 async def test_upsert_replaces_whole_rows(store: Store) -> None:
     await store.commit_session(commit(device(), upserts=[param("A.B", "1", ts=1)]))
-    await store.commit_session(commit(device(), upserts=[Param("A.B", "2", value_ts=2)]))
-    assert (await store.load_params(DEV))["A.B"] == Param("A.B", "2", value_ts=2)
+    await store.commit_session(commit(device(), upserts=[Param("A.B", "2", value_ts_ms=2)]))
+    assert (await store.load_params(DEV))["A.B"] == Param("A.B", "2", value_ts_ms=2)
 
 
 async def test_load_subtree_and_values(store: Store) -> None:
