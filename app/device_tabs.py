@@ -110,7 +110,7 @@ class SessionList(QTreeWidget):
         self.clear()
         for record in sessions:
             item = QTreeWidgetItem([
-                exact(record.started), record.outcome or "running", str(record.rpc_count),
+                exact(record.started_ms), record.outcome or "running", str(record.rpc_count),
                 ", ".join(record.events),
             ])
             item.setData(0, Qt.ItemDataRole.UserRole, record.id)

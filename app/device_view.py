@@ -387,10 +387,10 @@ class DeviceView(QWidget):
         if device is None:
             return
         last = self.facts["Last inform"]
-        last.setText(ago(device.last_inform) or "never")
-        last.setToolTip(exact(device.last_inform))
+        last.setText(ago(device.last_inform_ms) or "never")
+        last.setToolTip(exact(device.last_inform_ms))
         live = self._engine.in_session(self.device_id)
-        recent = device.last_inform is not None and now_ms() - device.last_inform <= _ONLINE_WINDOW_MS
+        recent = device.last_inform_ms is not None and now_ms() - device.last_inform_ms <= _ONLINE_WINDOW_MS
         online = self.facts["Online"]
         online.setText("● in session now" if live else "● online" if recent else "○ offline")
         online.setStyleSheet(f"color: {'#16a34a' if live or recent else '#64748b'};")
@@ -458,7 +458,7 @@ class DeviceView(QWidget):
     def _on_session_started(self, event: SessionStarted) -> None:
         """The device informed: the header says so now, not at the session's commit."""
         if event.device_id == self.device_id and self._device is not None:
-            self._device.last_inform = event.at_ms
+            self._device.last_inform_ms = event.at_ms
             self._tick()
 
     @Slot(SessionEnded)

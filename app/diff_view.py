@@ -264,7 +264,7 @@ class DiffTab(QWidget):
             combo.addItems(words)
             for i, s in enumerate(sessions):
                 combo.setItemData(3 + len(snapshots) + i,
-                                  f"{fmt_time(s.ended or s.started)} {' '.join(s.events)}",
+                                  f"{fmt_time(s.ended_ms or s.started_ms)} {' '.join(s.events)}",
                                   Qt.ItemDataRole.ToolTipRole)
             combo.setCurrentText(text)
             combo.blockSignals(False)

@@ -77,11 +77,11 @@ def group_faults(faults: list[Fault]) -> list[FaultGroup]:
     """Faults grouped by (device, code, message, time), newest group first."""
     groups: dict[tuple[str, str, str, int], list[Fault]] = {}
     for fault in faults:
-        groups.setdefault((fault.device_id, fault.code, fault.message, fault.timestamp), []).append(
+        groups.setdefault((fault.device_id, fault.code, fault.message, fault.timestamp_ms), []).append(
             fault
         )
     found = [FaultGroup(tuple(sorted(g, key=lambda f: f.channel))) for g in groups.values()]
-    return sorted(found, key=lambda g: (-g.first.timestamp, g.first.device_id, g.first.code))
+    return sorted(found, key=lambda g: (-g.first.timestamp_ms, g.first.device_id, g.first.code))
 
 
 class FaultTableModel(RecordTableModel[FaultGroup]):
@@ -102,8 +102,8 @@ class FaultTableModel(RecordTableModel[FaultGroup]):
             Column("Next retry", lambda g: self._next_retry(g.first),
                    tooltip=lambda g: exact(self._retry_at(g.first))),
             Column(
-                "When", lambda g: ago(g.first.timestamp, self._now_ms),
-                tooltip=lambda g: exact(g.first.timestamp),
+                "When", lambda g: ago(g.first.timestamp_ms, self._now_ms),
+                tooltip=lambda g: exact(g.first.timestamp_ms),
             ),
         ), parent)
         self.retry_delay_ms = retry_delay_ms
@@ -151,8 +151,8 @@ def fault_json(fault: Fault) -> str:
     return json.dumps(
         {
             "device": fault.device_id, "channel": fault.channel, "code": fault.code,
-            "message": fault.message, "retries": fault.retries, "timestamp": exact(fault.timestamp),
-            "expiry": exact(fault.expiry) if fault.expiry else None,
+            "message": fault.message, "retries": fault.retries, "timestamp": exact(fault.timestamp_ms),
+            "expiry": exact(fault.expiry_ms) if fault.expiry_ms else None,
             "detail": fault.detail, "provisions": fault.provisions,
             "precondition": fault.precondition,
         },

@@ -292,11 +292,11 @@ class HistoryTab(QWidget):
         self._show_paths(paths)
         now = now_ms()
         starts = [rs[0].at - 1 for rs in rows.values() if rs]
-        starts += [s.started for s in sessions]
+        starts += [s.started_ms for s in sessions]
         self._draw(rows, {p: (c.value if c else None) for p, c in current.items()}, now,
                    min(starts) if starts else None)
         self._draw_marks(
-            [(s.ended or s.started, "1 BOOT" in s.events) for s in sessions],
+            [(s.ended_ms or s.started_ms, "1 BOOT" in s.events) for s in sessions],
             [(r.at, r.new[0] or "") for r in firmware if r.kind == 0],
         )
         self.log_model.set_rows(log_rows)

@@ -451,7 +451,7 @@ class ParamTreeModel(QAbstractItemModel):
     def _refreshed(param: Param | None) -> int | None:
         if param is None:
             return None
-        times = [t for t in (param.value_ts, param.exist_ts, param.writable_ts) if t is not None]
+        times = [t for t in (param.value_ts_ms, param.exist_ts_ms, param.writable_ts_ms) if t is not None]
         return max(times) if times else None
 
     def _edit_text(self, path: str) -> str:
@@ -483,12 +483,12 @@ class ParamTreeModel(QAbstractItemModel):
             return UNKNOWN_TIP
         if column == self.REFRESHED and param is not None:
             lines = []
-            if param.value_ts is not None:
-                lines.append(f"Value read {exact(param.value_ts)}")
-            if param.writable_ts is not None:
-                lines.append(f"Name and access read {exact(param.writable_ts)}")
-            if param.exist_ts is not None:
-                lines.append(f"Last seen {exact(param.exist_ts)}")
+            if param.value_ts_ms is not None:
+                lines.append(f"Value read {exact(param.value_ts_ms)}")
+            if param.writable_ts_ms is not None:
+                lines.append(f"Name and access read {exact(param.writable_ts_ms)}")
+            if param.exist_ts_ms is not None:
+                lines.append(f"Last seen {exact(param.exist_ts_ms)}")
             return "\n".join(lines) or None
         return None
 

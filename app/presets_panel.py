@@ -287,7 +287,7 @@ class PresetsPanel(QWidget):
         else:
             self.verdict_note.setText(
                 f"{sum(v.matched for v in verdicts)} of {len(verdicts)} applied in the session "
-                f"of {exact(stored.at)} ({ago(stored.at)})."
+                f"of {exact(stored.at_ms)} ({ago(stored.at_ms)})."
             )
 
     # ------------------------------------------------------------------ editing

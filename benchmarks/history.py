@@ -53,7 +53,7 @@ HISTORY_TRIGGERS = ("params_history_update", "params_history_insert", "params_hi
 
 def dev(i: int) -> DeviceRecord:
     return DeviceRecord(f"00259E-HG8245-SN{i:08d}", "Huawei", "00259E", "HG8245",
-                        f"SN{i:08d}", registered=1)
+                        f"SN{i:08d}", registered_ms=1)
 
 
 def values(i: int, tick: int, changing: int) -> dict[str, str]:

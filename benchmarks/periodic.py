@@ -87,7 +87,7 @@ async def copy_tree(db: Path, count: int) -> None:
             device = DeviceRecord(
                 id=make_device_id(base.oui, base.product_class, s),
                 manufacturer=record.manufacturer, oui=base.oui, product_class=base.product_class,
-                serial_number=s, registered=record.registered, last_inform=record.last_inform,
+                serial_number=s, registered_ms=record.registered_ms, last_inform_ms=record.last_inform_ms,
             )
             await store.commit_session(SessionCommit(device=device, upserts=params))
     finally:

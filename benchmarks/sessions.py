@@ -67,15 +67,15 @@ async def seed(db: Path, count: int, params_per_device: int) -> None:
             s = serial(i)
             device = DeviceRecord(
                 id=make_device_id(OUI, PRODUCT_CLASS, s), manufacturer="Bench", oui=OUI,
-                product_class=PRODUCT_CLASS, serial_number=s, registered=now, last_inform=now,
+                product_class=PRODUCT_CLASS, serial_number=s, registered_ms=now, last_inform_ms=now,
             )
             params = [
-                Param(path=n, value=v, type=t, value_ts=now, object=False, exist_ts=now)
+                Param(path=n, value=v, type=t, value_ts_ms=now, object=False, exist_ts_ms=now)
                 for n, v, t in INFORM_PARAMS
             ] + [
                 Param(
                     path=f"Device.X_Bench.Item.{k}.Value", value=str(k), type="xsd:string",
-                    value_ts=now, object=False, exist_ts=now,
+                    value_ts_ms=now, object=False, exist_ts_ms=now,
                 )
                 for k in range(params_per_device - len(INFORM_PARAMS))
             ]

@@ -59,8 +59,8 @@ def device(i: int, now: int) -> DeviceRecord:
         oui="00259E",
         product_class="HG8245",
         serial_number=serial,
-        registered=now,
-        last_inform=now,
+        registered_ms=now,
+        last_inform_ms=now,
         remote_address="192.0.2.10",
         cwmp_version="1.0",
     )

@@ -238,15 +238,15 @@ async def migration_status(
             move.state, move.detail = "lost", "the device was deleted here"
             continue
         if param is None or param.value != migration.url:
-            if (device.last_inform or 0) > migration.started:
+            if (device.last_inform_ms or 0) > migration.started:
                 move.state = "came back"
                 move.detail = (f"it informs here, its URL is "
                                f"{param.value if param is not None else 'unknown'!s}")
             else:
                 move.state, move.detail = "lost", "the task is gone and the URL was not set"
             continue
-        move.switched_at = param.value_ts or migration.started
-        if (device.last_inform or 0) > move.switched_at:
+        move.switched_at = param.value_ts_ms or migration.started
+        if (device.last_inform_ms or 0) > move.switched_at:
             move.state, move.detail = "came back", "it informed here after the switch"
             continue
         move.state, move.detail = "switched", "URL set; not seen here since"

@@ -104,7 +104,7 @@ async def _download_times(store: Store, device_id: str) -> tuple[int, int] | Non
     """(before, after) times of the device's last Download, or None when there was none."""
     for session in await store.list_sessions(device_id, limit=1000):
         if DOWNLOAD_EVENTS & set(session.events):
-            return session.started - 1, session.ended or session.started
+            return session.started_ms - 1, session.ended_ms or session.started_ms
     rows = await store.param_history(device_id, SOFTWARE_VERSION_PATHS)
     changed = [r for r in rows if r.kind == 0]
     if changed:
@@ -147,7 +147,7 @@ async def resolve_point(store: Store, device_id: str, spec: str) -> Point:
     session_id = spec[len("session:"):] if spec.startswith("session:") else spec
     for session in await store.list_sessions(device_id, limit=1000):
         if session.id == session_id or (len(session_id) >= 6 and session.id.startswith(session_id)):
-            at = session.ended or session.started
+            at = session.ended_ms or session.started_ms
             return Point(
                 f"after session {session.id[:8]} ({fmt_time(at)})", await store.tree_at(device_id, at)
             )

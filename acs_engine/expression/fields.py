@@ -56,7 +56,8 @@ DEVICE_ID_FIELDS: dict[str, str] = {
     "SerialNumber": "serial_number",
 }
 
-#: ``Events.<name>`` -> DeviceRecord attribute (and devices table column).
+#: ``Events.<name>`` -> devices table column (epoch ms); the DeviceRecord attribute is the
+#: column's name with ``_ms`` (``last_inform`` -> ``last_inform_ms``).
 EVENT_FIELDS: dict[str, str] = {
     "0_BOOTSTRAP": "last_bootstrap",
     "1_BOOT": "last_boot",
@@ -110,7 +111,7 @@ def device_fields(device: DeviceRecord) -> dict[str, Any]:
         if value:
             fields[f"DeviceID.{name}"] = value
     for name, attr in EVENT_FIELDS.items():
-        ms = getattr(device, attr)
+        ms = getattr(device, f"{attr}_ms")
         if ms is not None:
             fields[f"Events.{name}"] = ms_to_datetime(ms)
     for tag in sorted(device.tags):

@@ -18,7 +18,7 @@ from acs_engine.store.model import SessionRecord, TraceEntry
 
 def message_from_trace(entry: TraceEntry) -> Message:
     """A stored trace entry as a session-file message."""
-    return Message(entry.at / 1000.0, entry.direction, entry.rpc, entry.cwmp_id, entry.status,
+    return Message(entry.at_ms / 1000.0, entry.direction, entry.rpc, entry.cwmp_id, entry.status,
                    entry.headers, entry.body)
 
 
@@ -31,8 +31,8 @@ def message_from_wire(message: WireMessage) -> Message:
 def from_stored(record: SessionRecord, trace: Sequence[TraceEntry]) -> SessionFile:
     """A stored session and its trace as a session file (unmasked: mask when saving)."""
     return SessionFile(
-        session_id=record.id, device_id=record.device_id, started=record.started / 1000.0,
-        ended=record.ended / 1000.0 if record.ended is not None else None,
+        session_id=record.id, device_id=record.device_id, started=record.started_ms / 1000.0,
+        ended=record.ended_ms / 1000.0 if record.ended_ms is not None else None,
         outcome=record.outcome, detail=record.detail, remote=record.remote,
         events=record.events, cwmp_version=record.cwmp_version,
         messages=tuple(message_from_trace(e) for e in trace), source="stored",

@@ -169,14 +169,14 @@ class SnapshotStore:
         return [
             f for f in self.faults
             if (device_id is None or f.device_id == device_id)
-            and (f.expiry is None or f.expiry >= now)
+            and (f.expiry_ms is None or f.expiry_ms >= now)
         ]
 
     async def due_tasks(self, device_id: str, now_ms: int) -> list[Task]:
         return [
             t for t in self.tasks
-            if t.device_id == device_id and t.timestamp <= now_ms
-            and (t.expiry is None or t.expiry >= now_ms)
+            if t.device_id == device_id and t.timestamp_ms <= now_ms
+            and (t.expiry_ms is None or t.expiry_ms >= now_ms)
         ]
 
     async def get_operations(self, device_id: str) -> list[Operation]:
@@ -375,7 +375,7 @@ async def snapshot(
     for path, (value, xsd_type) in (params_override or {}).items():
         if path in params:  # as if just set and read back (a staged edit, committed)
             old = params[path]
-            params[path] = replace(old, value=value, type=xsd_type or old.type, value_ts=now)
+            params[path] = replace(old, value=value, type=xsd_type or old.type, value_ts_ms=now)
     scripts = {p.id: p.script for p in await store.list_provisions()}
     scripts.update(scripts_override or {})
     vparams = {v.id: v.script for v in await store.list_virtual_parameters()}

@@ -35,7 +35,7 @@ class ProvisionFault(Exception):
 
 def retry_at(fault: Fault, retry_delay_ms: int) -> int:
     """When (ms) the fault's channel may run again."""
-    return fault.timestamp + retry_delay_ms * (2 ** fault.retries)
+    return fault.timestamp_ms + retry_delay_ms * (2 ** fault.retries)
 
 
 @dataclass(slots=True)
@@ -67,7 +67,7 @@ class FaultRecorder:
             if not f.channel.startswith("task_") and retry_at(f, self.retry_delay_ms) <= self.now
             and f.channel not in self.raised
         ]
-        return min(due, key=lambda f: f.timestamp).channel if due else None
+        return min(due, key=lambda f: f.timestamp_ms).channel if due else None
 
     def blocked_channels(self) -> dict[str, str]:
         """Channels whose presets are skipped: faults not yet due, or raised in this session."""
@@ -103,12 +103,12 @@ class FaultRecorder:
                 id=fault_id(self.session.device_id, channel),
                 device_id=self.session.device_id,
                 channel=channel,
-                timestamp=self.now,
+                timestamp_ms=self.now,
                 code=error.code,
                 message=error.message,
                 detail=error.detail,
                 retries=previous.retries + 1 if previous is not None else 0,
-                expiry=expiry,
+                expiry_ms=expiry,
                 provisions=[list(p) for p in saved],
                 precondition=precondition,
             )

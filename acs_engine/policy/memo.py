@@ -182,7 +182,7 @@ class DeviceMemo:
     ) -> bool:
         """The session-level inputs are unchanged (the presets and runs are checked next)."""
         if (
-            device.registered != self.registered
+            device.registered_ms != self.registered
             or revision != self.revision
             or now < self.now
             or root_children_ts != self.root_children_ts
@@ -281,23 +281,23 @@ class Memos:
     def root_listing(self, device: DeviceRecord) -> int:
         """When the device's root was last listed (0: unknown)."""
         entry = self._listings.get(device.id)
-        if entry is None or entry[0] != device.registered:
+        if entry is None or entry[0] != device.registered_ms:
             return 0
         self._listings.move_to_end(device.id)
         return entry[1]
 
     def put_root_listing(self, device: DeviceRecord, ts: int) -> None:
-        self._listings[device.id] = (device.registered, ts)
+        self._listings[device.id] = (device.registered_ms, ts)
         self._listings.move_to_end(device.id)
         while len(self._listings) > self.capacity:
             self._listings.popitem(last=False)
 
     def partial_refused(self, device: DeviceRecord) -> bool:
         """True when the device refused a partial path GetParameterValues before."""
-        return self._no_partial.get(device.id) == device.registered
+        return self._no_partial.get(device.id) == device.registered_ms
 
     def refuse_partial(self, device: DeviceRecord) -> None:
-        self._no_partial[device.id] = device.registered
+        self._no_partial[device.id] = device.registered_ms
         self._no_partial.move_to_end(device.id)
         while len(self._no_partial) > self.capacity:
             self._no_partial.popitem(last=False)
@@ -420,7 +420,7 @@ def remember(run: _SessionRun, work: _Work) -> None:
         watched[sys.intern(name)] = (node.value, node.type) if node is not None else (None, None)
     tree = run.session.tree
     run._memo = (DeviceMemo(
-        registered=run.session.device.registered, revision=run.config.revision,
+        registered=run.session.device.registered_ms, revision=run.config.revision,
         tags=tuple(sorted(run.session.device.tags)), now=run.now,
         channels={c: [list(call) for call in calls] for c, calls in work.channels.items()},
         runs=runs, builtins=builtins, root_children_ts=tree.root_children_ts,

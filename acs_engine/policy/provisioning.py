@@ -247,7 +247,7 @@ class _SessionRun(ProvisionRunner):
         """Downloads with no TransferComplete within the download timeout become faults."""
         limit = self.now - self.owner.config.download_timeout_ms
         for key, op in list(self.pending_ops.items()):
-            if op.timestamp < limit:
+            if op.timestamp_ms < limit:
                 del self.pending_ops[key]
                 self.session.commit_extras.operations_deleted.append((op.device_id, key))
                 channels = op.args.get("channels") or ["default"]
@@ -458,7 +458,7 @@ class _SessionRun(ProvisionRunner):
     def _remember_download(self, op: DownloadOperation, work: _Work) -> None:
         record = Operation(
             device_id=self.session.device_id, command_key=op.command_key, name="Download",
-            timestamp=op.timestamp,
+            timestamp_ms=op.timestamp,
             args={
                 "instance": op.instance, "fileType": op.file_type, "fileName": op.file_name,
                 "targetFileName": op.target_file_name, "channels": list(work.channels),
@@ -480,7 +480,7 @@ class _SessionRun(ProvisionRunner):
         pending = DownloadOperation(
             command_key=op.command_key, instance=str(op.args.get("instance", "")),
             file_type=str(op.args.get("fileType", "")), file_name=str(op.args.get("fileName", "")),
-            target_file_name=str(op.args.get("targetFileName", "")), timestamp=op.timestamp,
+            target_file_name=str(op.args.get("targetFileName", "")), timestamp=op.timestamp_ms,
         )
         await self.session.ensure_full_tree()
         code = special.transfer_complete(self.session.tree, pending, request, self.now)
@@ -505,7 +505,7 @@ class _SessionRun(ProvisionRunner):
             "device %s: fault %s in %s: %s", self.session.device_id, fault.code,
             ", ".join(channels), fault.message,
         )
-        expiry = work.task.expiry if work.task is not None else None
+        expiry = work.task.expiry_ms if work.task is not None else None
         self.faults.fail(channels, fault, expiry=expiry)
         if work.task is not None:
             self.finished_tasks.append((work.task, work.task.channel))

@@ -454,7 +454,7 @@ class CwmpServer:
                     oui=ident.oui,
                     product_class=ident.product_class,
                     serial_number=ident.serial_number,
-                    registered=clock.now_ms(),
+                    registered_ms=clock.now_ms(),
                 )
             else:
                 device.manufacturer = ident.manufacturer or device.manufacturer
@@ -514,7 +514,7 @@ class CwmpServer:
             device = DeviceRecord(
                 id=device_id, manufacturer=ident.manufacturer, oui=ident.oui,
                 product_class=ident.product_class, serial_number=ident.serial_number,
-                registered=clock.now_ms(),
+                registered_ms=clock.now_ms(),
             )
         denied = await self.auth.check(
             request, body, device=device,

@@ -76,8 +76,8 @@ def _node(param: Param) -> dict[str, Any]:
         node["_writable"] = param.writable
     # GenieACS's _timestamp is the value's refresh time on a leaf and the time the children
     # were listed on an object: a node known only from GetParameterNames has none.
-    if param.value_ts is not None:
-        node["_timestamp"] = iso(param.value_ts)
+    if param.value_ts_ms is not None:
+        node["_timestamp"] = iso(param.value_ts_ms)
     if param.value is not None and not param.path.endswith("."):
         node["_value"] = typed_value(param.value, param.type)
         node["_type"] = param.type or "xsd:string"
@@ -85,8 +85,8 @@ def _node(param: Param) -> dict[str, Any]:
         node["_notification"] = param.notification
     if param.access_list is not None:
         node["_accessList"] = list(param.access_list)
-    if param.attr_ts is not None:
-        node["_attributesTimestamp"] = iso(param.attr_ts)
+    if param.attr_ts_ms is not None:
+        node["_attributesTimestamp"] = iso(param.attr_ts_ms)
     return node
 
 
@@ -100,12 +100,12 @@ def device_document(device: DeviceRecord, params: Iterable[Param] = ()) -> dict[
             "_ProductClass": device.product_class,
             "_SerialNumber": device.serial_number,
         },
-        "_registered": iso(device.registered),
+        "_registered": iso(device.registered_ms),
     }
     for key, ms in (
-        ("_lastInform", device.last_inform),
-        ("_lastBoot", device.last_boot),
-        ("_lastBootstrap", device.last_bootstrap),
+        ("_lastInform", device.last_inform_ms),
+        ("_lastBoot", device.last_boot_ms),
+        ("_lastBootstrap", device.last_bootstrap_ms),
     ):
         if ms is not None:
             doc[key] = iso(ms)

@@ -108,7 +108,7 @@ def task_document(task: Task) -> dict[str, Any]:
     """A stored task as GenieACS's task document."""
     return collection_document("tasks", {
         "id": task.id, "name": task.name, "device_id": task.device_id, "args": task.args,
-        "timestamp": task.timestamp, "expiry": task.expiry,
+        "timestamp": task.timestamp_ms, "expiry": task.expiry_ms,
     })
 
 

@@ -259,10 +259,10 @@ class Index:
         for key, text in ids.items():
             self.add_leaf(f"DeviceID.{key}", text, "xsd:string", ts)
         stamps: dict[str, int | None] = {
-            "Inform": device.last_inform,
-            "1_BOOT": device.last_boot,
-            "0_BOOTSTRAP": device.last_bootstrap,
-            "Registered": device.registered,
+            "Inform": device.last_inform_ms,
+            "1_BOOT": device.last_boot_ms,
+            "0_BOOTSTRAP": device.last_bootstrap_ms,
+            "Registered": device.registered_ms,
         }
         for code in events:
             stamps["_".join(code.split())] = ts
@@ -335,10 +335,10 @@ class Index:
 
 def _exist_ts(param: Any, is_obj: bool) -> int:
     """The existence time a node built from ``param`` gets (see :func:`_fill`)."""
-    writable_ts = param.writable_ts or 0
+    writable_ts = param.writable_ts_ms or 0
     if is_obj:
-        return max(param.exist_ts or 0, writable_ts)
-    return max(param.exist_ts or 0, param.value_ts or 0, writable_ts)
+        return max(param.exist_ts_ms or 0, writable_ts)
+    return max(param.exist_ts_ms or 0, param.value_ts_ms or 0, writable_ts)
 
 
 def _fill(node: Node, param: Any, is_obj: bool) -> None:
@@ -346,42 +346,42 @@ def _fill(node: Node, param: Any, is_obj: bool) -> None:
     if is_obj:
         node.object = True
         node.writable = param.writable
-        node.writable_ts = param.writable_ts or 0
-        node.exist_ts = max(param.exist_ts or 0, node.writable_ts)
+        node.writable_ts = param.writable_ts_ms or 0
+        node.exist_ts = max(param.exist_ts_ms or 0, node.writable_ts)
         node.object_ts = node.exist_ts
-        node.children_ts = param.value_ts or 0
+        node.children_ts = param.value_ts_ms or 0
     else:
         node.value = param.value
         node.type = param.type
-        node.value_ts = param.value_ts or 0
+        node.value_ts = param.value_ts_ms or 0
         node.writable = param.writable
-        node.writable_ts = param.writable_ts or 0
+        node.writable_ts = param.writable_ts_ms or 0
         if param.object is False or node.value_ts or node.writable_ts:
             node.object = False
             node.object_ts = max(node.value_ts, node.writable_ts)
-        node.exist_ts = max(param.exist_ts or 0, node.value_ts, node.writable_ts)
+        node.exist_ts = max(param.exist_ts_ms or 0, node.value_ts, node.writable_ts)
     node.notification = param.notification
     node.access_list = param.access_list
-    node.attr_ts = param.attr_ts or 0
+    node.attr_ts = param.attr_ts_ms or 0
 
 
 def _refill(node: Node, param: Any, is_obj: bool) -> None:
     """Forget ``node``'s attributes (its name, children and ``special`` stay), then
     :func:`_fill` it, in one go."""
-    writable_ts = param.writable_ts or 0
+    writable_ts = param.writable_ts_ms or 0
     node.writable = param.writable
     node.writable_ts = writable_ts
     node.notification = param.notification
     node.access_list = param.access_list
-    node.attr_ts = param.attr_ts or 0
+    node.attr_ts = param.attr_ts_ms or 0
     if is_obj:
         node.object = True
-        node.exist_ts = node.object_ts = max(param.exist_ts or 0, writable_ts)
-        node.children_ts = param.value_ts or 0
+        node.exist_ts = node.object_ts = max(param.exist_ts_ms or 0, writable_ts)
+        node.children_ts = param.value_ts_ms or 0
         node.value = node.type = None
         node.value_ts = 0
         return
-    value_ts = param.value_ts or 0
+    value_ts = param.value_ts_ms or 0
     node.value = param.value
     node.type = param.type
     node.value_ts = value_ts
@@ -392,7 +392,7 @@ def _refill(node: Node, param: Any, is_obj: bool) -> None:
     else:
         node.object = None
         node.object_ts = 0
-    node.exist_ts = max(param.exist_ts or 0, value_ts, writable_ts)
+    node.exist_ts = max(param.exist_ts_ms or 0, value_ts, writable_ts)
 
 
 def _entry(node: Node) -> dict[str, Any]:

@@ -283,11 +283,11 @@ class Session:
         of :meth:`inform_reads`), then INIT -> PROCESS. Tell the handler next."""
         at_ms = now_ms(self.clock)
         inform = self.inform
-        self.device.last_inform = at_ms
+        self.device.last_inform_ms = at_ms
         if inform.has_event("1 BOOT"):
-            self.device.last_boot = at_ms
+            self.device.last_boot_ms = at_ms
         if inform.has_event("0 BOOTSTRAP"):
-            self.device.last_bootstrap = at_ms
+            self.device.last_bootstrap_ms = at_ms
         self.device.remote_address = self.remote
         self.device.cwmp_version = self.cwmp_version
         if known is not None:
@@ -439,8 +439,8 @@ class Session:
         return SessionRecord(
             id=self.id,
             device_id=self.device_id,
-            started=self.started_ms,
-            ended=now_ms(self.clock),
+            started_ms=self.started_ms,
+            ended_ms=now_ms(self.clock),
             outcome=outcome,
             detail=self.detail,
             remote=self.remote,

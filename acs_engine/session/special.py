@@ -253,17 +253,17 @@ def _forget_attributes(tree: DeviceTree, name: str, attrs: dict[str, int]) -> bo
         param = tree.get(key)
         if param is None:
             continue
-        if "value" in attrs and attrs["value"] > (param.value_ts or 0) and param.value_ts:
-            param.value_ts = None
+        if "value" in attrs and attrs["value"] > (param.value_ts_ms or 0) and param.value_ts_ms:
+            param.value_ts_ms = None
             changed = True
-        if ("writable" in attrs or "object" in attrs) and param.writable_ts and max(
+        if ("writable" in attrs or "object" in attrs) and param.writable_ts_ms and max(
             attrs.get("writable", 0), attrs.get("object", 0)
-        ) > param.writable_ts:
-            param.writable_ts = None
+        ) > param.writable_ts_ms:
+            param.writable_ts_ms = None
             changed = True
         stamp = max(attrs.get("notification", 0), attrs.get("accessList", 0))
-        if stamp and param.attr_ts and stamp > param.attr_ts:
-            param.attr_ts = None
+        if stamp and param.attr_ts_ms and stamp > param.attr_ts_ms:
+            param.attr_ts_ms = None
             changed = True
         if changed:
             tree.dirty.add(key)

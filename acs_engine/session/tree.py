@@ -146,16 +146,16 @@ class DeviceTree:
         param = self.touch(path)
         param.value = value
         param.type = xsd_type
-        param.value_ts = ts
+        param.value_ts_ms = ts
         param.object = False
-        param.exist_ts = ts
+        param.exist_ts_ms = ts
 
     def set_info(self, path: str, writable: bool, ts: int) -> None:
         param = self.touch(path)
         param.object = path.endswith(".")
         param.writable = writable
-        param.writable_ts = ts
-        param.exist_ts = ts
+        param.writable_ts_ms = ts
+        param.exist_ts_ms = ts
 
     def set_attributes(
         self, path: str, notification: int | None, access_list: tuple[str, ...] | None, ts: int
@@ -165,7 +165,7 @@ class DeviceTree:
             param.notification = notification
         if access_list is not None:
             param.access_list = access_list
-        param.attr_ts = ts
+        param.attr_ts_ms = ts
 
     def delete(self, path: str) -> None:
         """Forget ``path``; an object path (ending '.') takes its whole subtree."""
@@ -185,13 +185,13 @@ class DeviceTree:
     def children_ts(self, obj: str) -> int:
         """When the children of the object ``obj`` (ending '.', "" = root) were last listed.
 
-        An object has no value, so its ``value_ts`` records this (GenieACS's ``<obj>.*``
+        An object has no value, so its ``value_ts_ms`` records this (GenieACS's ``<obj>.*``
         timestamp, stored as the object's ``_timestamp``).
         """
         if obj == "":
             return self.root_children_ts
         param = self.params.get(obj)
-        return (param.value_ts or 0) if param is not None else 0
+        return (param.value_ts_ms or 0) if param is not None else 0
 
     def set_children_ts(self, obj: str, ts: int) -> None:
         """Record that the children of ``obj`` (ending '.', "" = root) were listed at ``ts``."""
@@ -200,8 +200,8 @@ class DeviceTree:
             return
         param = self.touch(obj)
         param.object = True
-        param.value_ts = max(param.value_ts or 0, ts)
-        param.exist_ts = max(param.exist_ts or 0, ts)
+        param.value_ts_ms = max(param.value_ts_ms or 0, ts)
+        param.exist_ts_ms = max(param.exist_ts_ms or 0, ts)
 
     def forget_children_ts(self, obj: str) -> None:
         """Forget when the children of ``obj`` (ending '.', "" = root) were listed."""
@@ -209,9 +209,9 @@ class DeviceTree:
             self.root_children_ts = 0
             return
         param = self.params.get(obj)
-        if param is not None and param.value_ts:
+        if param is not None and param.value_ts_ms:
             param = self.touch(obj)
-            param.value_ts = None
+            param.value_ts_ms = None
 
     def ensure_object(self, obj: str, ts: int) -> None:
         """Record that the object ``obj`` (ending '.') exists, creating its node when missing."""
@@ -219,7 +219,7 @@ class DeviceTree:
         if param is None:
             param = self.touch(obj)
             param.object = True
-            param.exist_ts = ts
+            param.exist_ts_ms = ts
 
     def set_special(
         self, path: str, value: str, xsd_type: str, ts: int, *, writable: bool = False
@@ -228,7 +228,7 @@ class DeviceTree:
         self.set_value(path, value, xsd_type, ts)
         param = self.params[path]
         param.writable = writable
-        param.writable_ts = ts
+        param.writable_ts_ms = ts
 
     # ------------------------------------------------------------------ protocol updates
     def apply_inform(self, inform: rpc.Inform, ts: int) -> None:
@@ -275,7 +275,7 @@ class DeviceTree:
         elif isinstance(response, rpc.AddObjectResponse) and isinstance(request, rpc.AddObject):
             instance = self.touch(f"{request.object_name}{response.instance_number}.")
             instance.object = True
-            instance.exist_ts = ts
+            instance.exist_ts_ms = ts
         elif isinstance(response, rpc.DeleteObjectResponse) and isinstance(
             request, rpc.DeleteObject
         ):

@@ -93,12 +93,12 @@ def store_result(
     tree.ensure_object("VirtualParameters.", ts)
     param = tree.touch(key)
     param.object = False
-    param.exist_ts = ts
+    param.exist_ts_ms = ts
     if writable is not None:
         param.writable = writable
-        param.writable_ts = ts + (1 if "writable" in wanted else 0)
+        param.writable_ts_ms = ts + (1 if "writable" in wanted else 0)
     if value is not None:
         typed = sanitize(value, kind)
         param.value = stored_text(typed, kind)
         param.type = kind
-        param.value_ts = ts + (1 if "value" in wanted else 0)
+        param.value_ts_ms = ts + (1 if "value" in wanted else 0)

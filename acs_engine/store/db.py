@@ -532,9 +532,9 @@ class Store(ProvisioningMixin, OperationsMixin, QueryMixin, HistoryMixin, FleetM
         tags: dict[str, set[str]] = await self._conn._execute(write, self._conn._conn)
         for commit in commits:
             cached = self._devices.get(commit.device.id)
-            if cached is not None:  # ``registered`` stays what the first insert wrote
+            if cached is not None:  # ``registered_ms`` stays what the first insert wrote
                 final = tags.get(commit.device.id, commit.device.tags)
-                self._remember(replace(commit.device, registered=cached.registered, tags=final))
+                self._remember(replace(commit.device, registered_ms=cached.registered_ms, tags=final))
 
     # ------------------------------------------------------------------ settings, health
 

@@ -50,7 +50,7 @@ class ExtrasRows:
             )
             if wanted.preset_verdicts is not None and commit.session is not None:
                 extras.verdicts_put.append(r.verdicts_row(
-                    commit.device.id, commit.session.id, commit.session.started,
+                    commit.device.id, commit.session.id, commit.session.started_ms,
                     wanted.preset_verdicts,
                 ))
             if commit.tags_delta or commit.tags_add or commit.tags_remove:

@@ -165,7 +165,7 @@ def history_context(commits: Iterable[SessionCommit]) -> _Context:
         if not commit.upserts and not commit.deletes:
             continue
         session = commit.session
-        at = now if session is None else (session.ended or session.started)
+        at = now if session is None else (session.ended_ms or session.started_ms)
         rows.append((commit.device.id, None if session is None else session.id, at))
     return _Context(rows)
 

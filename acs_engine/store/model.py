@@ -20,14 +20,14 @@ class Param:
     path: str
     value: str | None = None
     type: str | None = None  # "xsd:string", "xsd:unsignedInt", ...
-    value_ts: int | None = None
+    value_ts_ms: int | None = None
     object: bool | None = None
     writable: bool | None = None
-    writable_ts: int | None = None  # when object/writable were learned (GetParameterNames)
+    writable_ts_ms: int | None = None  # when object/writable were learned (GetParameterNames)
     notification: int | None = None
     access_list: tuple[str, ...] | None = None
-    attr_ts: int | None = None  # when notification/access list were learned
-    exist_ts: int | None = None  # when the node's existence was last confirmed
+    attr_ts_ms: int | None = None  # when notification/access list were learned
+    exist_ts_ms: int | None = None  # when the node's existence was last confirmed
 
 
 @dataclass(slots=True)
@@ -39,10 +39,10 @@ class DeviceRecord:
     oui: str
     product_class: str
     serial_number: str
-    registered: int
-    last_inform: int | None = None
-    last_boot: int | None = None
-    last_bootstrap: int | None = None
+    registered_ms: int
+    last_inform_ms: int | None = None
+    last_boot_ms: int | None = None
+    last_bootstrap_ms: int | None = None
     tags: set[str] = field(default_factory=set)
     remote_address: str = ""
     cwmp_version: str = ""
@@ -53,7 +53,7 @@ class TraceEntry:
     """One HTTP message of a stored session's wire trace."""
 
     seq: int
-    at: int
+    at_ms: int
     direction: Direction
     rpc: str
     cwmp_id: str | None
@@ -68,8 +68,8 @@ class SessionRecord:
 
     id: str
     device_id: str
-    started: int
-    ended: int | None = None
+    started_ms: int
+    ended_ms: int | None = None
     outcome: SessionOutcome = SessionOutcome.NONE
     detail: str = ""
     remote: str = ""

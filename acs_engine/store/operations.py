@@ -87,8 +87,8 @@ class OperationsMixin(StoreBase):
             device_id=device_id,
             name=name,
             args=dict(args),
-            timestamp=clock.now_ms() if timestamp is None else timestamp,
-            expiry=expiry,
+            timestamp_ms=clock.now_ms() if timestamp is None else timestamp,
+            expiry_ms=expiry,
         )
         row = r.task_row(task)
 

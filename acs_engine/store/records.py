@@ -112,16 +112,16 @@ class Task:
         device_id: the device it is for.
         name: the task type (``"getParameterValues"``, ``"download"``, ...).
         args: the whole task document as given (``name`` and type-specific fields).
-        timestamp: not due before this time.
-        expiry: dropped (with its fault) once this time has passed; None for never.
+        timestamp_ms: not due before this time.
+        expiry_ms: dropped (with its fault) once this time has passed; None for never.
     """
 
     id: str
     device_id: str
     name: str
     args: dict[str, Any]
-    timestamp: int
-    expiry: int | None = None
+    timestamp_ms: int
+    expiry_ms: int | None = None
 
     @property
     def channel(self) -> str:
@@ -137,12 +137,12 @@ class Fault:
         id: ``"<device id>:<channel>"`` (see ``fault_id``).
         device_id: the device.
         channel: the channel that faulted (``"default"``, ``"task_<id>"``, ...).
-        timestamp: when it (last) happened.
+        timestamp_ms: when it (last) happened.
         code: ``"cwmp.9002"``, ``"script.Error"``, ``"timeout"``, ...
         message: the human-readable text.
         detail: any JSON value (a stack, the CPE's fault struct), or None.
         retries: 0 for the first fault, then incremented on each retry that faults again.
-        expiry: the fault is dropped once this time has passed; None for never.
+        expiry_ms: the fault is dropped once this time has passed; None for never.
         provisions: the channel's provisions, replayed on retry.
         precondition: raised while fetching precondition parameters.
     """
@@ -150,12 +150,12 @@ class Fault:
     id: str
     device_id: str
     channel: str
-    timestamp: int
+    timestamp_ms: int
     code: str
     message: str = ""
     detail: Any = None
     retries: int = 0
-    expiry: int | None = None
+    expiry_ms: int | None = None
     provisions: list[list[Any]] = field(default_factory=list)
     precondition: bool = False
 
@@ -168,14 +168,14 @@ class Operation:
         device_id: the device.
         command_key: the CommandKey sent with the RPC.
         name: the RPC, e.g. ``"Download"``.
-        timestamp: when it was sent.
+        timestamp_ms: when it was sent.
         args: what finishing it needs: provisions, channels, retries, file info.
     """
 
     device_id: str
     command_key: str
     name: str
-    timestamp: int
+    timestamp_ms: int
     args: dict[str, Any] = field(default_factory=dict)
 
 
@@ -191,7 +191,7 @@ class FileRecord:
         oui: the OUI of the devices it is meant for (may be empty).
         product_class: their product class (may be empty).
         version: the software version it carries (may be empty).
-        uploaded: when it was stored.
+        uploaded_ms: when it was stored.
     """
 
     name: str
@@ -201,7 +201,7 @@ class FileRecord:
     oui: str = ""
     product_class: str = ""
     version: str = ""
-    uploaded: int = 0
+    uploaded_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,12 +227,12 @@ class SessionVerdicts:
     Attributes:
         device_id: the device.
         session_id: the session the presets were matched in.
-        at: when (the session's start, the time preset schedules were judged at).
+        at_ms: when (the session's start, the time preset schedules were judged at).
         verdicts: one per preset, in weight order (the session's last matching cycle);
             empty when there were no presets.
     """
 
     device_id: str
     session_id: str
-    at: int
+    at_ms: int
     verdicts: tuple[PresetVerdict, ...] = ()

@@ -111,7 +111,7 @@ SELECT_DUE_TASKS = (
 
 def task_row(task: Task) -> tuple[Any, ...]:
     """Parameters for ``INSERT_TASK``."""
-    return (task.id, task.device_id, task.name, dumps(task.args), task.timestamp, task.expiry)
+    return (task.id, task.device_id, task.name, dumps(task.args), task.timestamp_ms, task.expiry_ms)
 
 
 def task_from_row(row: Row) -> Task:
@@ -144,12 +144,12 @@ def fault_row(fault: Fault) -> tuple[Any, ...]:
         fault.id,
         fault.device_id,
         fault.channel,
-        fault.timestamp,
+        fault.timestamp_ms,
         fault.code,
         fault.message,
         None if fault.detail is None else dumps(fault.detail),
         fault.retries,
-        fault.expiry,
+        fault.expiry_ms,
         dumps(fault.provisions),
         int(fault.precondition),
     )
@@ -161,12 +161,12 @@ def fault_from_row(row: Row) -> Fault:
         id=row[0],
         device_id=row[1],
         channel=row[2],
-        timestamp=row[3],
+        timestamp_ms=row[3],
         code=row[4],
         message=row[5],
         detail=None if row[6] is None else json.loads(row[6]),
         retries=row[7],
-        expiry=row[8],
+        expiry_ms=row[8],
         provisions=json.loads(row[9]),
         precondition=bool(row[10]),
     )
@@ -188,7 +188,7 @@ DELETE_OPERATION = "DELETE FROM operations WHERE device_id = ? AND command_key =
 
 def operation_row(op: Operation) -> tuple[Any, ...]:
     """Parameters for ``UPSERT_OPERATION``."""
-    return (op.device_id, op.command_key, op.name, op.timestamp, dumps(op.args))
+    return (op.device_id, op.command_key, op.name, op.timestamp_ms, dumps(op.args))
 
 
 def operation_from_row(row: Row) -> Operation:
@@ -214,7 +214,7 @@ def file_row(record: FileRecord) -> tuple[Any, ...]:
         record.oui,
         record.product_class,
         record.version,
-        record.uploaded,
+        record.uploaded_ms,
     )
 
 

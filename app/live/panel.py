@@ -308,8 +308,8 @@ class SessionPanel(QWidget):
         rows: dict[str, tuple[float, str]] = {}
         for record in self._stored.values():
             rows[record.id] = (
-                record.started / 1000.0,
-                session_label(record.started / 1000.0, record.events, record.outcome or "?",
+                record.started_ms / 1000.0,
+                session_label(record.started_ms / 1000.0, record.events, record.outcome or "?",
                               record.rpc_count),
             )
         for live in self.live.of_device(self._device_id):
@@ -414,14 +414,14 @@ class SessionPanel(QWidget):
         if session_id != self._session_id:
             return
         if record is not None:
-            started, ended = record.started, record.ended or record.started + 600_000
+            started, ended = record.started_ms, record.ended_ms or record.started_ms + 600_000
         else:
             assert live is not None
             started, ended = int(live.started * 1000), None
         if device is None:
             first = ended is None  # running, and the device is not stored yet: it is new
         else:
-            first = started <= device.registered <= (ended or device.registered) + 1000
+            first = started <= device.registered_ms <= (ended or device.registered_ms) + 1000
         self.lint.set_first_contact(first)
 
     def _show_linted_row(self, row: int) -> None:

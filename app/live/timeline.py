@@ -74,7 +74,7 @@ class Exchange:
     def from_trace(cls, entry: TraceEntry) -> Exchange:
         """The exchange a stored trace entry describes."""
         return cls(
-            entry.at / 1000.0, entry.direction, entry.rpc, entry.cwmp_id, entry.status,
+            entry.at_ms / 1000.0, entry.direction, entry.rpc, entry.cwmp_id, entry.status,
             entry.headers, entry.body,
         )
 

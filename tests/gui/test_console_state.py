@@ -63,7 +63,7 @@ async def test_counts_after_a_restart_and_device_state_that_follows(
         assert store is not None
         await store.put_fault(Fault(
             id=fault_id(device_id, "default"), device_id=device_id, channel="default",
-            timestamp=1_000, code="cwmp.9002", message="Internal error",
+            timestamp_ms=1_000, code="cwmp.9002", message="Internal error",
         ))
         view = window.devices.open_device(device_id)
         await view.reload()

@@ -98,7 +98,7 @@ async def test_fault_delete_asks_first(tmp_path: Path, qtbot: QtBot, settings: Q
         store = engine.store
         assert store is not None and window.admin is not None
         await store.commit_session(
-            SessionCommit(device=DeviceRecord("d", "M", "000000", "P", "S", registered=1))
+            SessionCommit(device=DeviceRecord("d", "M", "000000", "P", "S", registered_ms=1))
         )
         await store.put_fault(Fault("d:default", "d", "default", 1, "timeout", "late"))
         panel = window.admin.faults
@@ -128,7 +128,7 @@ async def test_toolbar_connection_request_stays_enabled_in_a_device_tab(
         store = engine.store
         assert store is not None
         await store.commit_session(
-            SessionCommit(device=DeviceRecord("d", "M", "000000", "P", "S", registered=1))
+            SessionCommit(device=DeviceRecord("d", "M", "000000", "P", "S", registered_ms=1))
         )
         devices = window.devices
         assert devices.model is not None

@@ -12,7 +12,7 @@ from app.device_tabs import FaultsTab, SessionList, TagsTab
 
 def _Fault(timestamp: int, channel: str, code: str, message: str, device: str = "DEV") -> Fault:
     return Fault(id=fault_id(device, channel), device_id=device, channel=channel,
-                 timestamp=timestamp, code=code, message=message)
+                 timestamp_ms=timestamp, code=code, message=message)
 
 
 def test_tags_tab_lists_sorted_and_asks_to_add_and_remove(qtbot: QtBot) -> None:

@@ -34,8 +34,8 @@ def _commit(i: int, now: int, version: str = "") -> SessionCommit:
     serial = f"SN{i:05d}"
     device = DeviceRecord(
         id=f"F1E1D0-{CLASSES[i % 4]}-{serial}", manufacturer="FieldACS", oui="F1E1D0",
-        product_class=CLASSES[i % 4], serial_number=serial, registered=now - 86_400_000,
-        last_inform=now - i * 1000, remote_address=f"10.0.{i // 250}.{i % 250}",
+        product_class=CLASSES[i % 4], serial_number=serial, registered_ms=now - 86_400_000,
+        last_inform_ms=now - i * 1000, remote_address=f"10.0.{i // 250}.{i % 250}",
         tags={"lab"} if i % 100 == 0 else set(),
     )
     sw = Param("Device.DeviceInfo.SoftwareVersion", version or f"1.{i % 7}.0", "xsd:string",

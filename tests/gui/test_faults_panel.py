@@ -84,7 +84,7 @@ async def test_a_real_fault_is_listed_then_retried(tmp_path: Path, qtbot, qtmode
 async def test_hidden_panel_reads_when_shown(tmp_path: Path, qtbot) -> None:
     async with running_engine(tmp_path) as engine:
         assert engine.store is not None
-        device = DeviceRecord("d", "M", "000000", "P", "S", registered=1)
+        device = DeviceRecord("d", "M", "000000", "P", "S", registered_ms=1)
         await engine.store.commit_session(SessionCommit(device=device))
         await engine.store.put_fault(Fault("d:default", "d", "default", 1, "timeout", "late"))
         panel = FaultsPanel(engine)

@@ -185,9 +185,9 @@ async def test_fleet_view_counts_versions_now_and_over_time(engine: Engine, qtbo
     first = await store.get_device(dev_id)
     assert first is not None
     upgrade = (await store.param_history(dev_id, [SV]))[-1].at
-    fine = await store.fleet_view(since=first.registered - 60_000, points=400)
-    assert fine.times[0] < first.registered  # the series starts just before the first device
-    start = min(i for i, t in enumerate(fine.times) if t >= first.registered)
+    fine = await store.fleet_view(since=first.registered_ms - 60_000, points=400)
+    assert fine.times[0] < first.registered_ms  # the series starts just before the first device
+    start = min(i for i, t in enumerate(fine.times) if t >= first.registered_ms)
     before = max(i for i, t in enumerate(fine.times) if t < upgrade)
     assert sum(s[0] for s in fine.series.values()) == 0
     assert fine.series["3.4.1-fieldacs"][start] == 1 and "2.0.0" not in dict(

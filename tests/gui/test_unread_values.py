@@ -29,17 +29,17 @@ INTERVAL = "Device.ManagementServer.PeriodicInformInterval"
 
 def _first_session(now: int) -> SessionCommit:
     device = DeviceRecord(DEVICE, "FieldACS", "F1E1D0", "SimGW-181", "UNREAD001",
-                          registered=now, last_inform=now)
+                          registered_ms=now, last_inform_ms=now)
     return SessionCommit(device=device, upserts=[
-        Param("Device.", object=True, writable=False, writable_ts=now, exist_ts=now),
-        Param("Device.DeviceInfo.", object=True, writable=False, writable_ts=now, exist_ts=now),
-        Param("Device.ManagementServer.", object=True, writable=False, writable_ts=now,
-              exist_ts=now),
+        Param("Device.", object=True, writable=False, writable_ts_ms=now, exist_ts_ms=now),
+        Param("Device.DeviceInfo.", object=True, writable=False, writable_ts_ms=now, exist_ts_ms=now),
+        Param("Device.ManagementServer.", object=True, writable=False, writable_ts_ms=now,
+              exist_ts_ms=now),
         # from the Inform: a value, writability never reported
-        Param(CODE, "", "xsd:string", now, object=False, exist_ts=now),
-        Param(KEY, "", "xsd:string", now, object=False, exist_ts=now),
+        Param(CODE, "", "xsd:string", now, object=False, exist_ts_ms=now),
+        Param(KEY, "", "xsd:string", now, object=False, exist_ts_ms=now),
         # from GetParameterNames only: writable, value never read
-        Param(INTERVAL, object=False, writable=True, writable_ts=now, exist_ts=now),
+        Param(INTERVAL, object=False, writable=True, writable_ts_ms=now, exist_ts_ms=now),
     ])
 
 

@@ -113,7 +113,7 @@ async def sim_fleet(
     async def ready() -> bool:
         for device_id in ids:
             device = await store.get_device(device_id)
-            if device is None or device.last_inform is None:
+            if device is None or device.last_inform_ms is None:
                 return False
         return engine.active_session_count() == 0
 

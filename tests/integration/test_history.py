@@ -195,7 +195,7 @@ async def test_retention_prunes_in_chunks_and_marks_what_cannot_be_rebuilt(
             device.local_change(CODE, f"code-{i}")
             device.add_event("2 PERIODIC")
             assert (await cpe.session()).ok
-            starts.append((await store.list_sessions(dev_id, limit=1))[0].ended)
+            starts.append((await store.list_sessions(dev_id, limit=1))[0].ended_ms)
         assert len(await store.param_history(dev_id, [CODE])) == 6
         pruner = HistoryPruner(
             store, lambda: HistoryRetention(max_age_days=0, rows_per_device=4, max_bytes=0),

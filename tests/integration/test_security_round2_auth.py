@@ -62,7 +62,7 @@ async def _store_credentials(engine: Engine, cpe: SimDevice, user: str, password
     await engine.store.commit_session(SessionCommit(
         device=DeviceRecord(id=device_id, manufacturer=ident.manufacturer, oui=ident.oui,
                             product_class=ident.product_class,
-                            serial_number=ident.serial_number, registered=now),
+                            serial_number=ident.serial_number, registered_ms=now),
         upserts=[Param(root + "Username", user, "xsd:string", now, True),
                  Param(root + "Password", password, "xsd:string", now, True)],
     ))

@@ -35,7 +35,7 @@ async def test_inform_only_session_is_stored_with_its_trace(tmp_path: Path) -> N
         store = engine.store
         assert store is not None
         device = await store.get_device(DEVICE)
-        assert device is not None and device.last_bootstrap is not None
+        assert device is not None and device.last_bootstrap_ms is not None
         params = await store.load_params(DEVICE)
         assert params["Device.DeviceInfo.SoftwareVersion"].value == "1.0.0"
         sessions = await store.list_sessions(DEVICE)

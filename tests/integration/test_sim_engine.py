@@ -117,7 +117,7 @@ async def test_full_discovery_and_every_write_rpc(tmp_path: Path, model: str) ->
         assert result.ok, result.error
         assert {"1 BOOT", "M Reboot"} <= set(result.events)
         device_row = await store.get_device(dev_id)
-        assert device_row is not None and device_row.last_boot is not None
+        assert device_row is not None and device_row.last_boot_ms is not None
         sessions = await store.list_sessions(dev_id)
         assert [s.outcome for s in sessions] == ["ok"] * 4
 

@@ -195,8 +195,8 @@ def test_genieacs_examples() -> None:
         oui="00259E",
         product_class="HG8245",
         serial_number="SN1",
-        registered=NOW - 10**9,
-        last_inform=NOW - 7_200_000,
+        registered_ms=NOW - 10**9,
+        last_inform_ms=NOW - 7_200_000,
         tags={"office"},
     )
     params = {

@@ -89,16 +89,16 @@ def _device(rng: random.Random, i: int) -> tuple[DeviceRecord, list[StoredParam]
         oui=rng.choice(["00259E", "0019C6", ""]),
         product_class=pc,
         serial_number=f"SN{i:04d}" if i % 17 else "",
-        registered=NOW - rng.randrange(0, 100) * HOUR,
-        last_inform=_maybe(rng, [NOW - k * HOUR // 2 for k in range(6)]),
-        last_boot=_maybe(rng, [NOW - 5 * HOUR, NOW - 50 * HOUR, 0], none=0.5),
-        last_bootstrap=_maybe(rng, [NOW - 100 * HOUR], none=0.7),
+        registered_ms=NOW - rng.randrange(0, 100) * HOUR,
+        last_inform_ms=_maybe(rng, [NOW - k * HOUR // 2 for k in range(6)]),
+        last_boot_ms=_maybe(rng, [NOW - 5 * HOUR, NOW - 50 * HOUR, 0], none=0.5),
+        last_bootstrap_ms=_maybe(rng, [NOW - 100 * HOUR], none=0.7),
         tags=set(rng.sample(["office", "home", "vip", "a.b", "lab%", "x_y", "50"], rng.randint(0, 3))),
     )  # fmt: skip
     params: list[StoredParam] = []
 
     def add(path: str, value: str | None, xsd: str) -> None:
-        params.append(StoredParam(path, value, xsd, NOW, False, True, NOW, exist_ts=NOW))
+        params.append(StoredParam(path, value, xsd, NOW, False, True, NOW, exist_ts_ms=NOW))
 
     if rng.random() < 0.85:
         sw = ["V3.1", "V300R013", "v3", "V2.0", "10", "3.5", "", "V3%", "V_3", "[V]3"]
@@ -110,7 +110,7 @@ def _device(rng: random.Random, i: int) -> tuple[DeviceRecord, list[StoredParam]
             "xsd:unsignedInt",
         )
     for n in range(1, rng.randint(0, 3) + 1):
-        params.append(StoredParam(f"{IGD}.LANDevice.{n}.", object=True, exist_ts=NOW))
+        params.append(StoredParam(f"{IGD}.LANDevice.{n}.", object=True, exist_ts_ms=NOW))
         hosts = _maybe(rng, ["0", "1", "2", "5", "12", "20", "x"], none=0.15)
         add(f"{IGD}.LANDevice.{n}.Hosts.HostNumberOfEntries", hosts, "xsd:unsignedInt")
     if rng.random() < 0.7:

@@ -27,7 +27,7 @@ assert JAN1 is not None
 
 
 def _p(path: str, value: str, xsd: str = "xsd:string", writable: bool = True) -> Param:
-    return Param(path, value, xsd, 5_000, False, writable, 5_000, exist_ts=5_000)
+    return Param(path, value, xsd, 5_000, False, writable, 5_000, exist_ts_ms=5_000)
 
 
 DEVICES: list[tuple[DeviceRecord, list[Param]]] = [
@@ -236,7 +236,7 @@ async def test_numbers_beyond_sqlite_integers_compare_instead_of_failing(
 
 
 async def test_huge_dates_keep_their_order(store: Store) -> None:
-    informed = [d.id for d, _ in DEVICES if d.last_inform is not None]
+    informed = [d.id for d, _ in DEVICES if d.last_inform_ms is not None]
     assert await ids(store, {"_lastInform": {"$lt": 2.0**70}}) == informed
     assert await ids(store, {"_lastInform": {"$gt": {"$date": 2.0**70}}}) == []
     assert await ids(store, {"_lastInform": {"$gt": -(2.0**70)}}) == informed

@@ -31,7 +31,7 @@ class Harness:
         self.tree = DeviceTree(full=True)
         self.device = DeviceRecord(
             id=f"464643-{serial}", manufacturer="FieldACS", oui="464643",
-            product_class="Sim", serial_number=serial, registered=T0,
+            product_class="Sim", serial_number=serial, registered_ms=T0,
         )
         self.config = EngineConfig().replace(**config)
         self.sent: list[rpc.Message] = []
@@ -42,7 +42,7 @@ class Harness:
     def session(self, ts: int, **planner_args: object) -> Planner:
         """Start a session at ``ts``: the Inform's parameters, a new planner."""
         self.tree.apply_inform(self.cpe.make_inform(), ts)
-        self.device.last_inform = ts
+        self.device.last_inform_ms = ts
         self.planner = Planner(self.tree, self.device, self.config, ts, **planner_args)  # type: ignore[arg-type]
         self.now = ts
         self.sent = []

@@ -90,7 +90,7 @@ def _driver(
     handler = Watching(bus, rpcs)
     device = DeviceRecord(
         id="F1E1D0-TestGW-SN0001", manufacturer="FieldACS Test", oui="F1E1D0",
-        product_class="TestGW", serial_number="SN0001", registered=0,
+        product_class="TestGW", serial_number="SN0001", registered_ms=0,
     )
     session = Session(
         session_id="0123456789abcdef", inform_envelope=Envelope(inform(), "1", NS_CWMP_1_2),

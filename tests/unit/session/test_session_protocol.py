@@ -35,7 +35,7 @@ UPTIME = "Device.DeviceInfo.UpTime"
 def _device() -> DeviceRecord:
     return DeviceRecord(
         id="F1E1D0-TestGW-SN0001", manufacturer="FieldACS Test", oui="F1E1D0",
-        product_class="TestGW", serial_number="SN0001", registered=0,
+        product_class="TestGW", serial_number="SN0001", registered_ms=0,
     )
 
 
@@ -161,7 +161,7 @@ def test_a_known_device_names_the_stored_values_its_inform_needs() -> None:
     assert manufacturer is not None and manufacturer.value == "Acme"  # as read
     version = session.tree.get("Device.DeviceInfo.SoftwareVersion")
     assert version is not None and version.value == "1.0.0"  # from the Inform
-    assert session.device.last_inform == int(NOW * 1000) and session.device.last_bootstrap
+    assert session.device.last_inform_ms == int(NOW * 1000) and session.device.last_bootstrap_ms
     assert session.device.remote_address == "192.0.2.7"
 
 
@@ -262,7 +262,7 @@ def test_abort_gives_the_record_once_and_ended_the_events() -> None:
     session = _begun()
     record = session.abort(SessionOutcome.TIMEOUT, "silent")
     assert record is not None and record.outcome is SessionOutcome.TIMEOUT
-    assert record.detail == "silent" and record.ended == int(NOW * 1000)
+    assert record.detail == "silent" and record.ended_ms == int(NOW * 1000)
     assert session.state is State.FAULTED
     assert _states(session.take_events()) == [(State.PROCESS, State.FAULTED)]
     assert session.abort(SessionOutcome.ERROR, "again") is None
@@ -275,7 +275,7 @@ def test_a_recorded_fault_makes_the_commit_a_fault() -> None:
     session.device.tags.add("new")
     session.commit_extras.faults_put.append(Fault(
         id=f"{session.device_id}:default", device_id=session.device_id, channel="default",
-        timestamp=1, code="cwmp.9002", message="internal error",
+        timestamp_ms=1, code="cwmp.9002", message="internal error",
     ))
     session.receive(_post(None))
     session.send(None)

@@ -16,7 +16,7 @@ from tests.helpers.engine import inform
 def test_cpe_request_before_the_inform_is_a_remote_error() -> None:
     device = DeviceRecord(
         id="F1E1D0-TestGW-SN0001", manufacturer="FieldACS Test", oui="F1E1D0",
-        product_class="TestGW", serial_number="SN0001", registered=0,
+        product_class="TestGW", serial_number="SN0001", registered_ms=0,
     )
     session = Session(
         session_id="0123456789abcdef",

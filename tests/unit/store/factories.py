@@ -12,8 +12,8 @@ def device(device_id: str = "0011AA-Box-SN1", **fields: object) -> DeviceRecord:
         "oui": "0011AA",
         "product_class": "Box",
         "serial_number": "SN1",
-        "registered": 1_000,
-        "last_inform": 1_000,
+        "registered_ms": 1_000,
+        "last_inform_ms": 1_000,
     }
     values.update(fields)
     return DeviceRecord(**values)  # type: ignore[arg-type]
@@ -21,15 +21,15 @@ def device(device_id: str = "0011AA-Box-SN1", **fields: object) -> DeviceRecord:
 
 def param(path: str, value: str | None = "v", ts: int = 1_000) -> Param:
     if path.endswith("."):
-        return Param(path, object=True, writable=False, writable_ts=ts, exist_ts=ts)
-    return Param(path, value, "xsd:string", ts, False, True, ts, exist_ts=ts)
+        return Param(path, object=True, writable=False, writable_ts_ms=ts, exist_ts_ms=ts)
+    return Param(path, value, "xsd:string", ts, False, True, ts, exist_ts_ms=ts)
 
 
 def trace(n: int = 4, base: int = 1_000) -> list[TraceEntry]:
     return [
         TraceEntry(
             seq=i,
-            at=base + i,
+            at_ms=base + i,
             direction="in" if i % 2 == 0 else "out",
             rpc=f"rpc{i}",
             cwmp_id=str(i),

@@ -14,12 +14,12 @@ DEV = "0011AA-Box-SN1"
 
 
 async def test_device_insert_then_update_keeps_registered(store: Store) -> None:
-    await store.commit_session(commit(device(registered=5, last_inform=5, tags={"a"})))
+    await store.commit_session(commit(device(registered_ms=5, last_inform_ms=5, tags={"a"})))
     updated = device(
-        registered=999,
-        last_inform=50,
-        last_boot=40,
-        last_bootstrap=30,
+        registered_ms=999,
+        last_inform_ms=50,
+        last_boot_ms=40,
+        last_bootstrap_ms=30,
         manufacturer="Acme Inc",
         remote_address="192.0.2.7",
         cwmp_version="1.2",
@@ -28,8 +28,8 @@ async def test_device_insert_then_update_keeps_registered(store: Store) -> None:
     await store.commit_session(commit(updated))
     got = await store.get_device(DEV)
     assert got is not None
-    assert got.registered == 5  # only set on insert
-    assert (got.last_inform, got.last_boot, got.last_bootstrap) == (50, 40, 30)
+    assert got.registered_ms == 5  # only set on insert
+    assert (got.last_inform_ms, got.last_boot_ms, got.last_bootstrap_ms) == (50, 40, 30)
     assert got.manufacturer == "Acme Inc"
     assert got.remote_address == "192.0.2.7"
     assert got.cwmp_version == "1.2"
@@ -42,14 +42,14 @@ async def test_params_roundtrip_every_field(store: Store) -> None:
         path="Device.ManagementServer.URL",
         value="http://acs",
         type="xsd:string",
-        value_ts=11,
+        value_ts_ms=11,
         object=False,
         writable=True,
-        writable_ts=12,
+        writable_ts_ms=12,
         notification=2,
         access_list=("Subscriber",),
-        attr_ts=13,
-        exist_ts=14,
+        attr_ts_ms=13,
+        exist_ts_ms=14,
     )
     bare = Param("Device.Empty")
     await store.commit_session(commit(device(), upserts=[full, bare, param("Device.")]))
@@ -60,8 +60,8 @@ async def test_params_roundtrip_every_field(store: Store) -> None:
 
 async def test_upsert_replaces_whole_rows(store: Store) -> None:
     await store.commit_session(commit(device(), upserts=[param("A.B", "1", ts=1)]))
-    await store.commit_session(commit(device(), upserts=[Param("A.B", "2", value_ts=2)]))
-    assert (await store.load_params(DEV))["A.B"] == Param("A.B", "2", value_ts=2)
+    await store.commit_session(commit(device(), upserts=[Param("A.B", "2", value_ts_ms=2)]))
+    assert (await store.load_params(DEV))["A.B"] == Param("A.B", "2", value_ts_ms=2)
 
 
 async def test_load_subtree_and_values(store: Store) -> None:
@@ -124,10 +124,10 @@ async def test_param_count_and_software_version_are_maintained(store: Store) -> 
 
 async def test_failure_rolls_back_everything(store: Store) -> None:
     await store.commit_session(
-        commit(device(last_inform=1), "s1", upserts=[param("A.x", "1")], n_trace=2)
+        commit(device(last_inform_ms=1), "s1", upserts=[param("A.x", "1")], n_trace=2)
     )
     bad = commit(
-        device(last_inform=2, tags={"new"}),
+        device(last_inform_ms=2, tags={"new"}),
         "s2",
         started=2_000,
         upserts=[param("A.y", "2"), Param("A.z", object())],  # type: ignore[arg-type]
@@ -137,12 +137,12 @@ async def test_failure_rolls_back_everything(store: Store) -> None:
     with pytest.raises(StoreError, match="could not store session s2"):
         await store.commit_session(bad)
     got = await store.get_device(DEV)
-    assert got is not None and got.last_inform == 1 and got.tags == set()
+    assert got is not None and got.last_inform_ms == 1 and got.tags == set()
     assert list(await store.load_params(DEV)) == ["A.x"]
     assert [s.id for s in await store.list_sessions(DEV)] == ["s1"]
     assert await store.load_trace("s2") == []
     # The store is still usable.
-    await store.commit_session(commit(device(last_inform=3), "s3", started=3_000))
+    await store.commit_session(commit(device(last_inform_ms=3), "s3", started=3_000))
     assert [s.id for s in await store.list_sessions(DEV)] == ["s3", "s1"]
 
 
@@ -166,10 +166,10 @@ async def test_group_commit_isolates_a_bad_commit(store: Store) -> None:
 
 
 async def test_concurrent_commits_of_one_device_apply_in_order(store: Store) -> None:
-    commits = [commit(device(last_inform=i), upserts=[param("A.v", str(i))]) for i in range(10)]
+    commits = [commit(device(last_inform_ms=i), upserts=[param("A.v", str(i))]) for i in range(10)]
     await asyncio.gather(*(store.commit_session(c) for c in commits))
     got = await store.get_device(DEV)
-    assert got is not None and got.last_inform == 9
+    assert got is not None and got.last_inform_ms == 9
     assert (await store.load_params(DEV))["A.v"].value == "9"
 
 
@@ -192,7 +192,7 @@ async def test_sessions_and_trace_roundtrip(store: Store) -> None:
         "s1",
         DEV,
         100,
-        ended=200,
+        ended_ms=200,
         outcome="ok",
         detail="fine",
         remote="192.0.2.1:1234",
@@ -224,9 +224,9 @@ async def test_trace_pruning_per_device(store: Store) -> None:  # the fixture ke
 async def test_record_session_only(store: Store) -> None:
     await store.commit_session(commit(device(), upserts=[param("A.x", "1")]))
     rec = session("s9", DEV, 5_000, outcome="timeout", detail="no response")
-    await store.record_session_only(device(last_inform=5_000), rec, trace(3, 5_000))
+    await store.record_session_only(device(last_inform_ms=5_000), rec, trace(3, 5_000))
     got = await store.get_device(DEV)
-    assert got is not None and got.last_inform == 5_000
+    assert got is not None and got.last_inform_ms == 5_000
     assert list(await store.load_params(DEV)) == ["A.x"]
     assert (await store.list_sessions(DEV))[0].outcome == "timeout"
     assert len(await store.load_trace("s9")) == 3

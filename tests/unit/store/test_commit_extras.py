@@ -28,7 +28,7 @@ def _fault(channel: str, device_id: str = DEV, **fields: object) -> Fault:
         "id": fault_id(device_id, channel),
         "device_id": device_id,
         "channel": channel,
-        "timestamp": 2_000,
+        "timestamp_ms": 2_000,
         "code": "cwmp.9002",
     }
     values.update(fields)
@@ -47,7 +47,7 @@ async def _seed(store: Store) -> tuple[str, str]:
 
 async def test_extras_are_written_with_the_session(store: Store) -> None:
     t1, t2 = await _seed(store)
-    new_fault = _fault(f"task_{t2}", retries=1, provisions=[["reboot"]], expiry=None)
+    new_fault = _fault(f"task_{t2}", retries=1, provisions=[["reboot"]], expiry_ms=None)
     base = commit(device(), "s1", upserts=[param("A.y", "2")])
     await store.commit_session(
         SessionCommit(
@@ -76,7 +76,7 @@ async def test_extras_are_written_with_the_session(store: Store) -> None:
 async def test_a_failing_commit_writes_none_of_them(store: Store) -> None:
     t1, t2 = await _seed(store)
     bad = SessionCommit(
-        device=device(last_inform=99, tags={"replaced"}),
+        device=device(last_inform_ms=99, tags={"replaced"}),
         upserts=[param("A.y", "2"), Param("A.z", object())],  # type: ignore[arg-type]
         tags_add={"x"},
         extras=CommitExtras(
@@ -95,7 +95,7 @@ async def test_a_failing_commit_writes_none_of_them(store: Store) -> None:
 async def test_a_failing_extra_rolls_back_the_session(store: Store) -> None:
     t1, t2 = await _seed(store)
     bad = SessionCommit(
-        device=device(last_inform=99),
+        device=device(last_inform_ms=99),
         upserts=[param("A.y", "2")],
         extras=CommitExtras(
             tasks_deleted=[t1, t2],
@@ -112,7 +112,7 @@ async def test_a_failing_extra_rolls_back_the_session(store: Store) -> None:
 async def test_unencodable_extra_fails_before_writing(store: Store) -> None:
     t1, t2 = await _seed(store)
     bad = SessionCommit(
-        device=device(last_inform=99),
+        device=device(last_inform_ms=99),
         extras=CommitExtras(
             tasks_deleted=[t1, t2],
             faults_put=[_fault("default", detail=object())],
@@ -125,7 +125,7 @@ async def test_unencodable_extra_fails_before_writing(store: Store) -> None:
 
 async def _assert_untouched(store: Store, t1: str, t2: str) -> None:
     got = await store.get_device(DEV)
-    assert got is not None and got.last_inform == 1_000 and got.tags == {"lab"}
+    assert got is not None and got.last_inform_ms == 1_000 and got.tags == {"lab"}
     assert list(await store.load_params(DEV)) == ["A.x"]
     assert [t.id for t in await store.list_tasks(DEV)] == [t1, t2]
     assert [(f.channel, f.code) for f in await store.list_faults(DEV, now_ms=0)] == [
@@ -171,7 +171,7 @@ async def test_group_commit_with_extras(store: Store) -> None:
     tasks = {d: (await store.add_task(d, "reboot", {}, timestamp=1)).id for d in ids}
     commits = [
         SessionCommit(
-            device=device(d, last_inform=5),
+            device=device(d, last_inform_ms=5),
             tags_add={f"t{i}"},
             extras=CommitExtras(
                 tasks_deleted=[tasks[d]],

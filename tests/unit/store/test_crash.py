@@ -26,7 +26,7 @@ CHILD = textwrap.dedent(
         k = 0
         while True:
             k += 1
-            dev = DeviceRecord(f"W-{w}", "M", "OUI", "", str(w), registered=1, last_inform=k)
+            dev = DeviceRecord(f"W-{w}", "M", "OUI", "", str(w), registered_ms=1, last_inform_ms=k)
             ups = [Param(f"A.{n}", f"{k}", "xsd:string", k) for n in range(20)]
             ups.append(Param(f"Hist.{k}", f"{k}"))
             body = bytes(2000)
@@ -86,14 +86,14 @@ async def test_sigkill_mid_commit_loses_nothing_committed(tmp_path: Path) -> Non
         assert await store.integrity_check() == "ok"
         for w, last in reported.items():
             dev = await store.get_device(f"W-{w}")
-            assert dev is not None and dev.last_inform is not None
-            assert dev.last_inform >= last  # it may have committed one it never reported
+            assert dev is not None and dev.last_inform_ms is not None
+            assert dev.last_inform_ms >= last  # it may have committed one it never reported
             params = await store.load_params(f"W-{w}")
-            assert {params[f"A.{n}"].value for n in range(20)} == {str(dev.last_inform)}
+            assert {params[f"A.{n}"].value for n in range(20)} == {str(dev.last_inform_ms)}
             history = {p for p in params if p.startswith("Hist.")}
-            assert history == {f"Hist.{k}" for k in range(1, dev.last_inform + 1)}
+            assert history == {f"Hist.{k}" for k in range(1, dev.last_inform_ms + 1)}
             sessions = {s.id for s in await store.list_sessions(f"W-{w}", limit=1_000_000)}
-            assert sessions == {f"{w}-{k}" for k in range(1, dev.last_inform + 1)}
+            assert sessions == {f"{w}-{k}" for k in range(1, dev.last_inform_ms + 1)}
             assert len(await store.load_trace(f"{w}-{last}")) == 4
             summary = next(d for d in await store.list_devices() if d.id == f"W-{w}")
-            assert summary.param_count == 20 + dev.last_inform
+            assert summary.param_count == 20 + dev.last_inform_ms

@@ -14,8 +14,8 @@ async def _add(store: Store, n: int) -> None:
         dev = device(
             f"OUI-PC-{i:03d}",
             serial_number=f"{i:03d}",
-            last_inform=10 * i,
-            registered=i,
+            last_inform_ms=10 * i,
+            registered_ms=i,
             remote_address=f"192.0.2.{i}",
             tags={"even"} if i % 2 == 0 else set(),
         )

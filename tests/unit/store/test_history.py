@@ -23,7 +23,7 @@ B = "Device.B"
 
 
 def _typed(path: str, value: str, xsd: str = "xsd:string", writable: bool | None = True) -> Param:
-    return Param(path, value, xsd, 2_000, False, writable, 2_000, exist_ts=2_000)
+    return Param(path, value, xsd, 2_000, False, writable, 2_000, exist_ts_ms=2_000)
 
 
 async def test_only_what_differs_is_recorded_and_the_first_session_is_the_start(

@@ -34,7 +34,7 @@ def _fault(device_id: str, channel: str, **fields: object) -> Fault:
         "id": fault_id(device_id, channel),
         "device_id": device_id,
         "channel": channel,
-        "timestamp": 1_000,
+        "timestamp_ms": 1_000,
         "code": "cwmp.9002",
         "message": "Internal error",
     }
@@ -62,13 +62,13 @@ async def test_tasks_crud_and_order(devices: Store) -> None:
     ]
     assert await store.get_task(late.id) == late
     assert (await store.get_task(late.id)).args == doc  # type: ignore[union-attr]
-    assert (await store.get_task(same1.id)).expiry == 9_000  # type: ignore[union-attr]
+    assert (await store.get_task(same1.id)).expiry_ms == 9_000  # type: ignore[union-attr]
     assert await store.get_task("nope") is None
     assert await store.delete_task(late.id)
     assert not await store.delete_task(late.id)
     # Timestamp defaults to now.
     now_task = await store.add_task(DEV, "reboot", {})
-    assert now_task.timestamp > 1_600_000_000_000
+    assert now_task.timestamp_ms > 1_600_000_000_000
 
 
 async def test_add_task_needs_a_device(store: Store) -> None:
@@ -117,22 +117,22 @@ async def test_faults_crud(devices: Store) -> None:
     full = _fault(
         DEV,
         "task_abc",
-        timestamp=2_000,
+        timestamp_ms=2_000,
         code="script.TypeError",
         message="x is undefined",
         detail={"name": "TypeError", "stack": "at line 1"},
         retries=2,
-        expiry=None,
+        expiry_ms=None,
         provisions=[["refresh", "Device.", 60], ["tag", "x", True]],
         precondition=True,
     )
     await store.put_fault(full)
-    await store.put_fault(_fault(DEV, "default", timestamp=1_000))
+    await store.put_fault(_fault(DEV, "default", timestamp_ms=1_000))
     await store.put_fault(_fault(OTHER, "default"))
     assert await store.get_fault(full.id) == full
     assert [f.channel for f in await store.list_faults(DEV)] == ["default", "task_abc"]
     assert len(await store.list_faults()) == 3
-    bumped = _fault(DEV, "default", retries=1, timestamp=3_000)
+    bumped = _fault(DEV, "default", retries=1, timestamp_ms=3_000)
     await store.put_fault(bumped)  # upsert
     assert await store.get_fault(bumped.id) == bumped
     assert await store.delete_fault(bumped.id)
@@ -146,9 +146,9 @@ async def test_faults_crud(devices: Store) -> None:
 
 async def test_fault_expiry_the_right_way_round(devices: Store) -> None:
     store = devices
-    past = _fault(DEV, "past", expiry=1_500)
-    future = _fault(DEV, "future", expiry=5_000)
-    never = _fault(DEV, "never", expiry=None)
+    past = _fault(DEV, "past", expiry_ms=1_500)
+    future = _fault(DEV, "future", expiry_ms=5_000)
+    never = _fault(DEV, "never", expiry_ms=None)
     for f in (past, future, never):
         await store.put_fault(f)
     # At 1_000 nothing has expired (GenieACS would drop the two with an expiry here).
@@ -162,7 +162,7 @@ async def test_fault_expiry_the_right_way_round(devices: Store) -> None:
     # Dropped for good, not just hidden.
     assert {f.channel for f in await store.list_faults(DEV, now_ms=0)} == {"never"}
     # Without now_ms, the clock decides.
-    await store.put_fault(_fault(DEV, "old", expiry=1))
+    await store.put_fault(_fault(DEV, "old", expiry_ms=1))
     assert {f.channel for f in await store.list_faults(DEV)} == {"never"}
 
 
@@ -211,15 +211,15 @@ async def test_file_records(store: Store) -> None:
         oui="0011AA",
         product_class="Box",
         version="1.2",
-        uploaded=1_700_000_000_000,
+        uploaded_ms=1_700_000_000_000,
     )
-    cfg = FileRecord("a.cfg", 10, "1" * 32, "3 Vendor Configuration File", uploaded=5)
+    cfg = FileRecord("a.cfg", 10, "1" * 32, "3 Vendor Configuration File", uploaded_ms=5)
     await store.put_file_record(fw)
     await store.put_file_record(cfg)
     assert await store.list_file_records() == [cfg, fw]
     assert await store.get_file_record("fw-1.2.bin") == fw
     assert await store.get_file_record("missing") is None
-    replaced = FileRecord("a.cfg", 20, "2" * 32, uploaded=6)
+    replaced = FileRecord("a.cfg", 20, "2" * 32, uploaded_ms=6)
     await store.put_file_record(replaced)
     assert await store.get_file_record("a.cfg") == replaced
     assert await store.delete_file_record("a.cfg")
@@ -283,7 +283,7 @@ async def test_device_work_reads_tasks_faults_and_operations_at_once(devices: St
     expired = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp=500, expiry=1_500)
     await store.put_fault(_fault(DEV, task_channel(expired.id)))
     await store.put_fault(_fault(DEV, "default"))
-    await store.put_fault(_fault(DEV, "old", expiry=1_999))
+    await store.put_fault(_fault(DEV, "old", expiry_ms=1_999))
     await store.put_fault(_fault(OTHER, "default"))
     await store.put_operation(Operation(DEV, "ck1", "Download", 1_000, {"instance": "1"}))
     tasks, faults, ops = await store.device_work(DEV, 2_000)

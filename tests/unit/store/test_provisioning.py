@@ -62,7 +62,7 @@ async def test_v1_file_is_migrated_and_keeps_its_data(db_path: Path) -> None:
     assert not V2_TABLES & _tables(db_path)
     async with await Store.open(db_path) as store:
         got = await store.get_device(DEV)
-        assert got is not None and got.tags == {"lab"} and got.registered == 5
+        assert got is not None and got.tags == {"lab"} and got.registered_ms == 5
         assert (await store.load_params(DEV))["A.B"].value == "1"
         assert await store.get_setting("ui.theme") == "dark"
         assert [p.id for p in await store.list_presets()] == ["bootstrap", "default", "inform"]

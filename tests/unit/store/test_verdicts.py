@@ -83,7 +83,7 @@ async def test_v2_file_is_migrated_and_keeps_its_data(db_path: Path) -> None:
     assert _user_version(db_path) == 2
     async with await Store.open(db_path) as store:
         got = await store.get_device(DEV)
-        assert got is not None and got.tags == {"lab"} and got.registered == 5
+        assert got is not None and got.tags == {"lab"} and got.registered_ms == 5
         assert (await store.load_params(DEV))["A.B"].value == "1"
         assert [s.id for s in await store.list_sessions(DEV)] == ["s-old"]
         assert [t.id for t in await store.list_tasks(DEV)] == ["t1"]
@@ -166,5 +166,5 @@ async def test_group_commit_writes_every_devices_verdicts(store: Store) -> None:
     await asyncio.gather(*(store.commit_session(c) for c in commits))
     for i, d in enumerate(ids):
         got = await store.last_verdicts(d)
-        assert got is not None and got.session_id == f"s-{d}" and got.at == i
+        assert got is not None and got.session_id == f"s-{d}" and got.at_ms == i
         assert got.verdicts == (PresetVerdict("p", "default", i % 2 == 0, f"reason {i}"),)
