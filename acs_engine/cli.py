@@ -184,13 +184,13 @@ async def _devices(args: argparse.Namespace) -> int:
         await store.close()
     if args.json:
         print(json.dumps([
-            {"id": d.id, "last_inform": d.last_inform, "param_count": d.param_count}
+            {"id": d.id, "last_inform": d.last_inform_ms, "param_count": d.param_count}
             for d in rows
         ], indent=1))
         return 0
     print(f"{'DEVICE ID':<44} {'LAST INFORM (UTC)':<20} {'PARAMS':>7}")
     for d in rows:
-        print(f"{d.id:<44} {_fmt_ms(d.last_inform):<20} {d.param_count:>7}")
+        print(f"{d.id:<44} {_fmt_ms(d.last_inform_ms):<20} {d.param_count:>7}")
     print(f"{len(rows)} device(s)")
     return 0
 

@@ -69,7 +69,7 @@ async def run(args: argparse.Namespace) -> int:
         if prepared is not None:
             task = await store.add_task(
                 args.device_id, prepared.name, prepared.args,
-                timestamp=prepared.timestamp, expiry=prepared.expiry,
+                timestamp_ms=prepared.timestamp_ms, expiry_ms=prepared.expiry_ms,
             )
             print(f"task {task.id} ({task.name}) queued for {args.device_id}", flush=True)
             if not args.connection_request:

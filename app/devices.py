@@ -178,9 +178,9 @@ class DeviceTableModel(QAbstractTableModel):
         """A live session now, or an Inform within :attr:`online_window_ms`."""
         if self._is_live(device.id):
             return True
-        if device.last_inform is None:
+        if device.last_inform_ms is None:
             return False
-        return (now_ms() if now is None else now) - device.last_inform <= self.online_window_ms
+        return (now_ms() if now is None else now) - device.last_inform_ms <= self.online_window_ms
 
     # ------------------------------------------------------------------ loading
     def set_query(self, query: Query) -> None:
@@ -364,7 +364,7 @@ class DeviceTableModel(QAbstractTableModel):
             return device.id
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == self.LAST_INFORM:
-                return exact(device.last_inform) or "Never informed"
+                return exact(device.last_inform_ms) or "Never informed"
             if column == self.ID:
                 return (f"{device.id}\nSerial {device.serial_number} · OUI {device.oui}\n"
                         f"{device.param_count} parameters stored")
@@ -391,7 +391,7 @@ class DeviceTableModel(QAbstractTableModel):
         if column == self.ADDRESS:
             return device.remote_address
         if column == self.LAST_INFORM:
-            return ago(device.last_inform) or "never"
+            return ago(device.last_inform_ms) or "never"
         if column == self.ONLINE:
             return "● online" if self.is_online(device) else "○ offline"
         if column == self.TAGS:

@@ -458,7 +458,7 @@ class _SessionRun(ProvisionRunner):
     def _remember_download(self, op: DownloadOperation, work: _Work) -> None:
         record = Operation(
             device_id=self.session.device_id, command_key=op.command_key, name="Download",
-            timestamp_ms=op.timestamp,
+            timestamp_ms=op.timestamp_ms,
             args={
                 "instance": op.instance, "fileType": op.file_type, "fileName": op.file_name,
                 "targetFileName": op.target_file_name, "channels": list(work.channels),
@@ -480,7 +480,7 @@ class _SessionRun(ProvisionRunner):
         pending = DownloadOperation(
             command_key=op.command_key, instance=str(op.args.get("instance", "")),
             file_type=str(op.args.get("fileType", "")), file_name=str(op.args.get("fileName", "")),
-            target_file_name=str(op.args.get("targetFileName", "")), timestamp=op.timestamp_ms,
+            target_file_name=str(op.args.get("targetFileName", "")), timestamp_ms=op.timestamp_ms,
         )
         await self.session.ensure_full_tree()
         code = special.transfer_complete(self.session.tree, pending, request, self.now)

@@ -56,8 +56,8 @@ class PreparedTask:
 
     name: str
     args: dict[str, Any]
-    timestamp: int
-    expiry: int | None
+    timestamp_ms: int
+    expiry_ms: int | None
 
 
 def _date_ms(value: Any, what: str) -> int:
@@ -208,7 +208,7 @@ async def submit_task(
     async def insert() -> Task:
         task = await store.add_task(
             device_id, prepared.name, prepared.args,
-            timestamp=prepared.timestamp, expiry=prepared.expiry,
+            timestamp_ms=prepared.timestamp_ms, expiry_ms=prepared.expiry_ms,
         )
         log.info("task %s (%s) queued for %s", task.id, task.name, device_id)
         return task

@@ -181,7 +181,7 @@ def transfer_complete(
         tree.set_special(base + "Download", text, "xsd:dateTime", ts, writable=True)
         return f"cwmp.{request.fault.code}"
     _record_success(
-        tree, operation, operation.timestamp,
+        tree, operation, operation.timestamp_ms,
         parse_datetime_ms(request.start_time) or 0,
         parse_datetime_ms(request.complete_time) or 0, ts,
     )

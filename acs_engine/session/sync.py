@@ -67,7 +67,7 @@ class DownloadOperation:
     file_type: str
     file_name: str
     target_file_name: str
-    timestamp: int
+    timestamp_ms: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,8 +64,8 @@ class OperationsMixin(StoreBase):
         name: str,
         args: dict[str, Any],
         *,
-        timestamp: int | None = None,
-        expiry: int | None = None,
+        timestamp_ms: int | None = None,
+        expiry_ms: int | None = None,
     ) -> Task:
         """Queue a task for a device.
 
@@ -73,8 +73,8 @@ class OperationsMixin(StoreBase):
             device_id: the device; it must exist.
             name: the task type.
             args: the whole task document (stored as given, as JSON).
-            timestamp: not due before this time (ms); default now.
-            expiry: absolute expiry time (ms), or None for never.
+            timestamp_ms: not due before this time (ms); default now.
+            expiry_ms: absolute expiry time (ms), or None for never.
 
         Returns:
             The stored task, with its new id.
@@ -87,8 +87,8 @@ class OperationsMixin(StoreBase):
             device_id=device_id,
             name=name,
             args=dict(args),
-            timestamp_ms=clock.now_ms() if timestamp is None else timestamp,
-            expiry_ms=expiry,
+            timestamp_ms=clock.now_ms() if timestamp_ms is None else timestamp_ms,
+            expiry_ms=expiry_ms,
         )
         row = r.task_row(task)
 

@@ -98,8 +98,8 @@ class DeviceSummary:
         oui: ``DeviceId/OUI``.
         product_class: ``DeviceId/ProductClass``.
         serial_number: ``DeviceId/SerialNumber``.
-        last_inform: last Inform time (ms since the epoch), or None.
-        registered: first-seen time (ms since the epoch).
+        last_inform_ms: last Inform time (ms since the epoch), or None.
+        registered_ms: first-seen time (ms since the epoch).
         param_count: how many leaf parameters (not object nodes) the store holds.
         tags: the device's tags.
         software_version: ``DeviceInfo.SoftwareVersion`` (TR-098 or TR-181), or "".
@@ -110,8 +110,8 @@ class DeviceSummary:
     oui: str
     product_class: str
     serial_number: str
-    last_inform: int | None
-    registered: int
+    last_inform_ms: int | None
+    registered_ms: int
     param_count: int
     tags: frozenset[str]
     software_version: str
@@ -125,8 +125,8 @@ def summary_from_row(row: Row) -> DeviceSummary:
         oui=row[1],
         product_class=row[2],
         serial_number=row[3],
-        last_inform=row[4],
-        registered=row[5],
+        last_inform_ms=row[4],
+        registered_ms=row[5],
         param_count=row[6],
         tags=frozenset(json.loads(row[7])),
         software_version=row[8],

@@ -158,7 +158,7 @@ async def test_two_hundred_devices_at_once_are_all_stored(tmp_path: Path, model:
         assert store is not None
         assert await store.count_devices() == 200
         devices = await store.list_devices(limit=500)
-        assert all(d.last_inform is not None and d.param_count >= 5 for d in devices)
+        assert all(d.last_inform_ms is not None and d.param_count >= 5 for d in devices)
         assert engine.active_session_count() == 0
 
 

@@ -38,8 +38,8 @@ def _fault(channel: str, device_id: str = DEV, **fields: object) -> Fault:
 async def _seed(store: Store) -> tuple[str, str]:
     """A device with two tasks, a fault and an operation; returns the task ids."""
     await store.commit_session(commit(device(tags={"lab"}), upserts=[param("A.x", "1")]))
-    t1 = await store.add_task(DEV, "reboot", {}, timestamp=1)
-    t2 = await store.add_task(DEV, "reboot", {}, timestamp=2)
+    t1 = await store.add_task(DEV, "reboot", {}, timestamp_ms=1)
+    t2 = await store.add_task(DEV, "reboot", {}, timestamp_ms=2)
     await store.put_fault(_fault("default", code="timeout"))
     await store.put_operation(Operation(DEV, "old", "Download", 1, {}))
     return t1.id, t2.id
@@ -168,7 +168,7 @@ async def test_group_commit_with_extras(store: Store) -> None:
     ids = [f"D-{i}" for i in range(20)]
     for device_id in ids:
         await store.commit_session(commit(device(device_id)))
-    tasks = {d: (await store.add_task(d, "reboot", {}, timestamp=1)).id for d in ids}
+    tasks = {d: (await store.add_task(d, "reboot", {}, timestamp_ms=1)).id for d in ids}
     commits = [
         SessionCommit(
             device=device(d, last_inform_ms=5),

@@ -31,7 +31,7 @@ async def test_list_and_count(store: Store) -> None:
     assert [d.id for d in page] == [f"OUI-PC-{i:03d}" for i in range(5, 10)]
     d = page[1]  # device 6
     assert (d.oui, d.product_class, d.serial_number) == ("0011AA", "Box", "006")
-    assert (d.last_inform, d.registered, d.remote_address) == (60, 6, "192.0.2.6")
+    assert (d.last_inform_ms, d.registered_ms, d.remote_address) == (60, 6, "192.0.2.6")
     assert d.param_count == 1 + 6
     assert d.software_version == "v6"
     assert d.tags == frozenset({"even"})

@@ -48,11 +48,11 @@ def _fault(device_id: str, channel: str, **fields: object) -> Fault:
 async def test_tasks_crud_and_order(devices: Store) -> None:
     store = devices
     doc = {"name": "setParameterValues", "parameterValues": [["A.B", "1", "xsd:int"]]}
-    late = await store.add_task(DEV, "setParameterValues", doc, timestamp=3_000)
-    early = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp=1_000)
-    same1 = await store.add_task(DEV, "a", {}, timestamp=2_000, expiry=9_000)
-    same2 = await store.add_task(DEV, "b", {}, timestamp=2_000)
-    other = await store.add_task(OTHER, "factoryReset", {"name": "factoryReset"}, timestamp=500)
+    late = await store.add_task(DEV, "setParameterValues", doc, timestamp_ms=3_000)
+    early = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp_ms=1_000)
+    same1 = await store.add_task(DEV, "a", {}, timestamp_ms=2_000, expiry_ms=9_000)
+    same2 = await store.add_task(DEV, "b", {}, timestamp_ms=2_000)
+    other = await store.add_task(OTHER, "factoryReset", {"name": "factoryReset"}, timestamp_ms=500)
     assert re.fullmatch(r"[0-9a-f]{24}", late.id)
     assert len({t.id for t in (late, early, same1, same2, other)}) == 5
     assert late.channel == task_channel(late.id) == f"task_{late.id}"
@@ -78,11 +78,11 @@ async def test_add_task_needs_a_device(store: Store) -> None:
 
 async def test_due_tasks_and_expiry(devices: Store) -> None:
     store = devices
-    due = await store.add_task(DEV, "reboot", {}, timestamp=1_000, expiry=5_000)
-    future = await store.add_task(DEV, "reboot", {}, timestamp=9_000)
-    expired = await store.add_task(DEV, "reboot", {}, timestamp=500, expiry=1_999)
-    edge = await store.add_task(DEV, "reboot", {}, timestamp=2_000, expiry=2_000)
-    theirs = await store.add_task(OTHER, "reboot", {}, timestamp=0, expiry=1)
+    due = await store.add_task(DEV, "reboot", {}, timestamp_ms=1_000, expiry_ms=5_000)
+    future = await store.add_task(DEV, "reboot", {}, timestamp_ms=9_000)
+    expired = await store.add_task(DEV, "reboot", {}, timestamp_ms=500, expiry_ms=1_999)
+    edge = await store.add_task(DEV, "reboot", {}, timestamp_ms=2_000, expiry_ms=2_000)
+    theirs = await store.add_task(OTHER, "reboot", {}, timestamp_ms=0, expiry_ms=1)
     await store.put_fault(_fault(DEV, expired.channel))
     await store.put_fault(_fault(DEV, due.channel))
     got = await store.due_tasks(DEV, 2_000)
@@ -232,8 +232,8 @@ async def test_file_records(store: Store) -> None:
 
 async def test_query_collection(devices: Store) -> None:
     store = devices
-    t = [await store.add_task(DEV, f"n{i}", {"i": i}, timestamp=i) for i in range(5)]
-    await store.add_task(OTHER, "x", {}, timestamp=100)
+    t = [await store.add_task(DEV, f"n{i}", {"i": i}, timestamp_ms=i) for i in range(5)]
+    await store.add_task(OTHER, "x", {}, timestamp_ms=100)
     rows, total = await store.query_collection(
         "tasks",
         where_sql="device_id = ? AND timestamp >= ?",
@@ -278,9 +278,9 @@ async def test_query_collection(devices: Store) -> None:
 
 async def test_device_work_reads_tasks_faults_and_operations_at_once(devices: Store) -> None:
     store = devices
-    due = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp=1_000)
-    await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp=9_000)  # not due yet
-    expired = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp=500, expiry=1_500)
+    due = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp_ms=1_000)
+    await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp_ms=9_000)  # not due yet
+    expired = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp_ms=500, expiry_ms=1_500)
     await store.put_fault(_fault(DEV, task_channel(expired.id)))
     await store.put_fault(_fault(DEV, "default"))
     await store.put_fault(_fault(DEV, "old", expiry_ms=1_999))

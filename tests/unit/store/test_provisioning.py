@@ -68,7 +68,7 @@ async def test_v1_file_is_migrated_and_keeps_its_data(db_path: Path) -> None:
         assert [p.id for p in await store.list_presets()] == ["bootstrap", "default", "inform"]
         assert await store.integrity_check() == "ok"
         # The new tables work with the old device (foreign keys).
-        task = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp=1)
+        task = await store.add_task(DEV, "reboot", {"name": "reboot"}, timestamp_ms=1)
         assert [t.id for t in await store.list_tasks(DEV)] == [task.id]
     assert _tables(db_path) >= V2_TABLES
     conn = sqlite3.connect(db_path)
