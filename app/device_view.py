@@ -128,9 +128,7 @@ class DeviceView(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([640, 460])
-        # The side tabs' pages (history plot, diff) ask for ~440 px; below the tree that
-        # left it three rows at 1280x800. They scroll or squeeze instead.
-        self.side.setMinimumSize(220, 120)
+        self.side.setMinimumSize(220, 120)  # its pages' ~440 px left the tree 3 rows at 1280x800
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(8)
