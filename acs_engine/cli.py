@@ -2,6 +2,7 @@
 
     fieldacs-engine serve --db PATH [--host H] [--cwmp-port N] [--fs-port N]
                           [--nbi-host H] [--nbi-port N] [--nbi-token-file FILE]
+                          [--cwmp-tls-port N] [--fs-tls-port N] [--nbi-tls-port N]
     fieldacs-engine sim --acs URL --count N --model tr098|tr181 [--once]
     fieldacs-engine devices --db PATH [--json]
     fieldacs-engine task DEVICE_ID JSON [--db PATH] [--connection-request]
@@ -97,6 +98,10 @@ async def _serve(args: argparse.Namespace) -> int:
         guard = "bearer token" if config.nbi_token else "loopback only"
         print(f"  NBI (GenieACS API): http://{config.nbi_host}:{engine.nbi_port}/ ({guard})",
               flush=True)
+    if engine.nbi_tls_port is not None:
+        guard = "bearer token" if config.nbi_token else "loopback only"
+        print(f"  NBI over HTTPS: https://{config.nbi_host}:{engine.nbi_tls_port}/ ({guard})",
+              flush=True)
     if engine.tls_fingerprint:
         print(f"  TLS certificate SHA-256: {engine.tls_fingerprint} ({engine.tls_kind})",
               flush=True)
@@ -144,6 +149,7 @@ def _with_security(config: EngineConfig, args: argparse.Namespace) -> EngineConf
     return config.replace(
         cwmp_tls_port=args.cwmp_tls_port,
         fs_tls_port=args.fs_tls_port,
+        nbi_tls_port=args.nbi_tls_port,
         tls_cert_path=Path(args.tls_cert) if args.tls_cert else None,
         tls_key_path=Path(args.tls_key) if args.tls_key else None,
         cwmp_http_enabled=not args.https_only,
@@ -231,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also serve CWMP over HTTPS on this port (e.g. 7548)")
     tls.add_argument("--fs-tls-port", type=int, default=None, metavar="N",
                      help="also serve files over HTTPS on this port (e.g. 7568)")
+    tls.add_argument("--nbi-tls-port", type=int, default=None, metavar="N",
+                     help="also serve the NBI (and the remote console) over HTTPS on this "
+                          "port (e.g. 7558), same address and token as --nbi-host/--nbi-token")
     tls.add_argument("--tls-cert", metavar="PEM",
                      help="certificate (chain); default: one issued by a private CA FieldACS "
                           "makes beside the database (give CPEs fieldacs-ca.pem)")

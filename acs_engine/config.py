@@ -155,6 +155,9 @@ class EngineConfig:
     cwmp_tls_port: int | None = None
     #: HTTPS file-server port (e.g. 7568; 0: a free port); None: no HTTPS file server.
     fs_tls_port: int | None = None
+    #: HTTPS NBI port (e.g. 7558; 0: a free port); None: no HTTPS NBI. Same routes, token
+    #: and host as the plain NBI (nbi_host), with the HTTPS listeners' certificate.
+    nbi_tls_port: int | None = None
     #: PEM certificate (chain) for the HTTPS listeners; None: a self-signed one beside the DB.
     tls_cert_path: Path | None = None
     #: PEM private key of tls_cert_path.

@@ -1,7 +1,9 @@
 """File → Connect to ACS…: attach a console window to a ``fieldacs-engine serve`` elsewhere.
 
 :class:`ConnectDialog` asks for the engine's NBI URL and token (the URL and the name shown
-to other consoles are remembered; the token only when the user ticks the box).
+to other consoles are remembered; the token only when the user ticks the box) and, for an
+https:// URL, an optional CA certificate to trust (FieldACS's private CA, ``fieldacs-ca.pem``,
+copied from the server; empty: the system's trust store; :func:`client_ssl`).
 :func:`connect_remote` opens a :class:`~acs_engine.remote.RemoteEngine`; each failure has
 its own message (:func:`remote_error_text`). :class:`RemoteStatusLabel` shows the link's
 state and who holds step mode in the status bar. The same window and panels as for the
@@ -13,21 +15,26 @@ from __future__ import annotations
 import asyncio
 import getpass
 import socket
+import ssl
 
 from PySide6.QtCore import QSettings, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from acs_engine.remote import (
+    CertificateRejected,
     ConnectionLost,
     RemoteEngine,
     RemoteError,
@@ -41,13 +48,14 @@ from app.background import Background
 from app.bridge import EngineBridge
 
 __all__ = [
-    "ConnectDialog", "RemoteStatusLabel", "connect_remote", "remote_error_text",
-    "saved_target",
+    "CaFileError", "ConnectDialog", "RemoteStatusLabel", "client_ssl", "connect_remote",
+    "remote_error_text", "saved_target",
 ]
 
 KEY_URL = "remote/url"
 KEY_HOLDER = "remote/holder"
 KEY_TOKEN = "remote/token"
+KEY_CA = "remote/ca"
 DEFAULT_URL = "http://127.0.0.1:7557"
 
 
@@ -69,8 +77,35 @@ def saved_target(settings: QSettings) -> tuple[str, str, str]:
     )
 
 
+class CaFileError(RemoteError):
+    """The CA certificate file given in the Connect dialog cannot be used."""
+
+
+def client_ssl(url: str, ca_path: str) -> ssl.SSLContext | bool:
+    """aiohttp's ``ssl`` for ``url``: a context trusting ``ca_path`` (a PEM file) for an
+    https:// URL when one is given, else True (the system's trust store; plain http).
+
+    Raises:
+        CaFileError: the file cannot be read or holds no PEM certificate.
+    """
+    if not ca_path or not url.lower().startswith("https://"):
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_path)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise CaFileError(f"the CA certificate {ca_path} cannot be used: {exc}") from None
+
+
 def remote_error_text(exc: BaseException) -> tuple[str, str]:
     """(title, message) for a failure to reach or use a remote ACS, one per cause."""
+    if isinstance(exc, CertificateRejected):
+        return ("Certificate not trusted",
+                f"{exc}.\n\nFor the certificate FieldACS makes itself, copy fieldacs-ca.pem "
+                "from beside the ACS's database and choose it as the CA certificate; for "
+                "another one, its CA's certificate.")
+    if isinstance(exc, CaFileError):
+        return ("CA certificate", f"{exc}.\n\nChoose the PEM file of the ACS's CA "
+                "(fieldacs-ca.pem), or leave the field empty for the system's trust store.")
     if isinstance(exc, Unauthorized):
         return ("Wrong token",
                 f"{exc}.\n\nCheck the NBI token of the ACS (fieldacs-engine serve "
@@ -107,14 +142,28 @@ class ConnectDialog(QDialog):
         self.holder_edit.setMaxLength(100)
         self.remember_token = QCheckBox("Remember the token on this computer")
         self.remember_token.setChecked(bool(token))
+        self.ca_edit = QLineEdit(str(settings.value(KEY_CA, "") or ""))
+        self.ca_edit.setObjectName("caCertificate")
+        self.ca_edit.setPlaceholderText("empty: the system's trust store")
+        self.ca_edit.setToolTip("For https://: the PEM file of the CA that issued the ACS's "
+                                "certificate (fieldacs-ca.pem beside the ACS's database)")
+        self.ca_browse = QPushButton("Browse…")
+        self.ca_browse.clicked.connect(self._choose_ca)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_edit)
+        ca_row.addWidget(self.ca_browse)
         form = QFormLayout()
         form.addRow("ACS address:", self.url_edit)
         form.addRow("Token:", self.token_edit)
         form.addRow("Your name:", self.holder_edit)
         form.addRow("", self.remember_token)
+        form.addRow("CA certificate:", ca_row)
+        self.url_edit.textChanged.connect(self._url_changed)
+        self._url_changed(self.url_edit.text())
         hint = QLabel(
-            "The address of a fieldacs-engine serve NBI, e.g. http://acs.lan:7557. "
-            "Over a network, use https:// (a TLS proxy in front of the NBI) or an SSH tunnel."
+            "The address of a fieldacs-engine serve NBI, e.g. http://127.0.0.1:7557, or "
+            "https://acs.lan:7558 when it serves the NBI over HTTPS (--nbi-tls-port). "
+            "Over a network, use https:// or an SSH tunnel."
         )
         hint.setWordWrap(True)
         buttons = QDialogButtonBox(
@@ -127,6 +176,24 @@ class ConnectDialog(QDialog):
         layout.addWidget(hint)
         layout.addWidget(buttons)
 
+    @Slot(str)
+    def _url_changed(self, url: str) -> None:
+        secure = url.strip().lower().startswith("https://")
+        self.ca_edit.setEnabled(secure)
+        self.ca_browse.setEnabled(secure)
+
+    @Slot()
+    def _choose_ca(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "CA certificate", self.ca_edit.text(),
+            "PEM certificates (*.pem *.crt);;All files (*)")
+        if path:
+            self.ca_edit.setText(path)
+
+    def ca_path(self) -> str:
+        """The CA certificate file to trust ("" for none, or for a plain http:// URL)."""
+        return self.ca_edit.text().strip() if self.ca_edit.isEnabled() else ""
+
     def target(self) -> tuple[str, str, str]:
         """(url, token, holder) as entered."""
         return (self.url_edit.text().strip() or DEFAULT_URL, self.token_edit.text().strip(),
@@ -137,6 +204,7 @@ class ConnectDialog(QDialog):
         url, token, holder = self.target()
         self._settings.setValue(KEY_URL, url)
         self._settings.setValue(KEY_HOLDER, holder)
+        self._settings.setValue(KEY_CA, self.ca_edit.text().strip())
         if self.remember_token.isChecked() and token:
             self._settings.setValue(KEY_TOKEN, token)
         else:
@@ -181,6 +249,7 @@ class RemoteStatusLabel(QLabel):
             "reconnecting": f"Connection to {status.url} lost: retrying in "
                             f"{status.retry_in:.0f} s (attempt {status.attempt})",
             "unauthorized": f"Wrong token for {status.url}",
+            "certificate": f"Certificate of {status.url} not trusted",
             "version_mismatch": f"Version mismatch with {status.url}",
             "closed": f"Disconnected from {status.url}",
         }.get(status.state, status.message)
@@ -227,9 +296,15 @@ async def connect_remote(
             return None
         dialog.remember()
         url, token, holder = dialog.target()
+        ca_path = dialog.ca_path()
     finally:
         dialog.deleteLater()
-    remote = RemoteEngine(url, token or None, holder=holder)
+    try:
+        context = client_ssl(url, ca_path)
+    except CaFileError as exc:
+        await show_remote_error(parent, exc)
+        return None
+    remote = RemoteEngine(url, token or None, holder=holder, ssl=context)
     try:
         await remote.connect()
     except RemoteError as exc:

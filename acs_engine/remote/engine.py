@@ -102,6 +102,7 @@ class RemoteEngine(Outbox):
             Unauthorized: the token is wrong.
             VersionMismatch: the engine speaks another protocol version.
             ConnectionLost: it cannot be reached.
+            CertificateRejected: its HTTPS certificate does not verify (give its CA).
         """
         self.link.closed = False
         self.link.status("connecting", f"connecting to {self.url}")
@@ -110,7 +111,8 @@ class RemoteEngine(Outbox):
             await self._refresh()
             self._reachable = True
         except RemoteError as exc:
-            state = {"Unauthorized": "unauthorized", "VersionMismatch": "version_mismatch"}
+            state = {"Unauthorized": "unauthorized", "VersionMismatch": "version_mismatch",
+                     "CertificateRejected": "certificate"}
             self.link.status(state.get(type(exc).__name__, "reconnecting"), str(exc))
             await self.link.close()
             raise

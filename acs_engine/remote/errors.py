@@ -1,8 +1,9 @@
 """What can go wrong between a console and a remote engine, one class per cause.
 
 Each has its own message for the console: a lost connection (it reconnects by itself), a
-wrong token (it does not: the user must give another), a version mismatch (neither), and
-step mode held by another console.
+wrong token (it does not: the user must give another), a version mismatch (neither), an
+HTTPS certificate that does not verify (give the ACS's CA), and step mode held by another
+console.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from acs_engine.reach.wake import DeviceUnknown
 
 __all__ = [
     "ERROR_KINDS",
+    "CertificateRejected",
     "CommandQueued",
     "ConnectionLost",
     "RemoteError",
@@ -51,6 +53,11 @@ class CommandQueued(ConnectionLost):
     def __init__(self, message: str, ref: str = "") -> None:
         super().__init__(message)
         self.ref = ref
+
+
+class CertificateRejected(RemoteError):
+    """The engine's HTTPS certificate does not verify against the CA the console trusts
+    (the system's, or the one given): give the ACS's CA certificate (``fieldacs-ca.pem``)."""
 
 
 class Unauthorized(RemoteError):
@@ -92,7 +99,8 @@ class RemoteStatus:
 
     Attributes:
         state: ``"connecting"``, ``"connected"``, ``"reconnecting"`` (lost; trying again),
-            ``"unauthorized"``, ``"version_mismatch"`` or ``"closed"``.
+            ``"unauthorized"``, ``"version_mismatch"``, ``"certificate"`` (at connect: the
+            HTTPS certificate does not verify) or ``"closed"``.
         message: plain words for the status bar.
         url: the engine's URL.
         attempt: reconnection attempts so far (0 when connected).

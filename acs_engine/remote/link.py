@@ -1,8 +1,9 @@
 """The connection to a remote engine: NBI requests and the event stream, with reconnection.
 
 :class:`Link` owns one aiohttp client session. :meth:`Link.request` makes one NBI request
-and turns transport failures into :class:`ConnectionLost` and 401 into
-:class:`Unauthorized`. :meth:`Link.run_stream` keeps the WebSocket event stream open: when it
+and turns transport failures into :class:`ConnectionLost`, an HTTPS certificate that does
+not verify into :class:`CertificateRejected` and 401 into :class:`Unauthorized`.
+:meth:`Link.run_stream` keeps the WebSocket event stream open: when it
 drops, it tries again after a growing delay (:func:`backoff`), until the link is closed, the
 token is refused or the versions do not match. The token travels only in the
 ``Authorization`` header, never in a URL.
@@ -21,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from acs_engine.remote.errors import (
+    CertificateRejected,
     ConnectionLost,
     RemoteError,
     RemoteStatus,
@@ -104,6 +106,7 @@ class Link:
 
         Raises:
             ConnectionLost: the engine cannot be reached.
+            CertificateRejected: its HTTPS certificate does not verify.
             Unauthorized: the token was refused.
         """
         if self.closed:
@@ -114,6 +117,11 @@ class Link:
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise CertificateRejected(
+                f"the HTTPS certificate of the ACS at {self.url} does not verify "
+                f"({exc.certificate_error})"
+            ) from None
         except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
             raise ConnectionLost(f"the ACS at {self.url} cannot be reached: {exc}") from None
         if status == 401:

@@ -57,6 +57,7 @@ from acs_engine.server.metrics import EngineMetrics
 from acs_engine.server.nbi import NbiServer, check_nbi_config
 from acs_engine.server.proxy import ProxyServer
 from acs_engine.server.reconfigure import RESTART_FIELDS, ReconfigureError, apply_settings
+from acs_engine.server.step_claim import StepClaim
 from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
 from acs_engine.session.handler import Handler, HandlerChain, RpcQueue
 from acs_engine.store.db import Store
@@ -116,10 +117,14 @@ class Engine:
         self._cwmp_tls_port: int | None = None
         self._fs_tls_port: int | None = None
         self.files: FileStore | None = None
-        #: The northbound API (None when it is off or its port was busy).
+        #: The northbound API, plain and HTTPS (None when off or its port was busy).
         self.nbi: NbiServer | None = None
+        self.nbi_tls: NbiServer | None = None
+        #: Who holds step mode, one claim for every NBI listener (made by the first).
+        self.step_claim: StepClaim | None = None
         self._device_count = 0
-        #: The open listeners by name (``cwmp``, ``cwmp_tls``, ``fs``, ``fs_tls``, ``nbi``).
+        #: The open listeners by name (``cwmp``, ``cwmp_tls``, ``fs``, ``fs_tls``, ``nbi``,
+        #: ``nbi_tls``).
         self._listeners: dict[str, Listener] = {}
         #: The listeners the settings ask for, open or not (a busy file-server or NBI port
         #: at start leaves one closed; it is tried again when its settings change).
@@ -178,6 +183,11 @@ class Engine:
     def nbi_port(self) -> int | None:
         """The NBI's port, or None when it is not running."""
         return self.nbi.port if self.nbi is not None else None
+
+    @property
+    def nbi_tls_port(self) -> int | None:
+        """The HTTPS NBI's port, or None when it is not running."""
+        return self.nbi_tls.port if self.nbi_tls is not None else None
 
     @property
     def device_count(self) -> int:
@@ -297,7 +307,7 @@ class Engine:
             log.info("CWMP over HTTPS on %s:%s (%s, SHA-256 %s)", self.config.cwmp_host,
                      self._cwmp_tls_port, self.tls.kind, self.tls.fingerprint)
         log.info("CWMP listening on %s:%s", self.config.cwmp_host, self._cwmp_port)
-        for name in ("fs", "fs_tls", "nbi"):
+        for name in ("fs", "fs_tls", "nbi", "nbi_tls"):
             # A busy file-server or NBI port is a warning, not a failed start.
             if name in wanted and (name != "fs_tls" or "fs" in self._listeners):
                 await self._start_optional(wanted[name], open_listener)
@@ -450,7 +460,8 @@ class Engine:
             self._listeners[spec.name] = await open_listener(spec)
         except OSError as exc:
             message = bind_message(exc, spec.host, spec.port, spec.option)
-            what = {"fs": "File server", "fs_tls": "HTTPS file server", "nbi": "NBI"}[spec.name]
+            what = {"fs": "File server", "fs_tls": "HTTPS file server", "nbi": "NBI",
+                    "nbi_tls": "HTTPS NBI"}[spec.name]
             log.warning("%s not started: %s", what, message)
             consequence = " (downloads to CPEs will fail)" if spec.name == "fs" else ""
             self.bus.publish(EngineNotice(
@@ -488,9 +499,9 @@ class Engine:
                 return await open_site(self._runner, spec, context, limits)
             if spec.name in ("fs", "fs_tls"):
                 return await open_site(await self._file_runner(), spec, context, limits)
-            nbi = NbiServer(self, config=config)
+            nbi = NbiServer(self, config=config, name=spec.name)
             try:
-                port = await nbi.start(spec.host, spec.port)
+                port = await nbi.start(spec.host, spec.port, context)
             except OSError:
                 await nbi.stop()
                 raise
@@ -524,8 +535,10 @@ class Engine:
         self._cwmp_tls_port = port("cwmp_tls")
         self._fs_port = port("fs")
         self._fs_tls_port = port("fs_tls")
-        nbi = self._listeners.get("nbi")
-        self.nbi = nbi.handle if nbi is not None and isinstance(nbi.handle, NbiServer) else None
+        for name in ("nbi", "nbi_tls"):
+            nbi = self._listeners.get(name)
+            server = nbi.handle if nbi is not None and isinstance(nbi.handle, NbiServer) else None
+            setattr(self, name, server)
 
     async def drain(self, timeout: float, *, abandon: asyncio.Event | None = None) -> bool:
         """Shut down gracefully: refuse new CWMP sessions (503), let those in flight finish
@@ -550,9 +563,10 @@ class Engine:
     async def stop(self) -> None:
         """End the sessions in flight (their traces are kept), close listeners and the DB."""
         await self.metrics.stop_lag_monitor()
-        if self.nbi is not None:
-            await self.nbi.stop()
-            self.nbi = None
+        for nbi in (self.nbi, self.nbi_tls):
+            if nbi is not None:
+                await nbi.stop()
+        self.nbi = self.nbi_tls = self.step_claim = None
         if self._xmpp is not None:
             await self._xmpp.close()
             self._xmpp, self._xmpp_key = None, ()

@@ -62,7 +62,8 @@ class Limits:
 
 
 def limits_for(config: EngineConfig, name: str) -> Limits:
-    """The limits of listener ``name`` (``cwmp``, ``cwmp_tls``, ``fs``, ``fs_tls``, ``nbi``).
+    """The limits of listener ``name`` (``cwmp``, ``cwmp_tls``, ``fs``, ``fs_tls``, ``nbi``,
+    ``nbi_tls``).
 
     Only CWMP bodies have a total time: file uploads and NBI bodies may be large. The caps
     are lowered so that three busy listeners together stay below the process's open-files

@@ -43,7 +43,8 @@ class ListenerSpec:
     """What a listener should be.
 
     Attributes:
-        name: which listener (``cwmp``, ``cwmp_tls``, ``fs``, ``fs_tls``, ``nbi``).
+        name: which listener (``cwmp``, ``cwmp_tls``, ``fs``, ``fs_tls``, ``nbi``,
+            ``nbi_tls``).
         host: the address to listen on.
         port: the port asked for (0: a free port).
         option: the command-line option that sets the port (for messages).
@@ -100,7 +101,7 @@ class ListenerError(RuntimeError):
 #: What each listener's port is called in messages.
 PORT_LABELS = {
     "cwmp": "CWMP port", "cwmp_tls": "HTTPS CWMP port", "fs": "file server port",
-    "fs_tls": "HTTPS file server port", "nbi": "NBI port",
+    "fs_tls": "HTTPS file server port", "nbi": "NBI port", "nbi_tls": "HTTPS NBI port",
 }
 
 
@@ -142,6 +143,11 @@ def wanted_listeners(config: EngineConfig, tls: TlsSetup | None) -> dict[str, Li
             "nbi", config.nbi_host, config.nbi_port, "--nbi-port",
             (token_id, config.max_body_bytes),
         )
+        if tls is not None and config.nbi_tls_port is not None:
+            out["nbi_tls"] = ListenerSpec(
+                "nbi_tls", config.nbi_host, config.nbi_tls_port, "--nbi-tls-port",
+                (token_id, config.max_body_bytes, tls_id),
+            )
     return out
 
 

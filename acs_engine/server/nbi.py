@@ -168,9 +168,13 @@ class NbiServer:
         engine: the engine whose store, bus, file store and connection requests it uses.
         config: the settings of the listener (address, token, body limit); default the
             engine's (the engine passes new ones while it checks that they work).
+        name: the listener's name (``nbi``; ``nbi_tls`` for the HTTPS one, a second server
+            over the same engine and the same step-mode claim).
     """
 
-    def __init__(self, engine: Engine, *, config: EngineConfig | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, config: EngineConfig | None = None, name: str = "nbi"
+    ) -> None:
         self.engine = engine
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -179,7 +183,7 @@ class NbiServer:
         config = config if config is not None else engine.config
         self._config = config
         #: Caps and times the NBI's connections (see guard.py).
-        self.guard = ConnectionGuard("nbi", limits_for(config, "nbi"))
+        self.guard = ConnectionGuard(name, limits_for(config, name))
         middlewares: list[Any] = [_browser_guard(config)]
         from acs_engine.server.events_ws import EVENTS_PATH  # console_api imports this module
 
@@ -193,8 +197,9 @@ class NbiServer:
         self._add_routes(self.app.router)
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self, host: str, port: int) -> int:
-        """Listen on ``host:port`` (0: a free port); returns the port.
+    async def start(self, host: str, port: int, ssl_context: Any = None) -> int:
+        """Listen on ``host:port`` (0: a free port; with ``ssl_context``: HTTPS); returns
+        the port.
 
         Raises:
             OSError: the address cannot be bound (the caller reports it).
@@ -205,7 +210,7 @@ class NbiServer:
             keepalive_timeout=keepalive_for(self._config, "nbi"),
         )
         await runner.setup()
-        site = GuardedSite(runner, host, port, self.guard)
+        site = GuardedSite(runner, host, port, self.guard, ssl_context=ssl_context)
         try:
             await site.start()
         except OSError:
@@ -214,7 +219,7 @@ class NbiServer:
         self._runner = runner
         self.console.start()
         self.port = int(runner.addresses[0][1]) if runner.addresses else port
-        log.info("NBI listening on %s:%s", host, self.port)
+        log.info("NBI listening on %s:%s%s", host, self.port, " (HTTPS)" if ssl_context else "")
         return self.port
 
     async def stop(self) -> None:

@@ -127,7 +127,9 @@ class ConsoleRoutes:
         self.nbi = nbi
         self.engine = nbi.engine
         self.local = LocalConsoleEngine(self.engine)
-        self.claim = StepClaim(self.engine.bus, on_release=self._step_off)
+        if self.engine.step_claim is None:  # one claim for the plain and the HTTPS NBI
+            self.engine.step_claim = StepClaim(self.engine.bus, on_release=self._step_off)
+        self.claim = self.engine.step_claim
         self.events = EventStream(
             self.engine.bus, nbi.token, step_holder=lambda: self.claim.holder
         )

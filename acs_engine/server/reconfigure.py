@@ -30,7 +30,7 @@ from acs_engine.server.listeners import (
 )
 from acs_engine.server.nbi import check_nbi_config
 from acs_engine.server.proxy import ProxyServer
-from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls
+from acs_engine.server.tls import TlsError, TlsSetup, prepare_tls, wants_nbi_tls
 
 if TYPE_CHECKING:
     from acs_engine.server.controller import Engine
@@ -52,7 +52,8 @@ RESTART_FIELDS = frozenset({
 _AUTH_FIELDS = frozenset({"cwmp_username", "cwmp_password", "cwmp_auth", "cwmp_digest_rfc2069"})
 _PROXY_FIELDS = frozenset({"proxy_upstream", "proxy_upstream_ca"})
 _TLS_FIELDS = frozenset({
-    "cwmp_tls_port", "fs_tls_port", "tls_cert_path", "tls_key_path", "cwmp_http_enabled",
+    "cwmp_tls_port", "fs_tls_port", "nbi_tls_port", "nbi_enabled", "tls_cert_path",
+    "tls_key_path", "cwmp_http_enabled",
 })
 
 
@@ -140,7 +141,8 @@ async def _tls_for(engine: Engine, config: EngineConfig, *, changed: bool) -> Tl
     if not changed:
         return engine.tls
     hostnames: list[str] = []
-    wants_tls = config.cwmp_tls_port is not None or config.fs_tls_port is not None
+    wants_tls = (config.cwmp_tls_port is not None or config.fs_tls_port is not None
+                 or wants_nbi_tls(config))
     if wants_tls and config.tls_cert_path is None:  # a engine-signed one may be made
         hostnames = await asyncio.to_thread(local_addresses)
     tls = prepare_tls(config, hostnames=hostnames)

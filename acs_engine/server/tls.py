@@ -373,6 +373,11 @@ class TlsSetup:
         return f"FieldACS's certificate, issued by its private CA ({self.ca_path.name})"
 
 
+def wants_nbi_tls(config: EngineConfig) -> bool:
+    """True when ``config`` asks for the HTTPS NBI (it is on and has a TLS port)."""
+    return config.nbi_enabled and config.nbi_tls_port is not None
+
+
 def prepare_tls(config: EngineConfig, *, hostnames: Iterable[str] = ()) -> TlsSetup | None:
     """The TLS setup ``config`` asks for, or None when no HTTPS listener is configured.
 
@@ -382,7 +387,8 @@ def prepare_tls(config: EngineConfig, *, hostnames: Iterable[str] = ()) -> TlsSe
     Raises:
         TlsError: the certificate or key cannot be used (the message says which and why).
     """
-    if config.cwmp_tls_port is None and config.fs_tls_port is None:
+    wanted = config.cwmp_tls_port is not None or config.fs_tls_port is not None
+    if not wanted and not wants_nbi_tls(config):
         if not config.cwmp_http_enabled:
             raise TlsError("the plain-HTTP CWMP listener is off but no HTTPS port is set")
         return None
